@@ -1,0 +1,1 @@
+"""resettle core: models, pure rules, policy loading, database setup."""

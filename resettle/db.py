@@ -1,0 +1,89 @@
+"""Database setup: URL resolution, the ORM context, migrations, dialect helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.context import TortoiseContext
+from tortoise.migrations.executor import MigrationExecutor
+
+from resettle.errors import DomainError
+
+DEFAULT_URL = "sqlite://resettle.db"
+APP = {"models": ["resettle.models"], "migrations": "resettle.migrations",
+       "default_connection": "default"}
+
+
+def resolve_url(url: str | None = None) -> str:
+    """--db, else DATABASE_URL, else the SQLite file resettle.db in the working directory."""
+    url = url or os.environ.get("DATABASE_URL") or DEFAULT_URL
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url[len("postgresql://"):]
+    if not url.startswith(("sqlite://", "postgres://")):
+        raise DomainError(f"不支持的数据库地址“{url}”：请用 sqlite:///路径 或 postgres://用户@主机:端口/库名")
+    return url
+
+
+def orm_config(url: str) -> dict:
+    return {"connections": {"default": url}, "apps": {"models": APP}, "use_tz": True,
+            "timezone": "UTC"}
+
+
+# Read by `tortoise makemigrations` through [tool.tortoise] in pyproject.toml.
+TORTOISE_ORM = orm_config(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+
+
+def is_postgres(connection: BaseDBAsyncClient) -> bool:
+    return connection.capabilities.dialect == "postgres"
+
+
+@asynccontextmanager
+async def open_db(url: str | None = None, *, migrate: bool = True) -> AsyncIterator[TortoiseContext]:
+    """Open the database for one command or one server process, applying pending migrations
+    first, so a command pointed at an empty database creates its schema itself."""
+    url = resolve_url(url)
+    if url.startswith("sqlite://") and url not in ("sqlite://:memory:",):
+        Path(url[len("sqlite://"):]).parent.mkdir(parents=True, exist_ok=True)
+    async with TortoiseContext() as ctx:
+        try:
+            await ctx.init(config=orm_config(url), _create_db=False)
+            connection = ctx.connections.get("default")
+            if url.startswith("sqlite://"):
+                # WAL lets readers work during an import; NORMAL sync is safe with WAL.
+                await connection.execute_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                                " PRAGMA foreign_keys=ON;")
+            if migrate:
+                await migrate_schema(ctx)
+        except OSError as exc:
+            raise DomainError(f"无法连接数据库 {url}：{exc}") from None
+        yield ctx
+
+
+async def migrate_schema(ctx: TortoiseContext, progress=None) -> None:
+    executor = MigrationExecutor(ctx.connections.get("default"), {"models": APP})
+    await executor.migrate(progress=progress)
+
+
+def connection() -> BaseDBAsyncClient:
+    from tortoise.context import require_context
+
+    return require_context().connections.get("default")
+
+
+def placeholders(conn: BaseDBAsyncClient, count: int, start: int = 1) -> str:
+    """'?, ?, ?' on SQLite, '$1, $2, $3' on PostgreSQL."""
+    if is_postgres(conn):
+        return ", ".join(f"${i}" for i in range(start, start + count))
+    return ", ".join("?" * count)
+
+
+def as_date(value: object) -> dt.date | None:
+    """SQLite hands dates back as ISO text, PostgreSQL as dates."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])

@@ -1,0 +1,105 @@
+"""Tables. Money is integer fen; timestamps are UTC; rows people edit carry `version`."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class Timestamped(Model):
+    id = fields.IntField(primary_key=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Village(Timestamped):
+    """Origin village, created on first sight in a sheet."""
+
+    township_code = fields.CharField(max_length=9)
+    name = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "village"
+        unique_together = (("township_code", "name"),)
+
+
+class Community(Timestamped):
+    """Settlement community (集中居住点 / 安置社区) in its destination township."""
+
+    township_code = fields.CharField(max_length=9)
+    name = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "community"
+        unique_together = (("township_code", "name"),)
+
+
+class Household(Timestamped):
+    """One relocation agreement (协议编号). Person counts are kept here so that township and
+    community counts over a city-sized registry read one narrow index, not a million persons."""
+
+    agreement_no = fields.CharField(max_length=64, unique=True)
+    origin_township = fields.CharField(max_length=9)
+    village = fields.ForeignKeyField("models.Village", related_name="households",
+                                     on_delete=fields.RESTRICT)
+    group = fields.CharField(max_length=32, default="")
+    dest_township = fields.CharField(max_length=9)
+    community = fields.ForeignKeyField("models.Community", related_name="households",
+                                       on_delete=fields.RESTRICT)
+    unit = fields.CharField(max_length=64, default="")
+    status = fields.CharField(max_length=16)
+    signed_on = fields.DateField()
+    handed_over_on = fields.DateField(null=True)
+    allocated_on = fields.DateField(null=True)
+    moved_in_on = fields.DateField(null=True)
+    withdrawn_on = fields.DateField(null=True)
+    withdrawn_reason = fields.CharField(max_length=200, default="")
+    member_count = fields.IntField(default=0)
+    # members whose hukou is not in the destination township (人户分离 once moved in)
+    separated_count = fields.IntField(default=0)
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "household"
+        indexes = (
+            Index(fields=("origin_township", "status", "member_count"), name="ix_household_origin"),
+            Index(fields=("dest_township", "status", "member_count"), name="ix_household_dest"),
+            Index(fields=("community_id", "status", "member_count", "separated_count"),
+                  name="ix_household_community"),
+        )
+
+
+class Person(Timestamped):
+    household = fields.ForeignKeyField("models.Household", related_name="members",
+                                       on_delete=fields.RESTRICT, db_index=True)
+    id_number = fields.CharField(max_length=18, unique=True)
+    name = fields.CharField(max_length=64, db_index=True)
+    relation = fields.CharField(max_length=16)
+    phone = fields.CharField(max_length=32, default="")
+    hukou_township = fields.CharField(max_length=9)
+    hukou_moved_on = fields.DateField(null=True)
+    tags = fields.CharField(max_length=200, default="")  # 、-joined 特殊群体 tags
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "person"
+
+
+class AuditEvent(Model):
+    """Append-only: one row per mutation, never updated or deleted."""
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    actor = fields.CharField(max_length=64, db_index=True)
+    action = fields.CharField(max_length=64)
+    object_type = fields.CharField(max_length=32)
+    object_id = fields.CharField(max_length=64)
+    changes = fields.JSONField(default=dict)  # {"field": [before, after], ...} or a summary
+
+    class Meta:
+        table = "audit_event"
+        indexes = (Index(fields=("object_type", "object_id"), name="ix_audit_object"),)

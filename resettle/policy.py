@@ -1,0 +1,109 @@
+"""Policy data: loaded from TOML (RESETTLE_POLICY, default the Chongming example) and validated."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from resettle.errors import DomainError
+from resettle.rules.township import township_key
+
+ROLES = {"out", "in"}
+
+
+class PolicyError(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class Township:
+    code: str
+    name: str
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    source: str
+    townships: tuple[Township, ...]
+    tags: frozenset[str]
+    relations: frozenset[str]
+
+    @functools.cached_property
+    def _by_key(self) -> dict[str, Township]:
+        return {township_key(t.name): t for t in self.townships}
+
+    @functools.cached_property
+    def _by_code(self) -> dict[str, Township]:
+        return {t.code: t for t in self.townships}
+
+    def match_township(self, text: str) -> Township | None:
+        """The township a sheet means by `text` (name with/without 镇/乡, or its code)."""
+        return self._by_code.get(text.strip()) or self._by_key.get(township_key(text))
+
+    def township(self, code: str) -> Township:
+        return self._by_code[code]
+
+
+def default_policy_path() -> str:
+    return os.environ.get("RESETTLE_POLICY") or str(
+        resources.files("fixtures").joinpath("policy.toml")
+    )
+
+
+def load_policy(path: str | None = None) -> Policy:
+    return _load(path or default_policy_path())
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str) -> Policy:
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"找不到政策文件 {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"政策文件 {path} 格式错误：{exc}") from None
+    return _validate(data, path)
+
+
+def _validate(data: dict, path: str) -> Policy:
+    def fail(message: str) -> PolicyError:
+        return PolicyError(f"政策文件 {path}：{message}")
+
+    rows = data.get("townships")
+    if not isinstance(rows, list) or not rows:
+        raise fail("缺少 [[townships]] 乡镇列表")
+    townships = []
+    seen_codes: set[str] = set()
+    seen_keys: set[str] = set()
+    for i, row in enumerate(rows, 1):
+        code, name = str(row.get("code", "")), str(row.get("name", "")).strip()
+        if not re.fullmatch(r"\d{9}", code):
+            raise fail(f"第{i}个乡镇的代码“{code}”应为9位数字")
+        if not name:
+            raise fail(f"第{i}个乡镇缺少名称")
+        roles = row.get("roles", [])
+        if not isinstance(roles, list) or not set(roles) <= ROLES:
+            raise fail(f"乡镇{name}的 roles 只能包含 out、in")
+        if code in seen_codes or township_key(name) in seen_keys:
+            raise fail(f"乡镇{name}（{code}）重复")
+        seen_codes.add(code)
+        seen_keys.add(township_key(name))
+        townships.append(Township(code, name, frozenset(roles)))
+    registry = data.get("registry", {})
+    relations = registry.get("relations", [])
+    if "户主" not in relations:
+        raise fail("[registry] relations 必须包含“户主”")
+    return Policy(
+        name=str(data.get("policy", {}).get("name", path)),
+        source=path,
+        townships=tuple(townships),
+        tags=frozenset(registry.get("tags", [])),
+        relations=frozenset(relations),
+    )

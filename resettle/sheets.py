@@ -1,0 +1,170 @@
+"""Sheets in and out: find the header under title rows, map aliases, keep Excel row numbers.
+
+Reading is deliberately dumb: every cell arrives as text (CSV) or as the cell's own value
+(.xlsx, so a date cell stays a date and an ID that Excel turned into a number can be named as
+such). Validation is the registry import's job.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import itertools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from resettle.errors import DomainError
+
+# canonical name -> (header shown to clerks, aliases accepted, required)
+COLUMNS: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    "agreement_no": ("协议编号", (), True),
+    "name": ("姓名", (), True),
+    "id_number": ("公民身份号码", ("身份证号", "身份证号码"), True),
+    "relation": ("与户主关系", (), True),
+    "phone": ("联系电话", ("手机", "电话"), False),
+    "origin_township": ("迁出乡镇", (), True),
+    "village": ("迁出村", (), True),
+    "group": ("迁出村民小组", (), False),
+    "dest_township": ("迁入乡镇", (), True),
+    "community": ("安置社区", (), True),
+    "unit": ("房号", (), False),
+    "signed_on": ("签约日期", (), True),
+    "handed_over_on": ("交房日期", (), False),
+    "hukou": ("户籍地", (), False),
+    "tags": ("特殊群体", (), False),
+}
+HEADER_OF = {key: spec[0] for key, spec in COLUMNS.items()}
+_ALIAS = {label: key for key, (main, aliases, _) in COLUMNS.items() for label in (main, *aliases)}
+_HEADER_SCAN_ROWS = 30
+_CELL_SPACE = re.compile(r"[\s\u3000*＊]+")  # '姓 名', '姓名*' (required marks), line breaks
+
+
+@dataclass
+class Sheet:
+    """Rows of one file in canonical columns, with the row number Excel (or a text editor) shows."""
+
+    path: Path
+    frame: pd.DataFrame  # canonical columns; absent optional columns are filled with ""
+    row_numbers: pd.Series  # aligned with frame.index
+    numeric_cells: bool  # True when cells keep their own types (.xlsx)
+
+
+def _header_key(cell: object) -> str | None:
+    if cell is None:
+        return None
+    return _ALIAS.get(_CELL_SPACE.sub("", str(cell)))
+
+
+def _find_header(rows: list[list[object]], path: Path) -> tuple[int, dict[int, str]]:
+    for index, row in enumerate(rows[:_HEADER_SCAN_ROWS]):
+        mapping: dict[int, str] = {}
+        for col, cell in enumerate(row):
+            key = _header_key(cell)
+            if key is not None and key not in mapping.values():
+                mapping[col] = key
+        if len(mapping) >= 3:
+            missing = [HEADER_OF[k] for k, spec in COLUMNS.items() if spec[2] and k not in mapping.values()]
+            if missing:
+                raise DomainError(f"{path.name} 第{index + 1}行的表头缺少必需的列：{'、'.join(missing)}")
+            return index, mapping
+    raise DomainError(f"{path.name} 的前{_HEADER_SCAN_ROWS}行里找不到表头（应含 协议编号、姓名、公民身份号码 等列）")
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the start of the file decodes as UTF-8, else GB18030."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 20)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def read_sheet(path: str | Path) -> Sheet:
+    path = Path(path)
+    if not path.exists():
+        raise DomainError(f"找不到文件 {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        return _read_excel(path)
+    raise DomainError(f"{path.name}：只支持 .xlsx 和 .csv 文件")
+
+
+def _finish(path: Path, frame: pd.DataFrame, header_index: int, mapping: dict[int, str],
+            first_data_row: int, numeric_cells: bool) -> Sheet:
+    frame = frame[list(mapping)].rename(columns=mapping)
+    for key in COLUMNS:
+        if key not in frame.columns:
+            frame[key] = ""
+    frame = frame[list(COLUMNS)]
+    row_numbers = pd.Series(frame.index + first_data_row, index=frame.index)
+    blank = frame.apply(lambda col: col.isna() | (col.astype(str).str.strip() == "")).all(axis=1)
+    frame = frame[~blank]
+    return Sheet(path, frame, row_numbers[~blank], numeric_cells)
+
+
+def _read_csv(path: Path) -> Sheet:
+    encoding = detect_encoding(path)
+    try:
+        with path.open(encoding=encoding, newline="") as handle:
+            head = list(itertools.islice(csv.reader(handle), _HEADER_SCAN_ROWS))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DomainError(f"{path.name} 无法读取：{exc}") from None
+    header_index, mapping = _find_header(head, path)
+    width = len(head[header_index])
+    try:
+        frame = pd.read_csv(path, header=None, names=range(width), skiprows=header_index + 1,
+                            dtype=str, encoding=encoding, keep_default_na=False,
+                            skip_blank_lines=False, usecols=list(mapping))
+    except UnicodeDecodeError:
+        raise DomainError(f"{path.name} 的编码无法识别：请另存为 UTF-8 或 GB18030 编码的 CSV") from None
+    # Text editors and Excel both number the header line; data starts right after it.
+    return _finish(path, frame, header_index, mapping, header_index + 2, numeric_cells=False)
+
+
+def _read_excel(path: Path) -> Sheet:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+        # skip_empty_area=False keeps row 1 at index 0, so Excel's row numbers survive.
+        rows = sheet.to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        raise DomainError(f"{path.name} 不是可读取的 Excel 文件：{exc}") from None
+    header_index, mapping = _find_header(rows, path)
+    width = max(mapping) + 1
+    body = [(row + [""] * width)[:width] for row in rows[header_index + 1:]]
+    frame = pd.DataFrame(body, columns=range(width), dtype=object)
+    return _finish(path, frame, header_index, mapping, header_index + 2, numeric_cells=True)
+
+
+def cell_text(value: object) -> str:
+    """How a cell reads to a clerk: dates as dates, whole numbers without '.0'."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def write_table(rows: list[dict], columns: dict[str, str], path: str | Path) -> Path:
+    """Write rows (dicts keyed by the `columns` keys) with Chinese headers to .xlsx or .csv."""
+    path = Path(path)
+    frame = pd.DataFrame(rows, columns=list(columns)).rename(columns=columns)
+    if path.suffix.lower() == ".csv":
+        frame.to_csv(path, index=False, encoding="utf-8-sig")
+    else:
+        frame.to_excel(path, index=False, engine="openpyxl")
+    return path

@@ -1,0 +1,1 @@
+"""Use cases: actor in, one transaction, audit event, plain data out."""
