@@ -128,6 +128,7 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
         stored = await _stored_households(conn, checked)
         if checked.bad_households and not skip_invalid:
             return _finish_report(report, checked, rejected=True)
+        _count_issues(report, checked)
         keep = ~checked.rows["agreement_no"].isin(checked.bad_households)
         rows = checked.rows[keep].reset_index(drop=True)
         writer = _Writer(conn, actor, policy, report, progress)
@@ -135,11 +136,15 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
     return _finish_report(report, checked, rejected=False)
 
 
-def _finish_report(report: ImportReport, checked: Checked, *, rejected: bool) -> ImportReport:
+def _count_issues(report: ImportReport, checked: Checked) -> None:
     report.issues = sorted(checked.issues, key=lambda i: (i.file, i.row))
     report.error_rows = len({(i.file, i.row) for i in checked.issues if i.level == ERROR})
     report.warnings = sum(1 for i in checked.issues if i.level == WARNING)
     report.households_skipped = len(checked.bad_households)
+
+
+def _finish_report(report: ImportReport, checked: Checked, *, rejected: bool) -> ImportReport:
+    _count_issues(report, checked)
     if rejected:
         report.outcome = "rejected"
     elif checked.bad_households:
@@ -264,6 +269,8 @@ class _Writer:
         for h in changed.to_dict("records"):
             before = stored[h["agreement_no"]]
             after = _sheet_household(h)
+            if before["allocated_on"] is not None:
+                after.pop("unit", None)  # the unit recorded at allocation wins over the sheet
             changes = audit.diff(before, after)
             if not changes:
                 self.report.households_unchanged += 1
@@ -366,6 +373,12 @@ async def _stored_households(conn: BaseDBAsyncClient, checked: Checked) -> dict[
             row[key] = as_date(row[key])
         stored[row["agreement_no"]] = row
     for h in rows[rows["agreement_no"].isin(stored)].to_dict("records"):
+        before = stored[h["agreement_no"]]
+        if before["allocated_on"] is not None and h["unit"] and h["unit"] != before["unit"]:
+            checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"],
+                                        HEADER_OF["unit"], h["unit"], WARNING,
+                                        f"该户已于{before['allocated_on']}分房，房号以登记的"
+                                        f"“{before['unit']}”为准，表中的房号未采用"))
         sheet = {k: h[k] for k in ("signed_on", "handed_over_on") if h[k] is not None}
         problem = order_problem(_dates({**stored[h["agreement_no"]], **sheet}))
         if problem:

@@ -65,7 +65,7 @@ class Dates:
 def advance(dates: Dates, step: Status, on: dt.date) -> Dates:
     """The dates after taking `step` on `on`, or a DomainError saying why it cannot be taken."""
     current = dates.status
-    label = STATUS_LABELS[step]
+    label = STATUS_LABELS[step][1:]  # the verb: 交房, 分房, 入住, 退出
     if current is Status.WITHDRAWN:
         raise DomainError(f"该户已于{dates.withdrawn_on}退出，不能再登记{label}")
     if step is Status.WITHDRAWN:
@@ -79,7 +79,7 @@ def advance(dates: Dates, step: Status, on: dt.date) -> Dates:
         if wanted <= have:
             raise DomainError(f"该户已是{STATUS_LABELS[current]}状态，不能再登记{label}")
         if wanted > have + 1:
-            missing = STATUS_LABELS[ORDER[have + 1]]
+            missing = STATUS_LABELS[ORDER[have + 1]][1:]
             raise DomainError(f"该户尚未{missing}，不能直接登记{label}")
     if on < dates.last_date:
         raise DomainError(f"{label}日期{on}早于上一步的日期{dates.last_date}")

@@ -1,0 +1,1 @@
+"""The `resettle` command: thin, parses options, calls services, prints."""

@@ -1,0 +1,72 @@
+"""Printing lists and counts as table, csv or json, and progress bars on a terminal."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import unicodedata
+from collections.abc import Callable
+
+import click
+
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def render(rows: list[dict], columns: dict[str, str], fmt: str) -> str:
+    """`columns` maps the stable English key to the Chinese header shown in table and csv."""
+    if fmt == "json":
+        return json.dumps(rows, ensure_ascii=False, indent=2, default=str)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns.values())
+        writer.writerows([[row.get(k, "") for k in columns] for row in rows])
+        return buffer.getvalue().rstrip("\n")
+    cells = [list(columns.values())] + [[str(row.get(k, "")) for k in columns] for row in rows]
+    widths = [max(_width(line[i]) for line in cells) for i in range(len(columns))]
+    lines = []
+    for n, line in enumerate(cells):
+        lines.append("  ".join(c + " " * (w - _width(c)) for c, w in zip(line, widths, strict=True)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+class Progress:
+    """A click progress bar per stage on a terminal (stderr); silent otherwise."""
+
+    def __init__(self, enabled: bool | None = None):
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.bars: dict[str, object] = {}
+        self.done: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage not in self.bars:
+            self.close()
+            bar = click.progressbar(length=total, label=stage, file=sys.stderr)
+            bar.__enter__()
+            self.bars[stage], self.done[stage] = bar, 0
+        self.bars[stage].update(done - self.done[stage])
+        self.done[stage] = done
+
+    def step(self, stage: str, total: int) -> Callable[[int], None]:
+        count = 0
+
+        def advance(n: int) -> None:
+            nonlocal count
+            count += n
+            self(stage, count, total)
+        return advance
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.__exit__(None, None, None)
+        self.bars.clear()

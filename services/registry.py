@@ -1,0 +1,201 @@
+"""Use cases over the registry: counts per township and community, a household's page, and
+recording a household's steps (allocation, move-in, withdrawal, hukou moves)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tortoise.transactions import in_transaction
+
+from resettle.actor import Actor
+from resettle.db import connection
+from resettle.errors import DomainError, NotFound, StaleVersion
+from resettle.models import Household, Person
+from resettle.policy import Policy, load_policy
+from resettle.rules import idnumber
+from resettle.rules.household import ORDER, STATUS_LABELS, Dates, Status, advance
+from services import audit
+
+STEPS = tuple(s.value for s in ORDER)
+
+
+def _blank_counts(prefixes: tuple[str, ...]) -> dict:
+    row = {}
+    for prefix in prefixes:
+        row[f"{prefix}households"] = 0
+        row[f"{prefix}persons"] = 0
+        for step in STEPS:
+            row[f"{prefix}{step}"] = 0
+    return row
+
+
+async def township_stats(actor: Actor, policy: Policy | None = None) -> list[dict]:
+    """Per township: households and persons moved out (origin) and in (destination), with the
+    households by status; withdrawn households don't count. A total row ends the list."""
+    policy = policy or load_policy()
+    rows = {t.code: {"township": t.name, "code": t.code, **_blank_counts(("out_", "in_"))}
+            for t in policy.townships}
+    conn = connection()
+    for prefix, column in (("out_", "origin_township"), ("in_", "dest_township")):
+        found = await conn.execute_query_dict(
+            f"SELECT {column} AS code, status, COUNT(*) AS households, "
+            f"COALESCE(SUM(member_count), 0) AS persons FROM household "
+            f"WHERE status <> 'withdrawn' GROUP BY {column}, status")
+        for r in found:
+            row = rows[r["code"]]
+            row[f"{prefix}households"] += r["households"]
+            row[f"{prefix}persons"] += int(r["persons"])
+            row[f"{prefix}{r['status']}"] += r["households"]
+    result = list(rows.values())
+    return result + [_total(result, {"township": "合计", "code": ""})]
+
+
+async def community_stats(actor: Actor, policy: Policy | None = None) -> list[dict]:
+    """Per settlement community: households, persons, moved-in households and 人户分离 persons
+    (members of moved-in households whose hukou is not in the destination township)."""
+    policy = policy or load_policy()
+    conn = connection()
+    found = await conn.execute_query_dict(
+        "SELECT c.id, c.name, c.township_code, h.status, COUNT(h.id) AS households, "
+        "COALESCE(SUM(h.member_count), 0) AS persons, "
+        "COALESCE(SUM(h.separated_count), 0) AS separated "
+        "FROM community c LEFT JOIN household h ON h.community_id = c.id AND h.status <> 'withdrawn' "
+        "GROUP BY c.id, c.name, c.township_code, h.status ORDER BY c.township_code, c.name")
+    rows: dict[int, dict] = {}
+    for r in found:
+        row = rows.setdefault(r["id"], {
+            "community": r["name"], "township": policy.township(r["township_code"]).name,
+            "households": 0, "persons": 0, "moved_in_households": 0, "separated_persons": 0,
+            **{step: 0 for step in STEPS}})
+        if r["status"] is None:
+            continue
+        row["households"] += r["households"]
+        row["persons"] += int(r["persons"])
+        row[r["status"]] += r["households"]
+        if r["status"] == Status.MOVED_IN:
+            row["moved_in_households"] += r["households"]
+            row["separated_persons"] += int(r["separated"])
+    result = list(rows.values())
+    return result + [_total(result, {"community": "合计", "township": ""})]
+
+
+def _total(rows: list[dict], labels: dict) -> dict:
+    total = dict(labels)
+    for key, value in rows[0].items() if rows else ():
+        if isinstance(value, int):
+            total[key] = sum(r[key] for r in rows)
+    return total
+
+
+async def _find_household(key: str) -> Household:
+    key = key.strip()
+    household = await Household.get_or_none(agreement_no=key)
+    if household is None:
+        number = idnumber.normalize(key)
+        person = await Person.get_or_none(id_number=number).prefetch_related("household") \
+            if len(number) == 18 else None
+        if person is None:
+            raise NotFound(f"找不到协议编号或身份证号为“{key}”的户")
+        household = person.household
+    return household
+
+
+def _dates(h: Household) -> Dates:
+    return Dates(h.signed_on, h.handed_over_on, h.allocated_on, h.moved_in_on, h.withdrawn_on)
+
+
+async def show_household(actor: Actor, key: str, policy: Policy | None = None) -> dict:
+    """A household with its members (IDs masked) and its dated events, oldest first."""
+    policy = policy or load_policy()
+    h = await _find_household(key)
+    await h.fetch_related("village", "community")
+    members = await Person.filter(household_id=h.id).order_by("id")
+    events = [{"on": getattr(h, field).isoformat(), "event": label, "note": ""}
+              for step, field, label in (
+                  (Status.SIGNED, "signed_on", "签约"), (Status.HANDED_OVER, "handed_over_on", "交房"),
+                  (Status.ALLOCATED, "allocated_on", "分房"), (Status.MOVED_IN, "moved_in_on", "入住"),
+                  (Status.WITHDRAWN, "withdrawn_on", "退出"))
+              if getattr(h, field) is not None]
+    if h.withdrawn_reason:
+        events[-1]["note"] = h.withdrawn_reason
+    for m in members:
+        if m.hukou_moved_on:
+            events.append({"on": m.hukou_moved_on.isoformat(), "event": "户籍迁入",
+                           "note": f"{m.name}的户籍迁入{policy.township(m.hukou_township).name}"})
+    events.sort(key=lambda e: e["on"])
+    return {
+        "agreement_no": h.agreement_no,
+        "status": h.status,
+        "status_label": STATUS_LABELS[Status(h.status)],
+        "origin_township": policy.township(h.origin_township).name,
+        "village": h.village.name,
+        "group": h.group,
+        "dest_township": policy.township(h.dest_township).name,
+        "community": h.community.name,
+        "unit": h.unit,
+        "version": h.version,
+        "members": [{"name": m.name, "id_number": idnumber.mask(m.id_number),
+                     "relation": m.relation, "phone": m.phone,
+                     "hukou_township": policy.township(m.hukou_township).name,
+                     "tags": m.tags} for m in members],
+        "events": events,
+    }
+
+
+async def record_step(actor: Actor, agreement_no: str, step: Status, on: dt.date, *,
+                      unit: str | None = None, reason: str = "",
+                      expected_version: int | None = None) -> dict:
+    """Take one step of the household state machine; a stale version is refused."""
+    if step is Status.WITHDRAWN and not reason.strip():
+        raise DomainError("退出必须写明原因")
+    async with in_transaction():
+        h = await _find_household(agreement_no)
+        dates = advance(_dates(h), step, on)
+        changes = {"status": dates.status.value, **{
+            field: getattr(dates, field) for field in
+            ("handed_over_on", "allocated_on", "moved_in_on", "withdrawn_on")}}
+        if unit:
+            changes["unit"] = unit.strip()
+        if reason:
+            changes["withdrawn_reason"] = reason.strip()
+        before = {k: getattr(h, k) for k in changes}
+        await _save(h, changes, expected_version)
+        await audit.record(actor, f"registry.{step.value}", "household", h.agreement_no,
+                           audit.diff(before, changes))
+    return {"agreement_no": h.agreement_no, "status": dates.status.value,
+            "status_label": STATUS_LABELS[dates.status], "version": h.version + 1}
+
+
+async def record_hukou_moved(actor: Actor, agreement_no: str, id_number: str, on: dt.date) -> dict:
+    """A member's hukou moved to the destination township: no longer 人户分离."""
+    async with in_transaction():
+        h = await _find_household(agreement_no)
+        number = idnumber.normalize(id_number)
+        person = await Person.get_or_none(household_id=h.id, id_number=number)
+        if person is None:
+            raise NotFound(f"协议编号{h.agreement_no}的户中没有身份证号为{idnumber.mask(number)}的成员")
+        if on < h.signed_on:
+            raise DomainError(f"户籍迁入日期{on}早于签约日期{h.signed_on}")
+        if person.hukou_township == h.dest_township:
+            raise DomainError(f"{person.name}的户籍已在迁入乡镇，无需再登记")
+        changes = {"hukou_township": h.dest_township, "hukou_moved_on": on}
+        before = {k: getattr(person, k) for k in changes}
+        updated = await Person.filter(id=person.id, version=person.version).update(
+            **changes, version=person.version + 1, updated_at=dt.datetime.now(dt.UTC))
+        if not updated:
+            raise StaleVersion("该成员刚被其他人修改过，请刷新后重试")
+        separated = await Person.filter(household_id=h.id).exclude(
+            hukou_township=h.dest_township).count()
+        await Household.filter(id=h.id).update(separated_count=separated)
+        await audit.record(actor, "registry.hukou_moved", "person", person.id,
+                           audit.diff(before, changes))
+    return {"agreement_no": h.agreement_no, "name": person.name, "hukou_moved_on": on.isoformat()}
+
+
+async def _save(h: Household, changes: dict, expected_version: int | None) -> None:
+    version = h.version if expected_version is None else expected_version
+    updated = await Household.filter(id=h.id, version=version).update(
+        **changes, version=version + 1, updated_at=dt.datetime.now(dt.UTC))
+    if not updated:
+        raise StaleVersion("该户刚被其他人修改过，请刷新后重试")
+
