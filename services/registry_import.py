@@ -105,6 +105,13 @@ async def _insert(conn: BaseDBAsyncClient, table: str, columns: Sequence[str], r
             progress(len(chunk))
 
 
+def _update_sql(conn: BaseDBAsyncClient, table: str, columns: Sequence[str]) -> str:
+    """UPDATE of `columns` by id (the last parameter), bumping the row's version."""
+    marks = placeholders(conn, len(columns) + 1).split(", ")
+    sets = ", ".join(f'"{c}" = {m}' for c, m in zip(columns, marks, strict=False))
+    return f'UPDATE "{table}" SET {sets}, version = version + 1 WHERE id = {marks[-1]}'
+
+
 def _db_date(conn: BaseDBAsyncClient, value: dt.date | None):
     # sqlite3's implicit date adapter is deprecated; PostgreSQL wants real dates.
     if value is None or is_postgres(conn):
@@ -285,12 +292,9 @@ class _Writer:
             self.events.append(("household", h["agreement_no"], changes))
             touched.add(before["id"])
         if updates:
-            sets = ", ".join(f'"{c}" = {p}' for c, p in zip(
-                (*HOUSEHOLD_SHEET_FIELDS, "status", "updated_at"),
-                placeholders(conn, len(HOUSEHOLD_SHEET_FIELDS) + 2).split(", "), strict=True))
-            key = placeholders(conn, 1, start=len(HOUSEHOLD_SHEET_FIELDS) + 3)
             await conn.execute_many(
-                f"UPDATE household SET {sets}, version = version + 1 WHERE id = {key}", updates)
+                _update_sql(conn, "household", (*HOUSEHOLD_SHEET_FIELDS, "status", "updated_at")),
+                updates)
         self.report.households_updated = len(updates)
         return touched
 
@@ -321,12 +325,8 @@ class _Writer:
             if "hukou_township" in changes:
                 touched.add(before["household_id"])
         if updates:
-            marks = placeholders(conn, len(PERSON_SHEET_FIELDS) + 2).split(", ")
-            sets = ", ".join(f'"{c}" = {m}' for c, m in zip(
-                (*PERSON_SHEET_FIELDS, "updated_at"), marks, strict=True))
-            key = placeholders(conn, 1, start=len(PERSON_SHEET_FIELDS) + 3)
             await conn.execute_many(
-                f"UPDATE person SET {sets}, version = version + 1 WHERE id = {key}", updates)
+                _update_sql(conn, "person", (*PERSON_SHEET_FIELDS, "updated_at")), updates)
         self.report.persons_updated = len(updates)
         return touched
 

@@ -1,0 +1,61 @@
+"""Every test that touches the database runs on the database CI gives it: a fresh SQLite file by
+default, or PostgreSQL when RESETTLE_TEST_DATABASE_URL is set (then it must be reachable: a
+PostgreSQL run never skips silently)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import pytest
+
+from resettle.db import open_db
+
+PG_URL = os.environ.get("RESETTLE_TEST_DATABASE_URL")
+
+
+async def _pg(dsn: str, *statements: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn.replace("postgres://", "postgresql://", 1))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """One throw-away PostgreSQL database for the session, dropped at the end."""
+    if not PG_URL:
+        yield None
+        return
+    base, _, _ = PG_URL.rpartition("/")
+    name = f"resettle_test_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg(PG_URL, f'CREATE DATABASE "{name}"'))
+    url = f"{base}/{name}"
+
+    async def migrate():
+        async with open_db(url):
+            pass
+    asyncio.run(migrate())
+    yield url
+    asyncio.run(_pg(PG_URL, f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def db_url(tmp_path, pg_database) -> str:
+    """A migrated, empty database for one test."""
+    if pg_database is None:
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    asyncio.run(_pg(pg_database, "TRUNCATE person, household, village, community, audit_event "
+                                 "RESTART IDENTITY CASCADE"))
+    return pg_database
+
+
+@pytest.fixture
+async def db(db_url):
+    async with open_db(db_url) as ctx:
+        yield ctx
