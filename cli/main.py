@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from tortoise.exceptions import BaseORMException
 
+from cli.output import FORMATS, Progress, render
 from resettle.actor import cli_actor
 from resettle.db import migrate_schema, open_db, resolve_url
 from resettle.errors import DomainError
@@ -20,8 +21,6 @@ from resettle.rules.dates import parse_date
 from resettle.rules.household import Status
 from services import registry
 from services.registry_import import import_sheets
-
-from cli.output import FORMATS, Progress, render
 
 EXIT_REJECTED, EXIT_PARTIAL = 3, 4
 

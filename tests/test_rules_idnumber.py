@@ -51,10 +51,7 @@ def test_any_17_digits_with_computed_check_validate(first17):
 def test_changing_any_single_digit_fails(first17, position, delta):
     value = first17 + idnumber.check_char(first17)
     old = value[position]
-    if old == "X":
-        new = str(delta)
-    else:
-        new = str((int(old) + delta) % 10)
+    new = str(delta) if old == "X" else str((int(old) + delta) % 10)
     changed = value[:position] + new + value[position + 1:]
     assert idnumber.problem(changed, TODAY) is not None
 

@@ -21,7 +21,7 @@ from resettle.rules.contact import normalize_phone
 from resettle.rules.dates import parse_date
 from resettle.rules.household import Dates, order_problem
 from resettle.rules.township import clean_name
-from resettle.sheets import HEADER_OF, Sheet, cell_text
+from resettle.sheets import COLUMNS, HEADER_OF, Sheet, cell_text
 
 ERROR, WARNING = "错误", "警告"
 HOUSEHOLD_FIELDS = ("origin_township", "village", "group", "dest_township", "community", "unit",
@@ -109,9 +109,8 @@ def check_sheets(sheets: list[Sheet], policy: Policy, today: dt.date) -> Checked
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
     out = Checked(rows=frame, total_rows=len(frame))
 
-    # Exact duplicates count once.
-    raw_columns = [c for c in frame.columns if c.startswith("_raw_")]
-    dup = frame.duplicated(subset=[c[5:] for c in raw_columns if c[5:] not in ("signed_on", "handed_over_on", "id_number")] + ["id_number", "signed_on", "handed_over_on"]) if len(frame) else np.zeros(0, bool)
+    # Exact duplicates (every column the same) count once.
+    dup = frame.duplicated(subset=list(COLUMNS)).to_numpy()
     out.add(frame, dup, "id_number", WARNING, "与前面某一行完全相同，只计一次")
     out.duplicate_rows = int(np.sum(dup))
     frame = frame[~np.asarray(dup, dtype=bool)].copy()

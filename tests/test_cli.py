@@ -1,0 +1,118 @@
+"""The `resettle` command through click's CliRunner, on the test database."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from tests.sheets import make_id, person, write_csv
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def cli(db_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, [*args, "--db", db_url], catch_exceptions=False)
+    return invoke
+
+
+def test_demo_then_stats_add_up(cli):
+    result = cli("demo", "--households", "60")
+    assert result.exit_code == 0, result.output
+    assert "接下来可以试试" in result.output
+    rows = json.loads(cli("registry", "stats", "--format", "json").output)
+    total = rows[-1]
+    assert total["township"] == "合计"
+    assert total["out_households"] == total["in_households"] == sum(r["out_households"] for r in rows[:-1])
+    assert {"township", "out_households", "out_persons", "in_households", "in_persons"} <= total.keys()
+    communities = json.loads(cli("registry", "stats", "--by", "community", "--format", "json").output)
+    assert communities[-1]["households"] == total["in_households"]
+    assert communities[-1]["persons"] == total["in_persons"]
+    again = cli("demo", "--households", "5")
+    assert again.exit_code == 1 and "演示只在空库上运行" in again.output
+
+
+def test_import_exit_statuses_and_report(cli, tmp_path):
+    good = write_csv(tmp_path / "good.csv", [person("A-001", "张三", make_id("19600101", 1))])
+    result = cli("registry", "import", str(good), "--format", "json")
+    assert result.exit_code == 0
+    summary = json.loads(result.output)
+    for key in ("households_added", "households_updated", "households_unchanged", "persons_added",
+                "persons_updated", "persons_unchanged", "error_rows", "warnings", "new_communities"):
+        assert key in summary
+    assert summary["households_added"] == 1
+    assert "没有任何改动" in cli("registry", "import", str(good)).output
+
+    bad_rows = [person("B-002", "李四", make_id("19600101", 2)), person("C-003", "", make_id("19600101", 3))]
+    bad = write_csv(tmp_path / "bad.csv", bad_rows)
+    result = cli("registry", "import", str(bad))
+    assert result.exit_code == 3 and "未写入任何数据" in result.output
+    report = tmp_path / "bad.errors.xlsx"
+    import pandas as pd
+    frame = pd.read_excel(report, dtype=str, engine="calamine")
+    assert list(frame.columns) == ["行号", "协议编号", "列", "值", "级别", "问题"]
+    assert frame.iloc[0].tolist()[:3] == ["5", "C-003", "姓名"]
+
+    result = cli("registry", "import", str(bad), "--skip-invalid", "--errors", str(tmp_path / "e.csv"))
+    assert result.exit_code == 4 and (tmp_path / "e.csv").exists()
+
+
+def test_show_and_record(cli, tmp_path):
+    cli("registry", "import", str(write_csv(tmp_path / "s.csv", [
+        person("A-001", "张三", make_id("19600101", 1), handed="2023-06-01")])))
+    shown = cli("registry", "show", "A-001")
+    assert "310230********" in shown.output and make_id("19600101", 1) not in shown.output
+    refused = cli("registry", "record", "A-001", "--moved-in", "2023-08-01")
+    assert refused.exit_code == 1
+    assert refused.output.strip() == "错误：该户尚未分房，不能直接登记入住"
+    ok = cli("registry", "record", "A-001", "--allocated", "2023/7/1", "--unit", "1号101室")
+    assert ok.exit_code == 0 and "已分房" in ok.output
+    page = json.loads(cli("registry", "show", "A-001", "--format", "json").output)
+    assert page["unit"] == "1号101室" and page["status"] == "allocated"
+    assert cli("registry", "record", "A-001").exit_code == 2
+    assert cli("registry", "record", "A-001", "--moved-in", "2023-13-01").exit_code == 2
+
+
+def test_unreadable_input_is_one_line_not_a_traceback(cli, tmp_path):
+    (tmp_path / "x.txt").write_text("hello")
+    result = cli("registry", "import", str(tmp_path / "x.txt"))
+    assert result.exit_code == 1
+    assert result.output.strip() == "错误：x.txt：只支持 .xlsx 和 .csv 文件"
+
+
+def test_db_migrate_is_idempotent(cli):
+    first = cli("db", "migrate")
+    assert first.exit_code == 0
+    assert "无需迁移" in cli("db", "migrate").output
+
+
+def test_fixtures_generate(cli, tmp_path):
+    result = cli_no_db(["fixtures", "generate", "--households", "20", "--out", str(tmp_path / "g.csv"),
+                        "--error-rate", "0.5"])
+    assert result.exit_code == 0
+    counts = re.search(r"(\d+) 户 (\d+) 人，预置错误 (\d+) 处", result.output)
+    assert counts and int(counts[1]) == 20 and int(counts[3]) > 0
+
+
+def cli_no_db(args):
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def _commands(group, prefix=()):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*prefix, name))
+        else:
+            yield " ".join((*prefix, name))
+
+
+@pytest.mark.parametrize("command", sorted(_commands(main)))
+def test_every_command_is_documented_in_the_readme(command):
+    assert f"resettle {command}" in README

@@ -1,0 +1,122 @@
+"""Counts, a household's page and its steps, against a real database."""
+
+import datetime as dt
+
+import pytest
+
+from resettle.actor import Actor
+from resettle.errors import DomainError, NotFound, StaleVersion
+from resettle.models import AuditEvent, Household
+from resettle.rules.household import Status
+from services import registry
+from services.registry_import import import_sheets
+from tests.sheets import make_id, person, write_csv
+
+ACTOR = Actor("test:liaison")
+D = dt.date
+
+
+@pytest.fixture
+async def registry_rows(db, tmp_path):
+    rows = [
+        # A-001: 城桥镇 → 陈家镇, 3 persons, one hukou already in 陈家镇
+        person("A-001", "甲", make_id("19600101", 1), "户主", handed="2023-06-01"),
+        person("A-001", "乙", make_id("19610101", 2), "配偶", handed="2023-06-01", hukou="陈家镇"),
+        person("A-001", "丙", make_id("19900101", 3), "儿子", handed="2023-06-01"),
+        # B-002: 陈家镇 → 陈家镇 (a move within one township), 1 person
+        person("B-002", "丁", make_id("19500101", 4), "户主", origin="陈家镇", village="瀛东村"),
+        # C-003: 堡镇 → 城桥镇, 2 persons
+        person("C-003", "戊", make_id("19700101", 5), "户主", origin="堡镇", dest="城桥镇",
+               community="城桥新苑", handed="2023-07-01"),
+        person("C-003", "己", make_id("19710101", 6), "配偶", origin="堡镇", dest="城桥镇",
+               community="城桥新苑", handed="2023-07-01"),
+    ]
+    report = await import_sheets(ACTOR, [write_csv(tmp_path / "r.csv", rows)])
+    assert report.outcome == "imported", report.issues
+
+
+def by_township(rows):
+    return {r["township"]: r for r in rows}
+
+
+async def test_township_counts_add_up(registry_rows):
+    rows = by_township(await registry.township_stats(ACTOR))
+    assert len(rows) == 19  # 18 townships and the total
+    assert (rows["城桥镇"]["out_households"], rows["城桥镇"]["out_persons"]) == (1, 3)
+    assert (rows["城桥镇"]["in_households"], rows["城桥镇"]["in_persons"]) == (1, 2)
+    # a move within one township counts as out of and into it
+    assert (rows["陈家镇"]["out_households"], rows["陈家镇"]["in_households"]) == (1, 2)
+    assert (rows["陈家镇"]["in_persons"], rows["陈家镇"]["in_handed_over"], rows["陈家镇"]["in_signed"]) == (4, 1, 1)
+    total = rows["合计"]
+    assert total["out_households"] == total["in_households"] == 3
+    assert total["out_persons"] == total["in_persons"] == 6
+    for prefix in ("out_", "in_"):
+        assert sum(total[f"{prefix}{s}"] for s in registry.STEPS) == total[f"{prefix}households"]
+
+
+async def test_withdrawn_households_do_not_count(registry_rows):
+    await registry.record_step(ACTOR, "C-003", Status.WITHDRAWN, D(2023, 8, 1), reason="放弃安置")
+    rows = by_township(await registry.township_stats(ACTOR))
+    assert rows["堡镇"]["out_households"] == 0 and rows["合计"]["out_households"] == 2
+
+
+async def test_community_counts_and_separated_persons(registry_rows):
+    await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="1号101室")
+    await registry.record_step(ACTOR, "A-001", Status.MOVED_IN, D(2023, 8, 1))
+    rows = {r["community"]: r for r in await registry.community_stats(ACTOR)}
+    chenjia = rows["陈家新苑"]
+    assert (chenjia["households"], chenjia["persons"], chenjia["moved_in_households"]) == (2, 4, 1)
+    assert chenjia["separated_persons"] == 2  # 甲 and 丙 still have their hukou in 城桥镇
+    await registry.record_hukou_moved(ACTOR, "A-001", make_id("19600101", 1), D(2023, 9, 1))
+    rows = {r["community"]: r for r in await registry.community_stats(ACTOR)}
+    assert rows["陈家新苑"]["separated_persons"] == 1
+    assert rows["合计"]["households"] == 3 and rows["合计"]["persons"] == 6
+
+
+async def test_steps_are_recorded_with_audit(registry_rows):
+    result = await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="2号202室")
+    assert result["status"] == "allocated" and result["version"] == 2
+    household = await Household.get(agreement_no="A-001")
+    assert (household.unit, household.allocated_on) == ("2号202室", D(2023, 7, 1))
+    event = await AuditEvent.get(object_type="household", object_id="A-001", action="registry.allocated")
+    assert event.changes == {"status": ["handed_over", "allocated"], "allocated_on": [None, "2023-07-01"],
+                             "unit": ["", "2号202室"]}
+
+
+@pytest.mark.parametrize(("agreement", "step", "on", "message"), [
+    ("B-002", Status.MOVED_IN, D(2023, 9, 1), "尚未交房"),
+    ("A-001", Status.ALLOCATED, D(2023, 5, 1), "早于上一步的日期2023-06-01"),
+])
+async def test_impossible_steps_are_refused(registry_rows, agreement, step, on, message):
+    with pytest.raises(DomainError, match=message):
+        await registry.record_step(ACTOR, agreement, step, on)
+    assert await AuditEvent.filter(action__startswith="registry.m").count() == 0
+
+
+async def test_withdrawal_needs_a_reason(registry_rows):
+    with pytest.raises(DomainError, match="原因"):
+        await registry.record_step(ACTOR, "B-002", Status.WITHDRAWN, D(2023, 9, 1), reason=" ")
+
+
+async def test_stale_version_is_refused_not_lost(registry_rows):
+    await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), expected_version=1)
+    with pytest.raises(StaleVersion, match="刚被其他人修改过"):
+        await registry.record_step(ACTOR, "A-001", Status.MOVED_IN, D(2023, 8, 1), expected_version=1)
+    assert (await Household.get(agreement_no="A-001")).status == "allocated"
+
+
+async def test_show_by_agreement_or_id_masks_ids(registry_rows):
+    page = await registry.show_household(ACTOR, make_id("19610101", 2).lower())
+    assert page["agreement_no"] == "A-001"
+    head = make_id("19600101", 1)
+    assert page["members"][0]["id_number"] == head[:6] + "********" + head[14:]
+    assert [e["event"] for e in page["events"]] == ["签约", "交房"]
+    with pytest.raises(NotFound):
+        await registry.show_household(ACTOR, "Z-999")
+
+
+async def test_hukou_move_refusals(registry_rows):
+    with pytest.raises(DomainError, match="已在迁入乡镇"):
+        await registry.record_hukou_moved(ACTOR, "A-001", make_id("19610101", 2), D(2023, 9, 1))
+    with pytest.raises(NotFound):
+        await registry.record_hukou_moved(ACTOR, "A-001", make_id("19500101", 4), D(2023, 9, 1))
