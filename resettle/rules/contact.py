@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 _STRIP = re.compile(r"[\s\-－—()（）]+")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 # Landlines: optional area code 0xx(x), 7-8 digit number, optional extension.
-_LANDLINE = re.compile(r"^(0\d{2,3})?[2-9]\d{6,7}(转\d{1,5})?$")
+_LANDLINE = re.compile(r"^(0[0-9]{2,3})?[2-9][0-9]{6,7}(转[0-9]{1,5})?$")
 _FULLWIDTH = str.maketrans("０１２３４５６７８９＋", "0123456789+")
 
 

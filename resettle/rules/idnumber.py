@@ -17,7 +17,7 @@ CHECK_CHARS = "10X98765432"  # indexed by (weighted sum mod 11)
 # Full-width digits and X (Excel/IME input) fold to ASCII; lower-case x becomes X.
 FOLD = str.maketrans("０１２３４５６７８９ｘＸx", "0123456789XXX")
 _SPACES = re.compile(r"[\s\u3000]+")
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 def check_char(first17: str) -> str:
