@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from resettle.errors import DomainError
@@ -38,6 +39,10 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "tags": ("特殊群体", (), False),
 }
 HEADER_OF = {key: spec[0] for key, spec in COLUMNS.items()}
+# Columns whose values repeat across rows: read as categoricals, so a million-row sheet costs a
+# few bytes per cell and every rule runs on a handful of distinct values.
+REPEATED = {"relation", "origin_township", "village", "group", "dest_township", "community",
+            "hukou", "tags"}
 _ALIAS = {label: key for key, (main, aliases, _) in COLUMNS.items() for label in (main, *aliases)}
 _HEADER_SCAN_ROWS = 30
 _CELL_SPACE = re.compile(r"[\s\u3000*＊]+")  # '姓 名', '姓名*' (required marks), line breaks
@@ -107,12 +112,26 @@ def _finish(path: Path, frame: pd.DataFrame, header_index: int, mapping: dict[in
             frame[key] = ""
     frame = frame[list(COLUMNS)]
     row_numbers = pd.Series(frame.index + first_data_row, index=frame.index)
-    blank = frame.apply(lambda col: col.isna() | (col.astype(str).str.strip() == "")).all(axis=1)
-    frame = frame[~blank]
-    return Sheet(path, frame, row_numbers[~blank], numeric_cells)
+    blank = np.logical_and.reduce([_empty(frame[key]) for key in COLUMNS])
+    if blank.any():
+        frame, row_numbers = frame[~blank], row_numbers[~blank]
+    return Sheet(path, frame, row_numbers, numeric_cells)
+
+
+def _empty(column: pd.Series) -> np.ndarray:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        empty_category = np.asarray(column.cat.categories.astype("str").str.strip() == "")
+        codes = column.cat.codes.to_numpy()
+        return np.where(codes < 0, True, empty_category[codes] if len(empty_category) else True)
+    if column.dtype == object:
+        return np.asarray(column.map(lambda v: v is None or cell_text(v) == ""), dtype=bool)
+    return np.asarray(column.isna() | (column.astype("str").str.strip() == ""))
 
 
 def _read_csv(path: Path) -> Sheet:
+    import pyarrow as pa
+    from pyarrow import csv as arrow_csv
+
     encoding = detect_encoding(path)
     try:
         with path.open(encoding=encoding, newline="") as handle:
@@ -120,13 +139,24 @@ def _read_csv(path: Path) -> Sheet:
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DomainError(f"{path.name} 无法读取：{exc}") from None
     header_index, mapping = _find_header(head, path)
-    width = len(head[header_index])
+    names = [f"c{i}" for i in range(len(head[header_index]))]
+    # Arrow's reader: multi-threaded, no Python object per cell, and repeated columns arrive
+    # dictionary-encoded (categoricals). Empty lines are kept as rows so row numbers stay true.
+    types = {names[i]: pa.dictionary(pa.int32(), pa.string()) if key in REPEATED else pa.string()
+             for i, key in mapping.items()}
     try:
-        frame = pd.read_csv(path, header=None, names=range(width), skiprows=header_index + 1,
-                            dtype=str, encoding=encoding, keep_default_na=False,
-                            skip_blank_lines=False, usecols=list(mapping))
-    except UnicodeDecodeError:
-        raise DomainError(f"{path.name} 的编码无法识别：请另存为 UTF-8 或 GB18030 编码的 CSV") from None
+        table = arrow_csv.read_csv(
+            path,
+            read_options=arrow_csv.ReadOptions(skip_rows=header_index + 1, column_names=names,
+                                               encoding="utf8" if encoding.startswith("utf-8") else encoding),
+            parse_options=arrow_csv.ParseOptions(ignore_empty_lines=False, newlines_in_values=True),
+            convert_options=arrow_csv.ConvertOptions(
+                include_columns=[names[i] for i in mapping], column_types=types,
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise DomainError(f"{path.name} 无法读取（请检查各行的列数是否与表头一致、编码是否为 UTF-8 或 GB18030）：{exc}") from None
+    frame = table.to_pandas(self_destruct=True)
+    frame.columns = list(mapping)
     # Text editors and Excel both number the header line; data starts right after it.
     return _finish(path, frame, header_index, mapping, header_index + 2, numeric_cells=False)
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"  # indexed by (weighted sum mod 11)
@@ -70,33 +74,40 @@ def mask(value: str) -> str:
     return value[:6] + "*" * 8 + value[14:]
 
 
-def valid_mask(values: list[str], today: dt.date) -> np.ndarray:
+def valid_mask(values: Sequence[str] | pd.Series, today: dt.date) -> np.ndarray:
     """Vectorised fast path of `problem(v, today) is None` for many normalised IDs.
 
-    A million IDs are checked in well under a second this way. Rows it rejects are explained
-    one by one by `problem`, so every message comes from one place; a property test keeps the
-    two in agreement.
+    A million IDs are checked in a fraction of a second, reading the 18-byte values straight
+    out of an Arrow buffer. Rows it rejects are explained one by one by `problem`, so every
+    message comes from one place; a property test keeps the two in agreement.
     """
-    n = len(values)
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    encoded = np.array([v.encode("ascii", "replace") if len(v) == 18 else b"" for v in values],
-                       dtype="S18")
-    raw = np.frombuffer(encoded.tobytes(), dtype=np.uint8).reshape(n, 18)
-    digits = raw[:, :17].astype(np.int32) - 48
-    shaped = ((digits >= 0) & (digits <= 9)).all(axis=1)
-    digits = np.where(shaped[:, None], digits, 0)
-    total = (digits * np.array(WEIGHTS, dtype=np.int32)).sum(axis=1) % 11
-    expected = np.frombuffer(CHECK_CHARS.encode(), dtype=np.uint8)[total]
-    ok = shaped & (raw[:, 17] == expected)
-    year = digits[:, 6:10] @ np.array([1000, 100, 10, 1])
-    month = digits[:, 10:12] @ np.array([10, 1])
-    day = digits[:, 12:14] @ np.array([10, 1])
-    births = pd.to_datetime(
-        pd.DataFrame({"year": np.where(ok, year, 2000), "month": np.where(ok, month, 1),
-                      "day": np.where(ok, day, 1)}),
-        errors="coerce",
-    )
-    born_ok = births.notna().to_numpy() & (year >= 1890)
-    born_ok &= (births.fillna(pd.Timestamp(today)) <= pd.Timestamp(today)).to_numpy()
-    return ok & born_ok
+    array = pa.array(values.array if isinstance(values, pd.Series) else list(values),
+                     type=pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    ok = np.zeros(len(array), dtype=bool)
+    right_size = np.asarray(pc.fill_null(pc.equal(pc.binary_length(array), 18), False))
+    if not right_size.any():
+        return ok
+    sized = array.filter(pa.array(right_size))
+    offsets = np.frombuffer(sized.buffers()[1], dtype=np.int32)[sized.offset:sized.offset + len(sized) + 1]
+    raw = np.frombuffer(sized.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(-1, 18)
+    digit = [raw[:, i].astype(np.int16) - 48 for i in range(18)]
+    good = np.ones(len(raw), dtype=bool)
+    total = np.zeros(len(raw), dtype=np.int16)
+    for i in range(17):
+        good &= (digit[i] >= 0) & (digit[i] <= 9)
+        total += digit[i] * WEIGHTS[i]
+    expected = np.frombuffer(CHECK_CHARS.encode(), dtype=np.uint8)[total % 11]
+    good &= raw[:, 17] == expected
+    year = digit[6] * 1000 + digit[7] * 100 + digit[8] * 10 + digit[9]
+    month = digit[10] * 10 + digit[11]
+    day = digit[12] * 10 + digit[13]
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int16)
+    last_day = month_days[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    good &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= last_day) & (year >= 1890)
+    born = year.astype(np.int32) * 10000 + month * 100 + day
+    good &= born <= today.year * 10000 + today.month * 100 + today.day
+    ok[right_size] = good
+    return ok

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from resettle.policy import Policy
 from resettle.rules import idnumber
@@ -21,7 +23,7 @@ from resettle.rules.contact import normalize_phone
 from resettle.rules.dates import parse_date
 from resettle.rules.household import Dates, order_problem
 from resettle.rules.township import clean_name
-from resettle.sheets import COLUMNS, HEADER_OF, Sheet, cell_text
+from resettle.sheets import COLUMNS, HEADER_OF, REPEATED, Sheet, cell_text
 
 ERROR, WARNING = "错误", "警告"
 HOUSEHOLD_FIELDS = ("origin_township", "village", "group", "dest_township", "community", "unit",
@@ -49,7 +51,7 @@ class Checked:
     """Rows that passed, normalised and typed, plus every issue found."""
 
     rows: pd.DataFrame
-    raw: pd.DataFrame  # the cells as read, shown in the report
+    raw: pd.DataFrame | None  # the cells as read, shown in the report
     issues: list[Issue] = field(default_factory=list)
     bad_households: set[str] = field(default_factory=set)
     duplicate_rows: int = 0
@@ -79,12 +81,36 @@ class Checked:
 
 def _as_text(column: pd.Series, typed: bool) -> pd.Series:
     if typed:
-        return column.map(cell_text).astype("str")
-    return column.astype("str").str.strip()
+        column = column.map(cell_text)
+    if column.name not in REPEATED:
+        column = column.astype("str")
+        # stripping allocates a new column; most sheets have nothing to strip
+        return column.str.strip() if _matches(column, r"^\s|\s$").any() else column
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes, uniques = column.cat.codes.to_numpy(), column.cat.categories.astype("str")
+    else:
+        codes, uniques = pd.factorize(column.astype("str"), use_na_sentinel=False)
+    stripped = pd.Index(uniques).str.strip()
+    categories, remap = np.unique(np.asarray(stripped, dtype=object), return_inverse=True)
+    return pd.Series(pd.Categorical.from_codes(remap[codes], categories=categories),
+                     index=column.index, name=column.name)
 
 
-def _map_unique(column: pd.Series, func) -> tuple[pd.Series, pd.Series]:
-    """Apply a scalar rule once per distinct value: (results, error messages or None).
+@dataclass
+class Mapped:
+    values: pd.Series  # the rule's result per row (None where it failed)
+    problems: pd.Series  # the rule's message per row (None where it passed)
+    keys: np.ndarray  # an integer per row that is equal exactly when the results are equal
+
+
+def _matches(column: pd.Series, pattern: str) -> pd.Series:
+    """Regex test in Arrow's native engine (pandas' str dtype runs Python per cell here)."""
+    result = pc.match_substring_regex(pa.array(column.astype("str").array), pattern)
+    return pd.Series(np.asarray(pc.fill_null(result, False)), index=column.index)
+
+
+def _map_unique(column: pd.Series, func) -> Mapped:
+    """Apply a scalar rule once per distinct value.
 
     Sheets repeat the same township, village, date and tag cells thousands of times, so the
     rule runs per distinct value and numpy spreads the answers back over the rows."""
@@ -96,14 +122,15 @@ def _map_unique(column: pd.Series, func) -> tuple[pd.Series, pd.Series]:
             results[i] = func(value)
         except ValueError as exc:
             problems[i] = str(exc)
-    return (pd.Series(results[codes], index=column.index, dtype=object),
-            pd.Series(problems[codes], index=column.index, dtype=object))
+    same, _ = pd.factorize(results, use_na_sentinel=False)
+    return Mapped(pd.Series(results[codes], index=column.index, dtype=object),
+                  pd.Series(problems[codes], index=column.index, dtype=object), same[codes])
 
 
 def check_sheets(sheets: list[Sheet], policy: Policy, today: dt.date) -> Checked:
     frames = []
     for sheet in sheets:
-        frame = sheet.frame.copy()
+        frame = sheet.frame.reset_index(drop=True)  # copy-on-write: columns are shared, not copied
         for name in frame.columns:
             if name not in ("signed_on", "handed_over_on", "id_number"):
                 frame[name] = _as_text(frame[name], sheet.numeric_cells)
@@ -111,8 +138,11 @@ def check_sheets(sheets: list[Sheet], policy: Policy, today: dt.date) -> Checked
         frame["_file"] = sheet.path.name
         frame["_typed"] = sheet.numeric_cells
         frames.append(frame)
-    raw = pd.concat([sheet.frame for sheet in sheets], ignore_index=True)
-    frame = pd.concat(frames, ignore_index=True)
+    if len(frames) == 1:
+        raw, frame = sheets[0].frame.reset_index(drop=True), frames[0]
+    else:
+        raw = pd.concat([sheet.frame for sheet in sheets], ignore_index=True)
+        frame = pd.concat(frames, ignore_index=True)
     out = Checked(rows=frame, raw=raw, total_rows=len(frame))
 
     # Exact duplicates (every column the same) count once. Only rows sharing an ID cell can be
@@ -123,7 +153,8 @@ def check_sheets(sheets: list[Sheet], policy: Policy, today: dt.date) -> Checked
         dup[candidates] = frame.loc[candidates, list(COLUMNS)].duplicated().to_numpy()
     out.add(frame, dup, "id_number", WARNING, "与前面某一行完全相同，只计一次")
     out.duplicate_rows = int(np.sum(dup))
-    frame = frame[~np.asarray(dup, dtype=bool)].copy()
+    if dup.any():
+        frame = frame[~dup]
 
     _check_required_text(out, frame)
     _check_ids(out, frame, today)
@@ -139,6 +170,7 @@ def check_sheets(sheets: list[Sheet], policy: Policy, today: dt.date) -> Checked
                                 "origin_township", "village", "group", "dest_township",
                                 "community", "unit", "signed_on", "handed_over_on", "hukou",
                                 "tags", "_row", "_file"]].reset_index(drop=True)
+    out.raw = None  # the cells as read are only needed while rules add issues
     return out
 
 
@@ -146,7 +178,8 @@ def _check_required_text(out: Checked, frame: pd.DataFrame) -> None:
     for column in ("agreement_no", "name", "village", "community"):
         out.add(frame, frame[column] == "", column, ERROR, f"{HEADER_OF[column]}不能为空")
     for column in ("village", "community"):
-        frame[column] = _map_unique(frame[column], clean_name)[0]
+        mapped = _map_unique(frame[column], clean_name)
+        frame[column], frame["_key_" + column] = mapped.values, mapped.keys
 
 
 def _check_ids(out: Checked, frame: pd.DataFrame, today: dt.date) -> None:
@@ -154,11 +187,16 @@ def _check_ids(out: Checked, frame: pd.DataFrame, today: dt.date) -> None:
     numeric = raw.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)) \
         if frame["_typed"].any() else pd.Series(False, index=frame.index)
     text = raw.map(cell_text).astype("str") if frame["_typed"].any() else raw.astype("str")
-    canonical = text.str.fullmatch(r"[0-9]{17}[0-9X]")  # \\d would admit full-width digits
-    ids = text.where(canonical, text[~canonical].map(idnumber.normalize)).astype("str")
-    numeric |= ids.str.contains(r"[eE]\+?\d", regex=True) & ids.str.match(_NUMERIC_ID.pattern)
+    canonical = _matches(text, r"^[0-9]{17}[0-9X]$").to_numpy()  # \d would admit full-width digits
+    ids = text
+    if not canonical.all():  # fold only the cells typed another way (x, full-width, spaces)
+        folded = [idnumber.normalize(v) for v in text[~canonical]]
+        cells = pa.array(text.array)
+        ids = pd.Series(pc.replace_with_mask(cells, pa.array(~canonical), pa.array(folded, type=cells.type)),
+                        index=text.index, dtype="str")
+    numeric |= _matches(ids, _NUMERIC_ID.pattern) & _matches(ids, r"[eE]\+?[0-9]")
     out.add(frame, numeric, "id_number", ERROR, NUMERIC_ID_MESSAGE)
-    ok = idnumber.valid_mask(ids.tolist(), today) | numeric.to_numpy()
+    ok = idnumber.valid_mask(ids, today) | numeric.to_numpy()
     bad = ~ok
     if bad.any():
         messages = ids[bad].map(lambda v: idnumber.problem(v, today))
@@ -166,19 +204,21 @@ def _check_ids(out: Checked, frame: pd.DataFrame, today: dt.date) -> None:
     frame["id_number"] = ids
 
     # One person, one household; one row per person within a household.
+    # Only rows whose ID appears more than once need a closer look.
     usable = ~frame.index.isin(list(out.failed.get("id_number", ())))
-    pairs = frame.loc[usable, ["id_number", "agreement_no"]].drop_duplicates()
-    multi = pairs["id_number"][pairs["id_number"].duplicated(keep=False)]
-    out.add(frame, frame["id_number"].isin(set(multi)) & usable, "id_number", ERROR,
-            "同一身份证号出现在多个协议编号中，请核实此人属于哪一户")
-    twice = frame.duplicated(subset=["id_number", "agreement_no"], keep=False) & usable
-    out.add(frame, twice & ~frame["id_number"].isin(set(multi)), "id_number", ERROR,
-            "同一户内此身份证号出现了不止一次，且各行内容不同")
+    repeated = frame["id_number"].duplicated(keep=False).to_numpy() & usable
+    if repeated.any():
+        suspects = frame.loc[repeated, ["id_number", "agreement_no"]]
+        pairs = suspects.drop_duplicates()
+        multi = set(pairs["id_number"][pairs["id_number"].duplicated(keep=False)])
+        in_two = frame["id_number"].isin(multi).to_numpy() & repeated
+        out.add(frame, in_two, "id_number", ERROR, "同一身份证号出现在多个协议编号中，请核实此人属于哪一户")
+        out.add(frame, repeated & ~in_two, "id_number", ERROR, "同一户内此身份证号出现了不止一次，且各行内容不同")
 
 
 def _check_phone(out: Checked, frame: pd.DataFrame) -> None:
     phone = frame["phone"]
-    fast = phone.str.fullmatch(_MOBILE) | (phone == "")
+    fast = _matches(phone, f"^{_MOBILE}$") | (phone == "")
     if (~fast).any():
         folded = phone[~fast].map(normalize_phone)
         values = folded.map(lambda pair: pair[0])
@@ -212,12 +252,12 @@ def _check_townships(out: Checked, frame: pd.DataFrame, policy: Policy) -> None:
     for column in ("origin_township", "dest_township"):
         empty = frame[column] == ""
         out.add(frame, empty, column, ERROR, f"{HEADER_OF[column]}不能为空")
-        codes, problems = _map_unique(frame[column], match)
-        out.add(frame, problems.notna() & ~empty, column, ERROR, problems)
-        frame[column] = codes
-    codes, problems = _map_unique(frame["hukou"], lambda t: match(t) if t else None)
-    out.add(frame, problems.notna(), "hukou", ERROR, problems)
-    frame["hukou"] = codes.where(codes.notna(), frame["origin_township"])
+        mapped = _map_unique(frame[column], match)
+        out.add(frame, mapped.problems.notna() & ~empty, column, ERROR, mapped.problems)
+        frame[column], frame["_key_" + column] = mapped.values, mapped.keys
+    mapped = _map_unique(frame["hukou"], lambda t: match(t) if t else None)
+    out.add(frame, mapped.problems.notna(), "hukou", ERROR, mapped.problems)
+    frame["hukou"] = mapped.values.where(mapped.values.notna(), frame["origin_township"])
     role_names = {"out": "迁出", "in": "迁入"}
     for column, role in (("origin_township", "out"), ("dest_township", "in")):
         allowed = {t.code for t in policy.townships if role in t.roles}
@@ -234,11 +274,13 @@ def _check_dates(out: Checked, frame: pd.DataFrame) -> None:
             raise ValueError("签约日期不能为空")
         return parse_date(value)
 
-    signed, problems = _map_unique(frame["signed_on"], parse_required)
-    out.add(frame, problems.notna(), "signed_on", ERROR, problems)
-    handed, problems = _map_unique(frame["handed_over_on"], parse_optional)
-    out.add(frame, problems.notna(), "handed_over_on", ERROR, problems)
-    frame["signed_on"], frame["handed_over_on"] = signed, handed
+    dates = {}
+    for column, parse in (("signed_on", parse_required), ("handed_over_on", parse_optional)):
+        mapped = _map_unique(frame[column], parse)
+        out.add(frame, mapped.problems.notna(), column, ERROR, mapped.problems)
+        dates[column] = mapped.values
+        frame[column], frame["_key_" + column] = mapped.values, mapped.keys
+    signed, handed = dates["signed_on"], dates["handed_over_on"]
     both = (signed.notna() & handed.notna()).to_numpy()
     early = np.zeros(len(frame), dtype=bool)
     early[both] = handed.to_numpy()[both] < signed.to_numpy()[both]
@@ -255,11 +297,13 @@ def _check_tags(out: Checked, frame: pd.DataFrame, policy: Policy) -> None:
         unknown = [t for t in tags if t not in policy.tags]
         return "、".join(dict.fromkeys(tags)), "、".join(unknown)
 
-    pairs, _ = _map_unique(frame["tags"], split)
-    unknown = pairs.map(lambda p: p[1])
-    out.add(frame, unknown != "", "tags", WARNING,
-            unknown.map(lambda u: f"未知的特殊群体标签：{u}（已照录，请核对政策文件中的标签）"))
-    frame["tags"] = pairs.map(lambda p: p[0])
+    def unknown(text: str) -> str | None:
+        odd = split(text)[1]
+        return f"未知的特殊群体标签：{odd}（已照录，请核对政策文件中的标签）" if odd else None
+
+    warnings = _map_unique(frame["tags"], unknown).values
+    out.add(frame, warnings.notna(), "tags", WARNING, warnings)
+    frame["tags"] = _map_unique(frame["tags"], lambda t: split(t)[0]).values
 
 
 def _check_households(out: Checked, frame: pd.DataFrame) -> None:
@@ -269,11 +313,13 @@ def _check_households(out: Checked, frame: pd.DataFrame) -> None:
     households = households.astype(np.int64)
     for column in HOUSEHOLD_FIELDS:
         usable = ~frame.index.isin(list(out.failed.get(column, ()))) & (frame["agreement_no"] != "").to_numpy()
-        values, _ = pd.factorize(frame[column], use_na_sentinel=False)
-        width = int(values.max(initial=0)) + 1
-        pairs = np.unique(households[usable] * width + values[usable])
-        variants = np.bincount(pairs // width, minlength=len(keys))
-        split = variants > 1
+        key = "_key_" + column
+        values = frame[key].to_numpy() if key in frame else pd.factorize(frame[column], use_na_sentinel=False)[0]
+        lowest = np.full(len(keys), np.iinfo(np.int64).max)
+        highest = np.full(len(keys), -1)
+        np.minimum.at(lowest, households[usable], values[usable])
+        np.maximum.at(highest, households[usable], values[usable])
+        split = highest > lowest  # two different values within one household
         if split.any():
             out.add(frame, split[households] & usable, column, ERROR,
                     f"同一协议编号的各行{HEADER_OF[column]}不一致，请统一后重新导入")
