@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -72,6 +73,17 @@ class ImportReport:
         return data
 
 
+async def _any(conn: BaseDBAsyncClient, table: str) -> bool:
+    """Whether a table has rows: a first import into an empty registry skips the look-ups."""
+    return bool(await conn.execute_query_dict(f'SELECT 1 AS x FROM "{table}" LIMIT 1'))
+
+
+def _place_ids(rows: pd.DataFrame, township: str, name: str, ids: dict) -> np.ndarray:
+    """Row-wise (township, name) -> id, computed once per distinct pair."""
+    codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([rows[township], rows[name]]))
+    return np.array([ids[pair] for pair in pairs], dtype=np.int64)[codes]
+
+
 def _quote(columns: Sequence[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
@@ -90,12 +102,24 @@ async def _select_in(conn: BaseDBAsyncClient, sql: str, column: str, keys: list)
     return rows
 
 
-async def _insert(conn: BaseDBAsyncClient, table: str, columns: Sequence[str], rows: list[tuple],
-                  progress: Callable[[int], None] | None = None) -> None:
+class _Chunks:
+    """Rows produced a chunk at a time by `make(start, stop)`."""
+
+    def __init__(self, total: int, make: Callable[[int, int], list[tuple]]):
+        self.total, self.make = total, make
+
+    def __iter__(self):
+        for start in range(0, self.total, CHUNK):
+            yield self.make(start, min(start + CHUNK, self.total))
+
+
+async def _insert(conn: BaseDBAsyncClient, table: str, columns: Sequence[str],
+                  rows: list[tuple] | _Chunks, progress: Callable[[int], None] | None = None) -> None:
     """Bulk insert inside the caller's transaction: COPY on PostgreSQL, chunked executemany
     on SQLite (DESIGN.md: bulk_create is ~5x slower)."""
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
+    chunks = rows if isinstance(rows, _Chunks) else (
+        rows[start:start + CHUNK] for start in range(0, len(rows), CHUNK))
+    for chunk in chunks:
         if is_postgres(conn):
             await conn._connection.copy_records_to_table(table, records=chunk, columns=list(columns))
         else:
@@ -104,6 +128,23 @@ async def _insert(conn: BaseDBAsyncClient, table: str, columns: Sequence[str], r
                 chunk)
         if progress:
             progress(len(chunk))
+
+
+async def _allocate_ids(conn: BaseDBAsyncClient, table: str, count: int) -> list[int]:
+    """Ids for `count` new rows, so that nothing has to be read back after a bulk insert.
+    PostgreSQL hands them out from the table's sequence. On SQLite they follow the highest id
+    used; should another writer take one meanwhile, the insert fails on the primary key and the
+    whole import rolls back."""
+    if is_postgres(conn):
+        rows = await conn.execute_query_dict(
+            f"SELECT nextval(pg_get_serial_sequence('\"{table}\"', 'id')) AS id "
+            "FROM generate_series(1, $1)", [count])
+        return [r["id"] for r in rows]
+    top = await conn.execute_query_dict(
+        f'SELECT MAX(COALESCE((SELECT MAX(id) FROM "{table}"), 0), '
+        f"COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0)) AS top")
+    first = top[0]["top"] + 1
+    return list(range(first, first + count))
 
 
 def _update_sql(conn: BaseDBAsyncClient, table: str, columns: Sequence[str]) -> str:
@@ -137,8 +178,9 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
         if checked.bad_households and not skip_invalid:
             return _finish_report(report, checked, rejected=True)
         _count_issues(report, checked)
-        keep = ~checked.rows["agreement_no"].isin(checked.bad_households)
-        rows = checked.rows[keep].reset_index(drop=True)
+        rows = checked.rows
+        if checked.bad_households:
+            rows = rows[~rows["agreement_no"].isin(checked.bad_households)].reset_index(drop=True)
         writer = _Writer(conn, actor, policy, report, progress)
         await writer.write(rows, existing_people, stored)
     return _finish_report(report, checked, rejected=False)
@@ -166,6 +208,8 @@ def _finish_report(report: ImportReport, checked: Checked, *, rejected: bool) ->
 async def _existing_people(conn: BaseDBAsyncClient, checked: Checked) -> dict[str, dict]:
     """Persons of this sheet already in the registry; an ID registered to another household
     is an error for the row of the new one."""
+    if not await _any(conn, "person"):
+        return {}
     ids = checked.rows["id_number"].tolist()
     found = await _select_in(
         conn, 'SELECT p.id, p.id_number, p.name, p.relation, p.phone, p.hukou_township, p.tags, '
@@ -192,6 +236,8 @@ class _Writer:
         self.conn, self.actor, self.policy, self.report = conn, actor, policy, report
         self.progress = progress
         self.now = dt.datetime.now(dt.UTC)
+        # SQLite stores timestamps as text: format once, not once per row through an adapter.
+        self.stamp = self.now if is_postgres(conn) else self.now.isoformat(" ")
         self.events: list[tuple[str, object, dict]] = []
 
     def _tick(self, stage: str, total: int) -> Callable[[int], None]:
@@ -212,10 +258,8 @@ class _Writer:
                                       self.report.new_villages)
         communities = await self._places("community", rows[["dest_township", "community"]],
                                          self.report.new_communities)
-        rows = rows.assign(
-            village_id=[villages[k] for k in zip(rows["origin_township"], rows["village"], strict=True)],
-            community_id=[communities[k] for k in zip(rows["dest_township"], rows["community"], strict=True)],
-        )
+        rows["village_id"] = _place_ids(rows, "origin_township", "village", villages)
+        rows["community_id"] = _place_ids(rows, "dest_township", "community", communities)
         households = rows.drop_duplicates("agreement_no")
         ids = await self._add_households(households[~households["agreement_no"].isin(stored)], rows)
         touched = await self._update_households(households[households["agreement_no"].isin(stored)],
@@ -238,7 +282,7 @@ class _Writer:
         missing = sorted(wanted - known.keys())
         if missing:
             await _insert(conn, table, ("created_at", "updated_at", "township_code", "name"),
-                          [(self.now, self.now, code, name) for code, name in missing])
+                          [(self.stamp, self.stamp, code, name) for code, name in missing])
             known = {(r["township_code"], r["name"]): r["id"] for r in await conn.execute_query_dict(
                 f'SELECT id, township_code, name FROM "{table}"')}
             new_names += [f"{self.policy.township(code).name}{name}" for code, name in missing]
@@ -250,30 +294,31 @@ class _Writer:
         if new.empty:
             return {}
         conn = self.conn
+        ids = await _allocate_ids(conn, "household", len(new))
         members = rows.groupby("agreement_no").size()
         separated = (rows["hukou"] != rows["dest_township"]).groupby(rows["agreement_no"]).sum()
         keys = new["agreement_no"]
-        signed, handed = new["signed_on"].tolist(), new["handed_over_on"].tolist()
-        # Python lists, not pandas rows: iterating Arrow-backed rows costs microseconds each.
-        records = list(zip(
-            itertools.repeat(self.now), itertools.repeat(self.now), keys.tolist(),
-            new["origin_township"].tolist(), new["village_id"].tolist(), new["group"].tolist(),
-            new["dest_township"].tolist(), new["community_id"].tolist(), new["unit"].tolist(),
-            [Dates(s, h).status.value for s, h in zip(signed, handed, strict=True)],
-            [_db_date(conn, d) for d in signed], [_db_date(conn, d) for d in handed],
-            itertools.repeat(""), keys.map(members).tolist(), keys.map(separated).tolist(),
-            itertools.repeat(1)))
-        top = await conn.execute_query_dict("SELECT COALESCE(MAX(id), 0) AS top FROM household")
-        await _insert(conn, "household", HOUSEHOLD_COLUMNS, records,
-                      self._tick("写入户", len(records)))
-        self.report.households_added = len(records)
-        wanted = set(new["agreement_no"])
-        placeholder = "$1" if is_postgres(conn) else "?"
-        # Our rows are the ones above the old maximum (ids only grow); filter in case
-        # another importer committed beside us on PostgreSQL.
-        found = await conn.execute_query_dict(
-            f"SELECT id, agreement_no FROM household WHERE id > {placeholder}", [top[0]["top"]])
-        return {r["agreement_no"]: r["id"] for r in found if r["agreement_no"] in wanted}
+        member_counts, separated_counts = keys.map(members).tolist(), keys.map(separated).tolist()
+        stamp = self.stamp
+
+        def records(start: int, stop: int) -> list[tuple]:
+            # Python lists, not pandas rows (iterating Arrow-backed rows costs microseconds each),
+            # a chunk at a time.
+            part = new.iloc[start:stop]
+            signed, handed = part["signed_on"].tolist(), part["handed_over_on"].tolist()
+            return list(zip(
+                ids[start:stop], itertools.repeat(stamp), itertools.repeat(stamp),
+                part["agreement_no"].tolist(), part["origin_township"].tolist(),
+                part["village_id"].tolist(), part["group"].tolist(), part["dest_township"].tolist(),
+                part["community_id"].tolist(), part["unit"].tolist(),
+                [Dates(s, h).status.value for s, h in zip(signed, handed, strict=True)],
+                [_db_date(conn, d) for d in signed], [_db_date(conn, d) for d in handed],
+                itertools.repeat(""), member_counts[start:stop], separated_counts[start:stop],
+                itertools.repeat(1)))
+        await _insert(conn, "household", ("id", *HOUSEHOLD_COLUMNS), _Chunks(len(new), records),
+                      self._tick("写入户", len(new)))
+        self.report.households_added = len(new)
+        return dict(zip(keys.tolist(), ids, strict=True))
 
     async def _update_households(self, changed: pd.DataFrame, stored: dict[str, dict]) -> set[int]:
         conn = self.conn
@@ -293,7 +338,7 @@ class _Writer:
                 changes["status"] = [before["status"], status]
             values = [merged[k] for k in HOUSEHOLD_SHEET_FIELDS]
             values[6], values[7] = _db_date(conn, values[6]), _db_date(conn, values[7])
-            updates.append((*values, status, self.now, before["id"]))
+            updates.append((*values, status, self.stamp, before["id"]))
             self.events.append(("household", h["agreement_no"], changes))
             touched.add(before["id"])
         if updates:
@@ -308,13 +353,19 @@ class _Writer:
         conn = self.conn
         known = rows["id_number"].isin(people)
         fresh = rows[~known]
-        records = list(zip(
-            itertools.repeat(self.now), itertools.repeat(self.now),
-            [ids[a] for a in fresh["agreement_no"].tolist()],
-            *(fresh[c].tolist() for c in ("id_number", "name", "relation", "phone", "hukou", "tags")),
-            itertools.repeat(1)))
-        await _insert(conn, "person", PERSON_COLUMNS, records, self._tick("写入人员", len(records)))
-        self.report.persons_added = len(records)
+        household_ids = fresh["agreement_no"].map(ids)
+
+        def records(start: int, stop: int) -> list[tuple]:
+            # Built a chunk at a time: a million tuples of Python strings would cost ~1 GiB.
+            part = fresh.iloc[start:stop]
+            return list(zip(
+                itertools.repeat(self.stamp), itertools.repeat(self.stamp),
+                household_ids.iloc[start:stop].tolist(),
+                *(part[c].tolist() for c in ("id_number", "name", "relation", "phone", "hukou", "tags")),
+                itertools.repeat(1)))
+        await _insert(conn, "person", PERSON_COLUMNS, _Chunks(len(fresh), records),
+                      self._tick("写入人员", len(fresh)))
+        self.report.persons_added = len(fresh)
         stored_households = {r["household_id"] for r in people.values()}
         touched = {ids[a] for a in fresh["agreement_no"].unique() if ids[a] in stored_households}
         updates = []
@@ -328,7 +379,7 @@ class _Writer:
                 self.report.persons_unchanged += 1
                 continue
             merged = {**before, **after}
-            updates.append((*(merged[k] for k in PERSON_SHEET_FIELDS), self.now, before["id"]))
+            updates.append((*(merged[k] for k in PERSON_SHEET_FIELDS), self.stamp, before["id"]))
             self.events.append(("person", before["id"], changes))
             if "hukou_township" in changes:
                 touched.add(before["household_id"])
@@ -369,6 +420,8 @@ def _dates(household: dict) -> Dates:
 async def _stored_households(conn: BaseDBAsyncClient, checked: Checked) -> dict[str, dict]:
     """Households of this sheet already in the registry. Sheet dates that contradict a step
     recorded since (交房 after 分房, say) are an error for that household."""
+    if not await _any(conn, "household"):
+        return {}
     rows = checked.rows.drop_duplicates("agreement_no")
     found = await _select_in(
         conn, 'SELECT id, agreement_no, origin_township, village_id, "group", dest_township, '
