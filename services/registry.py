@@ -55,12 +55,13 @@ async def community_stats(actor: Actor, policy: Policy | None = None) -> list[di
     (members of moved-in households whose hukou is not in the destination township)."""
     policy = policy or load_policy()
     conn = connection()
+    # Aggregate households first (an index-only scan of ix_household_community), then name them.
     found = await conn.execute_query_dict(
-        "SELECT c.id, c.name, c.township_code, h.status, COUNT(h.id) AS households, "
-        "COALESCE(SUM(h.member_count), 0) AS persons, "
-        "COALESCE(SUM(h.separated_count), 0) AS separated "
-        "FROM community c LEFT JOIN household h ON h.community_id = c.id AND h.status <> 'withdrawn' "
-        "GROUP BY c.id, c.name, c.township_code, h.status ORDER BY c.township_code, c.name")
+        "SELECT c.id, c.name, c.township_code, a.status, a.households, a.persons, a.separated "
+        "FROM community c LEFT JOIN (SELECT community_id, status, COUNT(*) AS households, "
+        "SUM(member_count) AS persons, SUM(separated_count) AS separated FROM household "
+        "WHERE status <> 'withdrawn' GROUP BY community_id, status) a ON a.community_id = c.id "
+        "ORDER BY c.township_code, c.name")
     rows: dict[int, dict] = {}
     for r in found:
         row = rows.setdefault(r["id"], {

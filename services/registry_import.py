@@ -19,7 +19,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
-from resettle.db import as_date, is_postgres, placeholders
+from resettle.db import as_date, connection, is_postgres, placeholders
 from resettle.policy import Policy, load_policy
 from resettle.rules.household import Dates, order_problem
 from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_sheets
@@ -28,6 +28,7 @@ from services import audit
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 CHUNK = 20_000
+BIG_LOAD = 10_000  # rows added by one import above which planner statistics are refreshed
 _LOOKUP_CHUNK = 5_000
 
 HOUSEHOLD_COLUMNS = ("created_at", "updated_at", "agreement_no", "origin_township", "village_id",
@@ -183,7 +184,20 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
             rows = rows[~rows["agreement_no"].isin(checked.bad_households)].reset_index(drop=True)
         writer = _Writer(conn, actor, policy, report, progress)
         await writer.write(rows, existing_people, stored)
+    if report.households_added + report.persons_added >= BIG_LOAD:
+        await _refresh_statistics()
     return _finish_report(report, checked, rejected=False)
+
+
+async def _refresh_statistics() -> None:
+    """After a bulk load, refresh the planner's statistics (both engines) and PostgreSQL's
+    visibility map, so that the counts per township and community are index-only scans right
+    away rather than after autovacuum gets round to it."""
+    conn = connection()
+    if is_postgres(conn):
+        await conn.execute_script("VACUUM (ANALYZE) household; ANALYZE person;")
+    else:
+        await conn.execute_script("ANALYZE household; ANALYZE person;")
 
 
 def _count_issues(report: ImportReport, checked: Checked) -> None:

@@ -232,3 +232,11 @@ async def test_generated_sheet_with_planted_errors(db, tmp_path):
     report = await run(tmp_path / "g.xlsx", skip_invalid=True)
     assert report.households_added == stats.households - report.households_skipped
     assert await Household.all().count() == report.households_added
+
+
+async def test_bulk_load_refreshes_planner_statistics(db, tmp_path, monkeypatch):
+    """Above BIG_LOAD rows the import refreshes statistics after commit (VACUUM cannot run
+    inside a transaction on PostgreSQL: this proves it runs outside one)."""
+    monkeypatch.setattr(registry_import, "BIG_LOAD", 1)
+    report = await run(write_csv(tmp_path / "s.csv", family()))
+    assert report.outcome == "imported" and await Household.all().count() == 1
