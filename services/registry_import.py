@@ -194,10 +194,9 @@ async def _refresh_statistics() -> None:
     visibility map, so that the counts per township and community are index-only scans right
     away rather than after autovacuum gets round to it."""
     conn = connection()
-    if is_postgres(conn):
-        await conn.execute_script("VACUUM (ANALYZE) household; ANALYZE person;")
-    else:
-        await conn.execute_script("ANALYZE household; ANALYZE person;")
+    first = "VACUUM (ANALYZE) household" if is_postgres(conn) else "ANALYZE household"
+    for statement in (first, "ANALYZE person"):  # one by one: a multi-statement script is a transaction
+        await conn.execute_script(statement)
 
 
 def _count_issues(report: ImportReport, checked: Checked) -> None:
