@@ -154,7 +154,8 @@ def _read_csv(path: Path) -> Sheet:
                 include_columns=[names[i] for i in mapping], column_types=types,
                 strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise DomainError(f"{path.name} 无法读取（请检查各行的列数是否与表头一致、编码是否为 UTF-8 或 GB18030）：{exc}") from None
+        raise DomainError(f"{path.name} 无法读取（请检查各行的列数是否与表头一致、"
+                          f"编码是否为 UTF-8 或 GB18030）：{exc}") from None
     frame = table.to_pandas(self_destruct=True)
     frame.columns = list(mapping)
     # Text editors and Excel both number the header line; data starts right after it.

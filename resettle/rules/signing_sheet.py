@@ -187,7 +187,7 @@ def _check_ids(out: Checked, frame: pd.DataFrame, today: dt.date) -> None:
     numeric = raw.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)) \
         if frame["_typed"].any() else pd.Series(False, index=frame.index)
     text = raw.map(cell_text).astype("str") if frame["_typed"].any() else raw.astype("str")
-    canonical = _matches(text, r"^[0-9]{17}[0-9X]$").to_numpy()  # \d would admit full-width digits
+    canonical = _matches(text, r"^[0-9]{17}[0-9X]$").to_numpy()  # [0-9], not \d: \d admits full-width digits
     ids = text
     if not canonical.all():  # fold only the cells typed another way (x, full-width, spaces)
         folded = [idnumber.normalize(v) for v in text[~canonical]]
