@@ -19,8 +19,9 @@ from resettle.db import migrate_schema, open_db, resolve_url
 from resettle.errors import DomainError
 from resettle.rules.dates import parse_date
 from resettle.rules.household import Status
-from services import registry
-from services.registry_import import import_sheets
+from resettle.rules.permissions import CARRIAGES, ROLES
+from services import accounts, registry
+from services.registry_import import import_sheets, write_issue_report
 
 EXIT_REJECTED, EXIT_PARTIAL = 3, 4
 
@@ -106,8 +107,6 @@ IMPORT_LABELS = {
     "persons_added": "新增人", "persons_updated": "更新人", "persons_unchanged": "未变人",
     "error_rows": "错误行", "warnings": "警告",
 }
-ISSUE_COLUMNS = {"file": "文件", "row": "行号", "agreement_no": "协议编号", "column": "列",
-                 "value": "值", "level": "级别", "message": "问题"}
 
 
 @registry_group.command("import")
@@ -125,12 +124,9 @@ def registry_import(files, skip_invalid, errors_path, fmt, db) -> None:
     progress.close()
     report_path = None
     if report.issues:
-        from resettle.sheets import write_table
-
         first = Path(files[0])
-        report_path = Path(errors_path) if errors_path else first.with_name(f"{first.stem}.errors.xlsx")
-        columns = ISSUE_COLUMNS if len(files) > 1 else {k: v for k, v in ISSUE_COLUMNS.items() if k != "file"}
-        write_table([vars(i) for i in report.issues], columns, report_path)
+        report_path = write_issue_report(
+            report, errors_path or first.with_name(f"{first.stem}.errors.xlsx"))
     summary = report.summary()
     summary["error_report"] = str(report_path) if report_path else None
     if fmt == "json":
@@ -252,6 +248,91 @@ def registry_record(agreement_no, handed_over, allocated, unit, moved_in, reason
     click.echo(f"已登记：{result['agreement_no']} 现为{result['status_label']}（版本 {result['version']}）")
 
 
+@main.group("users")
+def users_group() -> None:
+    """账号：添加、列出、改密码、停用、发放 API 令牌。"""
+
+
+def _password(stdin: bool) -> str:
+    if stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
+
+
+@users_group.command("add")
+@click.argument("login")
+@click.option("--name", required=True, help="姓名")
+@click.option("--role", required=True, type=click.Choice(list(ROLES)), help="角色")
+@click.option("--township", help="乡镇信息员所在乡镇")
+@click.option("--community", help="三合署窗口所在安置社区（重名时写 乡镇/社区名）")
+@click.option("--carriage", type=click.Choice(list(CARRIAGES)), default=None, help="三驾马车之一")
+@click.option("--department", default="", help="业务主管部门名称")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码（脚本用）")
+@db_option
+def users_add(login, name, role, township, community, carriage, department, password_stdin, db) -> None:
+    """添加账号；密码在提示符下输入，或用 --password-stdin。"""
+    password = _password(password_stdin)
+    user = run(db, lambda: accounts.add_user(cli_actor(), login, name, role, password, township=township,
+                                             community=community, carriage=carriage or "",
+                                             department=department))
+    click.echo(f"已添加账号 {user['login']}（{user['name']}，{user['role_label']}）")
+
+
+USER_COLUMNS = {"login": "登录名", "name": "姓名", "role_label": "角色", "township": "乡镇",
+                "community": "安置社区", "carriage": "三驾马车", "department": "部门", "active": "启用"}
+
+
+@users_group.command("list")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@db_option
+def users_list(fmt, db) -> None:
+    """列出所有账号。"""
+    users = run(db, lambda: accounts.list_users(cli_actor()))
+    click.echo(render(users, USER_COLUMNS, fmt))
+
+
+@users_group.command("passwd")
+@click.argument("login")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取新密码")
+@db_option
+def users_passwd(login, password_stdin, db) -> None:
+    """修改账号的密码。"""
+    password = _password(password_stdin)
+    run(db, lambda: accounts.set_password(cli_actor(), login, password))
+    click.echo(f"已修改 {login} 的密码")
+
+
+@users_group.command("disable")
+@click.argument("login")
+@db_option
+def users_disable(login, db) -> None:
+    """停用账号（其 API 令牌一并作废）。"""
+    run(db, lambda: accounts.disable(cli_actor(), login))
+    click.echo(f"已停用 {login}")
+
+
+@users_group.command("token")
+@click.argument("login")
+@db_option
+def users_token(login, db) -> None:
+    """为账号发放新的 API 令牌（旧令牌作废），只打印令牌本身。"""
+    click.echo(run(db, lambda: accounts.issue_token(cli_actor(), login)))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@db_option
+def serve(host, port, db) -> None:
+    """启动网页工作台与 JSON API。"""
+    from aiohttp import web
+
+    from web.app import init_app
+
+    click.echo(f"工作台：http://{host}:{port}/  （Ctrl+C 停止）")
+    web.run_app(init_app(db), host=host, port=port, print=None)
+
+
 @main.group("fixtures")
 def fixtures_group() -> None:
     """演示与测试数据。"""
@@ -290,6 +371,8 @@ def demo(households, db) -> None:
     click.echo(f"演示数据已生成：{sheet.name}（{result['households']} 户 {result['persons']} 人），"
                f"已导入 {resolve_url(db)}")
     click.echo(f"登记分房 {result['allocated']} 户，入住 {result['moved_in']} 户，退出 {result['withdrawn']} 户。\n")
+    click.echo(f"演示账号（密码均为 {result['password']}）：")
+    click.echo(render(result["users"], {"login": "登录名", "role_label": "角色", "scope": "范围"}, "table") + "\n")
     click.echo(render(result["stats"], TOWNSHIP_COLUMNS, "table"))
     click.echo("\n接下来可以试试：")
     for line in (
@@ -298,5 +381,6 @@ def demo(households, db) -> None:
         "resettle registry stats --format json",
         "resettle fixtures generate --households 50 --error-rate 0.05 --out 有错误的表.xlsx",
         "resettle registry import 有错误的表.xlsx",
+        "resettle serve    # 然后用上面的演示账号登录 http://127.0.0.1:8080/",
     ):
         click.echo(f"  {line}")

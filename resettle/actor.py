@@ -12,10 +12,8 @@ class Actor:
     role: str = "admin"
     township: str | None = None  # 9-digit code for a township liaison
     community_id: int | None = None
-
-    @property
-    def sees_full_ids(self) -> bool:
-        return self.role in ("admin", "office")
+    name: str = ""
+    user_id: int | None = None
 
 
 def cli_actor() -> Actor:

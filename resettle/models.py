@@ -103,3 +103,37 @@ class AuditEvent(Model):
     class Meta:
         table = "audit_event"
         indexes = (Index(fields=("object_type", "object_id"), name="ix_audit_object"),)
+
+
+class User(Timestamped):
+    """A person who logs in. Scope: a township liaison sees its township's out- and in-moving
+    households; desk staff see their community."""
+
+    login = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=64)
+    role = fields.CharField(max_length=16)
+    township_code = fields.CharField(max_length=9, null=True)
+    community = fields.ForeignKeyField("models.Community", related_name="users", null=True,
+                                       on_delete=fields.RESTRICT)
+    carriage = fields.CharField(max_length=8, default="")  # 居委会 / 业委会 / 物业 for desk staff
+    department = fields.CharField(max_length=64, default="")
+    password_hash = fields.CharField(max_length=200)
+    token_hash = fields.CharField(max_length=64, null=True, unique=True)  # sha256 of the API token
+    active = fields.BooleanField(default=True)
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "app_user"
+
+
+class Throttle(Model):
+    """Failed logins per account and per address, kept in the database so that every server
+    process sees the same count."""
+
+    key = fields.CharField(max_length=128, primary_key=True)
+    failures = fields.IntField(default=0)
+    window_start = fields.DatetimeField()
+    locked_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "login_throttle"

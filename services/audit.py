@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo
 
 from resettle.actor import Actor
 from resettle.db import connection, placeholders
 from resettle.models import AuditEvent
+from resettle.rules.permissions import require
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # timestamps are stored in UTC and shown in Shanghai time
 
 
 def _jsonable(value: object) -> object:
@@ -42,3 +46,33 @@ async def record_many(actor: Actor, action: str,
                f'VALUES ({placeholders(conn, 6)})')
         await conn.execute_many(sql, rows)
     return len(rows)
+
+
+PAGE_SIZE = 50
+
+
+async def audit_log(actor: Actor, *, who: str = "", object_type: str = "", object_id: str = "",
+                    action: str = "", since: dt.date | None = None, until: dt.date | None = None,
+                    page: int = 1) -> dict:
+    """The audit log, newest first, filtered and paginated (admin and office only)."""
+    require(actor.role, "audit.view")
+    query = AuditEvent.all()
+    if who:
+        query = query.filter(actor=who.strip())
+    if object_type:
+        query = query.filter(object_type=object_type.strip())
+    if object_id:
+        query = query.filter(object_id=object_id.strip())
+    if action:
+        query = query.filter(action__startswith=action.strip())
+    if since:
+        query = query.filter(at__gte=dt.datetime.combine(since, dt.time(), SHANGHAI))
+    if until:
+        query = query.filter(at__lt=dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), SHANGHAI))
+    total = await query.count()
+    page = max(1, page)
+    rows = await query.order_by("-id").offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    return {"total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)), "items": [
+        {"at": r.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"), "actor": r.actor,
+         "action": r.action, "object_type": r.object_type, "object_id": r.object_id,
+         "changes": r.changes} for r in rows]}

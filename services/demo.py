@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import secrets
 from pathlib import Path
 
 from fixtures.generate import write_sheet
 from resettle.actor import Actor
 from resettle.errors import DomainError
-from resettle.models import Household
+from resettle.models import Community, Household
 from resettle.rules.household import Status
-from services import registry
+from services import accounts, registry
 from services.registry_import import Progress, import_sheets
 
 
@@ -56,6 +57,29 @@ async def seed_demo(actor: Actor, sheet: Path, households: int, *, seed: int = 2
             await registry.record_step(actor, agreement, Status.MOVED_IN,
                                        allocated_on + dt.timedelta(days=rng.randrange(30, 120)))
             counts["moved_in"] += 1
+    password = secrets.token_urlsafe(9)
+    users = await _demo_users(actor, password)
     return {"households": generated.households, "persons": generated.persons, **counts,
+            "password": password, "users": users,
             "stats": await registry.township_stats(actor),
             "sample_agreement": handed[0][0] if handed else ""}
+
+
+async def _demo_users(actor: Actor, password: str) -> list[dict]:
+    """One account per role, scoped to the demo's busiest township and community."""
+    community = await Community.filter(township_code="310151110").order_by("id").first() \
+        or await Community.all().order_by("id").first()
+    specs = [
+        ("admin", "演示管理员", "admin", {}),
+        ("office", "区集中居住办", "office", {}),
+        ("chenjia", "陈家镇信息员", "township", {"township": "陈家镇"}),
+        ("desk", f"{community.name}居委会", "desk",
+         {"community": f"{community.township_code}/{community.name}", "carriage": "居委会"}),
+        ("minzheng", "区民政局", "department", {"department": "区民政局"}),
+        ("finance", "区财政局", "finance", {}),
+    ]
+    users = []
+    for login, name, role, extra in specs:
+        user = await accounts.add_user(actor, login, name, role, password, **extra)
+        users.append({**user, "scope": user["community"] or user["township"] or "全区"})
+    return users

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
@@ -14,9 +15,25 @@ from resettle.models import Household, Person
 from resettle.policy import Policy, load_policy
 from resettle.rules import idnumber
 from resettle.rules.household import ORDER, STATUS_LABELS, Dates, Status, advance
+from resettle.rules.permissions import require
 from services import audit
 
 STEPS = tuple(s.value for s in ORDER)
+SEARCH_LIMIT = 50
+
+
+def household_scope(actor: Actor) -> Q | None:
+    """The households an actor may see: a township liaison those moving out of or into its
+    township, desk staff those of their community; None means all."""
+    if actor.role == "township":
+        return Q(origin_township=actor.township) | Q(dest_township=actor.township)
+    if actor.role == "desk":
+        return Q(community_id=actor.community_id)
+    return None
+
+
+def _visible_township(actor: Actor, code: str) -> bool:
+    return actor.role not in ("township", "desk") or code == actor.township
 
 
 def _blank_counts(prefixes: tuple[str, ...]) -> dict:
@@ -32,9 +49,10 @@ def _blank_counts(prefixes: tuple[str, ...]) -> dict:
 async def township_stats(actor: Actor, policy: Policy | None = None) -> list[dict]:
     """Per township: households and persons moved out (origin) and in (destination), with the
     households by status; withdrawn households don't count. A total row ends the list."""
+    require(actor.role, "registry.stats")
     policy = policy or load_policy()
     rows = {t.code: {"township": t.name, "code": t.code, **_blank_counts(("out_", "in_"))}
-            for t in policy.townships}
+            for t in policy.townships if _visible_township(actor, t.code)}
     conn = connection()
     for prefix, column in (("out_", "origin_township"), ("in_", "dest_township")):
         found = await conn.execute_query_dict(
@@ -42,7 +60,9 @@ async def township_stats(actor: Actor, policy: Policy | None = None) -> list[dic
             f"COALESCE(SUM(member_count), 0) AS persons FROM household "
             f"WHERE status <> 'withdrawn' GROUP BY {column}, status")
         for r in found:
-            row = rows[r["code"]]
+            row = rows.get(r["code"])
+            if row is None:  # another township's counts
+                continue
             row[f"{prefix}households"] += r["households"]
             row[f"{prefix}persons"] += int(r["persons"])
             row[f"{prefix}{r['status']}"] += r["households"]
@@ -53,6 +73,7 @@ async def township_stats(actor: Actor, policy: Policy | None = None) -> list[dic
 async def community_stats(actor: Actor, policy: Policy | None = None) -> list[dict]:
     """Per settlement community: households, persons, moved-in households and 人户分离 persons
     (members of moved-in households whose hukou is not in the destination township)."""
+    require(actor.role, "registry.stats")
     policy = policy or load_policy()
     conn = connection()
     # Aggregate households first (an index-only scan of ix_household_community), then name them.
@@ -64,6 +85,9 @@ async def community_stats(actor: Actor, policy: Policy | None = None) -> list[di
         "ORDER BY c.township_code, c.name")
     rows: dict[int, dict] = {}
     for r in found:
+        if not _visible_township(actor, r["township_code"]) or (
+                actor.role == "desk" and r["id"] != actor.community_id):
+            continue
         row = rows.setdefault(r["id"], {
             "community": r["name"], "township": policy.township(r["township_code"]).name,
             "households": 0, "persons": 0, "moved_in_households": 0, "separated_persons": 0,
@@ -88,16 +112,19 @@ def _total(rows: list[dict], labels: dict) -> dict:
     return total
 
 
-async def _find_household(key: str) -> Household:
+async def _find_household(actor: Actor, key: str) -> Household:
+    """By 协议编号 or a member's full ID; a household out of the actor's scope is not found."""
     key = key.strip()
-    household = await Household.get_or_none(agreement_no=key)
+    query = Household.filter(agreement_no=key)
+    number = idnumber.normalize(key)
+    if len(number) == 18:
+        query = Household.filter(Q(agreement_no=key) | Q(members__id_number=number))
+    scope = household_scope(actor)
+    if scope is not None:
+        query = query.filter(scope)
+    household = await query.first()
     if household is None:
-        number = idnumber.normalize(key)
-        person = await Person.get_or_none(id_number=number).prefetch_related("household") \
-            if len(number) == 18 else None
-        if person is None:
-            raise NotFound(f"找不到协议编号或身份证号为“{key}”的户")
-        household = person.household
+        raise NotFound(f"找不到协议编号或身份证号为“{key}”的户")
     return household
 
 
@@ -105,10 +132,45 @@ def _dates(h: Household) -> Dates:
     return Dates(h.signed_on, h.handed_over_on, h.allocated_on, h.moved_in_on, h.withdrawn_on)
 
 
-async def show_household(actor: Actor, key: str, policy: Policy | None = None) -> dict:
-    """A household with its members (IDs masked) and its dated events, oldest first."""
+async def search_households(actor: Actor, q: str, *, limit: int = SEARCH_LIMIT,
+                            offset: int = 0, policy: Policy | None = None) -> dict:
+    """Households by 协议编号 (or its start), a member's name, 房号, or an exact full ID."""
+    require(actor.role, "registry.view")
     policy = policy or load_policy()
-    h = await _find_household(key)
+    q = q.strip()
+    if not q:
+        return {"total": 0, "items": []}
+    number = idnumber.normalize(q)
+    if len(number) == 18 and idnumber.is_valid(number):
+        match = Q(members__id_number=number)
+    else:
+        match = (Q(agreement_no__startswith=q) | Q(unit__startswith=q)
+                 | Q(id__in=Subquery(Person.filter(name=q).values("household_id"))))
+    query = Household.filter(match)
+    scope = household_scope(actor)
+    if scope is not None:
+        query = query.filter(scope)
+    total = await query.count()
+    rows = await query.order_by("agreement_no").offset(offset).limit(limit).prefetch_related(
+        "community", "members")
+    return {"total": total, "items": [{
+        "agreement_no": h.agreement_no, "status": h.status,
+        "status_label": STATUS_LABELS[Status(h.status)],
+        "origin_township": policy.township(h.origin_township).name,
+        "dest_township": policy.township(h.dest_township).name, "community": h.community.name,
+        "unit": h.unit, "head": next((m.name for m in h.members if m.relation == "户主"), ""),
+        "members": len(h.members)} for h in rows]}
+
+
+async def show_household(actor: Actor, key: str, policy: Policy | None = None, *,
+                         full_ids: bool = False) -> dict:
+    """A household with its members (IDs masked) and its dated events, oldest first.
+    `full_ids` shows whole ID numbers to the roles that need them and writes an audit event."""
+    require(actor.role, "registry.view")
+    if full_ids:
+        require(actor.role, "registry.full_id")
+    policy = policy or load_policy()
+    h = await _find_household(actor, key)
     await h.fetch_related("village", "community")
     members = await Person.filter(household_id=h.id).order_by("id")
     events = [{"on": getattr(h, field).isoformat(), "event": label, "note": ""}
@@ -124,6 +186,9 @@ async def show_household(actor: Actor, key: str, policy: Policy | None = None) -
             events.append({"on": m.hukou_moved_on.isoformat(), "event": "户籍迁入",
                            "note": f"{m.name}的户籍迁入{policy.township(m.hukou_township).name}"})
     events.sort(key=lambda e: e["on"])
+    if full_ids:
+        await audit.record(actor, "registry.reveal_ids", "household", h.agreement_no,
+                           {"members": [None, len(members)]})
     return {
         "agreement_no": h.agreement_no,
         "status": h.status,
@@ -135,7 +200,7 @@ async def show_household(actor: Actor, key: str, policy: Policy | None = None) -
         "community": h.community.name,
         "unit": h.unit,
         "version": h.version,
-        "members": [{"name": m.name, "id_number": idnumber.mask(m.id_number),
+        "members": [{"name": m.name, "id_number": m.id_number if full_ids else idnumber.mask(m.id_number),
                      "relation": m.relation, "phone": m.phone,
                      "hukou_township": policy.township(m.hukou_township).name,
                      "tags": m.tags} for m in members],
@@ -147,10 +212,11 @@ async def record_step(actor: Actor, agreement_no: str, step: Status, on: dt.date
                       unit: str | None = None, reason: str = "",
                       expected_version: int | None = None) -> dict:
     """Take one step of the household state machine; a stale version is refused."""
+    require(actor.role, "registry.record")
     if step is Status.WITHDRAWN and not reason.strip():
         raise DomainError("退出必须写明原因")
     async with in_transaction():
-        h = await _find_household(agreement_no)
+        h = await _find_household(actor, agreement_no)
         dates = advance(_dates(h), step, on)
         changes = {"status": dates.status.value, **{
             field: getattr(dates, field) for field in
@@ -169,8 +235,9 @@ async def record_step(actor: Actor, agreement_no: str, step: Status, on: dt.date
 
 async def record_hukou_moved(actor: Actor, agreement_no: str, id_number: str, on: dt.date) -> dict:
     """A member's hukou moved to the destination township: no longer 人户分离."""
+    require(actor.role, "registry.record")
     async with in_transaction():
-        h = await _find_household(agreement_no)
+        h = await _find_household(actor, agreement_no)
         number = idnumber.normalize(id_number)
         person = await Person.get_or_none(household_id=h.id, id_number=number)
         if person is None:

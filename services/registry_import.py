@@ -22,8 +22,9 @@ from resettle.actor import Actor
 from resettle.db import as_date, connection, is_postgres, placeholders
 from resettle.policy import Policy, load_policy
 from resettle.rules.household import Dates, order_problem
-from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_sheets
-from resettle.sheets import HEADER_OF, read_sheet
+from resettle.rules.permissions import require
+from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_scope, check_sheets
+from resettle.sheets import HEADER_OF, read_sheet, write_table
 from services import audit
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -47,7 +48,7 @@ OPTIONAL = {"group", "unit", "handed_over_on", "phone", "tags"}
 @dataclass
 class ImportReport:
     files: list[str]
-    outcome: str = "imported"  # imported | partial | rejected | unchanged
+    outcome: str = "imported"  # imported | partial | rejected | unchanged | preview
     rows_read: int = 0
     duplicate_rows: int = 0
     households_added: int = 0
@@ -83,6 +84,19 @@ def _place_ids(rows: pd.DataFrame, township: str, name: str, ids: dict) -> np.nd
     """Row-wise (township, name) -> id, computed once per distinct pair."""
     codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([rows[township], rows[name]]))
     return np.array([ids[pair] for pair in pairs], dtype=np.int64)[codes]
+
+
+ISSUE_COLUMNS = {"file": "文件", "row": "行号", "agreement_no": "协议编号", "column": "列",
+                 "value": "值", "level": "级别", "message": "问题"}
+
+
+def write_issue_report(report: ImportReport, path: str | Path) -> Path:
+    """The problem report a clerk works through: one line per problem, in sheet order. The 文件
+    column appears only when several files were imported together."""
+    columns = dict(ISSUE_COLUMNS)
+    if len(report.files) == 1:
+        columns.pop("file")
+    return write_table([vars(issue) for issue in report.issues], columns, path)
 
 
 def _quote(columns: Sequence[str]) -> str:
@@ -162,31 +176,56 @@ def _db_date(conn: BaseDBAsyncClient, value: dt.date | None):
     return value.isoformat()
 
 
+class _Preview(Exception):
+    """Raised at the end of a dry run to roll its writes back."""
+
+
 async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_invalid: bool = False,
                         policy: Policy | None = None, today: dt.date | None = None,
-                        progress: Progress | None = None) -> ImportReport:
+                        progress: Progress | None = None, dry_run: bool = False) -> ImportReport:
+    """Import signing sheets. `dry_run` does everything but commit: the page shows what an
+    import would do (counts, every problem) before anything is written."""
+    require(actor.role, "registry.import")
     policy = policy or load_policy()
     today = today or dt.date.today()
     paths = [Path(p) for p in paths]
     sheets = [read_sheet(p) for p in paths]
     report = ImportReport(files=[p.name for p in paths])
     checked = check_sheets(sheets, policy, today)
+    del sheets
     report.rows_read, report.duplicate_rows = checked.total_rows, checked.duplicate_rows
+    if actor.role == "township":
+        check_scope(checked, actor.township, policy.township(actor.township).name)
+    try:
+        await _import_checked(actor, checked, report, policy, skip_invalid, progress, dry_run)
+    except _Preview:
+        pass
+    if report.outcome == "rejected":
+        return report
+    _finish_report(report, checked, rejected=False)
+    if dry_run:
+        report.outcome = "preview"
+    elif report.households_added + report.persons_added >= BIG_LOAD:
+        await _refresh_statistics()
+    return report
 
+
+async def _import_checked(actor: Actor, checked: Checked, report: ImportReport, policy: Policy,
+                          skip_invalid: bool, progress: Progress | None, dry_run: bool) -> None:
     async with in_transaction() as conn:
         existing_people = await _existing_people(conn, checked)
         stored = await _stored_households(conn, checked)
         if checked.bad_households and not skip_invalid:
-            return _finish_report(report, checked, rejected=True)
+            _finish_report(report, checked, rejected=True)
+            return
         _count_issues(report, checked)
         rows = checked.rows
         if checked.bad_households:
             rows = rows[~rows["agreement_no"].isin(checked.bad_households)].reset_index(drop=True)
         writer = _Writer(conn, actor, policy, report, progress)
         await writer.write(rows, existing_people, stored)
-    if report.households_added + report.persons_added >= BIG_LOAD:
-        await _refresh_statistics()
-    return _finish_report(report, checked, rejected=False)
+        if dry_run:
+            raise _Preview
 
 
 async def _refresh_statistics() -> None:

@@ -323,3 +323,15 @@ def _check_households(out: Checked, frame: pd.DataFrame) -> None:
         if split.any():
             out.add(frame, split[households] & usable, column, ERROR,
                     f"同一协议编号的各行{HEADER_OF[column]}不一致，请统一后重新导入")
+
+
+def check_scope(checked: Checked, township: str, township_name: str) -> None:
+    """A township liaison imports only households moving out of or into its own township."""
+    rows = checked.rows
+    outside = (rows["origin_township"] != township) & (rows["dest_township"] != township)
+    for file, row, agreement in zip(rows.loc[outside, "_file"], rows.loc[outside, "_row"],
+                                    rows.loc[outside, "agreement_no"], strict=True):
+        checked.issues.append(Issue(file, int(row), agreement, HEADER_OF["origin_township"], "",
+                                    ERROR, f"该户既不从{township_name}迁出，也不迁入{township_name}，"
+                                           "请由相关乡镇或区集中居住办导入"))
+        checked.bad_households.add(agreement)

@@ -1,0 +1,49 @@
+"""Who may do what: the role table. Scope (which township or community) is checked by the
+services against the rows themselves; this table only says whether a role may act at all."""
+
+from __future__ import annotations
+
+from resettle.errors import DomainError
+
+ROLES = {
+    "admin": "系统管理员",
+    "office": "区集中居住办",
+    "township": "乡镇信息员",
+    "desk": "三合署窗口",
+    "department": "业务主管部门",
+    "finance": "区财政局",
+}
+CARRIAGES = ("居委会", "业委会", "物业")
+
+_EVERYONE = frozenset(ROLES)
+ACTIONS: dict[str, frozenset[str]] = {
+    "registry.stats": _EVERYONE,
+    "registry.view": frozenset({"admin", "office", "township", "desk"}),
+    "registry.record": frozenset({"admin", "office", "township"}),
+    "registry.import": frozenset({"admin", "office", "township"}),
+    "registry.full_id": frozenset({"admin", "office", "township"}),
+    "audit.view": frozenset({"admin", "office"}),
+    "users.manage": frozenset({"admin"}),
+}
+ACTION_LABELS = {
+    "registry.stats": "查看底数统计",
+    "registry.view": "查看户籍信息",
+    "registry.record": "登记分房、入住、退出",
+    "registry.import": "导入签约交房表",
+    "registry.full_id": "查看完整身份证号",
+    "audit.view": "查看操作日志",
+    "users.manage": "管理账号",
+}
+
+
+class Forbidden(DomainError):
+    """The role may not take this action at all (403); an object out of scope is NotFound."""
+
+
+def allowed(role: str, action: str) -> bool:
+    return role in ACTIONS[action]
+
+
+def require(role: str, action: str) -> None:
+    if not allowed(role, action):
+        raise Forbidden(f"{ROLES.get(role, role)}无权{ACTION_LABELS[action]}")

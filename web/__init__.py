@@ -1,0 +1,1 @@
+"""The web workbench and JSON API: thin handlers over the services."""

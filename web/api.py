@@ -1,0 +1,105 @@
+"""JSON API under /api/v1: Bearer tokens, the same services, roles and scopes as the pages.
+Errors are {"error": {"code", "message"}} with a Chinese message."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from resettle.errors import DomainError
+from services import registry
+from services.registry_import import import_sheets
+from web import keys, uploads
+from web.forms import record_from_form
+from web.openapi import OPENAPI
+from web.security import actor, api_error
+
+routes = web.RouteTableDef()
+MAX_LIMIT = 200
+
+
+def setup_routes(app: web.Application) -> None:
+    app.add_routes(routes)
+
+
+def _json(data, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False, default=str))
+
+
+def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise DomainError(f"参数 {name} 应为 {low} 到 {high} 之间的整数")
+    return int(raw)
+
+
+@routes.get("/api/v1/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return _json(OPENAPI)
+
+
+@routes.get("/api/v1/registry/stats")
+async def stats(request: web.Request) -> web.Response:
+    by = request.query.get("by", "township")
+    if by not in ("township", "community"):
+        return api_error(422, "invalid_parameter", "参数 by 只能是 township 或 community")
+    service = registry.township_stats if by == "township" else registry.community_stats
+    return _json(await service(actor(request)))
+
+
+@routes.get("/api/v1/households")
+async def households(request: web.Request) -> web.Response:
+    limit = _int(request, "limit", registry.SEARCH_LIMIT, 1, MAX_LIMIT)
+    offset = _int(request, "offset", 0, 0, 10**9)
+    return _json(await registry.search_households(actor(request), request.query.get("q", ""),
+                                                  limit=limit, offset=offset))
+
+
+@routes.get("/api/v1/households/{agreement_no}")
+async def household(request: web.Request) -> web.Response:
+    return _json(await registry.show_household(actor(request), request.match_info["agreement_no"]))
+
+
+@routes.post("/api/v1/households/{agreement_no}/events")
+async def record(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return api_error(400, "invalid_json", "请求体应为 JSON 对象")
+    if not isinstance(body, dict) or not all(isinstance(v, str | int) and not isinstance(v, bool)
+                                             for v in body.values()):
+        return api_error(422, "invalid_body", "请求体应为 JSON 对象，各字段为字符串或整数")
+    result = await record_from_form(actor(request), request.match_info["agreement_no"],
+                                    {k: str(v) for k, v in body.items()})
+    return _json(result, status=201)
+
+
+@routes.post("/api/v1/imports")
+async def imports(request: web.Request) -> web.Response:
+    """A multipart sheet (field `sheet`) and `skip_invalid`; the CLI's JSON summary plus every
+    problem row."""
+    who = actor(request)
+    if not request.content_type.startswith("multipart/"):
+        return api_error(415, "unsupported_media_type", "请用 multipart/form-data 上传，文件字段名为 sheet")
+    folder = request.app[keys.UPLOADS]
+    upload, options = None, {}
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if part.name == "sheet" and part.filename:
+                upload = await uploads.save_part(folder, who, part)
+            elif part.name in ("skip_invalid", "dry_run"):
+                options[part.name] = (await part.text()).strip().lower() in ("1", "true", "yes")
+        if upload is None:
+            return api_error(422, "missing_file", "缺少文件字段 sheet（.xlsx 或 .csv）")
+        report = await import_sheets(who, [uploads.find(folder, who, upload)],
+                                     skip_invalid=options.get("skip_invalid", False),
+                                     dry_run=options.get("dry_run", False))
+    finally:
+        if upload:
+            uploads.discard(folder, upload)
+    status = {"rejected": 422, "partial": 200, "preview": 200}.get(report.outcome, 200)
+    return _json({**report.summary(), "issues": [vars(i) for i in report.issues]}, status=status)

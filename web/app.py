@@ -1,0 +1,45 @@
+"""`init_app()`: the aiohttp application factory."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import session_middleware
+from tortoise.context import set_global_context
+
+from resettle.db import open_db, resolve_url
+from web import api, keys, pages, security
+
+HERE = Path(__file__).parent
+MAX_UPLOAD = 256 * 1024 * 1024  # a city-wide signing sheet as .xlsx stays well under this
+
+
+async def _database(app: web.Application):
+    """The database for the whole process; handlers run in other tasks, so the ORM context is
+    also made the process-wide fallback."""
+    async with open_db(app[keys.DB_URL]) as ctx:
+        set_global_context(ctx)
+        yield
+
+
+def init_app(db_url: str | None = None, *, secret: bytes | None = None,
+             uploads: Path | None = None) -> web.Application:
+    app = web.Application(
+        client_max_size=MAX_UPLOAD,
+        middlewares=[session_middleware(security.session_storage(secret or security.secret_key())),
+                     security.headers_middleware, security.errors_middleware,
+                     security.csrf_middleware, security.auth_middleware])
+    app[keys.DB_URL] = resolve_url(db_url)
+    app[keys.UPLOADS] = uploads or Path(tempfile.gettempdir()) / "resettle-uploads"
+    app[keys.UPLOADS].mkdir(parents=True, exist_ok=True)
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                         context_processors=[pages.template_context])
+    app.cleanup_ctx.append(_database)
+    pages.setup_routes(app)
+    api.setup_routes(app)
+    app.router.add_static("/static/", HERE / "static", name="static")
+    return app

@@ -1,0 +1,36 @@
+"""Submitted fields to service calls, shared by the pages and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from resettle.actor import Actor
+from resettle.errors import DomainError
+from resettle.rules.dates import parse_date
+from resettle.rules.household import Status
+from services import registry
+
+STEP_CHOICES = {"handed_over": "交房", "allocated": "分房", "moved_in": "入住", "withdrawn": "退出",
+                "hukou_moved": "户籍迁入"}
+
+
+async def record_from_form(who: Actor, no: str, data: dict[str, str]) -> dict:
+    """One place for the page and the API to turn submitted fields into a recorded step."""
+    step = data.get("event", "")
+    if step not in STEP_CHOICES:
+        raise DomainError(f"事项只能是：{'、'.join(STEP_CHOICES)}")
+    try:
+        on = parse_date(data["on"]) if data.get("on") else dt.date.today()
+    except ValueError as exc:
+        raise DomainError(str(exc)) from None
+    version = data.get("version") or None
+    if version is not None:
+        if not str(version).isdigit():
+            raise DomainError("版本号应为整数")
+        version = int(version)
+    if step == "hukou_moved":
+        if not data.get("person"):
+            raise DomainError("请指明户籍迁入的成员身份证号")
+        return await registry.record_hukou_moved(who, no, data["person"], on)
+    return await registry.record_step(who, no, Status(step), on, unit=data.get("unit") or None,
+                                      reason=data.get("reason", ""), expected_version=version)

@@ -1,0 +1,207 @@
+"""Server-rendered pages: parse the form, call a service, render. Usable without JavaScript."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+
+from resettle.charts import bar_chart, to_svg
+from resettle.errors import DomainError, NotFound
+from resettle.rules.dates import parse_date
+from resettle.rules.household import STATUS_LABELS
+from resettle.rules.permissions import ROLES, Forbidden, allowed, require
+from services import accounts, registry
+from services.audit import audit_log
+from services.registry_import import import_sheets, write_issue_report
+from web import keys, uploads
+from web.forms import STEP_CHOICES, record_from_form
+from web.security import ACTOR, actor, csrf_token, log_in
+
+routes = web.RouteTableDef()
+
+
+async def template_context(request: web.Request) -> dict:
+    who = request.get(ACTOR)
+    return {"actor": who, "role_label": ROLES.get(who.role, "") if who else "",
+            "csrf": await csrf_token(request),
+            "can": (lambda action: allowed(who.role, action)) if who else (lambda action: False)}
+
+
+def setup_routes(app: web.Application) -> None:
+    app.add_routes(routes)
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+@routes.get("/login")
+@aiohttp_jinja2.template("login.html")
+async def login_form(request: web.Request) -> dict:
+    return {"expired": "expired" in request.query}
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    try:
+        who = await accounts.login(str(form.get("login", "")), str(form.get("password", "")),
+                                   request.remote or "")
+    except accounts.LoginRefused as exc:
+        return aiohttp_jinja2.render_template("login.html", request, {"error": exc.message,
+                                                                     "login": form.get("login", "")},
+                                              status=401)
+    await log_in(request, who)
+    raise web.HTTPSeeOther("/")
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.Response:
+    (await get_session(request)).invalidate()
+    raise web.HTTPSeeOther("/login")
+
+
+@routes.get("/")
+@aiohttp_jinja2.template("home.html")
+async def home(request: web.Request) -> dict:
+    who = actor(request)
+    rows = await registry.township_stats(who)
+    return {"total": rows[-1], "townships": rows[:-1] if who.role in ("township", "desk") else []}
+
+
+@routes.get("/registry/stats")
+@aiohttp_jinja2.template("stats.html")
+async def stats(request: web.Request) -> dict:
+    who = actor(request)
+    by = "community" if request.query.get("by") == "community" else "township"
+    if by == "township":
+        rows = await registry.township_stats(who)
+        shown = [r for r in rows[:-1] if r["out_households"] or r["in_households"]] or rows[:-1]
+        chart = bar_chart("各乡镇迁出、迁入户数", [r["township"] for r in shown],
+                          {"迁出户数": [r["out_households"] for r in shown],
+                           "迁入户数": [r["in_households"] for r in shown]})
+    else:
+        rows = await registry.community_stats(who)
+        chart = bar_chart("各安置社区户数与已入住户数", [r["community"] for r in rows[:-1]],
+                          {"户数": [r["households"] for r in rows[:-1]],
+                           "已入住户数": [r["moved_in_households"] for r in rows[:-1]]})
+    return {"by": by, "rows": rows, "chart": to_svg(chart), "steps": STATUS_LABELS}
+
+
+@routes.get("/registry/households")
+@aiohttp_jinja2.template("search.html")
+async def search(request: web.Request) -> dict:
+    q = request.query.get("q", "")
+    page = _page(request)
+    found = await registry.search_households(actor(request), q, offset=(page - 1) * registry.SEARCH_LIMIT)
+    return {"q": q, "found": found, "page": page,
+            "pages": max(1, -(-found["total"] // registry.SEARCH_LIMIT))}
+
+
+def _page(request: web.Request) -> int:
+    try:
+        return max(1, int(request.query.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+async def _household_page(request: web.Request, *, full_ids: bool = False, error: str = "",
+                          status: int = 200) -> web.Response:
+    household = await registry.show_household(actor(request), request.match_info["no"], full_ids=full_ids)
+    return aiohttp_jinja2.render_template("household.html", request, {
+        "h": household, "full_ids": full_ids, "error": error, "steps": STEP_CHOICES,
+        "today": dt.date.today().isoformat()}, status=status)
+
+
+@routes.get("/registry/households/{no}")
+async def household(request: web.Request) -> web.Response:
+    return await _household_page(request)
+
+
+@routes.post("/registry/households/{no}/reveal")
+async def reveal(request: web.Request) -> web.Response:
+    return await _household_page(request, full_ids=True)
+
+
+@routes.post("/registry/households/{no}/events")
+async def record_event(request: web.Request) -> web.Response:
+    """Record a step; a refusal of the state machine is shown in place, on the same page."""
+    who, no = actor(request), request.match_info["no"]
+    form = await request.post()
+    try:
+        await record_from_form(who, no, {k: v for k, v in form.items() if isinstance(v, str)})
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as exc:
+        return await _household_page(request, error=exc.message, status=400)
+    raise web.HTTPSeeOther(f"/registry/households/{no}")
+
+
+@routes.get("/registry/import")
+@aiohttp_jinja2.template("import.html")
+async def import_form(request: web.Request) -> dict:
+    require(actor(request).role, "registry.import")
+    return {}
+
+
+@routes.post("/registry/import")
+async def import_preview(request: web.Request) -> web.Response:
+    """Upload, then see what an import would do and every problem, before anything is written."""
+    who = actor(request)
+    require(who.role, "registry.import")
+    folder = request.app[keys.UPLOADS]
+    upload = await uploads.save(folder, who, (await request.post()).get("sheet"))
+    sheet = uploads.find(folder, who, upload)
+    try:
+        report = await import_sheets(who, [sheet], skip_invalid=True, dry_run=True)
+    except DomainError:
+        uploads.discard(folder, upload)
+        raise
+    if report.issues:
+        write_issue_report(report, uploads.report_path(sheet))
+    return aiohttp_jinja2.render_template("preview.html", request, {"upload": upload, "r": report})
+
+
+@routes.post("/registry/import/{upload}/confirm")
+async def import_confirm(request: web.Request) -> web.Response:
+    who, upload = actor(request), request.match_info["upload"]
+    folder = request.app[keys.UPLOADS]
+    sheet = uploads.find(folder, who, upload)
+    form = await request.post()
+    report = await import_sheets(who, [sheet], skip_invalid=form.get("skip_invalid") == "1")
+    if report.written or report.outcome == "unchanged":
+        uploads.discard(folder, upload)
+    return aiohttp_jinja2.render_template("import_done.html", request, {"r": report, "upload": upload})
+
+
+@routes.get("/registry/import/{upload}/errors.xlsx")
+async def import_errors(request: web.Request) -> web.FileResponse:
+    who = actor(request)
+    require(who.role, "registry.import")
+    report = uploads.report_path(uploads.find(request.app[keys.UPLOADS], who, request.match_info["upload"]))
+    if not report.exists():
+        raise web.HTTPNotFound()
+    return web.FileResponse(report, headers={
+        "Content-Disposition": "attachment; filename*=UTF-8''%E9%97%AE%E9%A2%98%E6%8A%A5%E5%91%8A.xlsx"})
+
+
+@routes.get("/audit")
+@aiohttp_jinja2.template("audit.html")
+async def audit_page(request: web.Request) -> dict:
+    q = request.query
+
+    def day(name: str) -> dt.date | None:
+        try:
+            return parse_date(q[name]) if q.get(name) else None
+        except ValueError as exc:
+            raise DomainError(str(exc)) from None
+    log = await audit_log(actor(request), who=q.get("actor", ""), object_type=q.get("object_type", ""),
+                          object_id=q.get("object_id", ""), action=q.get("action", ""),
+                          since=day("since"), until=day("until"), page=_page(request))
+    filters = {k: q.get(k, "") for k in ("actor", "object_type", "object_id", "action", "since", "until")}
+    return {"log": log, "filters": filters,
+            "query": "&".join(f"{k}={v}" for k, v in filters.items() if v)}

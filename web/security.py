@@ -1,0 +1,164 @@
+"""Sessions (encrypted cookie), login state with idle timeout, CSRF, security headers, and the
+mapping of domain errors to responses. Every route needs a logged-in actor except those in
+PUBLIC."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import time
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from resettle.actor import Actor
+from resettle.errors import DomainError, NotFound
+from resettle.rules.permissions import Forbidden
+from services import accounts
+
+IDLE_SECONDS = 30 * 60
+PUBLIC = ("/login", "/healthz", "/static/")
+ACTOR = "actor"  # request key of the logged-in Actor
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class SessionStorage(EncryptedCookieStorage):
+    """The encrypted cookie, marked Secure whenever the request came over HTTPS."""
+
+    async def save_session(self, request, response, session):
+        self._cookie_params = {**self._cookie_params, "secure": request.secure}
+        await super().save_session(request, response, session)
+
+
+def secret_key() -> bytes:
+    """RESETTLE_SECRET_KEY (32 bytes, urlsafe base64), else a key kept in ./resettle.secret, so
+    that sessions survive restarts and every server process of one site shares them."""
+    configured = os.environ.get("RESETTLE_SECRET_KEY")
+    if configured:
+        return base64.urlsafe_b64decode(configured)
+    path = Path("resettle.secret")
+    if not path.exists():
+        path.write_bytes(base64.urlsafe_b64encode(secrets.token_bytes(32)))
+        path.chmod(0o600)
+    return base64.urlsafe_b64decode(path.read_bytes())
+
+
+def session_storage(key: bytes) -> SessionStorage:
+    return SessionStorage(key, cookie_name="resettle", httponly=True, samesite="Lax", max_age=None)
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status,
+                             dumps=_dumps)
+
+
+def _dumps(data) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False, default=str)
+
+
+@web.middleware
+async def headers_middleware(request: web.Request, handler):
+    response = await handler(request)
+    response.headers.update(HEADERS)
+    return response
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler):
+    """Domain refusals become 403/404/400 with the Chinese message; nothing becomes a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if is_api(request) and exc.status >= 400:
+            return api_error(exc.status, exc.reason.lower().replace(" ", "_"), _http_message(exc))
+        raise
+    except Forbidden as exc:
+        return _refusal(request, 403, "forbidden", exc.message)
+    except NotFound as exc:
+        return _refusal(request, 404, "not_found", exc.message)
+    except DomainError as exc:
+        return _refusal(request, 400, "invalid", exc.message)
+
+
+def _http_message(exc: web.HTTPException) -> str:
+    return {401: "请先登录或提供有效的 API 令牌", 403: "无权访问", 404: "找不到该资源",
+            405: "不支持该请求方法", 413: "上传的文件太大"}.get(exc.status, exc.text or exc.reason)
+
+
+def _refusal(request: web.Request, status: int, code: str, message: str) -> web.Response:
+    if is_api(request):
+        return api_error(status, code, message)
+    from aiohttp_jinja2 import render_template
+
+    return render_template("error.html", request, {"message": message, "status": status},
+                           status=status)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler):
+    """Who is asking: a Bearer token on the API, the session cookie on pages."""
+    if request.path.startswith(PUBLIC):
+        return await handler(request)
+    if is_api(request):
+        auth = request.headers.get("Authorization", "")
+        actor = await accounts.actor_for_token(auth[7:].strip()) if auth.startswith("Bearer ") else None
+        if actor is None:
+            return api_error(401, "unauthorized", "请提供有效的 API 令牌（Authorization: Bearer …）")
+        request[ACTOR] = actor
+        return await handler(request)
+    session = await get_session(request)
+    user_id, seen = session.get("user_id"), session.get("seen", 0)
+    actor = await accounts.actor_for_user(user_id) if user_id else None
+    if actor is None or time.time() - seen > IDLE_SECONDS:
+        expired = actor is not None
+        session.invalidate()
+        raise web.HTTPFound("/login?expired=1" if expired else "/login")
+    session["seen"] = time.time()
+    request[ACTOR] = actor
+    return await handler(request)
+
+
+async def csrf_token(request: web.Request) -> str:
+    session = await get_session(request)
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler):
+    """State-changing form posts carry the session's token (the API uses tokens, not cookies)."""
+    if request.method in UNSAFE and not is_api(request):
+        session = await get_session(request)
+        expected = session.get("csrf", "")
+        sent = request.headers.get("X-CSRF-Token") or (await request.post()).get("csrf", "")
+        if not expected or not isinstance(sent, str) or not secrets.compare_digest(sent, expected):
+            raise Forbidden("页面已过期或来源不明，请刷新页面后重试")
+    return await handler(request)
+
+
+async def log_in(request: web.Request, actor: Actor) -> None:
+    session = await new_session(request)  # a fresh session id on login
+    session["user_id"] = actor.user_id
+    session["seen"] = time.time()
+    session["csrf"] = secrets.token_urlsafe(32)
+
+
+def actor(request: web.Request) -> Actor:
+    return request[ACTOR]
