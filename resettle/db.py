@@ -42,15 +42,16 @@ def is_postgres(connection: BaseDBAsyncClient) -> bool:
     return connection.capabilities.dialect == "postgres"
 
 
-@asynccontextmanager
-async def open_db(url: str | None = None, *, migrate: bool = True) -> AsyncIterator[TortoiseContext]:
-    """Open the database for one command or one server process, applying pending migrations
-    first, so a command pointed at an empty database creates its schema itself."""
+async def connect(url: str | None = None, *, migrate: bool = True) -> TortoiseContext:
+    """Connect an ORM context to the database, applying pending migrations first, so that a
+    command pointed at an empty database creates its schema itself. The caller activates the
+    context (`with ctx:` or as the process-wide fallback) and closes it."""
     url = resolve_url(url)
     if url.startswith("sqlite://") and url not in ("sqlite://:memory:",):
         Path(url[len("sqlite://"):]).parent.mkdir(parents=True, exist_ok=True)
-    async with TortoiseContext() as ctx:
-        try:
+    ctx = TortoiseContext()
+    try:
+        with ctx:  # active only while it is set up, in this task
             await ctx.init(config=orm_config(url), _create_db=False)
             connection = ctx.connections.get("default")
             if url.startswith("sqlite://"):
@@ -59,9 +60,24 @@ async def open_db(url: str | None = None, *, migrate: bool = True) -> AsyncItera
                                                 " PRAGMA foreign_keys=ON;")
             if migrate:
                 await migrate_schema(ctx)
-        except OSError as exc:
-            raise DomainError(f"无法连接数据库 {url}：{exc}") from None
-        yield ctx
+    except OSError as exc:
+        await ctx.close_connections()
+        raise DomainError(f"无法连接数据库 {url}：{exc}") from None
+    except BaseException:
+        await ctx.close_connections()
+        raise
+    return ctx
+
+
+@asynccontextmanager
+async def open_db(url: str | None = None, *, migrate: bool = True) -> AsyncIterator[TortoiseContext]:
+    """The database for one command or test, active in the current task."""
+    ctx = await connect(url, migrate=migrate)
+    try:
+        with ctx:
+            yield ctx
+    finally:
+        await ctx.close_connections()
 
 
 async def migrate_schema(ctx: TortoiseContext, progress=None) -> None:

@@ -7,6 +7,7 @@ A crash or kill mid-write leaves the database as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Sequence
@@ -196,10 +197,8 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
     report.rows_read, report.duplicate_rows = checked.total_rows, checked.duplicate_rows
     if actor.role == "township":
         check_scope(checked, actor.township, policy.township(actor.township).name)
-    try:
+    with contextlib.suppress(_Preview):
         await _import_checked(actor, checked, report, policy, skip_invalid, progress, dry_run)
-    except _Preview:
-        pass
     if report.outcome == "rejected":
         return report
     _finish_report(report, checked, rejected=False)

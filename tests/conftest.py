@@ -50,8 +50,9 @@ def db_url(tmp_path, pg_database) -> str:
     """A migrated, empty database for one test."""
     if pg_database is None:
         return f"sqlite:///{tmp_path / 'test.db'}"
-    asyncio.run(_pg(pg_database, "TRUNCATE person, household, village, community, audit_event "
-                                 "RESTART IDENTITY CASCADE"))
+    asyncio.run(_pg(pg_database, """DO $$ BEGIN EXECUTE (
+        SELECT 'TRUNCATE ' || string_agg(quote_ident(tablename), ', ') || ' RESTART IDENTITY CASCADE'
+        FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'); END $$"""))
     return pg_database
 
 
@@ -59,3 +60,13 @@ def db_url(tmp_path, pg_database) -> str:
 async def db(db_url):
     async with open_db(db_url) as ctx:
         yield ctx
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """argon2's production cost is the point in production and only slowness in tests."""
+    from argon2 import PasswordHasher
+
+    from services import accounts
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 from tortoise.context import set_global_context
 
-from resettle.db import open_db, resolve_url
+from resettle.db import connect, resolve_url
 from web import api, keys, pages, security
 
 HERE = Path(__file__).parent
@@ -19,11 +19,14 @@ MAX_UPLOAD = 256 * 1024 * 1024  # a city-wide signing sheet as .xlsx stays well 
 
 
 async def _database(app: web.Application):
-    """The database for the whole process; handlers run in other tasks, so the ORM context is
-    also made the process-wide fallback."""
-    async with open_db(app[keys.DB_URL]) as ctx:
-        set_global_context(ctx)
+    """The database for the whole process. Handlers run in other tasks than start-up, so the
+    ORM context is the process-wide fallback rather than a context variable."""
+    ctx = await connect(app[keys.DB_URL])
+    set_global_context(ctx)
+    try:
         yield
+    finally:
+        await ctx.close_connections()  # also clears the fallback
 
 
 def init_app(db_url: str | None = None, *, secret: bytes | None = None,

@@ -1,0 +1,273 @@
+"""The web workbench and JSON API through aiohttp's test client: every route × every role, in
+and out of scope; CSRF, throttling, idle timeout, masking, headers, the OpenAPI document."""
+
+import re
+
+import pytest
+
+from resettle.actor import Actor
+from services import accounts
+from services.registry_import import import_sheets
+from tests.sheets import make_id, person, write_csv
+from web import security
+from web.app import init_app
+
+ADMIN = Actor("test:setup")
+PASSWORD = "correct-horse-9"
+ROLES = ("admin", "office", "township", "desk", "department", "finance")
+HEAD_ID = make_id("19600101", 1)  # 户主 of A-001
+# A-001 moves 城桥镇 → 陈家镇 (陈家新苑); C-003 stays within 堡镇: out of the liaison's and desk's scope.
+IN_SCOPE, OUT_OF_SCOPE = "A-001", "C-003"
+
+
+@pytest.fixture
+async def site(aiohttp_client, db_url, tmp_path):
+    client = await aiohttp_client(init_app(db_url, secret=b"k" * 32, uploads=tmp_path / "uploads"))
+    rows = [
+        person("A-001", "甲", HEAD_ID, "户主"),
+        person("A-001", "乙", make_id("19610101", 2), "配偶"),
+        person("B-002", "丙", make_id("19700101", 3), "户主", origin="堡镇", dest="城桥镇", community="城桥新苑"),
+        person("C-003", "丁", make_id("19800101", 4), "户主", origin="堡镇", dest="堡镇", community="堡新苑"),
+    ]
+    await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])
+    tokens = {}
+    for role, extra in (("admin", {}), ("office", {}), ("township", {"township": "陈家镇"}),
+                        ("desk", {"community": "陈家新苑", "carriage": "居委会"}),
+                        ("department", {"department": "区民政局"}), ("finance", {})):
+        await accounts.add_user(ADMIN, role, f"{role}用户", role, PASSWORD, **extra)
+        tokens[role] = await accounts.issue_token(ADMIN, role)
+    client.tokens = tokens
+    client.tmp = tmp_path
+    return client
+
+
+async def csrf_of(client, path="/login") -> str:
+    text = await (await client.get(path)).text()
+    return re.search(r'name="csrf" value="([^"]+)"', text)[1]
+
+
+async def log_in(client, login, password=PASSWORD):
+    token = await csrf_of(client)
+    return await client.post("/login", data={"csrf": token, "login": login, "password": password},
+                             allow_redirects=False)
+
+
+def can(role, action) -> bool:
+    from resettle.rules.permissions import allowed
+    return allowed(role, action)
+
+
+def expected(role, action, key=IN_SCOPE, ok=200):
+    if not can(role, action):
+        return 403
+    if key == OUT_OF_SCOPE and role in ("township", "desk"):
+        return 404
+    return ok
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_every_page_for_every_role(site, role):
+    assert (await log_in(site, role)).status == 303
+    token = await csrf_of(site, "/")
+    sheet = write_csv(site.tmp / f"{role}.csv", [person("Z-009", "戊", make_id("19900101", 9), origin="陈家镇")])
+    checks = [
+        ("GET", "/", None, 200),
+        ("GET", "/registry/stats", None, 200),
+        ("GET", "/registry/stats?by=community", None, 200),
+        ("GET", "/registry/households?q=A-001", None, expected(role, "registry.view")),
+        ("GET", "/registry/import", None, expected(role, "registry.import")),
+        ("GET", "/audit", None, expected(role, "audit.view")),
+    ]
+    for key in (IN_SCOPE, OUT_OF_SCOPE):
+        checks += [
+            ("GET", f"/registry/households/{key}", None, expected(role, "registry.view", key)),
+            ("POST", f"/registry/households/{key}/reveal", {"csrf": token},
+             expected(role, "registry.full_id", key)),
+            # a date before signing: permitted actors see the refusal in place (400)
+            ("POST", f"/registry/households/{key}/events", {"csrf": token, "event": "handed_over", "on": "2000-01-01"},
+             expected(role, "registry.record", key, ok=400)),
+        ]
+    for method, path, data, status in checks:
+        response = await site.request(method, path, data=data, allow_redirects=False)
+        assert response.status == status, (role, method, path, await response.text())
+        text = await response.text()
+        if not path.endswith("/reveal"):
+            assert HEAD_ID not in text, (role, path)  # masked everywhere but the reveal
+    with sheet.open("rb") as handle:
+        response = await site.post("/registry/import", data={"csrf": token, "sheet": handle})
+    assert response.status == expected(role, "registry.import"), await response.text()
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_every_api_route_for_every_role(site, role):
+    auth = {"Authorization": f"Bearer {site.tokens[role]}"}
+    checks = [
+        ("GET", "/api/v1/openapi.json", None, 200),
+        ("GET", "/api/v1/registry/stats?by=township", None, 200),
+        ("GET", "/api/v1/registry/stats?by=community", None, 200),
+        ("GET", "/api/v1/households?q=A", None, expected(role, "registry.view")),
+    ]
+    for key in (IN_SCOPE, OUT_OF_SCOPE):
+        checks += [
+            ("GET", f"/api/v1/households/{key}", None, expected(role, "registry.view", key)),
+            ("POST", f"/api/v1/households/{key}/events", {"event": "handed_over", "on": "2000-01-01"},
+             expected(role, "registry.record", key, ok=400)),
+        ]
+    for method, path, body, status in checks:
+        response = await site.request(method, path, json=body, headers=auth)
+        assert response.status == status, (role, method, path, await response.text())
+        data = await response.json()
+        if status >= 400:
+            assert set(data["error"]) == {"code", "message"}
+        assert HEAD_ID not in await response.text()
+    sheet = write_csv(site.tmp / f"{role}.csv", [person("Z-009", "戊", make_id("19900101", 9), origin="陈家镇")])
+    with sheet.open("rb") as handle:
+        response = await site.post("/api/v1/imports", data={"sheet": handle, "dry_run": "true"}, headers=auth)
+    assert response.status == expected(role, "registry.import"), await response.text()
+
+
+async def test_anonymous_sees_only_login_health_and_static(site):
+    for path in ("/", "/registry/stats", "/registry/households/A-001", "/audit", "/registry/import"):
+        response = await site.get(path, allow_redirects=False)
+        assert response.status == 302 and response.headers["Location"] == "/login"
+    for path in ("/api/v1/registry/stats", "/api/v1/households/A-001", "/api/v1/openapi.json"):
+        response = await site.get(path)
+        assert response.status == 401 and "API 令牌" in (await response.json())["error"]["message"]
+    for path in ("/login", "/healthz", "/static/style.css"):
+        assert (await site.get(path)).status == 200
+    bad = await site.get("/api/v1/households", headers={"Authorization": "Bearer nonsense"})
+    assert bad.status == 401
+
+
+async def test_security_headers_and_cookie_flags(site):
+    response = await log_in(site, "office")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    page = await site.get("/")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script" not in await page.text()
+
+
+async def test_csrf_token_is_required(site):
+    await log_in(site, "office")
+    response = await site.post("/registry/households/A-001/reveal", data={})
+    assert response.status == 403 and "刷新页面" in await response.text()
+    response = await site.post("/registry/households/A-001/reveal", data={"csrf": "forged"})
+    assert response.status == 403
+    login_without_token = await site.post("/login", data={"login": "office", "password": PASSWORD})
+    assert login_without_token.status == 403
+
+
+async def test_login_is_throttled_per_account(site):
+    for _ in range(accounts.ACCOUNT_LIMIT):
+        response = await log_in(site, "office", "wrong-password")
+        assert response.status == 401 and "登录名或密码错误" in await response.text()
+    locked = await log_in(site, "office")  # even the right password is refused for a while
+    assert locked.status == 401 and "次数过多" in await locked.text()
+    assert (await log_in(site, "admin")).status == 303  # other accounts are unaffected
+
+
+async def test_idle_session_expires(site, monkeypatch):
+    await log_in(site, "office")
+    assert (await site.get("/", allow_redirects=False)).status == 200
+    monkeypatch.setattr(security, "IDLE_SECONDS", -1)
+    response = await site.get("/", allow_redirects=False)
+    assert response.status == 302 and response.headers["Location"] == "/login?expired=1"
+    monkeypatch.setattr(security, "IDLE_SECONDS", 1800)
+    assert (await site.get("/", allow_redirects=False)).status == 302  # the session is gone
+
+
+async def test_logout_and_disabled_account(site):
+    await log_in(site, "office")
+    token = await csrf_of(site, "/")
+    assert (await site.post("/logout", data={"csrf": token}, allow_redirects=False)).status == 303
+    assert (await site.get("/", allow_redirects=False)).status == 302
+    await accounts.disable(ADMIN, "township")
+    assert (await log_in(site, "township")).status == 401
+    response = await site.get("/api/v1/registry/stats", headers={"Authorization": f"Bearer {site.tokens['township']}"})
+    assert response.status == 401
+
+
+async def test_reveal_shows_full_ids_and_is_audited(site):
+    await log_in(site, "township")
+    token = await csrf_of(site, "/")
+    response = await site.post("/registry/households/A-001/reveal", data={"csrf": token})
+    assert response.status == 200 and HEAD_ID in await response.text()
+    await log_in(site, "admin")
+    log = await (await site.get("/audit?action=registry.reveal_ids")).text()
+    assert "web:township" in log and "A-001" in log
+
+
+async def test_record_from_the_page_and_refusal_in_place(site):
+    await log_in(site, "township")
+    token = await csrf_of(site, "/registry/households/A-001")
+    refused = await site.post("/registry/households/A-001/events",
+                              data={"csrf": token, "event": "moved_in", "on": "2024-01-01", "version": "1"})
+    assert refused.status == 400 and "尚未交房" in await refused.text()
+    done = await site.post("/registry/households/A-001/events",
+                           data={"csrf": token, "event": "handed_over", "on": "2024-01-01", "version": "1"},
+                           allow_redirects=False)
+    assert done.status == 303
+    stale = await site.post("/registry/households/A-001/events",
+                            data={"csrf": token, "event": "allocated", "on": "2024-02-01", "version": "1"})
+    assert stale.status == 400 and "刚被其他人修改过" in await stale.text()
+
+
+async def test_import_preview_then_confirm_with_skip_invalid(site):
+    await log_in(site, "township")
+    token = await csrf_of(site, "/registry/import")
+    rows = [person("N-100", "新甲", make_id("19550505", 5), origin="陈家镇", community="陈家新苑"),
+            person("N-101", "", make_id("19560606", 6), origin="陈家镇", community="陈家新苑"),
+            person("N-102", "外乡", make_id("19570707", 7), origin="堡镇", dest="堡镇", community="堡新苑")]
+    with write_csv(site.tmp / "up.csv", rows).open("rb") as handle:
+        preview = await site.post("/registry/import", data={"csrf": token, "sheet": handle})
+    text = await preview.text()
+    assert preview.status == 200 and "尚未写入任何数据" in text
+    assert "姓名不能为空" in text and "既不从陈家镇迁出" in text
+    upload = re.search(r"/registry/import/([\w-]+)/confirm", text)[1]
+    report = await site.get(f"/registry/import/{upload}/errors.xlsx")
+    assert report.status == 200 and (await report.read())[:2] == b"PK"
+    before = await (await site.get("/api/v1/registry/stats", headers={
+        "Authorization": f"Bearer {site.tokens['township']}"})).json()
+    rejected = await site.post(f"/registry/import/{upload}/confirm", data={"csrf": token})
+    assert "未写入任何数据" in await rejected.text()
+    done = await site.post(f"/registry/import/{upload}/confirm", data={"csrf": token, "skip_invalid": "1"})
+    assert "已导入没有错误的户" in await done.text()
+    after = await (await site.get("/api/v1/registry/stats", headers={
+        "Authorization": f"Bearer {site.tokens['township']}"})).json()
+    assert after[-1]["out_households"] == before[-1]["out_households"] + 1
+    await log_in(site, "office")  # another account cannot use that upload
+    assert (await site.get(f"/registry/import/{upload}/errors.xlsx")).status == 404
+
+
+async def test_api_import_and_record(site):
+    auth = {"Authorization": f"Bearer {site.tokens['office']}"}
+    with write_csv(site.tmp / "a.csv", [person("N-200", "某", make_id("19580808", 8))]).open("rb") as handle:
+        response = await site.post("/api/v1/imports", data={"sheet": handle}, headers=auth)
+    summary = await response.json()
+    assert response.status == 200 and summary["households_added"] == 1 and summary["issues"] == []
+    with write_csv(site.tmp / "b.csv", [person("N-201", "", make_id("19590909", 9))]).open("rb") as handle:
+        response = await site.post("/api/v1/imports", data={"sheet": handle}, headers=auth)
+    body = await response.json()
+    assert response.status == 422 and body["outcome"] == "rejected" and body["issues"][0]["column"] == "姓名"
+    response = await site.post("/api/v1/households/N-200/events", json={"event": "handed_over", "on": "2024-01-01"},
+                               headers=auth)
+    assert response.status == 201 and (await response.json())["status"] == "handed_over"
+    for bad in ("not json", "[1]"):
+        response = await site.post("/api/v1/households/N-200/events", data=bad, headers=auth)
+        assert response.status in (400, 422)
+    response = await site.get("/api/v1/households?limit=0", headers=auth)
+    assert response.status == 400 and "limit" in (await response.json())["error"]["message"]
+
+
+async def test_openapi_document_matches_the_routes(site):
+    spec = await (await site.get("/api/v1/openapi.json", headers={
+        "Authorization": f"Bearer {site.tokens['admin']}"})).json()
+    documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+    routed = {(r.method, r.resource.canonical.replace("{agreement_no}", "{agreement_no}"))
+              for r in site.app.router.routes()
+              if r.resource and r.resource.canonical.startswith("/api/") and r.method != "HEAD"}
+    assert documented == routed
