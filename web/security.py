@@ -126,9 +126,10 @@ async def auth_middleware(request: web.Request, handler):
     user_id, seen = session.get("user_id"), session.get("seen", 0)
     actor = await accounts.actor_for_user(user_id) if user_id else None
     if actor is None or time.time() - seen > IDLE_SECONDS:
-        expired = actor is not None
+        if user_id is None:  # anonymous: keep the session (it holds the login form's CSRF token)
+            raise web.HTTPFound("/login")
         session.invalidate()
-        raise web.HTTPFound("/login?expired=1" if expired else "/login")
+        raise web.HTTPFound("/login?expired=1" if actor is not None else "/login")
     session["seen"] = time.time()
     request[ACTOR] = actor
     return await handler(request)

@@ -1,0 +1,95 @@
+"""One end-to-end walk in headless Chromium (Debian's /usr/bin/chromium through Playwright):
+a township liaison uploads a sheet with an error, reads it, imports with skip-invalid, sees the
+counts change, and cannot find another township's household. Screenshots go to
+$RESETTLE_SCREENSHOTS (default: the test's temporary folder)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from resettle.actor import Actor
+from services import accounts
+from services.registry_import import import_sheets
+from tests.sheets import make_id, person, write_csv
+from web.app import init_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+        "--disable-background-networking", "--disable-component-update"]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs Debian's chromium for the browser test (.ci/run installs it)")
+    pytest.skip("Debian's chromium is not installed here", allow_module_level=True)
+
+
+@pytest.fixture
+async def server(db_url, tmp_path):
+    app = init_app(db_url, secret=b"b" * 32, uploads=tmp_path / "uploads")
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    admin = Actor("test:setup")
+    await import_sheets(admin, [write_csv(tmp_path / "seed.csv", [
+        person("A-001", "甲", make_id("19600101", 1), origin="城桥镇", dest="陈家镇", community="陈家新苑"),
+        person("C-003", "丁", make_id("19800101", 4), origin="堡镇", dest="堡镇", community="堡新苑"),
+    ])])
+    await accounts.add_user(admin, "chenjia", "陈家镇信息员", "township", "browser-pass-1", township="陈家镇")
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def test_township_liaison_imports_in_the_browser(server, tmp_path):
+    from playwright.async_api import async_playwright
+
+    shots = Path(os.environ.get("RESETTLE_SCREENSHOTS") or tmp_path / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
+    sheet = write_csv(tmp_path / "陈家镇签约交房表.csv", [
+        person("N-100", "新户主", make_id("19550505", 5), origin="陈家镇", community="陈家新苑"),
+        person("N-101", "", make_id("19560606", 6), origin="陈家镇", community="陈家新苑"),
+    ])
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        await page.goto(f"{server}/login")
+        await page.fill("input[name=login]", "chenjia")
+        await page.fill("input[name=password]", "browser-pass-1")
+        await page.click("button[type=submit]")
+        await page.wait_for_url(f"{server}/")
+        await page.screenshot(path=shots / "1-home.png", full_page=True)
+        before = await page.locator(".cards .num").first.inner_text()
+
+        await page.goto(f"{server}/registry/import")
+        await page.set_input_files("input[name=sheet]", str(sheet))
+        await page.click("text=上传并检查")
+        await page.wait_for_selector("table.issues")
+        issues = await page.locator("table.issues tbody").inner_text()
+        assert "姓名不能为空" in issues
+        await page.screenshot(path=shots / "2-preview.png", full_page=True)
+
+        await page.check("input[name=skip_invalid]")
+        await page.click("text=确认导入")
+        await page.wait_for_selector("text=已导入没有错误的户")
+        assert await page.locator("#households-added").inner_text() == "1"
+        await page.screenshot(path=shots / "3-imported.png", full_page=True)
+
+        await page.goto(f"{server}/")
+        after = await page.locator(".cards .num").first.inner_text()
+        assert int(after) == int(before) + 1
+
+        await page.goto(f"{server}/registry/stats")
+        await page.wait_for_selector("figure.chart svg")
+        await page.set_viewport_size({"width": 1280, "height": 900})
+        await page.screenshot(path=shots / "4-stats.png", full_page=True)
+
+        await page.goto(f"{server}/registry/households?q=C-003")
+        assert "没有找到" in await page.locator("main").inner_text()
+        response = await page.goto(f"{server}/registry/households/C-003")
+        assert response.status == 404
+        await page.screenshot(path=shots / "5-not-found.png", full_page=True)
+        await browser.close()
