@@ -20,6 +20,7 @@ from services import audit
 
 STEPS = tuple(s.value for s in ORDER)
 SEARCH_LIMIT = 50
+KEY_MAX = 64  # the longest 协议编号, name or 房号 the registry stores
 
 
 def household_scope(actor: Actor) -> Q | None:
@@ -115,6 +116,8 @@ def _total(rows: list[dict], labels: dict) -> dict:
 async def _find_household(actor: Actor, key: str) -> Household:
     """By 协议编号 or a member's full ID; a household out of the actor's scope is not found."""
     key = key.strip()
+    if not key or len(key) > KEY_MAX:
+        raise NotFound(f"找不到协议编号或身份证号为“{key[:KEY_MAX]}”的户")
     query = Household.filter(agreement_no=key)
     number = idnumber.normalize(key)
     if len(number) == 18:
@@ -138,7 +141,7 @@ async def search_households(actor: Actor, q: str, *, limit: int = SEARCH_LIMIT,
     require(actor.role, "registry.view")
     policy = policy or load_policy()
     q = q.strip()
-    if not q:
+    if not q or len(q) > KEY_MAX:  # nothing is keyed or named that long
         return {"total": 0, "items": []}
     number = idnumber.normalize(q)
     if len(number) == 18 and idnumber.is_valid(number):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from resettle.errors import DomainError
 from services import registry
@@ -87,12 +88,14 @@ async def imports(request: web.Request) -> web.Response:
     folder = request.app[keys.UPLOADS]
     upload, options = None, {}
     try:
-        reader = await request.multipart()
-        async for part in reader:
-            if part.name == "sheet" and part.filename:
-                upload = await uploads.save_part(folder, who, part)
-            elif part.name in ("skip_invalid", "dry_run"):
-                options[part.name] = (await part.text()).strip().lower() in ("1", "true", "yes")
+        try:
+            async for part in await request.multipart():
+                if part.name == "sheet" and part.filename:
+                    upload = await uploads.save_part(folder, who, part)
+                elif part.name in ("skip_invalid", "dry_run"):
+                    options[part.name] = (await part.text()).strip().lower() in ("1", "true", "yes")
+        except (HttpProcessingError, ValueError):
+            return api_error(400, "bad_multipart", "上传内容不是有效的 multipart/form-data")
         if upload is None:
             return api_error(422, "missing_file", "缺少文件字段 sheet（.xlsx 或 .csv）")
         report = await import_sheets(who, [uploads.find(folder, who, upload)],

@@ -5,6 +5,7 @@ PUBLIC."""
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import secrets
 import time
@@ -19,6 +20,7 @@ from resettle.errors import DomainError, NotFound
 from resettle.rules.permissions import Forbidden
 from services import accounts
 
+log = logging.getLogger("resettle.web")
 IDLE_SECONDS = 30 * 60
 PUBLIC = ("/login", "/healthz", "/static/")
 ACTOR = "actor"  # request key of the logged-in Actor
@@ -94,6 +96,10 @@ async def errors_middleware(request: web.Request, handler):
         return _refusal(request, 404, "not_found", exc.message)
     except DomainError as exc:
         return _refusal(request, 400, "invalid", exc.message)
+    except Exception:
+        # Logged with its traceback for the operator; the user gets one plain sentence.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _refusal(request, 500, "internal", "服务器内部错误，已记录，请稍后再试或联系管理员")
 
 
 def _http_message(exc: web.HTTPException) -> str:
