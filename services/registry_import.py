@@ -190,8 +190,14 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
     policy = policy or load_policy()
     today = today or dt.date.today()
     paths = [Path(p) for p in paths]
-    sheets = [read_sheet(p) for p in paths]
+    sheets = []
+    for n, path in enumerate(paths):
+        if progress:
+            progress("读取表格", n, len(paths))
+        sheets.append(read_sheet(path))
     report = ImportReport(files=[p.name for p in paths])
+    if progress:
+        progress("逐行校验", 0, 1)
     checked = check_sheets(sheets, policy, today)
     del sheets
     report.rows_read, report.duplicate_rows = checked.total_rows, checked.duplicate_rows

@@ -1,6 +1,7 @@
 """The web workbench and JSON API through aiohttp's test client: every route × every role, in
 and out of scope; CSRF, throttling, idle timeout, masking, headers, the OpenAPI document."""
 
+import asyncio
 import re
 
 import pytest
@@ -280,3 +281,28 @@ async def test_openapi_document_matches_the_routes(site):
               for r in site.app.router.routes()
               if r.resource and r.resource.canonical.startswith("/api/") and r.method != "HEAD"}
     assert documented == routed
+
+
+async def test_long_import_shows_progress_until_done(site, monkeypatch):
+    from web import jobs, pages
+
+    release = asyncio.Event()
+    real = pages.import_sheets
+
+    async def slow(*args, progress=None, **kw):
+        progress("逐行校验", 3, 10)
+        await release.wait()
+        return await real(*args, progress=progress, **kw)
+
+    monkeypatch.setattr(pages, "import_sheets", slow)
+    monkeypatch.setattr(jobs, "FIRST_WAIT", 0.05)
+    await log_in(site, "office")
+    token = await csrf_of(site, "/registry/import")
+    with write_csv(site.tmp / "big.csv", [person("P-1", "某", make_id("19500101", 1))]).open("rb") as handle:
+        response = await site.post("/registry/import", data={"csrf": token, "sheet": handle})
+    text = await response.text()
+    assert 'http-equiv="refresh"' in text and "逐行校验：3 / 10" in text and "<script" not in text
+    release.set()
+    await asyncio.sleep(0.2)
+    done = await site.get(str(response.url.relative()))
+    assert "尚未写入任何数据" in await done.text()

@@ -16,7 +16,7 @@ from resettle.rules.permissions import ROLES, Forbidden, allowed, require
 from services import accounts, registry
 from services.audit import audit_log
 from services.registry_import import import_sheets, write_issue_report
-from web import keys, uploads
+from web import jobs, keys, uploads
 from web.forms import STEP_CHOICES, record_from_form
 from web.security import ACTOR, actor, csrf_token, log_in
 
@@ -149,33 +149,53 @@ async def import_form(request: web.Request) -> dict:
 
 
 @routes.post("/registry/import")
-async def import_preview(request: web.Request) -> web.Response:
-    """Upload, then see what an import would do and every problem, before anything is written."""
+async def import_upload(request: web.Request) -> web.Response:
+    """Upload, then (as a job with a progress page) see what an import would do and every
+    problem, before anything is written."""
     who = actor(request)
     require(who.role, "registry.import")
     folder = request.app[keys.UPLOADS]
     upload = await uploads.save(folder, who, (await request.post()).get("sheet"))
     sheet = uploads.find(folder, who, upload)
-    try:
-        report = await import_sheets(who, [sheet], skip_invalid=True, dry_run=True)
-    except DomainError:
-        uploads.discard(folder, upload)
-        raise
-    if report.issues:
-        write_issue_report(report, uploads.report_path(sheet))
-    return aiohttp_jinja2.render_template("preview.html", request, {"upload": upload, "r": report})
+
+    async def preview(job: jobs.Job):
+        report = await import_sheets(who, [sheet], skip_invalid=True, dry_run=True, progress=job.progress)
+        if report.issues:
+            write_issue_report(report, uploads.report_path(sheet))
+        return report
+    jobs.start(request.app, upload, jobs.Job("preview", who.login), preview)
+    raise web.HTTPSeeOther(f"/registry/import/{upload}")
+
+
+@routes.get("/registry/import/{upload}")
+async def import_status(request: web.Request) -> web.Response:
+    """Progress while the job runs, then the preview or the result."""
+    who, upload = actor(request), request.match_info["upload"]
+    require(who.role, "registry.import")
+    uploads.find(request.app[keys.UPLOADS], who, upload)
+    job = await jobs.settle(request.app, upload, who.login)
+    if job is None:
+        raise NotFound("找不到该上传的检查结果，请重新上传")
+    if not job.finished:
+        return aiohttp_jinja2.render_template("progress.html", request, {"job": job})
+    if job.error:
+        return aiohttp_jinja2.render_template("error.html", request, {"message": job.error, "status": 400},
+                                              status=400)
+    template = "preview.html" if job.kind == "preview" else "import_done.html"
+    return aiohttp_jinja2.render_template(template, request, {"upload": upload, "r": job.result})
 
 
 @routes.post("/registry/import/{upload}/confirm")
 async def import_confirm(request: web.Request) -> web.Response:
     who, upload = actor(request), request.match_info["upload"]
-    folder = request.app[keys.UPLOADS]
-    sheet = uploads.find(folder, who, upload)
-    form = await request.post()
-    report = await import_sheets(who, [sheet], skip_invalid=form.get("skip_invalid") == "1")
-    if report.written or report.outcome == "unchanged":
-        uploads.discard(folder, upload)
-    return aiohttp_jinja2.render_template("import_done.html", request, {"r": report, "upload": upload})
+    require(who.role, "registry.import")
+    sheet = uploads.find(request.app[keys.UPLOADS], who, upload)
+    skip_invalid = (await request.post()).get("skip_invalid") == "1"
+
+    async def run_import(job: jobs.Job):
+        return await import_sheets(who, [sheet], skip_invalid=skip_invalid, progress=job.progress)
+    jobs.start(request.app, upload, jobs.Job("import", who.login), run_import)
+    raise web.HTTPSeeOther(f"/registry/import/{upload}")
 
 
 @routes.get("/registry/import/{upload}/errors.xlsx")
