@@ -20,6 +20,7 @@ def cli(db_url, tmp_path, monkeypatch):
 
     def invoke(*args):
         return runner.invoke(main, [*args, "--db", db_url], catch_exceptions=False)
+    invoke.db_url = db_url
     return invoke
 
 
@@ -116,3 +117,26 @@ def _commands(group, prefix=()):
 @pytest.mark.parametrize("command", sorted(_commands(main)))
 def test_every_command_is_documented_in_the_readme(command):
     assert f"resettle {command}" in README
+
+
+def test_users_commands(cli, tmp_path):
+    runner = CliRunner()
+    db = ["--db", cli.db_url]
+    add = runner.invoke(main, ["users", "add", "wang", "--name", "王信息员", "--role", "township",
+                               "--township", "城桥", "--password-stdin", *db], input="long-enough-1\n")
+    assert add.exit_code == 0 and "王信息员" in add.output
+    short = runner.invoke(main, ["users", "add", "li", "--name", "李", "--role", "office", "--password-stdin", *db],
+                          input="short\n")
+    assert short.exit_code == 1 and "密码至少8位" in short.output
+    no_township = runner.invoke(main, ["users", "add", "zhao", "--name", "赵", "--role", "township",
+                                       "--password-stdin", *db], input="long-enough-1\n")
+    assert no_township.exit_code == 1 and "--township" in no_township.output
+    listed = json.loads(runner.invoke(main, ["users", "list", "--format", "json", *db]).output)
+    assert listed == [{"login": "wang", "name": "王信息员", "role": "township", "role_label": "乡镇信息员",
+                       "township": "城桥镇", "community": "", "carriage": "", "department": "", "active": True}]
+    token = runner.invoke(main, ["users", "token", "wang", *db]).output.strip()
+    assert len(token) >= 40 and "\n" not in token
+    assert runner.invoke(main, ["users", "passwd", "wang", "--password-stdin", *db], input="another-pass-2\n").exit_code == 0
+    assert runner.invoke(main, ["users", "disable", "wang", *db]).exit_code == 0
+    assert json.loads(runner.invoke(main, ["users", "list", "--format", "json", *db]).output)[0]["active"] is False
+    assert runner.invoke(main, ["users", "token", "wang", *db]).exit_code == 1
