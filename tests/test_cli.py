@@ -136,7 +136,8 @@ def test_users_commands(cli, tmp_path):
                        "township": "城桥镇", "community": "", "carriage": "", "department": "", "active": True}]
     token = runner.invoke(main, ["users", "token", "wang", *db]).output.strip()
     assert len(token) >= 40 and "\n" not in token
-    assert runner.invoke(main, ["users", "passwd", "wang", "--password-stdin", *db], input="another-pass-2\n").exit_code == 0
+    passwd = runner.invoke(main, ["users", "passwd", "wang", "--password-stdin", *db], input="another-pass-2\n")
+    assert passwd.exit_code == 0
     assert runner.invoke(main, ["users", "disable", "wang", *db]).exit_code == 0
     assert json.loads(runner.invoke(main, ["users", "list", "--format", "json", *db]).output)[0]["active"] is False
     assert runner.invoke(main, ["users", "token", "wang", *db]).exit_code == 1
