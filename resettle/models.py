@@ -16,22 +16,24 @@ class Timestamped(Model):
         abstract = True
 
 
-class Village(Timestamped):
-    """Origin village, created on first sight in a sheet."""
-
+class Place(Timestamped):
     township_code = fields.CharField(max_length=9)
     name = fields.CharField(max_length=64)
+
+    class Meta:
+        abstract = True
+
+
+class Village(Place):
+    """Origin village, created on first sight in a sheet."""
 
     class Meta:
         table = "village"
         unique_together = (("township_code", "name"),)
 
 
-class Community(Timestamped):
+class Community(Place):
     """Settlement community (集中居住点 / 安置社区) in its destination township."""
-
-    township_code = fields.CharField(max_length=9)
-    name = fields.CharField(max_length=64)
 
     class Meta:
         table = "community"

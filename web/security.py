@@ -23,7 +23,7 @@ from services import accounts
 log = logging.getLogger("resettle.web")
 IDLE_SECONDS = 30 * 60
 PUBLIC = ("/login", "/healthz", "/static/")
-ACTOR = "actor"  # request key of the logged-in Actor
+ACTOR = web.RequestKey("actor", Actor)  # the logged-in Actor of a request
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
