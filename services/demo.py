@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import secrets
+import string
 from pathlib import Path
 
 from fixtures.generate import write_sheet
@@ -57,7 +58,8 @@ async def seed_demo(actor: Actor, sheet: Path, households: int, *, seed: int = 2
             await registry.record_step(actor, agreement, Status.MOVED_IN,
                                        allocated_on + dt.timedelta(days=rng.randrange(30, 120)))
             counts["moved_in"] += 1
-    password = secrets.token_urlsafe(9)
+    # letters and digits only: it is read off a terminal and typed into a login form
+    password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
     users = await _demo_users(actor, password)
     return {"households": generated.households, "persons": generated.persons, **counts,
             "password": password, "users": users,
