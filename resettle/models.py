@@ -139,3 +139,56 @@ class Throttle(Model):
 
     class Meta:
         table = "login_throttle"
+
+
+class Entitlement(Timestamped):
+    """事项台账: one person × one welfare matter, with the township responsible now. Lines are
+    never deleted: they close with a date and a reason."""
+
+    person = fields.ForeignKeyField("models.Person", related_name="entitlements", on_delete=fields.RESTRICT)
+    matter_code = fields.CharField(max_length=16)
+    routing = fields.CharField(max_length=8)  # as opened; a policy change never rewrites it
+    responsible_township = fields.CharField(max_length=9)
+    opened_on = fields.DateField()
+    closed_on = fields.DateField(null=True)
+    close_reason = fields.CharField(max_length=200, default="")
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "entitlement"
+        indexes = (
+            Index(fields=("person_id", "matter_code"), name="ix_entitlement_person"),
+            Index(fields=("matter_code", "closed_on", "responsible_township"), name="ix_entitlement_matter"),
+        )
+
+
+class Handoff(Timestamped):
+    """双向对接: a dated message between two townships. A transfer carries one line and moves its
+    responsibility when completed; a notice tells the destination which matters stay."""
+
+    kind = fields.CharField(max_length=8)
+    status = fields.CharField(max_length=12)
+    household = fields.ForeignKeyField("models.Household", related_name="handoffs", on_delete=fields.RESTRICT)
+    entitlement = fields.ForeignKeyField("models.Entitlement", related_name="handoffs", null=True,
+                                         on_delete=fields.RESTRICT)
+    from_township = fields.CharField(max_length=9)
+    to_township = fields.CharField(max_length=9)
+    sent_on = fields.DateField()
+    accept_due = fields.DateField()
+    complete_due = fields.DateField()
+    accepted_on = fields.DateField(null=True)
+    completed_on = fields.DateField(null=True)
+    closed_on = fields.DateField(null=True)  # rejected or revoked
+    reason = fields.CharField(max_length=200, default="")
+    resend_of = fields.ForeignKeyField("models.Handoff", related_name="resends", null=True,
+                                       on_delete=fields.RESTRICT)
+    details = fields.JSONField(default=list)  # a notice's [{"person", "matter"}] lines
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "handoff"
+        indexes = (
+            Index(fields=("to_township", "status", "accept_due"), name="ix_handoff_to"),
+            Index(fields=("from_township", "status", "accept_due"), name="ix_handoff_from"),
+            Index(fields=("household_id",), name="ix_handoff_household"),
+        )

@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from resettle.errors import DomainError
+from resettle.rules.ledger import Matter, Routing
 from resettle.rules.township import township_key
 
 ROLES = {"out", "in"}
@@ -34,6 +35,14 @@ class Policy:
     townships: tuple[Township, ...]
     tags: frozenset[str]
     relations: frozenset[str]
+    matters: tuple[Matter, ...] = ()
+
+    @functools.cached_property
+    def _matters(self) -> dict[str, Matter]:
+        return {m.code: m for m in self.matters}
+
+    def matter(self, code: str) -> Matter:
+        return self._matters[code]
 
     @functools.cached_property
     def _by_key(self) -> dict[str, Township]:
@@ -106,4 +115,35 @@ def _validate(data: dict, path: str) -> Policy:
         townships=tuple(townships),
         tags=frozenset(registry.get("tags", [])),
         relations=frozenset(relations),
+        matters=_matters(data, fail),
     )
+
+
+def _matters(data: dict, fail) -> tuple[Matter, ...]:
+    defaults = data.get("ledger", {})
+    matters, seen = [], set()
+    for i, row in enumerate(data.get("matters", []), 1):
+        code, name = str(row.get("code", "")).strip(), str(row.get("name", "")).strip()
+        if not code or not name:
+            raise fail(f"第{i}个民生保障事项缺少 code 或 name")
+        if code in seen:
+            raise fail(f"民生保障事项代码 {code} 重复")
+        seen.add(code)
+        try:
+            routing = Routing(row.get("routing", ""))
+        except ValueError:
+            raise fail(f"事项{name}的 routing 只能是 STAYS、FOLLOWS 或 HUKOU") from None
+        tags = frozenset(row.get("tags", []))
+        min_age = row.get("min_age")
+        if not (row.get("all") or row.get("head") or tags or min_age is not None):
+            raise fail(f"事项{name}须写明适用对象：all、head、tags 或 min_age")
+        days = {}
+        for key in ("accept_days", "complete_days"):
+            value = row.get(key, defaults.get(key))
+            if not isinstance(value, int) or value < 1:
+                raise fail(f"事项{name}的 {key} 应为正整数（或在 [ledger] 中给出默认值）")
+            days[key] = value
+        matters.append(Matter(code=code, name=name, department=str(row.get("department", "")),
+                              routing=routing, everyone=bool(row.get("all")), head_only=bool(row.get("head")),
+                              tags=tags, min_age=min_age, **days))
+    return tuple(matters)

@@ -1,0 +1,139 @@
+"""The welfare-matters ledger: which matters apply to whom, where responsibility lies, and the
+hand-off state machine between townships (transfer moves responsibility when completed; notice
+never does). Pure: no database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from resettle.errors import DomainError
+
+
+class Routing(enum.StrEnum):
+    STAYS = "STAYS"  # 人走事留
+    FOLLOWS = "FOLLOWS"  # 事随人走
+    HUKOU = "HUKOU"  # stays until the hukou moves, then follows
+
+
+ROUTING_LABELS = {Routing.STAYS: "人走事留", Routing.FOLLOWS: "事随人走", Routing.HUKOU: "随户籍迁移"}
+
+
+@dataclass(frozen=True)
+class Matter:
+    code: str
+    name: str
+    department: str
+    routing: Routing
+    everyone: bool = False
+    head_only: bool = False
+    tags: frozenset[str] = frozenset()
+    min_age: int | None = None
+    accept_days: int = 5
+    complete_days: int = 20
+
+
+def applies(matter: Matter, *, tags: Iterable[str], age: int, head: bool) -> bool:
+    """Whether a matter applies to a person: everyone, the head of household, a tag, an age."""
+    if matter.everyone:
+        return True
+    if matter.head_only:
+        return head
+    if matter.tags and matter.tags & set(tags):
+        return True
+    return matter.min_age is not None and age >= matter.min_age
+
+
+def age_on(born: dt.date, on: dt.date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def add_working_days(start: dt.date, days: int) -> dt.date:
+    """The date `days` working days after `start` (Saturdays and Sundays skipped)."""
+    day, left = start, days
+    while left > 0:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day
+
+
+class Kind(enum.StrEnum):
+    TRANSFER = "transfer"
+    NOTICE = "notice"
+
+
+class HandoffStatus(enum.StrEnum):
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+
+
+HANDOFF_LABELS = {HandoffStatus.SENT: "待接收", HandoffStatus.ACCEPTED: "已接收",
+                  HandoffStatus.COMPLETED: "已办结", HandoffStatus.REJECTED: "已退回",
+                  HandoffStatus.REVOKED: "已撤回"}
+KIND_LABELS = {Kind.TRANSFER: "转移", Kind.NOTICE: "告知"}
+OPEN = (HandoffStatus.SENT, HandoffStatus.ACCEPTED)
+
+# action -> (allowed from, result, who may take it)
+_ACTIONS = {
+    "accept": (HandoffStatus.SENT, HandoffStatus.ACCEPTED, {"receiver", "office"}),
+    "reject": (HandoffStatus.SENT, HandoffStatus.REJECTED, {"receiver", "office"}),
+    "complete": (HandoffStatus.ACCEPTED, HandoffStatus.COMPLETED, {"receiver", "office"}),
+    "revoke": (HandoffStatus.SENT, HandoffStatus.REVOKED, {"sender", "office"}),
+}
+ACTION_LABELS = {"accept": "接收", "reject": "退回", "complete": "办结", "revoke": "撤回"}
+
+
+def step(status: str, action: str, side: str, reason: str = "") -> HandoffStatus:
+    """The status after `action` taken by `side` ("sender", "receiver" or "office")."""
+    if action not in _ACTIONS:
+        raise DomainError(f"操作只能是：{'、'.join(ACTION_LABELS.values())}")
+    before, after, who = _ACTIONS[action]
+    label = ACTION_LABELS[action]
+    if side not in who:
+        whose = "接收方乡镇" if "receiver" in who else "发出方乡镇"
+        raise DomainError(f"只有{whose}或区集中居住办可以{label}")
+    if status != before:
+        raise DomainError(f"该对接单{HANDOFF_LABELS[HandoffStatus(status)]}，不能{label}")
+    if action == "reject" and not reason.strip():
+        raise DomainError("退回必须写明原因")
+    return after
+
+
+def is_overdue(status: str, accept_due: dt.date, complete_due: dt.date, today: dt.date) -> bool:
+    """Not accepted within the accept days, or not completed within the complete days."""
+    if status == HandoffStatus.SENT:
+        return today > accept_due
+    if status == HandoffStatus.ACCEPTED:
+        return today > complete_due
+    return False
+
+
+@dataclass(frozen=True)
+class Line:
+    """What the move-in plan needs to know of an open ledger line."""
+
+    id: int
+    routing: Routing
+    responsible: str
+    hukou_moved: bool
+
+
+def move_in_plan(lines: Iterable[Line], origin: str, dest: str) -> tuple[list[int], list[int]]:
+    """On move-in: (lines to transfer, lines to list in one notice). A FOLLOWS line — and a HUKOU
+    line whose person's hukou has moved — transfers; the others stay and the destination is told.
+    A move within one township hands nothing off."""
+    if origin == dest:
+        return [], []
+    transfer, notice = [], []
+    for line in lines:
+        if line.responsible != origin:
+            continue
+        follows = line.routing is Routing.FOLLOWS or (line.routing is Routing.HUKOU and line.hukou_moved)
+        (transfer if follows else notice).append(line.id)
+    return transfer, notice
