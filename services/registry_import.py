@@ -27,11 +27,10 @@ from resettle.rules.permissions import require
 from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_scope, check_sheets
 from resettle.sheets import HEADER_OF, read_sheet, write_table
 from services import audit
+from services.bulk import LOOKUP_CHUNK, Chunks, allocate_ids, has_rows, insert, select_in
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-CHUNK = 20_000
 BIG_LOAD = 10_000  # rows added by one import above which planner statistics are refreshed
-_LOOKUP_CHUNK = 5_000
 
 HOUSEHOLD_COLUMNS = ("created_at", "updated_at", "agreement_no", "origin_township", "village_id",
                      "group", "dest_township", "community_id", "unit", "status", "signed_on",
@@ -76,11 +75,6 @@ class ImportReport:
         return data
 
 
-async def _any(conn: BaseDBAsyncClient, table: str) -> bool:
-    """Whether a table has rows: a first import into an empty registry skips the look-ups."""
-    return bool(await conn.execute_query_dict(f'SELECT 1 AS x FROM "{table}" LIMIT 1'))
-
-
 def _place_ids(rows: pd.DataFrame, township: str, name: str, ids: dict) -> np.ndarray:
     """Row-wise (township, name) -> id, computed once per distinct pair."""
     codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([rows[township], rows[name]]))
@@ -98,69 +92,6 @@ def write_issue_report(report: ImportReport, path: str | Path) -> Path:
     if len(report.files) == 1:
         columns.pop("file")
     return write_table([vars(issue) for issue in report.issues], columns, path)
-
-
-def _quote(columns: Sequence[str]) -> str:
-    return ", ".join(f'"{c}"' for c in columns)
-
-
-async def _select_in(conn: BaseDBAsyncClient, sql: str, column: str, keys: list) -> list[dict]:
-    """`sql` with `WHERE {column} IN keys`, chunked for SQLite's parameter limit."""
-    if not keys:
-        return []
-    if is_postgres(conn):
-        return await conn.execute_query_dict(f"{sql} WHERE {column} = ANY($1)", [keys])
-    rows: list[dict] = []
-    for start in range(0, len(keys), _LOOKUP_CHUNK):
-        chunk = keys[start:start + _LOOKUP_CHUNK]
-        rows += await conn.execute_query_dict(
-            f"{sql} WHERE {column} IN ({placeholders(conn, len(chunk))})", chunk)
-    return rows
-
-
-class _Chunks:
-    """Rows produced a chunk at a time by `make(start, stop)`."""
-
-    def __init__(self, total: int, make: Callable[[int, int], list[tuple]]):
-        self.total, self.make = total, make
-
-    def __iter__(self):
-        for start in range(0, self.total, CHUNK):
-            yield self.make(start, min(start + CHUNK, self.total))
-
-
-async def _insert(conn: BaseDBAsyncClient, table: str, columns: Sequence[str],
-                  rows: list[tuple] | _Chunks, progress: Callable[[int], None] | None = None) -> None:
-    """Bulk insert inside the caller's transaction: COPY on PostgreSQL, chunked executemany
-    on SQLite (DESIGN.md: bulk_create is ~5x slower)."""
-    chunks = rows if isinstance(rows, _Chunks) else (
-        rows[start:start + CHUNK] for start in range(0, len(rows), CHUNK))
-    for chunk in chunks:
-        if is_postgres(conn):
-            await conn._connection.copy_records_to_table(table, records=chunk, columns=list(columns))
-        else:
-            await conn.execute_many(
-                f'INSERT INTO "{table}" ({_quote(columns)}) VALUES ({placeholders(conn, len(columns))})',
-                chunk)
-        if progress:
-            progress(len(chunk))
-
-
-async def _allocate_ids(conn: BaseDBAsyncClient, table: str, count: int) -> list[int]:
-    """Ids for `count` new rows, so that nothing has to be read back after a bulk insert.
-    PostgreSQL hands them out from the table's sequence. On SQLite they follow the highest id
-    used; should another writer take one meanwhile, the insert fails on the primary key and the
-    whole import rolls back."""
-    if is_postgres(conn):
-        rows = await conn.execute_query_dict(
-            f"SELECT nextval(pg_get_serial_sequence('\"{table}\"', 'id')) AS id "
-            "FROM generate_series(1, $1)", [count])
-        return [r["id"] for r in rows]
-    top = await conn.execute_query_dict(
-        f'SELECT MAX(COALESCE((SELECT MAX(id) FROM "{table}"), 0), '
-        f"COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0)) AS top")
-    first = top[0]["top"] + 1
-    return list(range(first, first + count))
 
 
 def _update_sql(conn: BaseDBAsyncClient, table: str, columns: Sequence[str]) -> str:
@@ -265,10 +196,10 @@ def _finish_report(report: ImportReport, checked: Checked, *, rejected: bool) ->
 async def _existing_people(conn: BaseDBAsyncClient, checked: Checked) -> dict[str, dict]:
     """Persons of this sheet already in the registry; an ID registered to another household
     is an error for the row of the new one."""
-    if not await _any(conn, "person"):
+    if not await has_rows(conn, "person"):
         return {}
     ids = checked.rows["id_number"].tolist()
-    found = await _select_in(
+    found = await select_in(
         conn, 'SELECT p.id, p.id_number, p.name, p.relation, p.phone, p.hukou_township, p.tags, '
               'p.household_id, h.agreement_no FROM person p JOIN household h ON h.id = p.household_id',
         "p.id_number", ids)
@@ -338,7 +269,7 @@ class _Writer:
             f'SELECT id, township_code, name FROM "{table}"')}
         missing = sorted(wanted - known.keys())
         if missing:
-            await _insert(conn, table, ("created_at", "updated_at", "township_code", "name"),
+            await insert(conn, table, ("created_at", "updated_at", "township_code", "name"),
                           [(self.stamp, self.stamp, code, name) for code, name in missing])
             known = {(r["township_code"], r["name"]): r["id"] for r in await conn.execute_query_dict(
                 f'SELECT id, township_code, name FROM "{table}"')}
@@ -351,7 +282,7 @@ class _Writer:
         if new.empty:
             return {}
         conn = self.conn
-        ids = await _allocate_ids(conn, "household", len(new))
+        ids = await allocate_ids(conn, "household", len(new))
         members = rows.groupby("agreement_no").size()
         separated = (rows["hukou"] != rows["dest_township"]).groupby(rows["agreement_no"]).sum()
         keys = new["agreement_no"]
@@ -372,7 +303,7 @@ class _Writer:
                 [_db_date(conn, d) for d in signed], [_db_date(conn, d) for d in handed],
                 itertools.repeat(""), member_counts[start:stop], separated_counts[start:stop],
                 itertools.repeat(1)))
-        await _insert(conn, "household", ("id", *HOUSEHOLD_COLUMNS), _Chunks(len(new), records),
+        await insert(conn, "household", ("id", *HOUSEHOLD_COLUMNS), Chunks.rows(len(new), records),
                       self._tick("写入户", len(new)))
         self.report.households_added = len(new)
         return dict(zip(keys.tolist(), ids, strict=True))
@@ -420,7 +351,7 @@ class _Writer:
                 household_ids.iloc[start:stop].tolist(),
                 *(part[c].tolist() for c in ("id_number", "name", "relation", "phone", "hukou", "tags")),
                 itertools.repeat(1)))
-        await _insert(conn, "person", PERSON_COLUMNS, _Chunks(len(fresh), records),
+        await insert(conn, "person", PERSON_COLUMNS, Chunks.rows(len(fresh), records),
                       self._tick("写入人员", len(fresh)))
         self.report.persons_added = len(fresh)
         stored_households = {r["household_id"] for r in people.values()}
@@ -459,8 +390,8 @@ async def recount(conn: BaseDBAsyncClient, household_ids: list[int]) -> None:
     if is_postgres(conn):
         await conn.execute_query(f"{sql} WHERE id = ANY($1)", [household_ids])
         return
-    for start in range(0, len(household_ids), _LOOKUP_CHUNK):
-        chunk = household_ids[start:start + _LOOKUP_CHUNK]
+    for start in range(0, len(household_ids), LOOKUP_CHUNK):
+        chunk = household_ids[start:start + LOOKUP_CHUNK]
         await conn.execute_query(f"{sql} WHERE id IN ({placeholders(conn, len(chunk))})", chunk)
 
 
@@ -477,10 +408,10 @@ def _dates(household: dict) -> Dates:
 async def _stored_households(conn: BaseDBAsyncClient, checked: Checked) -> dict[str, dict]:
     """Households of this sheet already in the registry. Sheet dates that contradict a step
     recorded since (交房 after 分房, say) are an error for that household."""
-    if not await _any(conn, "household"):
+    if not await has_rows(conn, "household"):
         return {}
     rows = checked.rows.drop_duplicates("agreement_no")
-    found = await _select_in(
+    found = await select_in(
         conn, 'SELECT id, agreement_no, origin_township, village_id, "group", dest_township, '
               'community_id, unit, status, signed_on, handed_over_on, allocated_on, moved_in_on, '
               'withdrawn_on, version FROM household',

@@ -202,21 +202,21 @@ async def test_a_crash_mid_import_leaves_the_database_as_it_was(db, tmp_path, mo
     before = (await Household.all().count(), await Person.all().count(),
               await Village.all().count(), await Community.all().count(),
               await AuditEvent.all().count())
-    original = registry_import._insert
+    original = registry_import.insert
 
     async def dies_on_persons(conn, table, *args, **kw):
         if table == "person":
             raise RuntimeError("killed")
         return await original(conn, table, *args, **kw)
 
-    monkeypatch.setattr(registry_import, "_insert", dies_on_persons)
+    monkeypatch.setattr(registry_import, "insert", dies_on_persons)
     with pytest.raises(RuntimeError):
         await run(write_csv(tmp_path / "b.csv", family("B-002", seq=10, village="新村", community="新苑")))
     after = (await Household.all().count(), await Person.all().count(),
              await Village.all().count(), await Community.all().count(),
              await AuditEvent.all().count())
     assert after == before
-    monkeypatch.setattr(registry_import, "_insert", original)
+    monkeypatch.setattr(registry_import, "insert", original)
     report = await run(write_csv(tmp_path / "b.csv", family("B-002", seq=10)))
     assert report.outcome == "imported"
 
