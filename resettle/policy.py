@@ -36,6 +36,7 @@ class Policy:
     tags: frozenset[str]
     relations: frozenset[str]
     matters: tuple[Matter, ...] = ()
+    notice_days: tuple[int, int] = (5, 20)  # a notice's (accept, complete) working days
 
     @functools.cached_property
     def _matters(self) -> dict[str, Matter]:
@@ -116,6 +117,8 @@ def _validate(data: dict, path: str) -> Policy:
         tags=frozenset(registry.get("tags", [])),
         relations=frozenset(relations),
         matters=_matters(data, fail),
+        notice_days=(int(data.get("ledger", {}).get("accept_days", 5)),
+                     int(data.get("ledger", {}).get("complete_days", 20))),
     )
 
 

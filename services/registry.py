@@ -16,7 +16,7 @@ from resettle.policy import Policy, load_policy
 from resettle.rules import idnumber
 from resettle.rules.household import ORDER, STATUS_LABELS, Dates, Status, advance
 from resettle.rules.permissions import require
-from services import audit
+from services import audit, ledger
 
 STEPS = tuple(s.value for s in ORDER)
 SEARCH_LIMIT = 50
@@ -218,7 +218,7 @@ async def record_step(actor: Actor, agreement_no: str, step: Status, on: dt.date
     require(actor.role, "registry.record")
     if step is Status.WITHDRAWN and not reason.strip():
         raise DomainError("退出必须写明原因")
-    async with in_transaction():
+    async with in_transaction() as conn:
         h = await _find_household(actor, agreement_no)
         dates = advance(_dates(h), step, on)
         changes = {"status": dates.status.value, **{
@@ -232,6 +232,9 @@ async def record_step(actor: Actor, agreement_no: str, step: Status, on: dt.date
         await _save(h, changes, expected_version)
         await audit.record(actor, f"registry.{step.value}", "household", h.agreement_no,
                            audit.diff(before, changes))
+        if step is Status.MOVED_IN:
+            h.status = Status.MOVED_IN
+            await ledger.send_move_in(conn, actor, [h], on, load_policy())
     return {"agreement_no": h.agreement_no, "status": dates.status.value,
             "status_label": STATUS_LABELS[dates.status], "version": h.version + 1}
 
@@ -239,7 +242,7 @@ async def record_step(actor: Actor, agreement_no: str, step: Status, on: dt.date
 async def record_hukou_moved(actor: Actor, agreement_no: str, id_number: str, on: dt.date) -> dict:
     """A member's hukou moved to the destination township: no longer 人户分离."""
     require(actor.role, "registry.record")
-    async with in_transaction():
+    async with in_transaction() as conn:
         h = await _find_household(actor, agreement_no)
         number = idnumber.normalize(id_number)
         person = await Person.get_or_none(household_id=h.id, id_number=number)
@@ -260,6 +263,7 @@ async def record_hukou_moved(actor: Actor, agreement_no: str, id_number: str, on
         await Household.filter(id=h.id).update(separated_count=separated)
         await audit.record(actor, "registry.hukou_moved", "person", person.id,
                            audit.diff(before, changes))
+        await ledger.send_hukou_transfers(conn, actor, h, person.id, on, load_policy())
     return {"agreement_no": h.agreement_no, "name": person.name, "hukou_moved_on": on.isoformat()}
 
 

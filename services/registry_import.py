@@ -26,7 +26,7 @@ from resettle.rules.household import Dates, order_problem
 from resettle.rules.permissions import require
 from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_scope, check_sheets
 from resettle.sheets import HEADER_OF, read_sheet, write_table
-from services import audit
+from services import audit, ledger
 from services.bulk import LOOKUP_CHUNK, Chunks, allocate_ids, has_rows, insert, select_in
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -36,7 +36,7 @@ HOUSEHOLD_COLUMNS = ("created_at", "updated_at", "agreement_no", "origin_townshi
                      "group", "dest_township", "community_id", "unit", "status", "signed_on",
                      "handed_over_on", "withdrawn_reason", "member_count", "separated_count",
                      "version")
-PERSON_COLUMNS = ("created_at", "updated_at", "household_id", "id_number", "name", "relation",
+PERSON_COLUMNS = ("id", "created_at", "updated_at", "household_id", "id_number", "name", "relation",
                   "phone", "hukou_township", "tags", "version")
 # Sheet fields compared on re-import; an empty optional cell never clears a stored value.
 HOUSEHOLD_SHEET_FIELDS = ("origin_township", "village_id", "group", "dest_township",
@@ -58,6 +58,7 @@ class ImportReport:
     persons_added: int = 0
     persons_updated: int = 0
     persons_unchanged: int = 0
+    lines_opened: int = 0
     error_rows: int = 0
     warnings: int = 0
     new_communities: list[str] = field(default_factory=list)
@@ -342,21 +343,29 @@ class _Writer:
         known = rows["id_number"].isin(people)
         fresh = rows[~known]
         household_ids = fresh["agreement_no"].map(ids)
+        person_ids = await allocate_ids(conn, "person", len(fresh))
 
         def records(start: int, stop: int) -> list[tuple]:
             # Built a chunk at a time: a million tuples of Python strings would cost ~1 GiB.
             part = fresh.iloc[start:stop]
             return list(zip(
-                itertools.repeat(self.stamp), itertools.repeat(self.stamp),
+                person_ids[start:stop], itertools.repeat(self.stamp), itertools.repeat(self.stamp),
                 household_ids.iloc[start:stop].tolist(),
                 *(part[c].tolist() for c in ("id_number", "name", "relation", "phone", "hukou", "tags")),
                 itertools.repeat(1)))
         await insert(conn, "person", PERSON_COLUMNS, Chunks.rows(len(fresh), records),
                       self._tick("写入人员", len(fresh)))
         self.report.persons_added = len(fresh)
+        # 事项台账: every new person's lines open with the origin township responsible.
+        self.report.lines_opened = await ledger.open_lines_bulk(
+            conn, pd.DataFrame({"person_id": person_ids, "id_number": fresh["id_number"].to_numpy(),
+                                "relation": fresh["relation"].to_numpy(), "tags": fresh["tags"].to_numpy(),
+                                "origin_township": fresh["origin_township"].to_numpy(),
+                                "signed_on": fresh["signed_on"].to_numpy()}),
+            self.policy, self._tick("建立事项台账", len(fresh) * 5))
         stored_households = {r["household_id"] for r in people.values()}
         touched = {ids[a] for a in fresh["agreement_no"].unique() if ids[a] in stored_households}
-        updates = []
+        updates, retagged = [], []
         for p in rows[known].itertuples(index=False):
             before = people[p.id_number]
             after = {"name": p.name, "relation": p.relation, "phone": p.phone,
@@ -371,10 +380,15 @@ class _Writer:
             self.events.append(("person", before["id"], changes))
             if "hukou_township" in changes:
                 touched.add(before["household_id"])
+            if "tags" in changes:
+                retagged.append(before["id"])
         if updates:
             await conn.execute_many(
                 _update_sql(conn, "person", (*PERSON_SHEET_FIELDS, "updated_at")), updates)
         self.report.persons_updated = len(updates)
+        if retagged:
+            await ledger.sync_tag_lines(conn, self.actor, retagged, dt.date.today(), "签约交房表更新特殊群体标签",
+                                        self.policy)
         return touched
 
     async def _recount(self, household_ids: set[int]) -> None:

@@ -23,6 +23,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "registry.import": frozenset({"admin", "office", "township"}),
     "registry.full_id": frozenset({"admin", "office", "township"}),
     "audit.view": frozenset({"admin", "office"}),
+    "ledger.view": frozenset({"admin", "office", "township", "desk"}),
+    "ledger.handoff": frozenset({"admin", "office", "township"}),
+    "ledger.edit": frozenset({"admin", "office", "township"}),
+    "ledger.dashboard": frozenset({"admin", "office", "department", "finance"}),
     "users.manage": frozenset({"admin"}),
 }
 ACTION_LABELS = {
@@ -32,6 +36,10 @@ ACTION_LABELS = {
     "registry.import": "导入签约交房表",
     "registry.full_id": "查看完整身份证号",
     "audit.view": "查看操作日志",
+    "ledger.view": "查看民生保障事项台账",
+    "ledger.handoff": "处理双向对接单",
+    "ledger.edit": "变更事项台账",
+    "ledger.dashboard": "查看事项对接总览",
     "users.manage": "管理账号",
 }
 

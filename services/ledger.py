@@ -1,0 +1,526 @@
+"""Use cases of the welfare-matters ledger (民生保障事项信息库): opening lines, move-in hand-offs,
+accepting / rejecting / completing / revoking them, tag changes, and the views over them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import statistics
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from resettle.actor import Actor
+from resettle.db import connection, is_postgres
+from resettle.errors import DomainError, NotFound, StaleVersion
+from resettle.models import AuditEvent, Entitlement, Handoff, Household, Person
+from resettle.policy import Policy, load_policy
+from resettle.rules import idnumber
+from resettle.rules.household import Status
+from resettle.rules.ledger import (
+    HANDOFF_LABELS,
+    KIND_LABELS,
+    OPEN,
+    ROUTING_LABELS,
+    HandoffStatus,
+    Kind,
+    Line,
+    Routing,
+    add_working_days,
+    age_on,
+    applies,
+    is_overdue,
+    move_in_plan,
+    step,
+)
+from resettle.rules.permissions import require
+from services import audit
+from services.bulk import Chunks, allocate_ids, insert
+
+ENTITLEMENT_COLUMNS = ("id", "created_at", "updated_at", "person_id", "matter_code", "routing",
+                       "responsible_township", "opened_on", "close_reason", "version")
+HANDOFF_COLUMNS = ("created_at", "updated_at", "kind", "status", "household_id", "entitlement_id",
+                   "from_township", "to_township", "sent_on", "accept_due", "complete_due", "reason",
+                   "details", "version")
+PAGE = 100
+_TAG_SPLIT = re.compile(r"[、,，;；\s]+")
+
+
+def split_tags(text: str) -> set[str]:
+    return {t for t in _TAG_SPLIT.split(text or "") if t}
+
+
+def matters_for(policy: Policy, tags: Iterable[str], age: int, head: bool) -> list[str]:
+    """The catalog's matters that apply to one person, in catalog order."""
+    return [m.code for m in policy.matters if applies(m, tags=tags, age=age, head=head)]
+
+
+def _db_date(conn: BaseDBAsyncClient, value: dt.date | None):
+    if value is None or is_postgres(conn):
+        return value
+    return value.isoformat()
+
+
+def _stamp(conn: BaseDBAsyncClient):
+    now = dt.datetime.now(dt.UTC)
+    return now if is_postgres(conn) else now.isoformat(" ")
+
+
+# ---------------------------------------------------------------- opening lines
+
+
+async def open_lines_bulk(conn: BaseDBAsyncClient, persons: pd.DataFrame, policy: Policy,
+                          progress=None) -> int:
+    """Open a line for each person × applicable matter, the origin township responsible.
+    `persons` has person_id, id_number, relation, tags, origin_township, signed_on (dates). The
+    catalog rule runs once per distinct (tags, age, head), not once per person."""
+    if persons.empty:
+        return 0
+    born = persons["id_number"].astype("str")
+    signed = pd.to_datetime(pd.Series(persons["signed_on"].to_numpy(), index=persons.index))
+    birth_md = born.str.slice(10, 14).astype(int).to_numpy()
+    on_md = (signed.dt.month * 100 + signed.dt.day).to_numpy()
+    ages = signed.dt.year.to_numpy() - born.str.slice(6, 10).astype(int).to_numpy() - (on_md < birth_md)
+    combos = pd.MultiIndex.from_arrays([persons["tags"].astype("object"), ages,
+                                        (persons["relation"] == "户主").to_numpy()])
+    codes, uniques = pd.factorize(combos)
+    per_combo = [matters_for(policy, split_tags(t), int(a), bool(h)) for t, a, h in uniques]
+    counts = np.array([len(m) for m in per_combo], dtype=np.int64)[codes]
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    total = int(starts[-1])
+    if not total:
+        return 0
+    ids = iter(await allocate_ids(conn, "entitlement", total))
+    person_ids = persons["person_id"].tolist()
+    origins = persons["origin_township"].tolist()
+    opened = [_db_date(conn, d) for d in persons["signed_on"].tolist()]
+    routing = {m.code: m.routing.value for m in policy.matters}
+    stamp = _stamp(conn)
+
+    def rows(first: int, stop: int) -> list[tuple]:
+        return [(next(ids), stamp, stamp, person_ids[i], code, routing[code], origins[i], opened[i], "", 1)
+                for i in range(first, stop) for code in per_combo[codes[i]]]
+    bounds = [(b, min(b + 5_000, len(persons))) for b in range(0, len(persons), 5_000)]
+    await insert(conn, "entitlement", ENTITLEMENT_COLUMNS, Chunks(bounds, rows), progress)
+    return total
+
+
+async def sync_tag_lines(conn: BaseDBAsyncClient, actor: Actor, person_ids: list[int], on: dt.date,
+                         reason: str, policy: Policy) -> None:
+    """After tags changed: open lines for matters that now apply, close tag-driven lines that
+    no longer do. Age- and head-based lines are left alone (policy never rewrites history)."""
+    persons = await Person.filter(id__in=person_ids).prefetch_related("household")
+    open_lines = {}
+    for line in await Entitlement.filter(person_id__in=person_ids, closed_on=None):
+        open_lines.setdefault(line.person_id, {})[line.matter_code] = line
+    for person in persons:
+        household = person.household
+        tags = split_tags(person.tags)
+        due = set(matters_for(policy, tags, age_on(idnumber.birth_date(person.id_number), on),
+                              person.relation == "户主"))
+        have = open_lines.get(person.id, {})
+        for code in sorted(due - have.keys()):
+            matter = policy.matter(code)
+            line = await Entitlement.create(person_id=person.id, matter_code=code, routing=matter.routing.value,
+                                            responsible_township=household.origin_township, opened_on=on)
+            await audit.record(actor, "ledger.open", "entitlement", line.id,
+                               {"matter_code": [None, code], "reason": [None, reason]})
+            if household.status == Status.MOVED_IN and matter.routing is Routing.FOLLOWS \
+                    and household.origin_township != household.dest_township:
+                await _send(conn, actor, household, [line.id], [], on, policy)
+        for code, line in have.items():
+            if code not in due and _tag_driven(policy, code):
+                await _close(actor, line, on, reason)
+
+
+def _tag_driven(policy: Policy, code: str) -> bool:
+    """A line that only a tag opened (a removed tag closes it)."""
+    try:
+        matter = policy.matter(code)
+    except KeyError:  # a matter since dropped from the catalog keeps its lines
+        return False
+    return bool(matter.tags) and not (matter.everyone or matter.head_only or matter.min_age is not None)
+
+
+async def _close(actor: Actor, line: Entitlement, on: dt.date, reason: str) -> None:
+    await Entitlement.filter(id=line.id).update(closed_on=on, close_reason=reason, version=line.version + 1)
+    for handoff in await Handoff.filter(entitlement_id=line.id, status__in=list(OPEN)):
+        await Handoff.filter(id=handoff.id).update(status=HandoffStatus.REVOKED, closed_on=on,
+                                                  reason=f"事项已关闭：{reason}", version=handoff.version + 1)
+        await audit.record(actor, "ledger.revoke", "handoff", handoff.id,
+                           {"status": [handoff.status, HandoffStatus.REVOKED.value]})
+    await audit.record(actor, "ledger.close", "entitlement", line.id,
+                       {"closed_on": [None, on.isoformat()], "close_reason": ["", reason]})
+
+
+# ---------------------------------------------------------------- hand-offs
+
+
+async def send_move_in(conn: BaseDBAsyncClient, actor: Actor, households: list[Household], on: dt.date,
+                       policy: Policy) -> int:
+    """On move-in: a transfer for each line that follows the person, one notice listing the lines
+    the origin keeps. Returns how many hand-offs were sent."""
+    if not households:
+        return 0
+    by_id = {h.id: h for h in households}
+    lines = await conn.execute_query_dict(
+        "SELECT e.id, e.routing, e.responsible_township, p.household_id, p.hukou_moved_on, p.name, "
+        "e.matter_code FROM entitlement e JOIN person p ON p.id = e.person_id "
+        f"WHERE e.closed_on IS NULL AND p.household_id IN ({', '.join(str(i) for i in by_id)})")
+    per_household: dict[int, list[dict]] = {}
+    for row in lines:
+        per_household.setdefault(row["household_id"], []).append(row)
+    sent = 0
+    for household_id, rows in per_household.items():
+        household = by_id[household_id]
+        transfer, notice = move_in_plan(
+            [Line(r["id"], Routing(r["routing"]), r["responsible_township"], r["hukou_moved_on"] is not None)
+             for r in rows], household.origin_township, household.dest_township)
+        details = {r["id"]: {"person": r["name"], "matter": policy.matter(r["matter_code"]).name} for r in rows}
+        sent += await _send(conn, actor, household, transfer, [details[i] for i in notice], on, policy,
+                            matters={r["id"]: r["matter_code"] for r in rows})
+    return sent
+
+
+async def _send(conn: BaseDBAsyncClient, actor: Actor, household: Household, transfer: list[int],
+                notice: list[dict], on: dt.date, policy: Policy, matters: dict[int, str] | None = None) -> int:
+    if matters is None:
+        matters = {line.id: line.matter_code for line in await Entitlement.filter(id__in=transfer)}
+    stamp = _stamp(conn)
+    rows = []
+    for line_id in transfer:
+        matter = policy.matter(matters[line_id])
+        rows.append((stamp, stamp, Kind.TRANSFER.value, HandoffStatus.SENT.value, household.id, line_id,
+                     household.origin_township, household.dest_township, _db_date(conn, on),
+                     _db_date(conn, add_working_days(on, matter.accept_days)),
+                     _db_date(conn, add_working_days(on, matter.complete_days)), "", "[]", 1))
+    if notice:
+        accept, complete = policy.notice_days
+        rows.append((stamp, stamp, Kind.NOTICE.value, HandoffStatus.SENT.value, household.id, None,
+                     household.origin_township, household.dest_township, _db_date(conn, on),
+                     _db_date(conn, add_working_days(on, accept)), _db_date(conn, add_working_days(on, complete)),
+                     "", json.dumps(notice, ensure_ascii=False), 1))
+    await insert(conn, "handoff", HANDOFF_COLUMNS, rows)
+    if rows:
+        await audit.record(actor, "ledger.send", "household", household.agreement_no,
+                           {"transfers": [None, len(transfer)], "notices": [None, 1 if notice else 0]})
+    return len(rows)
+
+
+def _side(actor: Actor, handoff: Handoff) -> str:
+    """Which side of a hand-off the actor stands on; a township with no part in it cannot see it."""
+    if actor.role in ("admin", "office"):
+        return "office"
+    if actor.township == handoff.to_township:
+        return "receiver"
+    if actor.township == handoff.from_township:
+        return "sender"
+    raise NotFound(f"找不到对接单 {handoff.id}")
+
+
+async def act(actor: Actor, ids: list[int], action: str, *, reason: str = "", today: dt.date | None = None,
+              policy: Policy | None = None) -> list[dict]:
+    """Accept, reject, complete or revoke many hand-offs: each item in its own savepoint,
+    succeeding whole or reported with the reason; none is half-done."""
+    require(actor.role, "ledger.handoff")
+    policy = policy or load_policy()
+    today = today or dt.date.today()
+    results = []
+    async with in_transaction():
+        for handoff_id in ids:
+            try:
+                async with in_transaction():
+                    results.append(await _act_one(actor, handoff_id, action, reason, today))
+            except DomainError as exc:
+                results.append({"id": handoff_id, "ok": False, "message": exc.message})
+    return results
+
+
+async def _act_one(actor: Actor, handoff_id: int, action: str, reason: str, today: dt.date) -> dict:
+    handoff = await Handoff.get_or_none(id=handoff_id)
+    if handoff is None:
+        raise NotFound(f"找不到对接单 {handoff_id}")
+    after = step(handoff.status, action, _side(actor, handoff), reason)
+    changes: dict = {"status": after.value, "version": handoff.version + 1}
+    if after is HandoffStatus.ACCEPTED:
+        changes["accepted_on"] = today
+    elif after is HandoffStatus.COMPLETED:
+        changes["completed_on"] = today
+    else:
+        changes["closed_on"], changes["reason"] = today, reason.strip()
+    updated = await Handoff.filter(id=handoff.id, version=handoff.version).update(**changes)
+    if not updated:
+        raise StaleVersion(f"对接单 {handoff_id} 刚被其他人处理过，请刷新后重试")
+    if after is HandoffStatus.COMPLETED and handoff.kind == Kind.TRANSFER and handoff.entitlement_id:
+        # the one place responsibility moves: a completed transfer
+        line = await Entitlement.get(id=handoff.entitlement_id)
+        await Entitlement.filter(id=line.id).update(responsible_township=handoff.to_township,
+                                                    version=line.version + 1)
+        await audit.record(actor, "ledger.transfer", "entitlement", line.id,
+                           {"responsible_township": [line.responsible_township, handoff.to_township]})
+    before = {"status": handoff.status, "reason": handoff.reason}
+    await audit.record(actor, f"ledger.{action}", "handoff", handoff.id,
+                       audit.diff(before, {"status": after.value, "reason": changes.get("reason", handoff.reason)}))
+    return {"id": handoff.id, "ok": True, "status": after.value, "message": HANDOFF_LABELS[after]}
+
+
+async def resend(actor: Actor, handoff_id: int, note: str = "", today: dt.date | None = None,
+                 policy: Policy | None = None) -> dict:
+    """The sender corrects and resends a rejected hand-off: a new one, pointing at the old."""
+    require(actor.role, "ledger.handoff")
+    policy = policy or load_policy()
+    today = today or dt.date.today()
+    async with in_transaction():
+        old = await Handoff.get_or_none(id=handoff_id)
+        if old is None or _side(actor, old) == "receiver":
+            raise NotFound(f"找不到可重新发出的对接单 {handoff_id}")
+        if old.status != HandoffStatus.REJECTED:
+            raise DomainError("只有已退回的对接单可以重新发出")
+        if old.kind == Kind.TRANSFER:
+            matter = policy.matter((await Entitlement.get(id=old.entitlement_id)).matter_code)
+            accept, complete = matter.accept_days, matter.complete_days
+        else:
+            accept, complete = policy.notice_days
+        new = await Handoff.create(kind=old.kind, status=HandoffStatus.SENT, household_id=old.household_id,
+                                   entitlement_id=old.entitlement_id, from_township=old.from_township,
+                                   to_township=old.to_township, sent_on=today,
+                                   accept_due=add_working_days(today, accept),
+                                   complete_due=add_working_days(today, complete), reason=note.strip(),
+                                   resend_of_id=old.id, details=old.details)
+        await audit.record(actor, "ledger.resend", "handoff", new.id, {"resend_of": [None, old.id]})
+    return {"id": new.id, "status": new.status}
+
+
+# ---------------------------------------------------------------- views
+
+
+def _township_name(policy: Policy, code: str) -> str:
+    return policy.township(code).name
+
+
+async def list_handoffs(actor: Actor, *, township: str | None = None, direction: str = "both",
+                        overdue: bool = False, open_only: bool = True, household: str | None = None,
+                        today: dt.date | None = None, limit: int = PAGE, offset: int = 0,
+                        policy: Policy | None = None) -> dict:
+    """Hand-offs to and/or from a township, overdue first, then by due date. A township liaison
+    sees only its own; `township` names one for the office."""
+    require(actor.role, "ledger.view")
+    policy = policy or load_policy()
+    today = today or dt.date.today()
+    if actor.role == "township":
+        township = actor.township
+    elif township:
+        match = policy.match_township(township)
+        if match is None:
+            raise DomainError(f"“{township}”不是政策文件中的乡镇")
+        township = match.code
+    query = Handoff.all()
+    if township:
+        if direction == "incoming":
+            query = query.filter(to_township=township)
+        elif direction == "outgoing":
+            query = query.filter(from_township=township)
+        else:
+            query = query.filter(Q(to_township=township) | Q(from_township=township))
+    if open_only:
+        query = query.filter(status__in=list(OPEN))
+    if household:
+        query = query.filter(household__agreement_no=household.strip())
+    if overdue:
+        query = query.filter(Q(status=HandoffStatus.SENT, accept_due__lt=today)
+                             | Q(status=HandoffStatus.ACCEPTED, complete_due__lt=today))
+    total = await query.count()
+    rows = await query.order_by("accept_due", "id").offset(offset).limit(limit).prefetch_related(
+        "household", "entitlement__person")
+    items = [_describe(h, today, policy) for h in rows]
+    items.sort(key=lambda h: (not h["overdue"], h["due"]))
+    return {"total": total, "items": items}
+
+
+def _describe(h: Handoff, today: dt.date, policy: Policy) -> dict:
+    line = h.entitlement
+    due = h.accept_due if h.status == HandoffStatus.SENT else h.complete_due
+    if line is not None:
+        matter, person = policy.matter(line.matter_code).name, line.person.name
+    else:
+        matter = "、".join(sorted({d["matter"] for d in h.details}))
+        person = "、".join(dict.fromkeys(d["person"] for d in h.details))
+    return {"id": h.id, "kind": h.kind, "kind_label": KIND_LABELS[Kind(h.kind)], "status": h.status,
+            "status_label": HANDOFF_LABELS[HandoffStatus(h.status)],
+            "from_township": _township_name(policy, h.from_township),
+            "to_township": _township_name(policy, h.to_township), "household": h.household.agreement_no,
+            "person": person, "matter": matter, "sent_on": h.sent_on.isoformat(), "due": due.isoformat(),
+            "overdue": is_overdue(h.status, h.accept_due, h.complete_due, today), "reason": h.reason,
+            "version": h.version}
+
+
+async def person_ledger(actor: Actor, key: str, policy: Policy | None = None) -> dict:
+    """A person's lines: each matter, who is responsible now, and its history. `key` is a full
+    ID number or a person id."""
+    require(actor.role, "ledger.view")
+    policy = policy or load_policy()
+    key = key.strip()
+    number = idnumber.normalize(key)
+    if key.isdigit() and len(key) < 18:
+        person = await Person.get_or_none(id=int(key))
+    else:
+        person = await Person.get_or_none(id_number=number) if len(number) == 18 else None
+    if person is None:
+        raise NotFound(f"找不到身份证号或编号为“{key[:64]}”的人员")
+    household = await person.household
+    lines = await Entitlement.filter(person_id=person.id).order_by("id")
+    if actor.role == "township" and actor.township not in (
+            household.origin_township, household.dest_township) and not any(
+            line.responsible_township == actor.township for line in lines):
+        raise NotFound(f"找不到身份证号或编号为“{key[:64]}”的人员")
+    handoffs: dict[int, list[Handoff]] = {}
+    for h in await Handoff.filter(entitlement_id__in=[line.id for line in lines]).order_by("id"):
+        handoffs.setdefault(h.entitlement_id, []).append(h)
+    events = await AuditEvent.filter(object_type="entitlement",
+                                     object_id__in=[str(line.id) for line in lines]).order_by("id")
+    history: dict[str, list[dict]] = {}
+    for e in events:
+        history.setdefault(e.object_id, []).append(
+            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "changes": e.changes})
+    return {
+        "person_id": person.id, "name": person.name, "id_number": idnumber.mask(person.id_number),
+        "household": household.agreement_no, "tags": person.tags,
+        "lines": [{
+            "id": line.id, "matter_code": line.matter_code, "matter": _matter_name(policy, line.matter_code),
+            "routing": line.routing, "routing_label": ROUTING_LABELS[Routing(line.routing)],
+            "responsible_township": _township_name(policy, line.responsible_township),
+            "status": "closed" if line.closed_on else "open",
+            "opened_on": line.opened_on.isoformat(),
+            "closed_on": line.closed_on.isoformat() if line.closed_on else None,
+            "close_reason": line.close_reason,
+            "handoffs": [{"id": h.id, "status": h.status, "status_label": HANDOFF_LABELS[HandoffStatus(h.status)],
+                          "to_township": _township_name(policy, h.to_township), "sent_on": h.sent_on.isoformat()}
+                         for h in handoffs.get(line.id, [])],
+            "history": history.get(str(line.id), []),
+        } for line in lines]}
+
+
+def _matter_name(policy: Policy, code: str) -> str:
+    try:
+        return policy.matter(code).name
+    except KeyError:
+        return code
+
+
+async def set_tags(actor: Actor, key: str, tags: str, reason: str, on: dt.date | None = None,
+                   policy: Policy | None = None) -> dict:
+    """A person's 特殊群体 tags change (a new 低保 status, say): lines open or close to match."""
+    require(actor.role, "ledger.edit")
+    if not reason.strip():
+        raise DomainError("变更特殊群体标签须写明原因")
+    policy = policy or load_policy()
+    on = on or dt.date.today()
+    async with in_transaction() as conn:
+        person = await _person_in_scope(actor, key)
+        new = "、".join(dict.fromkeys(t for t in _TAG_SPLIT.split(tags) if t))
+        updated = await Person.filter(id=person.id, version=person.version).update(tags=new, version=person.version + 1)
+        if not updated:
+            raise StaleVersion("该人员刚被其他人修改过，请刷新后重试")
+        await audit.record(actor, "ledger.tags", "person", person.id, audit.diff({"tags": person.tags}, {"tags": new}))
+        await sync_tag_lines(conn, actor, [person.id], on, reason.strip(), policy)
+    return await person_ledger(actor, str(person.id), policy)
+
+
+async def close_person(actor: Actor, key: str, reason: str, on: dt.date | None = None) -> dict:
+    """Every open line of a person closes (a death, a move out of the district); open hand-offs of
+    those lines are revoked."""
+    require(actor.role, "ledger.edit")
+    if not reason.strip():
+        raise DomainError("关闭事项须写明原因，如“死亡”")
+    on = on or dt.date.today()
+    async with in_transaction():
+        person = await _person_in_scope(actor, key)
+        lines = await Entitlement.filter(person_id=person.id, closed_on=None)
+        for line in lines:
+            await _close(actor, line, on, reason.strip())
+    return {"person_id": person.id, "closed": len(lines)}
+
+
+async def change_routing(actor: Actor, line_id: int, routing: str, reason: str) -> dict:
+    """One person's line changes routing (an exception to the catalog), with a reason."""
+    require(actor.role, "ledger.edit")
+    if not reason.strip():
+        raise DomainError("变更事项归属方式须写明原因")
+    try:
+        new = Routing(routing)
+    except ValueError:
+        raise DomainError("归属方式只能是 STAYS、FOLLOWS 或 HUKOU") from None
+    async with in_transaction():
+        line = await Entitlement.get_or_none(id=line_id, closed_on=None)
+        if line is None:
+            raise NotFound(f"找不到未关闭的事项台账 {line_id}")
+        await _person_in_scope(actor, str(line.person_id))
+        await Entitlement.filter(id=line.id).update(routing=new.value, version=line.version + 1)
+        await audit.record(actor, "ledger.routing", "entitlement", line.id,
+                           {"routing": [line.routing, new.value], "reason": [None, reason.strip()]})
+    return {"id": line.id, "routing": new.value}
+
+
+async def _person_in_scope(actor: Actor, key: str) -> Person:
+    number = idnumber.normalize(key)
+    person = await (Person.get_or_none(id=int(key)) if key.strip().isdigit() and len(key.strip()) < 18
+                    else Person.get_or_none(id_number=number))
+    if person is None:
+        raise NotFound(f"找不到身份证号或编号为“{key[:64]}”的人员")
+    household = await person.household
+    if actor.role == "township" and actor.township not in (household.origin_township, household.dest_township):
+        raise NotFound(f"找不到身份证号或编号为“{key[:64]}”的人员")
+    return person
+
+
+async def dashboard(actor: Actor, today: dt.date | None = None, policy: Policy | None = None) -> dict:
+    """The office's view: per matter, open lines still at the origin vs transferred; per township,
+    pending and overdue hand-offs and the median days from sending to completion."""
+    require(actor.role, "ledger.dashboard")
+    policy = policy or load_policy()
+    today = today or dt.date.today()
+    by_matter = await connection().execute_query_dict(
+        "SELECT e.matter_code, "
+        "SUM(CASE WHEN e.responsible_township = h.origin_township THEN 1 ELSE 0 END) AS at_origin, "
+        "SUM(CASE WHEN e.responsible_township <> h.origin_township THEN 1 ELSE 0 END) AS transferred "
+        "FROM entitlement e JOIN person p ON p.id = e.person_id JOIN household h ON h.id = p.household_id "
+        "WHERE e.closed_on IS NULL GROUP BY e.matter_code")
+    counts = {r["matter_code"]: r for r in by_matter}
+    matters = [{"matter": m.name, "routing_label": ROUTING_LABELS[m.routing],
+                "at_origin": int(counts.get(m.code, {}).get("at_origin") or 0),
+                "transferred": int(counts.get(m.code, {}).get("transferred") or 0)} for m in policy.matters]
+    townships = {t.code: {"township": t.name, "incoming": 0, "outgoing": 0, "overdue": 0, "durations": []}
+                 for t in policy.townships}
+    for h in await Handoff.filter(status__in=list(OPEN)).values("to_township", "from_township", "status",
+                                                                  "accept_due", "complete_due"):
+        townships[h["to_township"]]["incoming"] += 1
+        townships[h["from_township"]]["outgoing"] += 1
+        if is_overdue(h["status"], h["accept_due"], h["complete_due"], today):
+            townships[h["to_township"]]["overdue"] += 1
+    for h in await Handoff.filter(status=HandoffStatus.COMPLETED).values("to_township", "sent_on", "completed_on"):
+        townships[h["to_township"]]["durations"].append((h["completed_on"] - h["sent_on"]).days)
+    rows = []
+    for row in townships.values():
+        durations = row.pop("durations")
+        row["median_days"] = statistics.median(durations) if durations else None
+        if row["incoming"] or row["outgoing"] or durations:
+            rows.append(row)
+    return {"matters": matters, "townships": rows}
+
+
+async def send_hukou_transfers(conn: BaseDBAsyncClient, actor: Actor, household: Household, person_id: int,
+                               on: dt.date, policy: Policy) -> int:
+    """A moved-in person's hukou moved: the lines that follow the hukou transfer now."""
+    if household.status != Status.MOVED_IN or household.origin_township == household.dest_township:
+        return 0  # not living there yet: the move-in will send them
+    lines = await Entitlement.filter(person_id=person_id, closed_on=None, routing=Routing.HUKOU,
+                                     responsible_township=household.origin_township)
+    pending = set(await Handoff.filter(entitlement_id__in=[line.id for line in lines],
+                                       status__in=list(OPEN)).values_list("entitlement_id", flat=True))
+    return await _send(conn, actor, household, [line.id for line in lines if line.id not in pending], [], on,
+                       policy)
