@@ -1,0 +1,187 @@
+"""The welfare-matters ledger against a real database."""
+
+import datetime as dt
+
+import pytest
+
+from resettle.actor import Actor
+from resettle.errors import DomainError, NotFound
+from resettle.models import Entitlement, Handoff, Person
+from resettle.rules.household import Status
+from services import ledger, registry
+from services.registry_import import import_sheets
+from tests.sheets import make_id, person, write_csv
+
+OFFICE = Actor("test:office", role="office")
+CHENQIAO = Actor("test:cq", role="township", township="310151101")  # 城桥镇: origin
+CHENJIA = Actor("test:cj", role="township", township="310151110")  # 陈家镇: destination
+D = dt.date
+HEAD, WIFE, SON = make_id("19600101", 1), make_id("19620101", 2), make_id("19400101", 3)
+
+
+@pytest.fixture
+async def family(db, tmp_path):
+    rows = [
+        person("A-001", "甲", HEAD, "户主", handed="2024-01-02", tags="党员"),
+        person("A-001", "乙", WIFE, "配偶", handed="2024-01-02", tags="低保"),
+        person("A-001", "丙", SON, "父亲", handed="2024-01-02"),  # 80+ at signing
+        person("B-002", "丁", make_id("19700101", 4), "户主", origin="陈家镇", village="瀛东村", dest="陈家镇"),
+    ]
+    report = await import_sheets(OFFICE, [write_csv(tmp_path / "f.csv", rows)])
+    assert report.outcome == "imported"
+    return report
+
+
+async def lines_of(id_number):
+    person_row = await Person.get(id_number=id_number)
+    return {line.matter_code: line for line in await Entitlement.filter(person_id=person_row.id)}
+
+
+async def move_in(agreement="A-001"):
+    await registry.record_step(OFFICE, agreement, Status.ALLOCATED, D(2024, 2, 1))
+    await registry.record_step(OFFICE, agreement, Status.MOVED_IN, D(2024, 3, 1))
+
+
+async def test_lines_open_at_signing_by_the_catalog(family):
+    assert set(await lines_of(HEAD)) == {"JTJJ", "TDCB", "ZJD", "XJQ", "CXJB", "YB", "WGZF", "DZZ"}
+    assert set(await lines_of(WIFE)) == {"JTJJ", "XJQ", "CXJB", "YB", "DB"}
+    assert set(await lines_of(SON)) == {"JTJJ", "XJQ", "CXJB", "YB", "GLJT"}  # 80+, no 独居/高龄 tag
+    line = (await lines_of(WIFE))["DB"]
+    assert (line.routing, line.responsible_township, line.opened_on) == ("FOLLOWS", "310151101", D(2023, 5, 6))
+    assert family.lines_opened == 8 + 5 + 5 + 7
+
+
+async def test_move_in_sends_transfers_and_one_notice(family):
+    await move_in()
+    handoffs = await Handoff.filter(household__agreement_no="A-001")
+    transfers = [h for h in handoffs if h.kind == "transfer"]
+    notices = [h for h in handoffs if h.kind == "notice"]
+    assert len(transfers) == 4  # WGZF, DZZ, DB, GLJT follow the person
+    assert len(notices) == 1 and len(notices[0].details) == 6 + 4 + 4  # the lines that stay (and HUKOU)
+    assert {h.from_township for h in handoffs} == {"310151101"} and {h.to_township for h in handoffs} == {"310151110"}
+    db_line = (await lines_of(WIFE))["DB"]
+    db_handoff = next(h for h in transfers if h.entitlement_id == db_line.id)
+    assert (db_handoff.sent_on, db_handoff.accept_due, db_handoff.complete_due) == (
+        D(2024, 3, 1), D(2024, 3, 6), D(2024, 3, 22))  # 3 and 15 working days
+
+
+async def test_a_move_within_one_township_hands_nothing_off(family):
+    await registry.record_step(OFFICE, "B-002", Status.HANDED_OVER, D(2024, 1, 1))
+    await move_in("B-002")
+    assert await Handoff.filter(household__agreement_no="B-002").count() == 0
+
+
+async def test_responsibility_moves_only_when_a_transfer_completes(family):
+    await move_in()
+    line = (await lines_of(WIFE))["DB"]
+    handoff = await Handoff.get(entitlement_id=line.id)
+    [result] = await ledger.act(CHENJIA, [handoff.id], "accept", today=D(2024, 3, 4))
+    assert result["ok"] and (await Entitlement.get(id=line.id)).responsible_township == "310151101"
+    [result] = await ledger.act(CHENJIA, [handoff.id], "complete", today=D(2024, 3, 10))
+    assert result["ok"] and (await Entitlement.get(id=line.id)).responsible_township == "310151110"
+    notice = await Handoff.get(household__agreement_no="A-001", kind="notice")
+    await ledger.act(CHENJIA, [notice.id], "accept")
+    await ledger.act(CHENJIA, [notice.id], "complete")
+    assert all(e.responsible_township == "310151101" for e in (await lines_of(WIFE)).values() if e.matter_code != "DB")
+
+
+async def test_who_may_act(family):
+    await move_in()
+    handoff = await Handoff.filter(kind="transfer").first()
+    [own] = await ledger.act(CHENQIAO, [handoff.id], "accept")
+    assert not own["ok"] and "接收方" in own["message"]
+    [no_reason] = await ledger.act(CHENJIA, [handoff.id], "reject")
+    assert not no_reason["ok"] and "原因" in no_reason["message"]
+    stranger = Actor("test:bz", role="township", township="310151102")
+    [hidden] = await ledger.act(stranger, [handoff.id], "accept")
+    assert not hidden["ok"] and "找不到" in hidden["message"]
+    [rejected] = await ledger.act(CHENJIA, [handoff.id], "reject", reason="该户尚未实际入住")
+    assert rejected["ok"]
+    with pytest.raises(NotFound):
+        await ledger.resend(CHENJIA, handoff.id)  # only the sender resends
+    again = await ledger.resend(CHENQIAO, handoff.id, note="已核实入住")
+    assert again["status"] == "sent" and (await Handoff.get(id=again["id"])).resend_of_id == handoff.id
+    [revoked] = await ledger.act(CHENQIAO, [again["id"]], "revoke")
+    assert revoked["ok"]
+
+
+async def test_bulk_reports_each_item_and_none_is_half_done(family):
+    await move_in()
+    ids = [h.id for h in await Handoff.filter(kind="transfer").order_by("id")]
+    await ledger.act(CHENJIA, ids[:1], "accept")
+    results = await ledger.act(CHENJIA, [*ids, 999_999], "accept")
+    assert [r["ok"] for r in results] == [False] + [True] * (len(ids) - 1) + [False]
+    assert "已接收" in results[0]["message"] and "找不到" in results[-1]["message"]
+    assert await Handoff.filter(id__in=ids, status="accepted").count() == len(ids)
+
+
+async def test_overdue_in_working_days(family):
+    await move_in()
+    on_time = await ledger.list_handoffs(CHENJIA, direction="incoming", overdue=True, today=D(2024, 3, 6))
+    late = await ledger.list_handoffs(CHENJIA, direction="incoming", overdue=True, today=D(2024, 3, 7))
+    assert on_time["total"] == 0
+    assert {h["matter"] for h in late["items"]} == {"最低生活保障"}  # DB has 3 days; the rest 5
+    assert late["items"][0]["overdue"] is True
+    everything = await ledger.list_handoffs(CHENJIA, direction="incoming", today=D(2024, 4, 1))
+    assert everything["total"] == 5 and all(h["overdue"] for h in everything["items"])
+    theirs = await ledger.list_handoffs(Actor("x", role="township", township="310151102"))
+    assert theirs["total"] == 0
+
+
+async def test_tags_open_and_close_lines(family):
+    page = await ledger.set_tags(CHENQIAO, WIFE, "残疾", reason="低保到期，新办残疾证")
+    lines = {line["matter_code"]: line for line in page["lines"]}
+    assert lines["DB"]["status"] == "closed" and lines["DB"]["close_reason"] == "低保到期，新办残疾证"
+    assert lines["CJBT"]["status"] == "open"
+    assert lines["JTJJ"]["status"] == "open"
+    with pytest.raises(DomainError, match="原因"):
+        await ledger.set_tags(CHENQIAO, WIFE, "低保", reason="")
+
+
+async def test_closing_a_person_revokes_open_handoffs(family):
+    await move_in()
+    result = await ledger.close_person(OFFICE, WIFE, "死亡", on=D(2024, 4, 1))
+    assert result["closed"] == 5
+    line = (await lines_of(WIFE))["DB"]
+    assert (await Handoff.get(entitlement_id=line.id)).status == "revoked"
+
+
+async def test_hukou_move_after_move_in_transfers_hukou_lines(family):
+    await move_in()
+    await registry.record_hukou_moved(OFFICE, "A-001", HEAD, D(2024, 5, 6))
+    lines = await lines_of(HEAD)
+    moved = await Handoff.filter(entitlement_id__in=[lines["CXJB"].id, lines["YB"].id])
+    assert len(moved) == 2 and {h.sent_on for h in moved} == {D(2024, 5, 6)}
+
+
+async def test_person_ledger_and_scope(family):
+    await move_in()
+    page = await ledger.person_ledger(CHENJIA, WIFE)
+    db_line = next(line for line in page["lines"] if line["matter_code"] == "DB")
+    assert db_line["routing"] == "FOLLOWS" and db_line["responsible_township"] == "城桥镇"
+    assert db_line["handoffs"][0]["status"] == "sent"
+    assert page["id_number"].count("*") == 8
+    with pytest.raises(NotFound):
+        await ledger.person_ledger(Actor("x", role="township", township="310151102"), WIFE)
+
+
+async def test_routing_change_for_one_person_is_audited(family):
+    line = (await lines_of(HEAD))["XJQ"]
+    await ledger.change_routing(OFFICE, line.id, "FOLLOWS", reason="本人申请在新社区参加选举")
+    assert (await Entitlement.get(id=line.id)).routing == "FOLLOWS"
+    page = await ledger.person_ledger(OFFICE, HEAD)
+    history = next(item for item in page["lines"] if item["id"] == line.id)["history"]
+    assert history[-1]["changes"]["reason"][1] == "本人申请在新社区参加选举"
+
+
+async def test_dashboard_counts(family):
+    await move_in()
+    line = (await lines_of(WIFE))["DB"]
+    handoff = await Handoff.get(entitlement_id=line.id)
+    await ledger.act(OFFICE, [handoff.id], "accept", today=D(2024, 3, 2))
+    await ledger.act(OFFICE, [handoff.id], "complete", today=D(2024, 3, 5))
+    view = await ledger.dashboard(OFFICE, today=D(2024, 3, 5))
+    db_row = next(m for m in view["matters"] if m["matter"] == "最低生活保障")
+    assert (db_row["at_origin"], db_row["transferred"]) == (0, 1)
+    chenjia = next(t for t in view["townships"] if t["township"] == "陈家镇")
+    assert chenjia["incoming"] == 4 and chenjia["median_days"] == 4
