@@ -45,15 +45,30 @@ def pg_database():
     asyncio.run(_pg(PG_URL, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
+TRUNCATE_ALL = """DO $$ BEGIN EXECUTE (
+    SELECT 'TRUNCATE ' || string_agg(quote_ident(tablename), ', ') || ' RESTART IDENTITY CASCADE'
+    FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'); END $$"""
+
+
 @pytest.fixture
-def db_url(tmp_path, pg_database) -> str:
+def fresh_database(tmp_path, pg_database):
+    """A function giving a migrated, empty database each time it is called."""
+    count = 0
+
+    def make() -> str:
+        nonlocal count
+        count += 1
+        if pg_database is None:
+            return f"sqlite:///{tmp_path / f'test-{count}.db'}"
+        asyncio.run(_pg(pg_database, TRUNCATE_ALL))
+        return pg_database
+    return make
+
+
+@pytest.fixture
+def db_url(fresh_database) -> str:
     """A migrated, empty database for one test."""
-    if pg_database is None:
-        return f"sqlite:///{tmp_path / 'test.db'}"
-    asyncio.run(_pg(pg_database, """DO $$ BEGIN EXECUTE (
-        SELECT 'TRUNCATE ' || string_agg(quote_ident(tablename), ', ') || ' RESTART IDENTITY CASCADE'
-        FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'); END $$"""))
-    return pg_database
+    return fresh_database()
 
 
 @pytest.fixture
