@@ -19,8 +19,9 @@ from resettle.db import migrate_schema, open_db, resolve_url
 from resettle.errors import DomainError
 from resettle.rules.dates import parse_date
 from resettle.rules.household import Status
+from resettle.rules.ledger import ACTION_LABELS
 from resettle.rules.permissions import CARRIAGES, ROLES
-from services import accounts, registry
+from services import accounts, ledger, registry
 from services.registry_import import import_sheets, write_issue_report
 
 EXIT_REJECTED, EXIT_PARTIAL = 3, 4
@@ -248,6 +249,86 @@ def registry_record(agreement_no, handed_over, allocated, unit, moved_in, reason
     click.echo(f"已登记：{result['agreement_no']} 现为{result['status_label']}（版本 {result['version']}）")
 
 
+@main.group("ledger")
+def ledger_group() -> None:
+    """民生保障事项台账：人走事留、事随人走与乡镇间双向对接。"""
+
+
+LINE_COLUMNS = {"id": "编号", "matter": "事项", "routing_label": "归属方式", "responsible_township": "当前负责乡镇",
+                "status": "状态", "opened_on": "建立", "closed_on": "关闭", "close_reason": "关闭原因"}
+HANDOFF_COLUMNS = {"id": "编号", "kind_label": "类型", "status_label": "状态", "from_township": "发出",
+                   "to_township": "接收", "household": "协议编号", "person": "人员", "matter": "事项",
+                   "due": "期限", "overdue": "逾期"}
+
+
+@ledger_group.command("show")
+@click.argument("person")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@db_option
+def ledger_show(person, fmt, db) -> None:
+    """一个人的事项台账：每项事项由哪个乡镇负责、对接经过。PERSON 为身份证号或人员编号。"""
+    page = run(db, lambda: ledger.person_ledger(cli_actor(), person))
+    if fmt == "json":
+        click.echo(json.dumps(page["lines"], ensure_ascii=False, indent=2))
+        return
+    if fmt == "table":
+        click.echo(f"{page['name']}  {page['id_number']}  协议编号 {page['household']}  "
+                   f"特殊群体 {page['tags'] or '无'}")
+    click.echo(render(page["lines"], LINE_COLUMNS, fmt))
+
+
+@ledger_group.command("handoffs")
+@click.option("--township", help="乡镇（区集中居住办可指定任一乡镇）")
+@click.option("--incoming", "direction", flag_value="incoming", help="只看发给本乡镇的")
+@click.option("--outgoing", "direction", flag_value="outgoing", help="只看本乡镇发出的")
+@click.option("--overdue", is_flag=True, help="只看逾期未接收或未办结的")
+@click.option("--all", "show_all", is_flag=True, help="包括已办结、已退回、已撤回的")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@db_option
+def ledger_handoffs(township, direction, overdue, show_all, fmt, db) -> None:
+    """双向对接单：逾期的排在最前。"""
+    found = run(db, lambda: ledger.list_handoffs(cli_actor(), township=township, direction=direction or "both",
+                                                 overdue=overdue, open_only=not show_all, limit=100_000))
+    items = found["items"] if fmt == "json" else [{**h, "overdue": "逾期" if h["overdue"] else ""}
+                                                  for h in found["items"]]
+    click.echo(render(items, HANDOFF_COLUMNS, fmt))
+
+
+def _ledger_action(action: str):
+    @click.argument("ids", nargs=-1, required=True, type=int)
+    @click.option("--reason", default="", help="退回或撤回的原因")
+    @db_option
+    def command(ids, reason, db) -> None:
+        results = run(db, lambda: ledger.act(cli_actor(), list(ids), action, reason=reason))
+        failed = [r for r in results if not r["ok"]]
+        for r in results:
+            click.echo(f"{r['id']}：{'已' + ACTION_LABELS[action] if r['ok'] else '未' + ACTION_LABELS[action]}"
+                       f"{'' if r['ok'] else '，' + r['message']}")
+        if failed:
+            sys.exit(EXIT_PARTIAL if len(failed) < len(results) else 1)
+    command.__doc__ = f"{ACTION_LABELS[action]}对接单（可一次多个）；每单各自成败，不会做一半。"
+    return ledger_group.command(action)(command)
+
+
+for _action in ("accept", "reject", "complete", "revoke"):
+    _ledger_action(_action)
+
+
+@ledger_group.command("report")
+@click.option("--township", required=True, help="本乡镇")
+@click.option("--with", "other", help="只列与这个乡镇之间的")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help=".pdf 或 .xlsx")
+@db_option
+def ledger_report(township, other, out, db) -> None:
+    """对接清单：本乡镇与各乡镇之间互相等待的事项，逾期标出；打印或发到工作群用。"""
+    if not out.lower().endswith((".pdf", ".xlsx", ".csv")):
+        fail("--out 只能是 .pdf、.xlsx 或 .csv 文件", 2)
+    report = run(db, lambda: ledger.pair_report(cli_actor(), township, other))
+    path = ledger.write_pair_report(report, out)
+    pending = sum(len(p["awaiting_us"]) + len(p["awaiting_them"]) for p in report["pairs"])
+    click.echo(f"已生成 {path}：{report['township']}与 {len(report['pairs'])} 个乡镇之间的 {pending} 张对接单")
+
+
 @main.group("users")
 def users_group() -> None:
     """账号：添加、列出、改密码、停用、发放 API 令牌。"""
@@ -370,7 +451,8 @@ def demo(households, db) -> None:
     progress.close()
     click.echo(f"演示数据已生成：{sheet.name}（{result['households']} 户 {result['persons']} 人），"
                f"已导入 {resolve_url(db)}")
-    click.echo(f"登记分房 {result['allocated']} 户，入住 {result['moved_in']} 户，退出 {result['withdrawn']} 户。\n")
+    click.echo(f"登记分房 {result['allocated']} 户，入住 {result['moved_in']} 户，退出 {result['withdrawn']} 户；"
+               f"入住产生双向对接单 {result['handoffs']} 张，已办结 {result['handoffs_completed']} 张。\n")
     click.echo(f"演示账号（密码均为 {result['password']}）：")
     click.echo(render(result["users"], {"login": "登录名", "role_label": "角色", "scope": "范围"}, "table") + "\n")
     click.echo(render(result["stats"], TOWNSHIP_COLUMNS, "table"))
@@ -381,6 +463,8 @@ def demo(households, db) -> None:
         "resettle registry stats --format json",
         "resettle fixtures generate --households 50 --error-rate 0.05 --out 有错误的表.xlsx",
         "resettle registry import 有错误的表.xlsx",
+        "resettle ledger handoffs --township 陈家镇 --incoming --overdue",
+        "resettle ledger report --township 陈家镇 --out 陈家镇对接清单.pdf",
         "resettle serve    # 然后用上面的演示账号登录 http://127.0.0.1:8080/",
     ):
         click.echo(f"  {line}")

@@ -11,9 +11,9 @@ from pathlib import Path
 from fixtures.generate import write_sheet
 from resettle.actor import Actor
 from resettle.errors import DomainError
-from resettle.models import Community, Household
+from resettle.models import Community, Handoff, Household
 from resettle.rules.household import Status
-from services import accounts, registry
+from services import accounts, ledger, registry
 from services.registry_import import Progress, import_sheets
 
 
@@ -55,10 +55,14 @@ async def seed_demo(actor: Actor, sheet: Path, households: int, *, seed: int = 2
                                    unit=f"{rng.randrange(1, 40)}号{rng.randrange(1, 7)}0{rng.randrange(1, 5)}室")
         counts["allocated"] += 1
         if roll < 0.5:
-            await registry.record_step(actor, agreement, Status.MOVED_IN,
-                                       allocated_on + dt.timedelta(days=rng.randrange(30, 120)))
+            # most moved in long ago; a few this week, so that some hand-offs are not yet overdue
+            moved_on = allocated_on + dt.timedelta(days=rng.randrange(30, 120))
+            if roll > 0.45:
+                moved_on = max(moved_on, dt.date.today() - dt.timedelta(days=rng.randrange(0, 3)))
+            await registry.record_step(actor, agreement, Status.MOVED_IN, moved_on)
             counts["moved_in"] += 1
     # letters and digits only: it is read off a terminal and typed into a login form
+    counts.update(await _work_some_handoffs(actor, rng))
     password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
     users = await _demo_users(actor, password)
     return {"households": generated.households, "persons": generated.persons, **counts,
@@ -85,3 +89,14 @@ async def _demo_users(actor: Actor, password: str) -> list[dict]:
         user = await accounts.add_user(actor, login, name, role, password, **extra)
         users.append({**user, "scope": user["community"] or user["township"] or "全区"})
     return users
+
+
+async def _work_some_handoffs(actor: Actor, rng: random.Random) -> dict:
+    """Destination townships have accepted and completed part of the hand-offs; the rest wait,
+    many of them overdue, as in a real inbox."""
+    ids = await Handoff.filter(status="sent").order_by("id").values_list("id", "sent_on")
+    accept = [i for i, sent_on in ids if sent_on < dt.date.today() - dt.timedelta(days=14) and rng.random() < 0.6]
+    complete = [i for i in accept if rng.random() < 0.6]
+    await ledger.act(actor, accept, "accept")
+    await ledger.act(actor, complete, "complete")
+    return {"handoffs": len(ids), "handoffs_completed": len(complete)}

@@ -8,6 +8,7 @@ import json
 import re
 import statistics
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -524,3 +525,56 @@ async def send_hukou_transfers(conn: BaseDBAsyncClient, actor: Actor, household:
                                        status__in=list(OPEN)).values_list("entitlement_id", flat=True))
     return await _send(conn, actor, household, [line.id for line in lines if line.id not in pending], [], on,
                        policy)
+
+
+REPORT_COLUMNS = {"id": "编号", "kind_label": "类型", "household": "协议编号", "person": "人员", "matter": "事项",
+                  "status_label": "状态", "sent_on": "发出", "due": "期限", "overdue_label": "逾期"}
+
+
+async def pair_report(actor: Actor, township: str, other: str | None = None, today: dt.date | None = None,
+                      policy: Policy | None = None) -> dict:
+    """对接清单: for a township and each counterpart (or one), what each side awaits from the other."""
+    require(actor.role, "ledger.view")
+    policy = policy or load_policy()
+    today = today or dt.date.today()
+    match = policy.match_township(township)
+    if match is None:
+        raise DomainError(f"“{township}”不是政策文件中的乡镇")
+    if actor.role == "township" and actor.township != match.code:
+        raise NotFound(f"找不到{match.name}的对接清单")
+    other_match = policy.match_township(other) if other else None
+    if other and other_match is None:
+        raise DomainError(f"“{other}”不是政策文件中的乡镇")
+    listed = await list_handoffs(actor, township=match.code, today=today, limit=1_000_000, policy=policy)
+    pairs: dict[str, dict] = {}
+    for item in listed["items"]:
+        counterpart = item["to_township"] if item["from_township"] == match.name else item["from_township"]
+        if other_match and counterpart != other_match.name:
+            continue
+        item["overdue_label"] = "逾期" if item["overdue"] else ""
+        pair = pairs.setdefault(counterpart, {"counterpart": counterpart, "awaiting_us": [], "awaiting_them": []})
+        (pair["awaiting_us"] if item["to_township"] == match.name else pair["awaiting_them"]).append(item)
+    return {"township": match.name, "today": today.isoformat(), "pairs": sorted(pairs.values(),
+                                                                                 key=lambda p: p["counterpart"])}
+
+
+def write_pair_report(report: dict, path: str | Path) -> Path:
+    """The 对接清单 as a PDF to print or post, or an .xlsx of the same rows."""
+    from resettle.pdf import list_pdf
+    from resettle.sheets import write_table
+
+    path = Path(path)
+    me = report["township"]
+    if path.suffix.lower() == ".xlsx" or path.suffix.lower() == ".csv":
+        rows = [{**item, "direction": f"{me}待办" if side == "awaiting_us" else f"待{pair['counterpart']}办理"}
+                for pair in report["pairs"] for side in ("awaiting_us", "awaiting_them") for item in pair[side]]
+        return write_table(rows, {"direction": "方向", "from_township": "发出乡镇", "to_township": "接收乡镇",
+                                  **REPORT_COLUMNS}, path)
+    sections = []
+    for pair in report["pairs"]:
+        them, ours, theirs = pair["counterpart"], pair["awaiting_us"], pair["awaiting_them"]
+        sections.append((f"{them} → {me}：待{me}接收或办结（{len(ours)}）", REPORT_COLUMNS, ours))
+        sections.append((f"{me} → {them}：待{them}接收或办结（{len(theirs)}）", REPORT_COLUMNS, theirs))
+    widths = {"id": 14, "kind_label": 12, "household": 40, "person": 40, "matter": 60, "status_label": 16,
+              "sent_on": 22, "due": 22, "overdue_label": 12}
+    return list_pdf(path, f"{me} 双向对接清单", f"截至 {report['today']}，逾期项标红。", sections, widths)

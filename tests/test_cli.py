@@ -141,3 +141,31 @@ def test_users_commands(cli, tmp_path):
     assert runner.invoke(main, ["users", "disable", "wang", *db]).exit_code == 0
     assert json.loads(runner.invoke(main, ["users", "list", "--format", "json", *db]).output)[0]["active"] is False
     assert runner.invoke(main, ["users", "token", "wang", *db]).exit_code == 1
+
+
+def test_ledger_commands(cli, tmp_path):
+    head = make_id("19600101", 1)
+    cli("registry", "import", str(write_csv(tmp_path / "s.csv", [
+        person("A-001", "张三", head, handed="2024-01-02", tags="低保")])))
+    cli("registry", "record", "A-001", "--allocated", "2024-02-01")
+    cli("registry", "record", "A-001", "--moved-in", "2024-03-01")
+    lines = json.loads(cli("ledger", "show", head, "--format", "json").output)
+    db_line = next(line for line in lines if line["matter"] == "最低生活保障")
+    assert (db_line["routing"], db_line["responsible_township"], db_line["status"]) == ("FOLLOWS", "城桥镇", "open")
+    handoffs = json.loads(cli("ledger", "handoffs", "--township", "陈家镇", "--incoming", "--format", "json").output)
+    assert {h["kind"] for h in handoffs} == {"transfer", "notice"}
+    assert {"id", "kind", "status", "from_township", "to_township", "household", "due", "overdue"} <= handoffs[0].keys()
+    assert all(h["overdue"] for h in handoffs)  # moved in long ago
+    overdue = json.loads(cli("ledger", "handoffs", "--overdue", "--format", "json").output)
+    assert len(overdue) == len(handoffs)
+    transfer = next(h["id"] for h in handoffs if h["kind"] == "transfer" and h["matter"] == "最低生活保障")
+    bulk = cli("ledger", "accept", str(transfer), "999999")
+    assert bulk.exit_code == 4 and f"{transfer}：已接收" in bulk.output and "999999：未接收" in bulk.output
+    assert cli("ledger", "complete", str(transfer)).exit_code == 0
+    lines = json.loads(cli("ledger", "show", head, "--format", "json").output)
+    assert next(line for line in lines if line["matter"] == "最低生活保障")["responsible_township"] == "陈家镇"
+    assert cli("ledger", "reject", str(transfer)).exit_code == 1
+    pdf = cli("ledger", "report", "--township", "陈家镇", "--out", str(tmp_path / "r.pdf"))
+    assert pdf.exit_code == 0 and (tmp_path / "r.pdf").read_bytes()[:4] == b"%PDF"
+    sheet = cli("ledger", "report", "--township", "城桥镇", "--with", "陈家镇", "--out", str(tmp_path / "r.xlsx"))
+    assert sheet.exit_code == 0 and "1 个乡镇" in sheet.output
