@@ -313,14 +313,16 @@ async def list_handoffs(actor: Actor, *, township: str | None = None, direction:
     require(actor.role, "ledger.view")
     policy = policy or load_policy()
     today = today or dt.date.today()
+    query = Handoff.all()
     if actor.role == "township":
         township = actor.township
+    elif actor.role == "desk":  # the hand-offs of the community's households
+        query = query.filter(household__community_id=actor.community_id)
     elif township:
         match = policy.match_township(township)
         if match is None:
             raise DomainError(f"“{township}”不是政策文件中的乡镇")
         township = match.code
-    query = Handoff.all()
     if township:
         if direction == "incoming":
             query = query.filter(to_township=township)
@@ -365,20 +367,12 @@ async def person_ledger(actor: Actor, key: str, policy: Policy | None = None) ->
     ID number or a person id."""
     require(actor.role, "ledger.view")
     policy = policy or load_policy()
-    key = key.strip()
-    number = idnumber.normalize(key)
-    if key.isdigit() and len(key) < 18:
-        person = await Person.get_or_none(id=int(key))
-    else:
-        person = await Person.get_or_none(id_number=number) if len(number) == 18 else None
-    if person is None:
-        raise NotFound(f"找不到身份证号或编号为“{key[:64]}”的人员")
+    person = await _find_person(key)
     household = await person.household
     lines = await Entitlement.filter(person_id=person.id).order_by("id")
-    if actor.role == "township" and actor.township not in (
-            household.origin_township, household.dest_township) and not any(
-            line.responsible_township == actor.township for line in lines):
-        raise NotFound(f"找不到身份证号或编号为“{key[:64]}”的人员")
+    if not _sees_household(actor, household) and not (
+            actor.role == "township" and any(line.responsible_township == actor.township for line in lines)):
+        raise NotFound(f"找不到身份证号或编号为“{key.strip()[:64]}”的人员")
     handoffs: dict[int, list[Handoff]] = {}
     for h in await Handoff.filter(entitlement_id__in=[line.id for line in lines]).order_by("id"):
         handoffs.setdefault(h.entitlement_id, []).append(h)
@@ -467,14 +461,30 @@ async def change_routing(actor: Actor, line_id: int, routing: str, reason: str) 
     return {"id": line.id, "routing": new.value}
 
 
-async def _person_in_scope(actor: Actor, key: str) -> Person:
-    number = idnumber.normalize(key)
-    person = await (Person.get_or_none(id=int(key)) if key.strip().isdigit() and len(key.strip()) < 18
-                    else Person.get_or_none(id_number=number))
+async def _find_person(key: str) -> Person:
+    """By full ID number or person id."""
+    key = key.strip()
+    person = None
+    if key.isdigit() and len(key) < 10:
+        person = await Person.get_or_none(id=int(key))
+    elif len(number := idnumber.normalize(key)) == 18:
+        person = await Person.get_or_none(id_number=number)
     if person is None:
         raise NotFound(f"找不到身份证号或编号为“{key[:64]}”的人员")
-    household = await person.household
-    if actor.role == "township" and actor.township not in (household.origin_township, household.dest_township):
+    return person
+
+
+def _sees_household(actor: Actor, household: Household) -> bool:
+    if actor.role == "township":
+        return actor.township in (household.origin_township, household.dest_township)
+    if actor.role == "desk":
+        return household.community_id == actor.community_id
+    return True
+
+
+async def _person_in_scope(actor: Actor, key: str) -> Person:
+    person = await _find_person(key)
+    if not _sees_household(actor, await person.household):
         raise NotFound(f"找不到身份证号或编号为“{key[:64]}”的人员")
     return person
 
@@ -534,7 +544,7 @@ REPORT_COLUMNS = {"id": "编号", "kind_label": "类型", "household": "协议�
 async def pair_report(actor: Actor, township: str, other: str | None = None, today: dt.date | None = None,
                       policy: Policy | None = None) -> dict:
     """对接清单: for a township and each counterpart (or one), what each side awaits from the other."""
-    require(actor.role, "ledger.view")
+    require(actor.role, "ledger.handoff")
     policy = policy or load_policy()
     today = today or dt.date.today()
     match = policy.match_township(township)

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from resettle.errors import DomainError
-from services import registry
+from services import ledger, registry
 from services.registry_import import import_sheets
 from web import keys, uploads
 from web.forms import record_from_form
@@ -106,3 +106,38 @@ async def imports(request: web.Request) -> web.Response:
             uploads.discard(folder, upload)
     status = {"rejected": 422, "partial": 200, "preview": 200}.get(report.outcome, 200)
     return _json({**report.summary(), "issues": [vars(i) for i in report.issues]}, status=status)
+
+
+@routes.get("/api/v1/ledger/handoffs")
+async def ledger_handoffs(request: web.Request) -> web.Response:
+    q = request.query
+    direction = q.get("direction", "both")
+    if direction not in ("incoming", "outgoing", "both"):
+        return api_error(422, "invalid_parameter", "参数 direction 只能是 incoming、outgoing 或 both")
+    found = await ledger.list_handoffs(
+        actor(request), township=q.get("township") or None, direction=direction,
+        overdue=q.get("overdue") in ("1", "true"), open_only=q.get("all") not in ("1", "true"),
+        limit=_int(request, "limit", ledger.PAGE, 1, 1000), offset=_int(request, "offset", 0, 0, 10**9))
+    return _json(found)
+
+
+@routes.post("/api/v1/ledger/handoffs/actions")
+async def ledger_act(request: web.Request) -> web.Response:
+    """{"ids": [...], "action": "accept|reject|complete|revoke", "reason": "..."}: per-item results."""
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return api_error(400, "invalid_json", "请求体应为 JSON 对象")
+    ids = body.get("ids") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                        and 0 < i < 2**31 for i in ids):
+        return api_error(422, "invalid_body", "ids 应为正整数列表")
+    action, reason = body.get("action"), body.get("reason", "")
+    if not isinstance(action, str) or not isinstance(reason, str):
+        return api_error(422, "invalid_body", "action 和 reason 应为字符串")
+    return _json({"results": await ledger.act(actor(request), ids, action, reason=reason)})
+
+
+@routes.get("/api/v1/ledger/persons/{key}")
+async def ledger_person(request: web.Request) -> web.Response:
+    return _json(await ledger.person_ledger(actor(request), request.match_info["key"]))

@@ -77,6 +77,32 @@ OPENAPI = {
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Event"}}}},
             "responses": _ok({"type": "object"}, "201")}},
+        "/api/v1/ledger/handoffs": {"get": {
+            "summary": "双向对接单（逾期在前）；乡镇信息员只看本乡镇的",
+            "parameters": [
+                {"name": "township", "in": "query", "schema": {"type": "string"}},
+                {"name": "direction", "in": "query", "schema": {"type": "string",
+                                                                "enum": ["incoming", "outgoing", "both"]}},
+                {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
+                {"name": "all", "in": "query", "schema": {"type": "boolean"}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+            "responses": _ok({"type": "object", "required": ["total", "items"], "properties": {
+                "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object", "required": [
+                    "id", "kind", "status", "from_township", "to_township", "household", "due", "overdue"]}}}})}},
+        "/api/v1/ledger/handoffs/actions": {"post": {
+            "summary": "接收、退回、办结或撤回多张对接单；每张各自成败",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["ids", "action"], "properties": {
+                    "ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+                    "action": {"type": "string", "enum": ["accept", "reject", "complete", "revoke"]},
+                    "reason": {"type": "string"}}}}}},
+            "responses": _ok({"type": "object"})}},
+        "/api/v1/ledger/persons/{key}": {"get": {
+            "summary": "一个人的事项台账", "parameters": [
+                {"name": "key", "in": "path", "required": True, "schema": {"type": "string"},
+                 "description": "身份证号或人员编号"}],
+            "responses": _ok({"type": "object"})}},
         "/api/v1/imports": {"post": {
             "summary": "导入签约交房表（与命令行 --format json 相同的汇总，加上每一处问题）",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {

@@ -1,0 +1,98 @@
+"""Pages of the ledger: a township's inbox with bulk actions, a person's matters, the office's
+overview, and the 对接清单 download."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from resettle.errors import DomainError
+from resettle.rules.ledger import ACTION_LABELS
+from resettle.rules.permissions import require
+from services import ledger
+from web.security import actor
+
+routes = web.RouteTableDef()
+
+
+def setup_routes(app: web.Application) -> None:
+    app.add_routes(routes)
+
+
+def _page(request: web.Request) -> int:
+    value = request.query.get("page", "1")
+    return max(1, int(value)) if value.isdigit() else 1
+
+
+@routes.get("/ledger/inbox")
+async def inbox(request: web.Request, results: list[dict] | None = None, status: int = 200) -> web.Response:
+    """Incoming to accept, outgoing awaiting the other side; overdue first."""
+    who, q = actor(request), request.query
+    direction = q.get("direction", "incoming")
+    if direction not in ("incoming", "outgoing", "both"):
+        direction = "incoming"
+    page = _page(request)
+    found = await ledger.list_handoffs(who, township=q.get("township") or None, direction=direction,
+                                       overdue=q.get("overdue") == "1", open_only=q.get("all") != "1",
+                                       offset=(page - 1) * ledger.PAGE)
+    return aiohttp_jinja2.render_template("inbox.html", request, {
+        "found": found, "direction": direction, "q": q, "page": page, "results": results or [],
+        "pages": max(1, -(-found["total"] // ledger.PAGE)), "actions": ACTION_LABELS}, status=status)
+
+
+@routes.post("/ledger/handoffs/act")
+async def act(request: web.Request) -> web.Response:
+    """Bulk action on the ticked hand-offs; each result is shown on the inbox."""
+    form = await request.post()
+    action = str(form.get("action", ""))
+    if action not in ACTION_LABELS:
+        raise DomainError("请选择要执行的操作")
+    try:
+        ids = [int(v) for v in form.getall("id", []) if isinstance(v, str)]
+    except ValueError:
+        raise DomainError("对接单编号应为整数") from None
+    if not ids:
+        raise DomainError("请至少勾选一张对接单")
+    results = await ledger.act(actor(request), ids, action, reason=str(form.get("reason", "")))
+    return await inbox(request, results=results)
+
+
+@routes.post("/ledger/handoffs/{id:\\d+}/resend")
+async def resend(request: web.Request) -> web.Response:
+    form = await request.post()
+    await ledger.resend(actor(request), int(request.match_info["id"]), str(form.get("note", "")))
+    raise web.HTTPSeeOther("/ledger/inbox?direction=outgoing")
+
+
+@routes.get("/ledger/persons/{key}")
+@aiohttp_jinja2.template("person.html")
+async def person(request: web.Request) -> dict:
+    return {"p": await ledger.person_ledger(actor(request), request.match_info["key"])}
+
+
+@routes.get("/ledger/dashboard")
+@aiohttp_jinja2.template("ledger_dashboard.html")
+async def dashboard(request: web.Request) -> dict:
+    return {"d": await ledger.dashboard(actor(request))}
+
+
+@routes.get("/ledger/report")
+async def report(request: web.Request) -> web.StreamResponse:
+    """The 对接清单 of a township (a liaison's own; any for the office) as PDF or xlsx."""
+    who, q = actor(request), request.query
+    require(who.role, "ledger.view")
+    township = q.get("township") or (who.township or "")
+    fmt = "xlsx" if q.get("format") == "xlsx" else "pdf"
+    data = await ledger.pair_report(who, township, q.get("with") or None)
+    folder = Path(tempfile.mkdtemp(prefix="resettle-report-"))
+    path = ledger.write_pair_report(data, folder / f"report.{fmt}")
+    body = path.read_bytes()
+    path.unlink()
+    folder.rmdir()
+    filename = {"pdf": "%E5%AF%B9%E6%8E%A5%E6%B8%85%E5%8D%95.pdf", "xlsx": "%E5%AF%B9%E6%8E%A5%E6%B8%85%E5%8D%95.xlsx"}
+    return web.Response(body=body, content_type="application/pdf" if fmt == "pdf" else
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename[fmt]}"})
