@@ -191,4 +191,6 @@ class Handoff(Timestamped):
             Index(fields=("to_township", "status", "accept_due"), name="ix_handoff_to"),
             Index(fields=("from_township", "status", "accept_due"), name="ix_handoff_from"),
             Index(fields=("household_id",), name="ix_handoff_household"),
+            Index(fields=("entitlement_id",), name="ix_handoff_entitlement"),
+            Index(fields=("resend_of_id",), name="ix_handoff_resend"),
         )

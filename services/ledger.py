@@ -30,18 +30,17 @@ from resettle.rules.ledger import (
     ROUTING_LABELS,
     HandoffStatus,
     Kind,
-    Line,
     Routing,
     add_working_days,
     age_on,
     applies,
     is_overdue,
-    move_in_plan,
+    move_in_action,
     step,
 )
 from resettle.rules.permissions import require
 from services import audit
-from services.bulk import Chunks, allocate_ids, insert
+from services.bulk import LOOKUP_CHUNK, Chunks, allocate_ids, insert
 
 ENTITLEMENT_COLUMNS = ("id", "created_at", "updated_at", "person_id", "matter_code", "routing",
                        "responsible_township", "opened_on", "close_reason", "version")
@@ -133,7 +132,7 @@ async def sync_tag_lines(conn: BaseDBAsyncClient, actor: Actor, person_ids: list
                                {"matter_code": [None, code], "reason": [None, reason]})
             if household.status == Status.MOVED_IN and matter.routing is Routing.FOLLOWS \
                     and household.origin_township != household.dest_township:
-                await _send(conn, actor, household, [line.id], [], on, policy)
+                await _send(conn, actor, household, [line.id], on, policy)
         for code, line in have.items():
             if code not in due and _tag_driven(policy, code):
                 await _close(actor, line, on, reason)
@@ -165,52 +164,93 @@ async def _close(actor: Actor, line: Entitlement, on: dt.date, reason: str) -> N
 async def send_move_in(conn: BaseDBAsyncClient, actor: Actor, households: list[Household], on: dt.date,
                        policy: Policy) -> int:
     """On move-in: a transfer for each line that follows the person, one notice listing the lines
-    the origin keeps. Returns how many hand-offs were sent."""
-    if not households:
-        return 0
-    by_id = {h.id: h for h in households}
-    lines = await conn.execute_query_dict(
-        "SELECT e.id, e.routing, e.responsible_township, p.household_id, p.hukou_moved_on, p.name, "
-        "e.matter_code FROM entitlement e JOIN person p ON p.id = e.person_id "
-        f"WHERE e.closed_on IS NULL AND p.household_id IN ({', '.join(str(i) for i in by_id)})")
-    per_household: dict[int, list[dict]] = {}
-    for row in lines:
-        per_household.setdefault(row["household_id"], []).append(row)
-    sent = 0
-    for household_id, rows in per_household.items():
-        household = by_id[household_id]
-        transfer, notice = move_in_plan(
-            [Line(r["id"], Routing(r["routing"]), r["responsible_township"], r["hukou_moved_on"] is not None)
-             for r in rows], household.origin_township, household.dest_township)
-        details = {r["id"]: {"person": r["name"], "matter": policy.matter(r["matter_code"]).name} for r in rows}
-        sent += await _send(conn, actor, household, transfer, [details[i] for i in notice], on, policy,
-                            matters={r["id"]: r["matter_code"] for r in rows})
-    return sent
+    the origin keeps. Many households at once (a batch of move-ins); returns the hand-offs sent.
+    The rule (`move_in_action`) is decided once per distinct (routing, at origin, hukou moved)."""
+    moving = {h.id: h for h in households if h.origin_township != h.dest_township}
+    frames = []
+    ids = list(moving)
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ", ".join(str(i) for i in ids[start:start + LOOKUP_CHUNK])  # integer ids from the database
+        frames.append(pd.DataFrame(await conn.execute_query_dict(
+            "SELECT e.id, e.routing, e.responsible_township, e.matter_code, p.household_id, "
+            "p.hukou_moved_on, p.name FROM entitlement e JOIN person p ON p.id = e.person_id "
+            f"WHERE e.closed_on IS NULL AND p.household_id IN ({chunk}) ORDER BY e.id")))
+    lines = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    batch = _Batch(conn, on, policy)
+    if lines.empty:
+        return await batch.send(actor, len(moving))
+    origin = lines["household_id"].map({i: h.origin_township for i, h in moving.items()})
+    keys = pd.MultiIndex.from_arrays([lines["routing"], lines["responsible_township"] == origin,
+                                      lines["hukou_moved_on"].notna()])
+    codes, combos = pd.factorize(keys)
+    decided = np.array([move_in_action(*combo) for combo in combos], dtype=object)[codes]
+    names = {m.code: m.name for m in policy.matters}
+    plan: dict[int, tuple[list, list]] = {}
+    for action, household_id, line_id, code, person in zip(
+            decided, lines["household_id"].tolist(), lines["id"].tolist(), lines["matter_code"].tolist(),
+            lines["name"].tolist(), strict=True):
+        if action is None:
+            continue
+        transfers, notice = plan.setdefault(household_id, ([], []))
+        if action is Kind.TRANSFER:
+            transfers.append((line_id, code))
+        else:
+            notice.append({"person": person, "matter": names[code]})
+    for household_id, (transfers, notice) in plan.items():
+        batch.add(moving[household_id], transfers, notice)
+    return await batch.send(actor, len(moving))
 
 
 async def _send(conn: BaseDBAsyncClient, actor: Actor, household: Household, transfer: list[int],
-                notice: list[dict], on: dt.date, policy: Policy, matters: dict[int, str] | None = None) -> int:
-    if matters is None:
-        matters = {line.id: line.matter_code for line in await Entitlement.filter(id__in=transfer)}
-    stamp = _stamp(conn)
-    rows = []
-    for line_id in transfer:
-        matter = policy.matter(matters[line_id])
-        rows.append((stamp, stamp, Kind.TRANSFER.value, HandoffStatus.SENT.value, household.id, line_id,
-                     household.origin_township, household.dest_township, _db_date(conn, on),
-                     _db_date(conn, add_working_days(on, matter.accept_days)),
-                     _db_date(conn, add_working_days(on, matter.complete_days)), "", "[]", 1))
-    if notice:
-        accept, complete = policy.notice_days
-        rows.append((stamp, stamp, Kind.NOTICE.value, HandoffStatus.SENT.value, household.id, None,
-                     household.origin_township, household.dest_township, _db_date(conn, on),
-                     _db_date(conn, add_working_days(on, accept)), _db_date(conn, add_working_days(on, complete)),
-                     "", json.dumps(notice, ensure_ascii=False), 1))
-    await insert(conn, "handoff", HANDOFF_COLUMNS, rows)
-    if rows:
-        await audit.record(actor, "ledger.send", "household", household.agreement_no,
-                           {"transfers": [None, len(transfer)], "notices": [None, 1 if notice else 0]})
-    return len(rows)
+                on: dt.date, policy: Policy) -> int:
+    """Transfers of some lines of one household (a hukou move, a new matter after move-in)."""
+    matters = dict(await Entitlement.filter(id__in=transfer).values_list("id", "matter_code"))
+    batch = _Batch(conn, on, policy)
+    batch.add(household, [(i, matters[i]) for i in transfer], [])
+    return await batch.send(actor)
+
+
+class _Batch:
+    """Hand-off rows and their audit events, written with one bulk insert each."""
+
+    def __init__(self, conn: BaseDBAsyncClient, on: dt.date, policy: Policy):
+        self.conn, self.on, self.policy = conn, on, policy
+        self.stamp = _stamp(conn)
+        self.rows: list[tuple] = []
+        self.transfers = self.notices = 0
+        self._due: dict[int, str] = {}
+
+    def _date_after(self, days: int):
+        if days not in self._due:
+            self._due[days] = _db_date(self.conn, add_working_days(self.on, days))
+        return self._due[days]
+
+    def add(self, household: Household, transfers: list[tuple[int, str]], notice: list[dict]) -> None:
+        common = (household.id,)
+        sent_on = _db_date(self.conn, self.on)
+        for line_id, code in transfers:
+            matter = self.policy.matter(code)
+            self.rows.append((self.stamp, self.stamp, Kind.TRANSFER.value, HandoffStatus.SENT.value, *common,
+                              line_id, household.origin_township, household.dest_township, sent_on,
+                              self._date_after(matter.accept_days), self._date_after(matter.complete_days),
+                              "", "[]", 1))
+        if notice:
+            accept, complete = self.policy.notice_days
+            self.rows.append((self.stamp, self.stamp, Kind.NOTICE.value, HandoffStatus.SENT.value, *common,
+                              None, household.origin_township, household.dest_township, sent_on,
+                              self._date_after(accept), self._date_after(complete), "",
+                              json.dumps(notice, ensure_ascii=False), 1))
+        self.transfers += len(transfers)
+        self.notices += 1 if notice else 0
+
+    async def send(self, actor: Actor, households: int = 1) -> int:
+        """Insert the rows; one audit event for the batch (the rows carry their household)."""
+        if self.rows:
+            await insert(self.conn, "handoff", HANDOFF_COLUMNS, self.rows)
+            await audit.record(actor, "ledger.send", "handoffs", self.on.isoformat(), {
+                "households": [None, households], "transfers": [None, self.transfers],
+                "notices": [None, self.notices]})
+        return len(self.rows)
 
 
 def _side(actor: Actor, handoff: Handoff) -> str:
@@ -533,8 +573,7 @@ async def send_hukou_transfers(conn: BaseDBAsyncClient, actor: Actor, household:
                                      responsible_township=household.origin_township)
     pending = set(await Handoff.filter(entitlement_id__in=[line.id for line in lines],
                                        status__in=list(OPEN)).values_list("entitlement_id", flat=True))
-    return await _send(conn, actor, household, [line.id for line in lines if line.id not in pending], [], on,
-                       policy)
+    return await _send(conn, actor, household, [line.id for line in lines if line.id not in pending], on, policy)
 
 
 REPORT_COLUMNS = {"id": "编号", "kind_label": "类型", "household": "协议编号", "person": "人员", "matter": "事项",

@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ('details', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('version', fields.IntField(default=1)),
             ],
-            options={'table': 'handoff', 'app': 'models', 'indexes': [Index(fields=['to_township', 'status', 'accept_due'], name='ix_handoff_to'), Index(fields=['from_township', 'status', 'accept_due'], name='ix_handoff_from'), Index(fields=['household_id'], name='ix_handoff_household')], 'pk_attr': 'id', 'table_description': '双向对接: a dated message between two townships. A transfer carries one line and moves its'},
+            options={'table': 'handoff', 'app': 'models', 'indexes': [Index(fields=['to_township', 'status', 'accept_due'], name='ix_handoff_to'), Index(fields=['from_township', 'status', 'accept_due'], name='ix_handoff_from'), Index(fields=['household_id'], name='ix_handoff_household'), Index(fields=['entitlement_id'], name='ix_handoff_entitlement'), Index(fields=['resend_of_id'], name='ix_handoff_resend')], 'pk_attr': 'id', 'table_description': '双向对接: a dated message between two townships. A transfer carries one line and moves its'},
             bases=['Timestamped'],
         ),
     ]

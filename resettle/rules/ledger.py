@@ -114,6 +114,16 @@ def is_overdue(status: str, accept_due: dt.date, complete_due: dt.date, today: d
     return False
 
 
+def move_in_action(routing: str, at_origin: bool, hukou_moved: bool) -> Kind | None:
+    """What a move-in does with one open line: a FOLLOWS line — and a HUKOU line whose person's
+    hukou has moved — transfers; other lines the origin still holds are listed in the notice;
+    lines another township already holds are left alone."""
+    if not at_origin:
+        return None
+    follows = routing == Routing.FOLLOWS or (routing == Routing.HUKOU and hukou_moved)
+    return Kind.TRANSFER if follows else Kind.NOTICE
+
+
 @dataclass(frozen=True)
 class Line:
     """What the move-in plan needs to know of an open ledger line."""
@@ -125,15 +135,15 @@ class Line:
 
 
 def move_in_plan(lines: Iterable[Line], origin: str, dest: str) -> tuple[list[int], list[int]]:
-    """On move-in: (lines to transfer, lines to list in one notice). A FOLLOWS line — and a HUKOU
-    line whose person's hukou has moved — transfers; the others stay and the destination is told.
-    A move within one township hands nothing off."""
+    """On move-in: (lines to transfer, lines to list in one notice). A move within one township
+    hands nothing off."""
     if origin == dest:
         return [], []
     transfer, notice = [], []
     for line in lines:
-        if line.responsible != origin:
-            continue
-        follows = line.routing is Routing.FOLLOWS or (line.routing is Routing.HUKOU and line.hukou_moved)
-        (transfer if follows else notice).append(line.id)
+        action = move_in_action(line.routing, line.responsible == origin, line.hukou_moved)
+        if action is Kind.TRANSFER:
+            transfer.append(line.id)
+        elif action is Kind.NOTICE:
+            notice.append(line.id)
     return transfer, notice
