@@ -164,7 +164,8 @@ class Entitlement(Timestamped):
 
 class Handoff(Timestamped):
     """双向对接: a dated message between two townships. A transfer carries one line and moves its
-    responsibility when completed; a notice tells the destination which matters stay."""
+    responsibility when completed; a notice tells the destination which matters stay (the
+    household's lines the origin holds, read when shown)."""
 
     kind = fields.CharField(max_length=8)
     status = fields.CharField(max_length=12)
@@ -182,7 +183,6 @@ class Handoff(Timestamped):
     reason = fields.CharField(max_length=200, default="")
     resend_of = fields.ForeignKeyField("models.Handoff", related_name="resends", null=True,
                                        on_delete=fields.RESTRICT)
-    details = fields.JSONField(default=list)  # a notice's [{"person", "matter"}] lines
     version = fields.IntField(default=1)
 
     class Meta:

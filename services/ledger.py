@@ -4,7 +4,6 @@ accepting / rejecting / completing / revoking them, tag changes, and the views o
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import statistics
 from collections.abc import Iterable
@@ -45,8 +44,7 @@ from services.bulk import LOOKUP_CHUNK, Chunks, allocate_ids, insert
 ENTITLEMENT_COLUMNS = ("id", "created_at", "updated_at", "person_id", "matter_code", "routing",
                        "responsible_township", "opened_on", "close_reason", "version")
 HANDOFF_COLUMNS = ("created_at", "updated_at", "kind", "status", "household_id", "entitlement_id",
-                   "from_township", "to_township", "sent_on", "accept_due", "complete_due", "reason",
-                   "details", "version")
+                   "from_township", "to_township", "sent_on", "accept_due", "complete_due", "reason", "version")
 PAGE = 100
 _TAG_SPLIT = re.compile(r"[、,，;；\s]+")
 
@@ -161,44 +159,60 @@ async def _close(actor: Actor, line: Entitlement, on: dt.date, reason: str) -> N
 # ---------------------------------------------------------------- hand-offs
 
 
+def _line_predicates() -> dict[Kind, str]:
+    """SQL conditions selecting, among the open lines the origin holds, those a move-in transfers
+    and those its notice lists — generated from `move_in_action`, so the rule stays in one place
+    while a batch of 100,000 households is decided inside the database."""
+    found: dict[Kind, list[str]] = {Kind.TRANSFER: [], Kind.NOTICE: []}
+    for routing in Routing:
+        for moved in (False, True):
+            action = move_in_action(routing.value, True, moved)
+            if action is not None:
+                found[action].append(f"(e.routing = '{routing.value}' AND "
+                                     f"p.hukou_moved_on IS {'NOT ' if moved else ''}NULL)")
+    return {kind: " OR ".join(conds) or "1 = 0" for kind, conds in found.items()}
+
+
+_AT_ORIGIN = ("FROM entitlement e JOIN person p ON p.id = e.person_id JOIN household h ON h.id = p.household_id "
+              "WHERE e.closed_on IS NULL AND e.responsible_township = h.origin_township")
+
+
 async def send_move_in(conn: BaseDBAsyncClient, actor: Actor, households: list[Household], on: dt.date,
                        policy: Policy) -> int:
-    """On move-in: a transfer for each line that follows the person, one notice listing the lines
-    the origin keeps. Many households at once (a batch of move-ins); returns the hand-offs sent.
-    The rule (`move_in_action`) is decided once per distinct (routing, at origin, hukou moved)."""
+    """On move-in: a transfer for each line that follows the person, one notice telling the
+    destination which matters the origin keeps. Many households at once; returns the hand-offs."""
     moving = {h.id: h for h in households if h.origin_township != h.dest_township}
-    frames = []
+    predicates = _line_predicates()
+    transfers: dict[int, list[tuple[int, str]]] = {}
+    noticed: set[int] = set()
     ids = list(moving)
     for start in range(0, len(ids), LOOKUP_CHUNK):
         chunk = ", ".join(str(i) for i in ids[start:start + LOOKUP_CHUNK])  # integer ids from the database
-        frames.append(pd.DataFrame(await conn.execute_query_dict(
-            "SELECT e.id, e.routing, e.responsible_township, e.matter_code, p.household_id, "
-            "p.hukou_moved_on, p.name FROM entitlement e JOIN person p ON p.id = e.person_id "
-            f"WHERE e.closed_on IS NULL AND p.household_id IN ({chunk}) ORDER BY e.id")))
-    lines = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        for line_id, code, household_id in (await conn.execute_query(
+                f"SELECT e.id, e.matter_code, p.household_id {_AT_ORIGIN} AND p.household_id IN ({chunk}) "
+                f"AND ({predicates[Kind.TRANSFER]}) ORDER BY e.id"))[1]:
+            transfers.setdefault(household_id, []).append((line_id, code))
+        noticed.update(row[0] for row in (await conn.execute_query(
+            f"SELECT DISTINCT p.household_id {_AT_ORIGIN} AND p.household_id IN ({chunk}) "
+            f"AND ({predicates[Kind.NOTICE]})"))[1])
     batch = _Batch(conn, on, policy)
-    if lines.empty:
-        return await batch.send(actor, len(moving))
-    origin = lines["household_id"].map({i: h.origin_township for i, h in moving.items()})
-    keys = pd.MultiIndex.from_arrays([lines["routing"], lines["responsible_township"] == origin,
-                                      lines["hukou_moved_on"].notna()])
-    codes, combos = pd.factorize(keys)
-    decided = np.array([move_in_action(*combo) for combo in combos], dtype=object)[codes]
-    names = {m.code: m.name for m in policy.matters}
-    plan: dict[int, tuple[list, list]] = {}
-    for action, household_id, line_id, code, person in zip(
-            decided, lines["household_id"].tolist(), lines["id"].tolist(), lines["matter_code"].tolist(),
-            lines["name"].tolist(), strict=True):
-        if action is None:
-            continue
-        transfers, notice = plan.setdefault(household_id, ([], []))
-        if action is Kind.TRANSFER:
-            transfers.append((line_id, code))
-        else:
-            notice.append({"person": person, "matter": names[code]})
-    for household_id, (transfers, notice) in plan.items():
-        batch.add(moving[household_id], transfers, notice)
+    for household_id in transfers.keys() | noticed:
+        batch.add(moving[household_id], transfers.get(household_id, []), household_id in noticed)
     return await batch.send(actor, len(moving))
+
+
+async def notice_lines(household_ids: list[int], policy: Policy) -> dict[int, list[dict]]:
+    """What a notice tells: the household's open lines the origin keeps, as they stand now."""
+    found: dict[int, list[dict]] = {}
+    if not household_ids:
+        return found
+    names = {m.code: m.name for m in policy.matters}
+    ids = ", ".join(str(int(i)) for i in household_ids)
+    for household_id, person, code in (await connection().execute_query(
+            f"SELECT p.household_id, p.name, e.matter_code {_AT_ORIGIN} AND p.household_id IN ({ids}) "
+            f"AND ({_line_predicates()[Kind.NOTICE]}) ORDER BY e.id"))[1]:
+        found.setdefault(household_id, []).append({"person": person, "matter": names.get(code, code)})
+    return found
 
 
 async def _send(conn: BaseDBAsyncClient, actor: Actor, household: Household, transfer: list[int],
@@ -206,7 +220,7 @@ async def _send(conn: BaseDBAsyncClient, actor: Actor, household: Household, tra
     """Transfers of some lines of one household (a hukou move, a new matter after move-in)."""
     matters = dict(await Entitlement.filter(id__in=transfer).values_list("id", "matter_code"))
     batch = _Batch(conn, on, policy)
-    batch.add(household, [(i, matters[i]) for i in transfer], [])
+    batch.add(household, [(i, matters[i]) for i in transfer], False)
     return await batch.send(actor)
 
 
@@ -225,7 +239,7 @@ class _Batch:
             self._due[days] = _db_date(self.conn, add_working_days(self.on, days))
         return self._due[days]
 
-    def add(self, household: Household, transfers: list[tuple[int, str]], notice: list[dict]) -> None:
+    def add(self, household: Household, transfers: list[tuple[int, str]], notice: bool) -> None:
         common = (household.id,)
         sent_on = _db_date(self.conn, self.on)
         for line_id, code in transfers:
@@ -233,13 +247,12 @@ class _Batch:
             self.rows.append((self.stamp, self.stamp, Kind.TRANSFER.value, HandoffStatus.SENT.value, *common,
                               line_id, household.origin_township, household.dest_township, sent_on,
                               self._date_after(matter.accept_days), self._date_after(matter.complete_days),
-                              "", "[]", 1))
+                              "", 1))
         if notice:
             accept, complete = self.policy.notice_days
             self.rows.append((self.stamp, self.stamp, Kind.NOTICE.value, HandoffStatus.SENT.value, *common,
                               None, household.origin_township, household.dest_township, sent_on,
-                              self._date_after(accept), self._date_after(complete), "",
-                              json.dumps(notice, ensure_ascii=False), 1))
+                              self._date_after(accept), self._date_after(complete), "", 1))
         self.transfers += len(transfers)
         self.notices += 1 if notice else 0
 
@@ -332,7 +345,7 @@ async def resend(actor: Actor, handoff_id: int, note: str = "", today: dt.date |
                                    to_township=old.to_township, sent_on=today,
                                    accept_due=add_working_days(today, accept),
                                    complete_due=add_working_days(today, complete), reason=note.strip(),
-                                   resend_of_id=old.id, details=old.details)
+                                   resend_of_id=old.id)
         await audit.record(actor, "ledger.resend", "handoff", new.id, {"resend_of": [None, old.id]})
     return {"id": new.id, "status": new.status}
 
@@ -380,19 +393,20 @@ async def list_handoffs(actor: Actor, *, township: str | None = None, direction:
     total = await query.count()
     rows = await query.order_by("accept_due", "id").offset(offset).limit(limit).prefetch_related(
         "household", "entitlement__person")
-    items = [_describe(h, today, policy) for h in rows]
+    kept = await notice_lines([h.household_id for h in rows if h.kind == Kind.NOTICE], policy)
+    items = [_describe(h, today, policy, kept.get(h.household_id, [])) for h in rows]
     items.sort(key=lambda h: (not h["overdue"], h["due"]))
     return {"total": total, "items": items}
 
 
-def _describe(h: Handoff, today: dt.date, policy: Policy) -> dict:
+def _describe(h: Handoff, today: dt.date, policy: Policy, kept: list[dict]) -> dict:
     line = h.entitlement
     due = h.accept_due if h.status == HandoffStatus.SENT else h.complete_due
     if line is not None:
         matter, person = policy.matter(line.matter_code).name, line.person.name
     else:
-        matter = "、".join(sorted({d["matter"] for d in h.details}))
-        person = "、".join(dict.fromkeys(d["person"] for d in h.details))
+        matter = "、".join(sorted({d["matter"] for d in kept}))
+        person = "、".join(dict.fromkeys(d["person"] for d in kept))
     return {"id": h.id, "kind": h.kind, "kind_label": KIND_LABELS[Kind(h.kind)], "status": h.status,
             "status_label": HANDOFF_LABELS[HandoffStatus(h.status)],
             "from_township": _township_name(policy, h.from_township),

@@ -7,6 +7,7 @@ import pytest
 from resettle.actor import Actor
 from resettle.errors import DomainError, NotFound
 from resettle.models import Entitlement, Handoff, Person
+from resettle.policy import load_policy
 from resettle.rules.household import Status
 from services import ledger, registry
 from services.registry_import import import_sheets
@@ -57,7 +58,9 @@ async def test_move_in_sends_transfers_and_one_notice(family):
     transfers = [h for h in handoffs if h.kind == "transfer"]
     notices = [h for h in handoffs if h.kind == "notice"]
     assert len(transfers) == 4  # WGZF, DZZ, DB, GLJT follow the person
-    assert len(notices) == 1 and len(notices[0].details) == 6 + 4 + 4  # the lines that stay (and HUKOU)
+    assert len(notices) == 1
+    kept = (await ledger.notice_lines([notices[0].household_id], load_policy()))[notices[0].household_id]
+    assert len(kept) == 6 + 4 + 4  # the lines that stay (and HUKOU, until the hukou moves)
     assert {h.from_township for h in handoffs} == {"310151101"} and {h.to_township for h in handoffs} == {"310151110"}
     db_line = (await lines_of(WIFE))["DB"]
     db_handoff = next(h for h in transfers if h.entitlement_id == db_line.id)

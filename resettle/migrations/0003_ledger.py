@@ -1,7 +1,5 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-import functools
-from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
@@ -50,7 +48,6 @@ class Migration(migrations.Migration):
                 ('closed_on', fields.DateField(null=True)),
                 ('reason', fields.CharField(default='', max_length=200)),
                 ('resend_of', fields.ForeignKeyField('models.Handoff', source_field='resend_of_id', null=True, db_constraint=True, to_field='id', related_name='resends', on_delete=OnDelete.RESTRICT)),
-                ('details', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('version', fields.IntField(default=1)),
             ],
             options={'table': 'handoff', 'app': 'models', 'indexes': [Index(fields=['to_township', 'status', 'accept_due'], name='ix_handoff_to'), Index(fields=['from_township', 'status', 'accept_due'], name='ix_handoff_from'), Index(fields=['household_id'], name='ix_handoff_household'), Index(fields=['entitlement_id'], name='ix_handoff_entitlement'), Index(fields=['resend_of_id'], name='ix_handoff_resend')], 'pk_attr': 'id', 'table_description': '双向对接: a dated message between two townships. A transfer carries one line and moves its'},
