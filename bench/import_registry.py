@@ -6,8 +6,9 @@ Steps, each in its own process so that peak memory is the step's own:
 1. generate a CSV of about --persons persons with the faker generator (cached in --workdir);
 2. import it with `services.registry_import.import_sheets` (all validation on) into a fresh
    database, and time it;
-3. read the rows the import wrote back out of that database and time a bare `executemany` of
-   exactly those rows into the same tables of a second fresh database (the baseline);
+3. read the rows the import wrote back out of that database (households, persons and the ledger
+   lines opened for them) and time a bare `executemany` of exactly those rows into the same
+   tables of a second fresh database (the baseline);
 4. time the township and community counts over the imported registry.
 Prints rows/s of both, the ratio (goal ≥ 0.5), the import's peak memory (goal < 1 GiB) and the
 stats times (goal < 100 ms). Not part of the test suite.
@@ -31,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PERSONS_PER_HOUSEHOLD = 3.2  # what the generator averages
-TABLES = ("village", "community", "household", "person")
+# every table the import writes rows into: the registry and the ledger lines it opens
+TABLES = ("village", "community", "household", "person", "entitlement")
 
 
 def peak_mib() -> float:

@@ -314,6 +314,39 @@ for _action in ("accept", "reject", "complete", "revoke"):
     _ledger_action(_action)
 
 
+@ledger_group.command("tags")
+@click.argument("person")
+@click.option("--set", "tags", required=True, help="新的特殊群体标签，如“低保、党员”；空字符串为清除")
+@click.option("--reason", required=True, help="变更原因")
+@db_option
+def ledger_tags(person, tags, reason, db) -> None:
+    """变更一个人的特殊群体标签：适用的事项随之建立，不再适用的随之关闭。"""
+    page = run(db, lambda: ledger.set_tags(cli_actor(), person, tags, reason))
+    click.echo(render(page["lines"], LINE_COLUMNS, "table"))
+
+
+@ledger_group.command("close")
+@click.argument("person")
+@click.option("--reason", required=True, help="如“死亡”“迁出本区”")
+@click.option("--on", "on", type=DATE, help="日期（默认今天）")
+@db_option
+def ledger_close(person, reason, on, db) -> None:
+    """关闭一个人的全部事项（其未完成的对接单一并撤回）。"""
+    result = run(db, lambda: ledger.close_person(cli_actor(), person, reason, on))
+    click.echo(f"已关闭 {result['closed']} 项事项")
+
+
+@ledger_group.command("routing")
+@click.argument("line", type=int)
+@click.option("--to", "routing", required=True, type=click.Choice(["STAYS", "FOLLOWS", "HUKOU"]))
+@click.option("--reason", required=True, help="为何此人的这项事项不按目录办理")
+@db_option
+def ledger_routing(line, routing, reason, db) -> None:
+    """改变某人某项事项的归属方式（目录之外的个案），写明原因并记入日志。"""
+    result = run(db, lambda: ledger.change_routing(cli_actor(), line, routing, reason))
+    click.echo(f"事项台账 {result['id']} 的归属方式已改为 {result['routing']}")
+
+
 @ledger_group.command("report")
 @click.option("--township", required=True, help="本乡镇")
 @click.option("--with", "other", help="只列与这个乡镇之间的")

@@ -165,6 +165,12 @@ def test_ledger_commands(cli, tmp_path):
     lines = json.loads(cli("ledger", "show", head, "--format", "json").output)
     assert next(line for line in lines if line["matter"] == "最低生活保障")["responsible_township"] == "陈家镇"
     assert cli("ledger", "reject", str(transfer)).exit_code == 1
+    tagged = cli("ledger", "tags", head, "--set", "党员", "--reason", "低保到期")
+    assert tagged.exit_code == 0 and "党组织关系" in tagged.output
+    shown = json.loads(cli("ledger", "show", head, "--format", "json").output)
+    line = next(x for x in shown if x["matter_code"] == "XJQ")
+    assert "FOLLOWS" in cli("ledger", "routing", str(line["id"]), "--to", "FOLLOWS", "--reason", "个案").output
+    assert "已关闭" in cli("ledger", "close", head, "--reason", "死亡").output
     pdf = cli("ledger", "report", "--township", "陈家镇", "--out", str(tmp_path / "r.pdf"))
     assert pdf.exit_code == 0 and (tmp_path / "r.pdf").read_bytes()[:4] == b"%PDF"
     sheet = cli("ledger", "report", "--township", "城桥镇", "--with", "陈家镇", "--out", str(tmp_path / "r.xlsx"))
