@@ -95,9 +95,6 @@ async def step_ledger(url: str) -> dict:
             sent = await ledger.send_move_in(tx, actor, objects, on, policy)
         result["send_seconds"], result["handoffs"] = time.perf_counter() - start, sent
         rows = await conn.execute_query_dict("SELECT * FROM handoff ORDER BY id")
-        if rows and isinstance(rows[0]["details"], str) is False:
-            for r in rows:
-                r["details"] = json.dumps(r["details"], ensure_ascii=False)
         await conn.execute_script("DELETE FROM handoff")
         result["send_bare_seconds"] = await _bare(conn, "handoff", rows)
         del rows
