@@ -122,28 +122,3 @@ def move_in_action(routing: str, at_origin: bool, hukou_moved: bool) -> Kind | N
         return None
     follows = routing == Routing.FOLLOWS or (routing == Routing.HUKOU and hukou_moved)
     return Kind.TRANSFER if follows else Kind.NOTICE
-
-
-@dataclass(frozen=True)
-class Line:
-    """What the move-in plan needs to know of an open ledger line."""
-
-    id: int
-    routing: Routing
-    responsible: str
-    hukou_moved: bool
-
-
-def move_in_plan(lines: Iterable[Line], origin: str, dest: str) -> tuple[list[int], list[int]]:
-    """On move-in: (lines to transfer, lines to list in one notice). A move within one township
-    hands nothing off."""
-    if origin == dest:
-        return [], []
-    transfer, notice = [], []
-    for line in lines:
-        action = move_in_action(line.routing, line.responsible == origin, line.hukou_moved)
-        if action is Kind.TRANSFER:
-            transfer.append(line.id)
-        elif action is Kind.NOTICE:
-            notice.append(line.id)
-    return transfer, notice

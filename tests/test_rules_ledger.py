@@ -1,0 +1,104 @@
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from resettle.errors import DomainError
+from resettle.rules.ledger import (
+    HandoffStatus,
+    Kind,
+    Matter,
+    Routing,
+    add_working_days,
+    age_on,
+    applies,
+    is_overdue,
+    move_in_action,
+    step,
+)
+
+D = dt.date
+LOW_INCOME = Matter("DB", "最低生活保障", "区民政局", Routing.FOLLOWS, tags=frozenset({"低保"}))
+ELDERLY = Matter("GL", "高龄津贴", "区民政局", Routing.FOLLOWS, min_age=80)
+HEAD = Matter("TD", "土地承包经营权", "区农业农村委", Routing.STAYS, head_only=True)
+ALL = Matter("YB", "医保", "区医保局", Routing.HUKOU, everyone=True)
+
+
+@pytest.mark.parametrize(("matter", "tags", "age", "head", "expected"), [
+    (LOW_INCOME, {"低保"}, 40, False, True),
+    (LOW_INCOME, {"党员"}, 40, True, False),
+    (ELDERLY, set(), 80, False, True),
+    (ELDERLY, set(), 79, False, False),
+    (HEAD, set(), 30, True, True),
+    (HEAD, {"低保"}, 90, False, False),
+    (ALL, set(), 0, False, True),
+])
+def test_applies(matter, tags, age, head, expected):
+    assert applies(matter, tags=tags, age=age, head=head) is expected
+
+
+def test_age_on_birthday():
+    assert age_on(D(1944, 3, 1), D(2024, 2, 29)) == 79
+    assert age_on(D(1944, 3, 1), D(2024, 3, 1)) == 80
+
+
+@pytest.mark.parametrize(("start", "days", "due"), [
+    (D(2024, 3, 1), 3, D(2024, 3, 6)),  # Friday + 3 working days = Wednesday
+    (D(2024, 3, 2), 1, D(2024, 3, 4)),  # Saturday + 1 = Monday
+    (D(2024, 3, 4), 5, D(2024, 3, 11)),
+])
+def test_working_days(start, days, due):
+    assert add_working_days(start, days) == due
+
+
+@given(st.dates(D(2020, 1, 1), D(2030, 1, 1)), st.integers(1, 60))
+def test_working_days_skip_weekends(start, days):
+    due = add_working_days(start, days)
+    assert due.weekday() < 5
+    between = [start + dt.timedelta(n) for n in range(1, (due - start).days + 1)]
+    assert sum(d.weekday() < 5 for d in between) == days
+
+
+@pytest.mark.parametrize(("routing", "at_origin", "moved", "action"), [
+    ("FOLLOWS", True, False, Kind.TRANSFER),
+    ("STAYS", True, False, Kind.NOTICE),
+    ("STAYS", True, True, Kind.NOTICE),
+    ("HUKOU", True, False, Kind.NOTICE),
+    ("HUKOU", True, True, Kind.TRANSFER),
+    ("FOLLOWS", False, False, None),  # already held elsewhere
+])
+def test_move_in_action(routing, at_origin, moved, action):
+    assert move_in_action(routing, at_origin, moved) is action
+
+
+@pytest.mark.parametrize(("status", "action", "side", "after"), [
+    ("sent", "accept", "receiver", HandoffStatus.ACCEPTED),
+    ("sent", "accept", "office", HandoffStatus.ACCEPTED),
+    ("accepted", "complete", "receiver", HandoffStatus.COMPLETED),
+    ("sent", "revoke", "sender", HandoffStatus.REVOKED),
+])
+def test_handoff_steps(status, action, side, after):
+    assert step(status, action, side, reason="x") is after
+
+
+@pytest.mark.parametrize(("status", "action", "side", "reason", "message"), [
+    ("sent", "accept", "sender", "", "只有接收方乡镇或区集中居住办可以接收"),
+    ("sent", "revoke", "receiver", "", "只有发出方乡镇或区集中居住办可以撤回"),
+    ("sent", "complete", "receiver", "", "该对接单待接收，不能办结"),
+    ("completed", "reject", "receiver", "不对", "该对接单已办结，不能退回"),
+    ("sent", "reject", "receiver", " ", "退回必须写明原因"),
+    ("sent", "delete", "office", "", "操作只能是：接收、退回、办结、撤回"),
+])
+def test_handoff_refusals(status, action, side, reason, message):
+    with pytest.raises(DomainError) as caught:
+        step(status, action, side, reason)
+    assert caught.value.message == message
+
+
+def test_overdue():
+    assert not is_overdue("sent", D(2024, 3, 6), D(2024, 3, 22), D(2024, 3, 6))
+    assert is_overdue("sent", D(2024, 3, 6), D(2024, 3, 22), D(2024, 3, 7))
+    assert not is_overdue("accepted", D(2024, 3, 6), D(2024, 3, 22), D(2024, 3, 20))
+    assert is_overdue("accepted", D(2024, 3, 6), D(2024, 3, 22), D(2024, 3, 23))
+    assert not is_overdue("completed", D(2024, 3, 6), D(2024, 3, 22), D(2025, 1, 1))
