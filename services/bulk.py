@@ -70,7 +70,7 @@ async def insert(conn: BaseDBAsyncClient, table: str, columns: Sequence[str],
             progress(len(chunk))
 
 
-async def allocate_ids(conn: BaseDBAsyncClient, table: str, count: int) -> list[int]:
+async def allocate_ids(conn: BaseDBAsyncClient, table: str, count: int) -> Sequence[int]:
     """Ids for `count` new rows, so that nothing has to be read back after a bulk insert.
     PostgreSQL hands them out from the table's sequence. On SQLite they follow the highest id
     used; should another writer take one meanwhile, the insert fails on the primary key and the
@@ -84,4 +84,4 @@ async def allocate_ids(conn: BaseDBAsyncClient, table: str, count: int) -> list[
         f'SELECT MAX(COALESCE((SELECT MAX(id) FROM "{table}"), 0), '
         f"COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0)) AS top")
     first = top[0]["top"] + 1
-    return list(range(first, first + count))
+    return range(first, first + count)  # a range costs nothing however many rows

@@ -39,9 +39,9 @@ from resettle.rules.ledger import (
 )
 from resettle.rules.permissions import require
 from services import audit
-from services.bulk import LOOKUP_CHUNK, Chunks, allocate_ids, insert
+from services.bulk import LOOKUP_CHUNK, Chunks, insert
 
-ENTITLEMENT_COLUMNS = ("id", "created_at", "updated_at", "person_id", "matter_code", "routing",
+ENTITLEMENT_COLUMNS = ("created_at", "updated_at", "person_id", "matter_code", "routing",
                        "responsible_township", "opened_on", "close_reason", "version")
 HANDOFF_COLUMNS = ("created_at", "updated_at", "kind", "status", "household_id", "entitlement_id",
                    "from_township", "to_township", "sent_on", "accept_due", "complete_due", "reason", "version")
@@ -93,15 +93,17 @@ async def open_lines_bulk(conn: BaseDBAsyncClient, persons: pd.DataFrame, policy
     total = int(starts[-1])
     if not total:
         return 0
-    ids = iter(await allocate_ids(conn, "entitlement", total))
+    # Lines are never read back here, so the database numbers them; and the values that repeat
+    # (dates, townships) are shared objects, not a million copies.
     person_ids = persons["person_id"].tolist()
     origins = persons["origin_township"].tolist()
-    opened = [_db_date(conn, d) for d in persons["signed_on"].tolist()]
+    day_codes, days = pd.factorize(persons["signed_on"])
+    opened = [_db_date(conn, d) for d in days]
     routing = {m.code: m.routing.value for m in policy.matters}
     stamp = _stamp(conn)
 
     def rows(first: int, stop: int) -> list[tuple]:
-        return [(next(ids), stamp, stamp, person_ids[i], code, routing[code], origins[i], opened[i], "", 1)
+        return [(stamp, stamp, person_ids[i], code, routing[code], origins[i], opened[day_codes[i]], "", 1)
                 for i in range(first, stop) for code in per_combo[codes[i]]]
     bounds = [(b, min(b + 5_000, len(persons))) for b in range(0, len(persons), 5_000)]
     await insert(conn, "entitlement", ENTITLEMENT_COLUMNS, Chunks(bounds, rows), progress)
