@@ -77,6 +77,7 @@ async def step_ledger(url: str) -> dict:
         await conn.execute_script("DELETE FROM entitlement")
         result["open_bare_seconds"] = await _bare(conn, "entitlement", rows)
         del rows
+        await conn.execute_script("ANALYZE entitlement")  # as the import does after a bulk load
 
         households = await conn.execute_query_dict(
             "SELECT id, agreement_no, origin_township, dest_township FROM household "

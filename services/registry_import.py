@@ -171,7 +171,7 @@ async def _refresh_statistics() -> None:
     away rather than after autovacuum gets round to it."""
     conn = connection()
     first = "VACUUM (ANALYZE) household" if is_postgres(conn) else "ANALYZE household"
-    for statement in (first, "ANALYZE person"):  # one by one: a multi-statement script is a transaction
+    for statement in (first, "ANALYZE person", "ANALYZE entitlement"):  # one by one: a script is a transaction
         await conn.execute_script(statement)
 
 
