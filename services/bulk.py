@@ -4,6 +4,7 @@ ORM's bulk_create is ~5x slower), and IN-lookups chunked under SQLite's paramete
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -12,6 +13,21 @@ from resettle.db import is_postgres, placeholders
 
 CHUNK = 20_000
 LOOKUP_CHUNK = 5_000
+
+
+def db_date(conn: BaseDBAsyncClient, value: dt.date | None):
+    """A date as the engine takes it in raw SQL: sqlite3's implicit adapter is deprecated,
+    PostgreSQL wants real dates."""
+    if value is None or is_postgres(conn):
+        return value
+    return value.isoformat()
+
+
+def db_stamp(conn: BaseDBAsyncClient):
+    """Now, for created_at/updated_at in raw SQL: SQLite stores timestamps as text, formatted once
+    per batch rather than once per row through an adapter."""
+    now = dt.datetime.now(dt.UTC)
+    return now if is_postgres(conn) else now.isoformat(" ")
 
 
 class Chunks:

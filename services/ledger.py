@@ -4,7 +4,6 @@ accepting / rejecting / completing / revoking them, tag changes, and the views o
 from __future__ import annotations
 
 import datetime as dt
-import re
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,7 +15,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
-from resettle.db import connection, is_postgres
+from resettle.db import connection
 from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.models import AuditEvent, Entitlement, Handoff, Household, Person
 from resettle.policy import Policy, load_policy
@@ -38,35 +37,18 @@ from resettle.rules.ledger import (
     step,
 )
 from resettle.rules.permissions import require
+from resettle.rules.tags import join_tags, split_tags
 from services import audit
-from services.bulk import LOOKUP_CHUNK, Chunks, insert
+from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, insert
 
 ENTITLEMENT_COLUMNS = ("created_at", "updated_at", "person_id", "matter_code", "routing",
                        "responsible_township", "opened_on", "close_reason", "version")
 HANDOFF_COLUMNS = ("created_at", "updated_at", "kind", "status", "household_id", "entitlement_id",
                    "from_township", "to_township", "sent_on", "accept_due", "complete_due", "reason", "version")
 PAGE = 100
-_TAG_SPLIT = re.compile(r"[、,，;；\s]+")
-
-
-def split_tags(text: str) -> set[str]:
-    return {t for t in _TAG_SPLIT.split(text or "") if t}
-
-
 def matters_for(policy: Policy, tags: Iterable[str], age: int, head: bool) -> list[str]:
     """The catalog's matters that apply to one person, in catalog order."""
     return [m.code for m in policy.matters if applies(m, tags=tags, age=age, head=head)]
-
-
-def _db_date(conn: BaseDBAsyncClient, value: dt.date | None):
-    if value is None or is_postgres(conn):
-        return value
-    return value.isoformat()
-
-
-def _stamp(conn: BaseDBAsyncClient):
-    now = dt.datetime.now(dt.UTC)
-    return now if is_postgres(conn) else now.isoformat(" ")
 
 
 # ---------------------------------------------------------------- opening lines
@@ -98,9 +80,9 @@ async def open_lines_bulk(conn: BaseDBAsyncClient, persons: pd.DataFrame, policy
     person_ids = persons["person_id"].tolist()
     origins = persons["origin_township"].tolist()
     day_codes, days = pd.factorize(persons["signed_on"])
-    opened = [_db_date(conn, d) for d in days]
+    opened = [db_date(conn, d) for d in days]
     routing = {m.code: m.routing.value for m in policy.matters}
-    stamp = _stamp(conn)
+    stamp = db_stamp(conn)
 
     def rows(first: int, stop: int) -> list[tuple]:
         return [(stamp, stamp, person_ids[i], code, routing[code], origins[i], opened[day_codes[i]], "", 1)
@@ -231,19 +213,19 @@ class _Batch:
 
     def __init__(self, conn: BaseDBAsyncClient, on: dt.date, policy: Policy):
         self.conn, self.on, self.policy = conn, on, policy
-        self.stamp = _stamp(conn)
+        self.stamp = db_stamp(conn)
         self.rows: list[tuple] = []
         self.transfers = self.notices = 0
         self._due: dict[int, str] = {}
 
     def _date_after(self, days: int):
         if days not in self._due:
-            self._due[days] = _db_date(self.conn, add_working_days(self.on, days))
+            self._due[days] = db_date(self.conn, add_working_days(self.on, days))
         return self._due[days]
 
     def add(self, household: Household, transfers: list[tuple[int, str]], notice: bool) -> None:
         common = (household.id,)
-        sent_on = _db_date(self.conn, self.on)
+        sent_on = db_date(self.conn, self.on)
         for line_id, code in transfers:
             matter = self.policy.matter(code)
             self.rows.append((self.stamp, self.stamp, Kind.TRANSFER.value, HandoffStatus.SENT.value, *common,
@@ -473,7 +455,7 @@ async def set_tags(actor: Actor, key: str, tags: str, reason: str, on: dt.date |
     on = on or dt.date.today()
     async with in_transaction() as conn:
         person = await _person_in_scope(actor, key)
-        new = "、".join(dict.fromkeys(t for t in _TAG_SPLIT.split(tags) if t))
+        new = join_tags(split_tags(tags))
         updated = await Person.filter(id=person.id, version=person.version).update(tags=new, version=person.version + 1)
         if not updated:
             raise StaleVersion("该人员刚被其他人修改过，请刷新后重试")

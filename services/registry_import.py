@@ -27,7 +27,7 @@ from resettle.rules.permissions import require
 from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_scope, check_sheets
 from resettle.sheets import HEADER_OF, read_sheet, write_table
 from services import audit, ledger
-from services.bulk import LOOKUP_CHUNK, Chunks, allocate_ids, has_rows, insert, select_in
+from services.bulk import LOOKUP_CHUNK, Chunks, allocate_ids, db_date, db_stamp, has_rows, insert, select_in
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BIG_LOAD = 10_000  # rows added by one import above which planner statistics are refreshed
@@ -100,13 +100,6 @@ def _update_sql(conn: BaseDBAsyncClient, table: str, columns: Sequence[str]) -> 
     marks = placeholders(conn, len(columns) + 1).split(", ")
     sets = ", ".join(f'"{c}" = {m}' for c, m in zip(columns, marks, strict=False))
     return f'UPDATE "{table}" SET {sets}, version = version + 1 WHERE id = {marks[-1]}'
-
-
-def _db_date(conn: BaseDBAsyncClient, value: dt.date | None):
-    # sqlite3's implicit date adapter is deprecated; PostgreSQL wants real dates.
-    if value is None or is_postgres(conn):
-        return value
-    return value.isoformat()
 
 
 class _Preview(Exception):
@@ -224,9 +217,7 @@ class _Writer:
                  report: ImportReport, progress: Progress | None):
         self.conn, self.actor, self.policy, self.report = conn, actor, policy, report
         self.progress = progress
-        self.now = dt.datetime.now(dt.UTC)
-        # SQLite stores timestamps as text: format once, not once per row through an adapter.
-        self.stamp = self.now if is_postgres(conn) else self.now.isoformat(" ")
+        self.stamp = db_stamp(conn)
         self.events: list[tuple[str, object, dict]] = []
 
     def _tick(self, stage: str, total: int) -> Callable[[int], None]:
@@ -301,7 +292,7 @@ class _Writer:
                 part["village_id"].tolist(), part["group"].tolist(), part["dest_township"].tolist(),
                 part["community_id"].tolist(), part["unit"].tolist(),
                 [Dates(s, h).status.value for s, h in zip(signed, handed, strict=True)],
-                [_db_date(conn, d) for d in signed], [_db_date(conn, d) for d in handed],
+                [db_date(conn, d) for d in signed], [db_date(conn, d) for d in handed],
                 itertools.repeat(""), member_counts[start:stop], separated_counts[start:stop],
                 itertools.repeat(1)))
         await insert(conn, "household", ("id", *HOUSEHOLD_COLUMNS), Chunks.rows(len(new), records),
@@ -326,7 +317,7 @@ class _Writer:
             if status != before["status"]:
                 changes["status"] = [before["status"], status]
             values = [merged[k] for k in HOUSEHOLD_SHEET_FIELDS]
-            values[6], values[7] = _db_date(conn, values[6]), _db_date(conn, values[7])
+            values[6], values[7] = db_date(conn, values[6]), db_date(conn, values[7])
             updates.append((*values, status, self.stamp, before["id"]))
             self.events.append(("household", h["agreement_no"], changes))
             touched.add(before["id"])

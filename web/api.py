@@ -28,6 +28,17 @@ def _json(data, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False, default=str))
 
 
+async def _json_object(request: web.Request) -> dict:
+    """The request body as a JSON object, or a 400 in the API's error shape."""
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="请求体应为 JSON 对象")
+    return body
+
+
 def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query.get(name)
     if raw is None:
@@ -66,12 +77,8 @@ async def household(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/households/{agreement_no}/events")
 async def record(request: web.Request) -> web.Response:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return api_error(400, "invalid_json", "请求体应为 JSON 对象")
-    if not isinstance(body, dict) or not all(isinstance(v, str | int) and not isinstance(v, bool)
-                                             for v in body.values()):
+    body = await _json_object(request)
+    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in body.values()):
         return api_error(422, "invalid_body", "请求体应为 JSON 对象，各字段为字符串或整数")
     result = await record_from_form(actor(request), request.match_info["agreement_no"],
                                     {k: str(v) for k, v in body.items()})
@@ -124,11 +131,8 @@ async def ledger_handoffs(request: web.Request) -> web.Response:
 @routes.post("/api/v1/ledger/handoffs/actions")
 async def ledger_act(request: web.Request) -> web.Response:
     """{"ids": [...], "action": "accept|reject|complete|revoke", "reason": "..."}: per-item results."""
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return api_error(400, "invalid_json", "请求体应为 JSON 对象")
-    ids = body.get("ids") if isinstance(body, dict) else None
+    body = await _json_object(request)
+    ids = body.get("ids")
     if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool)
                                                         and 0 < i < 2**31 for i in ids):
         return api_error(422, "invalid_body", "ids 应为正整数列表")

@@ -62,10 +62,6 @@ def birth_date(value: str) -> dt.date:
     return dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
 
 
-def is_male(value: str) -> bool:
-    return int(value[16]) % 2 == 1
-
-
 def mask(value: str) -> str:
     """Show region and last four only: 310230********123X."""
     if len(value) != 18:

@@ -22,13 +22,13 @@ from resettle.rules import idnumber
 from resettle.rules.contact import normalize_phone
 from resettle.rules.dates import parse_date
 from resettle.rules.household import Dates, order_problem
+from resettle.rules.tags import join_tags, split_tags
 from resettle.rules.township import clean_name
 from resettle.sheets import COLUMNS, HEADER_OF, REPEATED, Sheet, cell_text
 
 ERROR, WARNING = "错误", "警告"
 HOUSEHOLD_FIELDS = ("origin_township", "village", "group", "dest_township", "community", "unit",
                     "signed_on", "handed_over_on")
-_TAG_SPLIT = re.compile(r"[、,，;；\s]+")
 _NUMERIC_ID = re.compile(r"^\d+(\.\d+)?([eE][+]?\d+)?$")
 _MOBILE = r"1[3-9][0-9]{9}"
 NUMERIC_ID_MESSAGE = ("身份证号被Excel存成了数字，末尾几位已经丢失（Excel只保留15位有效数字）："
@@ -293,9 +293,8 @@ def _check_dates(out: Checked, frame: pd.DataFrame) -> None:
 
 def _check_tags(out: Checked, frame: pd.DataFrame, policy: Policy) -> None:
     def split(text: str) -> tuple[str, str]:
-        tags = [t for t in _TAG_SPLIT.split(text) if t]
-        unknown = [t for t in tags if t not in policy.tags]
-        return "、".join(dict.fromkeys(tags)), "、".join(unknown)
+        tags = split_tags(text)
+        return join_tags(tags), "、".join(t for t in tags if t not in policy.tags)
 
     def unknown(text: str) -> str | None:
         odd = split(text)[1]
