@@ -503,7 +503,7 @@ async def _find_person(key: str) -> Person:
     """By full ID number or person id."""
     key = key.strip()
     person = None
-    if key.isdigit() and len(key) < 10:
+    if key.isascii() and key.isdigit() and len(key) < 10:  # "²".isdigit() is True too
         person = await Person.get_or_none(id=int(key))
     elif len(number := idnumber.normalize(key)) == 18:
         person = await Person.get_or_none(id_number=number)

@@ -347,3 +347,13 @@ async def test_inbox_bulk_accept_and_person_page(site):
     assert done.status == 200 and text.count("已接收") >= 2
     person = await (await site.get(f"/ledger/persons/{HEAD_ID}")).text()
     assert "社区网格走访" in person and "事随人走" in person and "城桥镇" in person
+
+
+async def test_unicode_digits_are_not_numbers(site):
+    """'²'.isdigit() is True in Python; found by the fuzzer."""
+    auth = {"Authorization": f"Bearer {site.tokens['office']}"}
+    assert (await site.get("/api/v1/ledger/persons/²", headers=auth)).status == 404
+    assert (await site.get("/api/v1/households?limit=²", headers=auth)).status == 400
+    response = await site.post("/api/v1/households/A-001/events", json={"event": "handed_over", "version": "²"},
+                               headers=auth)
+    assert response.status == 400

@@ -43,7 +43,7 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise DomainError(f"参数 {name} 应为 {low} 到 {high} 之间的整数")
     return int(raw)
 

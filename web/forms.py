@@ -25,7 +25,7 @@ async def record_from_form(who: Actor, no: str, data: dict[str, str]) -> dict:
         raise DomainError(str(exc)) from None
     version = data.get("version") or None
     if version is not None:
-        if not str(version).isdigit():
+        if not (version.isascii() and version.isdigit()):
             raise DomainError("版本号应为整数")
         version = int(version)
     if step == "hukou_moved":

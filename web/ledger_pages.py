@@ -24,7 +24,7 @@ def setup_routes(app: web.Application) -> None:
 
 def _page(request: web.Request) -> int:
     value = request.query.get("page", "1")
-    return max(1, int(value)) if value.isdigit() else 1
+    return max(1, int(value)) if value.isascii() and value.isdigit() else 1
 
 
 @routes.get("/ledger/inbox")
