@@ -194,3 +194,144 @@ class Handoff(Timestamped):
             Index(fields=("entitlement_id",), name="ix_handoff_entitlement"),
             Index(fields=("resend_of_id",), name="ix_handoff_resend"),
         )
+
+
+class Desk(Timestamped):
+    """三合署 of one settlement community: its fixed weekly reception slot when it differs from
+    the policy's. Members are the desk users of the community (User.carriage)."""
+
+    community = fields.OneToOneField("models.Community", related_name="desk", on_delete=fields.RESTRICT)
+    reception_weekday = fields.IntField()  # ISO weekday
+    reception_start = fields.CharField(max_length=5)
+    reception_end = fields.CharField(max_length=5)
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "desk"
+
+
+class DeskWeek(Timestamped):
+    """One community's ISO week: who received residents from each carriage, and the weekly
+    meeting (attendance per carriage, decisions). Attendance is {carriage: [names]}."""
+
+    community = fields.ForeignKeyField("models.Community", related_name="desk_weeks", on_delete=fields.RESTRICT)
+    week = fields.CharField(max_length=8)  # 2026-W47
+    reception_attendance = fields.JSONField(default=dict)
+    meeting_on = fields.DateField(null=True)
+    meeting_attendance = fields.JSONField(default=dict)
+    decisions = fields.TextField(default="")
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "desk_week"
+        unique_together = (("community_id", "week"),)
+
+
+class Problem(Timestamped):
+    """问题: what one or more demands are about, worked by actions until residents are content."""
+
+    community = fields.ForeignKeyField("models.Community", related_name="problems", on_delete=fields.RESTRICT)
+    category = fields.CharField(max_length=16)
+    title = fields.CharField(max_length=200)
+    description = fields.TextField(default="")
+    status = fields.CharField(max_length=12)
+    opened_on = fields.DateField()
+    scheduled_on = fields.DateField(null=True)
+    done_on = fields.DateField(null=True)
+    happy_on = fields.DateField(null=True)
+    round = fields.IntField(default=1)  # feedback round: +1 each time residents reopen it
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "problem"
+        indexes = (
+            Index(fields=("community_id", "status", "category"), name="ix_problem_open"),
+            Index(fields=("community_id", "opened_on"), name="ix_problem_opened"),
+            Index(fields=("community_id", "happy_on"), name="ix_problem_happy"),
+        )
+
+
+class Demand(Timestamped):
+    """需求: what a resident (or a non-resident with a contact) asked, by which channel."""
+
+    community = fields.ForeignKeyField("models.Community", related_name="demands", on_delete=fields.RESTRICT)
+    received_on = fields.DateField()
+    channel = fields.CharField(max_length=12)
+    category = fields.CharField(max_length=16)
+    text = fields.TextField()
+    person = fields.ForeignKeyField("models.Person", related_name="demands", null=True, on_delete=fields.RESTRICT)
+    resident_name = fields.CharField(max_length=64)
+    contact = fields.CharField(max_length=32, default="")
+    unit = fields.CharField(max_length=64, default="")
+    entitlement = fields.ForeignKeyField("models.Entitlement", related_name="demands", null=True,
+                                         on_delete=fields.RESTRICT)
+    status = fields.CharField(max_length=12)
+    problem = fields.ForeignKeyField("models.Problem", related_name="demands", null=True, on_delete=fields.RESTRICT)
+    closed_on = fields.DateField(null=True)  # linked, answered or declined
+    answer = fields.TextField(default="")  # the on-the-spot answer or the reason for declining
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "demand"
+        indexes = (
+            Index(fields=("community_id", "received_on"), name="ix_demand_received"),
+            Index(fields=("community_id", "status"), name="ix_demand_status"),
+            Index(fields=("problem_id",), name="ix_demand_problem"),
+            Index(fields=("person_id",), name="ix_demand_person"),
+            Index(fields=("entitlement_id",), name="ix_demand_entitlement"),
+        )
+
+
+class Action(Timestamped):
+    """实事: one step a carriage or a township department takes on a problem, with a due date."""
+
+    problem = fields.ForeignKeyField("models.Problem", related_name="actions", on_delete=fields.RESTRICT)
+    community = fields.ForeignKeyField("models.Community", related_name="actions", on_delete=fields.RESTRICT)
+    owner = fields.CharField(max_length=64)
+    text = fields.CharField(max_length=500)
+    decided_on = fields.DateField()
+    due = fields.DateField()
+    status = fields.CharField(max_length=12)
+    completed_on = fields.DateField(null=True)
+    result = fields.TextField(default="")
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "desk_action"
+        indexes = (
+            Index(fields=("problem_id",), name="ix_action_problem"),
+            Index(fields=("community_id", "status", "due"), name="ix_action_due"),
+            Index(fields=("community_id", "decided_on"), name="ix_action_decided"),
+        )
+
+
+class Feedback(Timestamped):
+    """回访: one resident's answer about a done problem, per round (a reopen starts a new round)."""
+
+    demand = fields.ForeignKeyField("models.Demand", related_name="feedback", on_delete=fields.RESTRICT)
+    problem = fields.ForeignKeyField("models.Problem", related_name="feedback", on_delete=fields.RESTRICT)
+    round = fields.IntField()
+    rating = fields.CharField(max_length=12)
+    remark = fields.CharField(max_length=500, default="")
+    given_on = fields.DateField()
+
+    class Meta:
+        table = "feedback"
+        unique_together = (("demand_id", "round"),)
+        indexes = (Index(fields=("problem_id", "round"), name="ix_feedback_problem"),
+                   Index(fields=("given_on",), name="ix_feedback_given"))
+
+
+class Reopening(Model):
+    """A done problem sent back to work because residents were not content (append-only)."""
+
+    id = fields.IntField(primary_key=True)
+    problem = fields.ForeignKeyField("models.Problem", related_name="reopenings", on_delete=fields.RESTRICT)
+    round = fields.IntField()  # the round that ended
+    on = fields.DateField()
+    reason = fields.TextField()
+
+    class Meta:
+        table = "reopening"
+        indexes = (Index(fields=("problem_id",), name="ix_reopening_problem"),
+                   Index(fields=("on",), name="ix_reopening_on"))

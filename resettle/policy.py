@@ -6,11 +6,12 @@ import functools
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from resettle.errors import DomainError
+from resettle.rules.desk import valid_slot
 from resettle.rules.ledger import Matter, Routing
 from resettle.rules.township import township_key
 
@@ -29,6 +30,21 @@ class Township:
 
 
 @dataclass(frozen=True)
+class DeskPolicy:
+    """三合署: the weekly reception slot unless a community sets its own, demand categories,
+    the township departments an action can be given to, and the happiness threshold."""
+
+    categories: tuple[str, ...] = ("物业维修", "环境卫生", "停车", "安全", "养老服务", "事项对接",
+                                   "邻里纠纷", "设施配套", "其他")
+    departments: tuple[str, ...] = ()
+    happy_percent: int = 80
+    reception_weekday: int = 3  # ISO weekday, 3 = Wednesday
+    reception_start: str = "09:00"
+    reception_end: str = "11:30"
+    matter_category: str = "事项对接"  # demands of this category link to a resident's ledger
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     source: str
@@ -37,6 +53,7 @@ class Policy:
     relations: frozenset[str]
     matters: tuple[Matter, ...] = ()
     notice_days: tuple[int, int] = (5, 20)  # a notice's (accept, complete) working days
+    desk: DeskPolicy = field(default_factory=lambda: DeskPolicy())
 
     @functools.cached_property
     def _matters(self) -> dict[str, Matter]:
@@ -119,7 +136,34 @@ def _validate(data: dict, path: str) -> Policy:
         matters=_matters(data, fail),
         notice_days=(int(data.get("ledger", {}).get("accept_days", 5)),
                      int(data.get("ledger", {}).get("complete_days", 20))),
+        desk=_desk(data.get("desk", {}), fail),
     )
+
+
+def _desk(row: dict, fail) -> DeskPolicy:
+    default = DeskPolicy()
+    categories = tuple(str(c).strip() for c in row.get("categories", default.categories))
+    if not categories or not all(categories) or len(set(categories)) != len(categories):
+        raise fail("[desk] categories 应为不重复、非空的需求类别列表")
+    percent = row.get("happy_percent", default.happy_percent)
+    if not isinstance(percent, int) or not 1 <= percent <= 100:
+        raise fail("[desk] happy_percent 应为 1 到 100 之间的整数（满意加基本满意的百分比）")
+    weekday = row.get("reception_weekday", default.reception_weekday)
+    if not isinstance(weekday, int) or not 1 <= weekday <= 7:
+        raise fail("[desk] reception_weekday 应为 1（周一）到 7（周日）")
+    start = str(row.get("reception_start", default.reception_start))
+    end = str(row.get("reception_end", default.reception_end))
+    if not valid_slot(start, end):
+        raise fail("[desk] reception_start / reception_end 应为 HH:MM，且开始早于结束")
+    matter_category = str(row.get("matter_category", default.matter_category))
+    if matter_category not in categories:
+        raise fail(f"[desk] matter_category“{matter_category}”不在 categories 中")
+    departments = tuple(str(d).strip() for d in row.get("departments", ()))
+    if not all(departments):
+        raise fail("[desk] departments 不能有空名称")
+    return DeskPolicy(categories=categories, departments=departments, happy_percent=percent,
+                      reception_weekday=weekday, reception_start=start, reception_end=end,
+                      matter_category=matter_category)
 
 
 def _matters(data: dict, fail) -> tuple[Matter, ...]:

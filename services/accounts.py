@@ -12,10 +12,10 @@ from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
 from resettle.errors import DomainError, NotFound
-from resettle.models import Community, Throttle, User
+from resettle.models import Throttle, User
 from resettle.policy import load_policy
 from resettle.rules.permissions import CARRIAGES, ROLES, require
-from services import audit
+from services import audit, registry
 
 MIN_PASSWORD = 8
 ACCOUNT_LIMIT = 5  # failures per account within WINDOW before it is locked for LOCK
@@ -43,23 +43,6 @@ def _check_password(password: str) -> None:
         raise DomainError(f"密码至少{MIN_PASSWORD}位")
 
 
-async def _community(text: str) -> Community:
-    """A community by name, or 乡镇/名称 when two townships use the same name."""
-    township, _, name = text.rpartition("/")
-    query = Community.filter(name=name.strip())
-    if township:
-        match = load_policy().match_township(township)
-        if match is None:
-            raise DomainError(f"“{township}”不是政策文件中的乡镇")
-        query = query.filter(township_code=match.code)
-    found = await query
-    if not found:
-        raise DomainError(f"找不到安置社区“{text}”（社区在首次导入签约交房表时建立）")
-    if len(found) > 1:
-        raise DomainError(f"有多个名为“{name}”的安置社区，请写成 乡镇/社区名")
-    return found[0]
-
-
 async def add_user(actor: Actor, login: str, name: str, role: str, password: str, *,
                    township: str | None = None, community: str | None = None,
                    carriage: str = "", department: str = "") -> dict:
@@ -79,7 +62,7 @@ async def add_user(actor: Actor, login: str, name: str, role: str, password: str
     if role == "desk":
         if not community:
             raise DomainError("三合署窗口人员须用 --community 指定安置社区")
-        community_row = await _community(community)
+        community_row = await registry.find_community(community)
         township_code = community_row.township_code
         if carriage not in CARRIAGES:
             raise DomainError(f"三合署窗口人员须用 --carriage 指定：{'、'.join(CARRIAGES)}")

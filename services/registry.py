@@ -10,13 +10,13 @@ from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
 from resettle.db import connection
-from resettle.errors import DomainError, NotFound, StaleVersion
-from resettle.models import Household, Person
+from resettle.errors import DomainError, NotFound
+from resettle.models import Community, Household, Person
 from resettle.policy import Policy, load_policy
 from resettle.rules import idnumber
 from resettle.rules.household import ORDER, STATUS_LABELS, Dates, Status, advance
 from resettle.rules.permissions import require
-from services import audit, ledger
+from services import audit, ledger, versioned
 
 STEPS = tuple(s.value for s in ORDER)
 SEARCH_LIMIT = 50
@@ -31,6 +31,28 @@ def household_scope(actor: Actor) -> Q | None:
     if actor.role == "desk":
         return Q(community_id=actor.community_id)
     return None
+
+
+async def find_community(text: str) -> Community:
+    """A community by name, or 乡镇/名称 when two townships use the same name, or its id."""
+    if text.isascii() and text.isdigit():
+        found = await Community.get_or_none(id=int(text))
+        if found is None:
+            raise NotFound(f"找不到编号为{text}的安置社区")
+        return found
+    township, _, name = text.rpartition("/")
+    query = Community.filter(name=name.strip())
+    if township:
+        match = load_policy().match_township(township)
+        if match is None:
+            raise DomainError(f"“{township}”不是政策文件中的乡镇")
+        query = query.filter(township_code=match.code)
+    found = await query
+    if not found:
+        raise DomainError(f"找不到安置社区“{text}”（社区在首次导入签约交房表时建立）")
+    if len(found) > 1:
+        raise DomainError(f"有多个名为“{name}”的安置社区，请写成 乡镇/社区名")
+    return found[0]
 
 
 def _visible_township(actor: Actor, code: str) -> bool:
@@ -230,14 +252,13 @@ async def record_step(actor: Actor, agreement_no: str, step: Status, on: dt.date
         if reason:
             changes["withdrawn_reason"] = reason.strip()
         before = {k: getattr(h, k) for k in changes}
-        await _save(h, changes, expected_version)
+        await versioned.save(h, changes, expected_version, "该户")
         await audit.record(actor, f"registry.{step.value}", "household", h.agreement_no,
                            audit.diff(before, changes))
         if step is Status.MOVED_IN:
-            h.status = Status.MOVED_IN
             await ledger.send_move_in(conn, actor, [h], on, load_policy())
     return {"agreement_no": h.agreement_no, "status": dates.status.value,
-            "status_label": STATUS_LABELS[dates.status], "version": h.version + 1}
+            "status_label": STATUS_LABELS[dates.status], "version": h.version}
 
 
 async def record_hukou_moved(actor: Actor, agreement_no: str, id_number: str, on: dt.date) -> dict:
@@ -255,10 +276,7 @@ async def record_hukou_moved(actor: Actor, agreement_no: str, id_number: str, on
             raise DomainError(f"{person.name}的户籍已在迁入乡镇，无需再登记")
         changes = {"hukou_township": h.dest_township, "hukou_moved_on": on}
         before = {k: getattr(person, k) for k in changes}
-        updated = await Person.filter(id=person.id, version=person.version).update(
-            **changes, version=person.version + 1, updated_at=dt.datetime.now(dt.UTC))
-        if not updated:
-            raise StaleVersion("该成员刚被其他人修改过，请刷新后重试")
+        await versioned.save(person, changes, None, "该成员")
         separated = await Person.filter(household_id=h.id).exclude(
             hukou_township=h.dest_township).count()
         await Household.filter(id=h.id).update(separated_count=separated)
@@ -266,12 +284,3 @@ async def record_hukou_moved(actor: Actor, agreement_no: str, id_number: str, on
                            audit.diff(before, changes))
         await ledger.send_hukou_transfers(conn, actor, h, person.id, on, load_policy())
     return {"agreement_no": h.agreement_no, "name": person.name, "hukou_moved_on": on.isoformat()}
-
-
-async def _save(h: Household, changes: dict, expected_version: int | None) -> None:
-    version = h.version if expected_version is None else expected_version
-    updated = await Household.filter(id=h.id, version=version).update(
-        **changes, version=version + 1, updated_at=dt.datetime.now(dt.UTC))
-    if not updated:
-        raise StaleVersion("该户刚被其他人修改过，请刷新后重试")
-

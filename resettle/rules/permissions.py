@@ -27,6 +27,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "ledger.handoff": frozenset({"admin", "office", "township"}),
     "ledger.edit": frozenset({"admin", "office", "township"}),
     "ledger.dashboard": frozenset({"admin", "office", "department", "finance"}),
+    "desk.view": frozenset({"admin", "office", "township", "desk"}),
+    "desk.work": frozenset({"admin", "desk"}),
     "users.manage": frozenset({"admin"}),
 }
 ACTION_LABELS = {
@@ -40,6 +42,8 @@ ACTION_LABELS = {
     "ledger.handoff": "处理双向对接单",
     "ledger.edit": "变更事项台账",
     "ledger.dashboard": "查看事项对接总览",
+    "desk.view": "查看三合署清单",
+    "desk.work": "办理三合署接待与例会",
     "users.manage": "管理账号",
 }
 

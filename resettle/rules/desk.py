@@ -1,0 +1,253 @@
+"""三合署, the joint desk: the closed loop 需求 → 问题 → 实事 → 幸福清单 as pure rules — the state
+machines, when residents' feedback makes a problem happy, overdue actions, ISO weeks and
+periods, which open problems look like a new demand, and names masked for a public notice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from resettle.errors import DomainError
+
+
+class DemandStatus(enum.StrEnum):
+    RECEIVED = "received"
+    LINKED = "linked"  # to a problem
+    ANSWERED = "answered"  # 当场答复
+    DECLINED = "declined"  # with a reason, e.g. referred to a department
+
+
+class ProblemStatus(enum.StrEnum):
+    OPEN = "open"
+    SCHEDULED = "scheduled"  # the weekly meeting gave it at least one action
+    DONE = "done"  # every action completed; residents are being asked
+    HAPPY = "happy"  # feedback met the threshold: on the 幸福清单
+
+
+class ActionStatus(enum.StrEnum):
+    PLANNED = "planned"
+    COMPLETED = "completed"
+
+
+class Rating(enum.StrEnum):
+    SATISFIED = "satisfied"
+    MOSTLY = "mostly"
+    UNSATISFIED = "unsatisfied"
+
+
+class Channel(enum.StrEnum):
+    RECEPTION = "reception"  # 统一接待, the weekly fixed slot
+    VISIT = "visit"  # 四百走访
+    PHONE = "phone"
+    HOTLINE = "hotline"  # 12345
+    ONLINE = "online"
+
+
+DEMAND_LABELS = {DemandStatus.RECEIVED: "待处理", DemandStatus.LINKED: "已转问题",
+                 DemandStatus.ANSWERED: "当场答复", DemandStatus.DECLINED: "不予受理"}
+PROBLEM_LABELS = {ProblemStatus.OPEN: "待商议", ProblemStatus.SCHEDULED: "办理中",
+                  ProblemStatus.DONE: "待回访", ProblemStatus.HAPPY: "幸福清单"}
+ACTION_LABELS = {ActionStatus.PLANNED: "办理中", ActionStatus.COMPLETED: "已完成"}
+RATING_LABELS = {Rating.SATISFIED: "满意", Rating.MOSTLY: "基本满意", Rating.UNSATISFIED: "不满意"}
+CHANNEL_LABELS = {Channel.RECEPTION: "统一接待", Channel.VISIT: "走访", Channel.PHONE: "电话",
+                  Channel.HOTLINE: "12345热线", Channel.ONLINE: "网上"}
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+def parse_label(kind: type[enum.StrEnum], labels: dict, text: str, what: str) -> enum.StrEnum:
+    """An enum member from its code (`phone`) or its Chinese label (`电话`)."""
+    text = str(text).strip()
+    for member, label in labels.items():
+        if text in (member.value, label):
+            return member
+    raise DomainError(f"{what}只能是：{'、'.join(labels.values())}")
+
+
+# ---------------------------------------------------------------- state machines
+
+_DEMAND_MOVES = {DemandStatus.RECEIVED: {DemandStatus.LINKED, DemandStatus.ANSWERED, DemandStatus.DECLINED}}
+
+
+def demand_step(status: DemandStatus, to: DemandStatus) -> DemandStatus:
+    """A received demand is linked, answered or declined, once."""
+    if to not in _DEMAND_MOVES.get(status, set()):
+        raise DomainError(f"需求已是“{DEMAND_LABELS[status]}”，不能再{_DEMAND_VERBS[to]}")
+    return to
+
+
+_DEMAND_VERBS = {DemandStatus.LINKED: "转为问题", DemandStatus.ANSWERED: "当场答复",
+                 DemandStatus.DECLINED: "不予受理", DemandStatus.RECEIVED: "退回待处理"}
+
+
+def problem_status(actions: Sequence[ActionStatus], current: ProblemStatus) -> ProblemStatus:
+    """Where a problem stands after its actions changed: scheduled while any action is planned,
+    done when there are actions and all are completed. A happy problem stays happy."""
+    if current is ProblemStatus.HAPPY:
+        return current
+    if not actions:
+        return ProblemStatus.OPEN
+    if all(a is ActionStatus.COMPLETED for a in actions):
+        return ProblemStatus.DONE
+    return ProblemStatus.SCHEDULED
+
+
+def can_plan(status: ProblemStatus) -> None:
+    if status is ProblemStatus.HAPPY:
+        raise DomainError("问题已进入幸福清单，不能再安排实事")
+
+
+# ---------------------------------------------------------------- feedback
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: str  # "happy" | "reopen" | "wait"
+    satisfaction: float | None  # share of 满意 + 基本满意 among the feedback given
+
+
+def satisfaction(ratings: Iterable[Rating]) -> float | None:
+    ratings = list(ratings)
+    if not ratings:
+        return None
+    return sum(r is not Rating.UNSATISFIED for r in ratings) / len(ratings)
+
+
+def verdict(ratings: Sequence[Rating], waiting: int, threshold_percent: int) -> Verdict:
+    """Decided when every resident who raised a linked demand has answered: happy when the share
+    of 满意 + 基本满意 reaches the threshold, else reopened. Counted in whole numbers, so 4 of 5
+    at 80% is happy and no float rounding decides a case."""
+    share = satisfaction(ratings)
+    if waiting > 0 or not ratings:
+        return Verdict("wait", share)
+    content = sum(r is not Rating.UNSATISFIED for r in ratings)
+    happy = content * 100 >= threshold_percent * len(ratings)
+    return Verdict("happy" if happy else "reopen", share)
+
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def valid_slot(start: str, end: str) -> bool:
+    """A reception slot: two HH:MM times, the start before the end."""
+    return bool(_CLOCK.match(start) and _CLOCK.match(end)) and start < end
+
+
+def action_overdue(status: ActionStatus, due: dt.date, today: dt.date) -> bool:
+    return status is ActionStatus.PLANNED and due < today
+
+
+# ---------------------------------------------------------------- weeks and periods
+
+_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+def iso_week(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_start(week: str) -> dt.date:
+    match = _WEEK.match(week.strip())
+    if match is None:
+        raise DomainError(f"周次“{week}”应写成 2026-W47")
+    year, number = int(match[1]), int(match[2])
+    try:
+        return dt.date.fromisocalendar(year, number, 1)
+    except ValueError:
+        raise DomainError(f"{year}年没有第{number}周") from None
+
+
+@dataclass(frozen=True)
+class Period:
+    """A week, month or year: [start, end) with a label for papers."""
+
+    kind: str
+    start: dt.date
+    end: dt.date
+    label: str
+
+    def __contains__(self, day: dt.date) -> bool:
+        return self.start <= day < self.end
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.end - dt.timedelta(days=1)
+
+
+def period(*, week: str | None = None, month: str | None = None, year: str | None = None) -> Period:
+    """Exactly one of week (2026-W47), month (2026-11) or year (2026)."""
+    given = [v for v in (week, month, year) if v]
+    if len(given) != 1:
+        raise DomainError("请指定一个周期：周（2026-W47）、月（2026-11）或年（2026）之一")
+    if week:
+        start = week_start(week)
+        number = start.isocalendar()
+        return Period("week", start, start + dt.timedelta(days=7), f"{number[0]}年第{number[1]}周")
+    if month:
+        match = _MONTH.match(month.strip())
+        if match is None or not 1 <= int(match[2]) <= 12:
+            raise DomainError(f"月份“{month}”应写成 2026-11")
+        y, m = int(match[1]), int(match[2])
+        start = dt.date(y, m, 1)
+        end = dt.date(y + (m == 12), m % 12 + 1, 1)
+        return Period("month", start, end, f"{y}年{m}月")
+    match = _YEAR.match(str(year).strip())
+    if match is None:
+        raise DomainError(f"年份“{year}”应写成 2026")
+    y = int(match[1])
+    return Period("year", dt.date(y, 1, 1), dt.date(y + 1, 1, 1), f"{y}年")
+
+
+def median_days(spans: Iterable[tuple[dt.date, dt.date]]) -> float | None:
+    days = [(end - start).days for start, end in spans]
+    return statistics.median(days) if days else None
+
+
+# ---------------------------------------------------------------- look-alike problems
+
+_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def _grams(text: str) -> set[str]:
+    """Character bigrams: Chinese has no spaces, and 'X号楼电梯坏了' and '电梯又坏了' share 电梯, 梯坏…"""
+    text = _NOISE.sub("", text.lower())
+    if len(text) < 2:
+        return {text} if text else set()
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+def likeness(a: str, b: str) -> float:
+    """Share of the shorter text's bigrams found in the other (0..1)."""
+    ga, gb = _grams(a), _grams(b)
+    if not ga or not gb:
+        return 0.0
+    return len(ga & gb) / min(len(ga), len(gb))
+
+
+LIKENESS_FLOOR = 0.2
+
+
+def look_alike(text: str, candidates: Iterable[tuple[int, str]], limit: int = 5) -> list[tuple[int, float]]:
+    """The candidates (id, text) most like `text`, best first; those sharing too little are left
+    out. Ties go to the newer problem (higher id)."""
+    scored = [(cid, likeness(text, other)) for cid, other in candidates]
+    scored = [(cid, score) for cid, score in scored if score >= LIKENESS_FLOOR]
+    scored.sort(key=lambda pair: (-pair[1], -pair[0]))
+    return scored[:limit]
+
+
+# ---------------------------------------------------------------- papers
+
+def mask_name(name: str) -> str:
+    """张三英 → 张*英, 张三 → 张*, 欧阳娜娜 → 欧**娜: enough for neighbours, not for strangers."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

@@ -1,0 +1,784 @@
+"""Use cases of 三合署, the joint desk of 居委会, 业委会 and 物业: the weekly reception and meeting,
+and the loop 需求 → 问题 → 实事 → 幸福清单 closed only by residents' feedback.
+
+Scope: desk staff work in their own community; a township liaison reads the communities of its
+township; the office reads all. Out-of-scope objects are not found (404), as elsewhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from resettle.actor import Actor
+from resettle.errors import DomainError, NotFound
+from resettle.models import (
+    Action,
+    Community,
+    Demand,
+    Desk,
+    DeskWeek,
+    Entitlement,
+    Feedback,
+    Handoff,
+    Person,
+    Problem,
+    Reopening,
+    User,
+)
+from resettle.policy import Policy, load_policy
+from resettle.rules import idnumber
+from resettle.rules.contact import normalize_phone
+from resettle.rules.desk import (
+    ACTION_LABELS,
+    CHANNEL_LABELS,
+    DEMAND_LABELS,
+    PROBLEM_LABELS,
+    RATING_LABELS,
+    WEEKDAYS,
+    ActionStatus,
+    Channel,
+    DemandStatus,
+    Period,
+    ProblemStatus,
+    Rating,
+    action_overdue,
+    can_plan,
+    demand_step,
+    iso_week,
+    look_alike,
+    median_days,
+    parse_label,
+    period,
+    problem_status,
+    satisfaction,
+    valid_slot,
+    verdict,
+    week_start,
+)
+from resettle.rules.ledger import HANDOFF_LABELS, OPEN
+from resettle.rules.permissions import CARRIAGES, require
+from services import audit, registry, versioned
+
+TEXT_MAX = 2000
+SIMILAR_CANDIDATES = 500  # the newest open problems of a category compared with a new demand
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+# ---------------------------------------------------------------- scope
+
+
+async def community_of(actor: Actor, community: str | int | None = None) -> Community:
+    """The community an actor works on: desk staff their own (naming another is not found);
+    a liaison one of its township's; the office any. `community` is an id or a name."""
+    require(actor.role, "desk.view")
+    if actor.role == "desk":
+        found = await Community.get(id=actor.community_id)
+        if community not in (None, "") and str(community) not in (str(found.id), found.name,
+                                                                  f"{found.township_code}/{found.name}"):
+            raise NotFound(f"找不到安置社区“{community}”")
+        return found
+    if community in (None, ""):
+        raise DomainError("请指定安置社区")
+    found = await registry.find_community(str(community).strip())
+    if actor.role == "township" and found.township_code != actor.township:
+        raise NotFound(f"找不到安置社区“{community}”")
+    return found
+
+
+def _scope(actor: Actor) -> Q:
+    """Rows (demands, problems, actions) an actor may read, by their community."""
+    if actor.role == "desk":
+        return Q(community_id=actor.community_id)
+    if actor.role == "township":
+        return Q(community__township_code=actor.township)
+    return Q()
+
+
+async def _demand(actor: Actor, demand_id: int) -> Demand:
+    found = await Demand.filter(_scope(actor), id=demand_id).first()
+    if found is None:
+        raise NotFound(f"找不到编号为{demand_id}的需求")
+    return found
+
+
+async def _problem(actor: Actor, problem_id: int) -> Problem:
+    found = await Problem.filter(_scope(actor), id=problem_id).first()
+    if found is None:
+        raise NotFound(f"找不到编号为{problem_id}的问题")
+    return found
+
+
+async def _action(actor: Actor, action_id: int) -> Action:
+    found = await Action.filter(_scope(actor), id=action_id).first()
+    if found is None:
+        raise NotFound(f"找不到编号为{action_id}的实事")
+    return found
+
+
+def _text(value: str, what: str, *, required: bool = True, limit: int = TEXT_MAX) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise DomainError(f"请填写{what}")
+    if len(value) > limit:
+        raise DomainError(f"{what}不能超过{limit}字")
+    return value
+
+
+def _not_future(on: dt.date | None, what: str) -> dt.date:
+    on = on or today()
+    if on > today():
+        raise DomainError(f"{what}{on}晚于今天")
+    return on
+
+
+# ---------------------------------------------------------------- the desk and its weeks
+
+
+async def desk_info(actor: Actor, community: str | int | None = None, policy: Policy | None = None) -> dict:
+    """The community's desk: reception slot (its own or the policy's) and members by carriage."""
+    c = await community_of(actor, community)
+    policy = policy or load_policy()
+    desk = await Desk.get_or_none(community_id=c.id)
+    slot = (desk.reception_weekday, desk.reception_start, desk.reception_end) if desk else (
+        policy.desk.reception_weekday, policy.desk.reception_start, policy.desk.reception_end)
+    members = {carriage: [] for carriage in CARRIAGES}
+    for user in await User.filter(community_id=c.id, role="desk", active=True).order_by("name"):
+        members.setdefault(user.carriage, []).append(user.name)
+    return {"community_id": c.id, "community": c.name, "township": policy.township(c.township_code).name,
+            "reception": {"weekday": slot[0], "start": slot[1], "end": slot[2],
+                          "label": f"每{WEEKDAYS[slot[0] - 1]} {slot[1]}–{slot[2]}", "own": desk is not None},
+            "members": members, "categories": list(policy.desk.categories),
+            "channels": {c.value: label for c, label in CHANNEL_LABELS.items()},
+            "owners": [*CARRIAGES, *policy.desk.departments],
+            "matter_category": policy.desk.matter_category}
+
+
+async def set_reception(actor: Actor, community: str | int | None, weekday: int, start: str, end: str) -> dict:
+    """A community's own fixed reception slot (一口受理), replacing the policy's."""
+    require(actor.role, "desk.work")
+    c = await community_of(actor, community)
+    if not 1 <= weekday <= 7:
+        raise DomainError("接待日应为周一到周日")
+    if not valid_slot(start, end):
+        raise DomainError("接待时间应写成 09:00，且开始早于结束")
+    async with in_transaction():
+        desk = await Desk.get_or_none(community_id=c.id)
+        before = {"reception_weekday": desk.reception_weekday, "reception_start": desk.reception_start,
+                  "reception_end": desk.reception_end} if desk else {}
+        after = {"reception_weekday": weekday, "reception_start": start, "reception_end": end}
+        if desk:
+            await versioned.save(desk, after, None, "接待时间")
+        else:
+            await Desk.create(community_id=c.id, **after)
+        await audit.record(actor, "desk.reception", "community", c.id, audit.diff(before, after))
+    return await desk_info(actor, c.id)
+
+
+def _attendance(value: dict | None) -> dict[str, list[str]]:
+    """{carriage or department: [names]}, names trimmed, empty entries dropped."""
+    result: dict[str, list[str]] = {}
+    for who, names in (value or {}).items():
+        if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+            raise DomainError("出席名单应为每个单位一组姓名")
+        kept = [n.strip()[:32] for n in names if n.strip()]
+        if kept:
+            result[str(who).strip()[:64]] = kept
+    return result
+
+
+def _week_dict(c: Community, week: str, row: DeskWeek | None) -> dict:
+    return {"community_id": c.id, "community": c.name, "week": week,
+            "starts": week_start(week).isoformat(),
+            "reception_attendance": row.reception_attendance if row else {},
+            "meeting_on": row.meeting_on.isoformat() if row and row.meeting_on else None,
+            "meeting_attendance": row.meeting_attendance if row else {},
+            "decisions": row.decisions if row else "", "version": row.version if row else 0}
+
+
+async def desk_week(actor: Actor, community: str | int | None, week: str) -> dict:
+    c = await community_of(actor, community)
+    week_start(week)
+    return _week_dict(c, week, await DeskWeek.get_or_none(community_id=c.id, week=week))
+
+
+async def save_week(actor: Actor, community: str | int | None, week: str, *, reception: dict | None = None,
+                    meeting_on: dt.date | None = None, meeting: dict | None = None, decisions: str = "",
+                    version: int | None = None) -> dict:
+    """Record a week: reception attendance per carriage, the meeting's date, attendance and
+    decisions. `version` 0 means "I saw no record yet"; a stale version is refused."""
+    require(actor.role, "desk.work")
+    c = await community_of(actor, community)
+    starts = week_start(week)
+    if meeting_on and not starts <= meeting_on < starts + dt.timedelta(days=7):
+        raise DomainError(f"例会日期{meeting_on}不在{week}这一周")
+    after = {"reception_attendance": _attendance(reception), "meeting_on": meeting_on,
+             "meeting_attendance": _attendance(meeting), "decisions": _text(decisions, "例会决定", required=False)}
+    async with in_transaction():
+        row = await DeskWeek.get_or_none(community_id=c.id, week=week)
+        if row is None:
+            if version not in (None, 0):
+                raise DomainError("这一周的记录已被删除或不存在，请刷新后重试")
+            row = await DeskWeek.create(community_id=c.id, week=week, **after)
+            before = {}
+        else:
+            if version == 0:
+                raise DomainError("这一周已有人先记录了，请刷新后再保存")
+            before = {k: getattr(row, k) for k in after}
+            await versioned.save(row, after, version, "这一周的记录")
+        await audit.record(actor, "desk.week", "desk_week", row.id, audit.diff(before, after))
+    return _week_dict(c, week, row)
+
+
+# ---------------------------------------------------------------- residents and intake
+
+
+async def find_residents(actor: Actor, community: str | int | None, q: str, limit: int = 10) -> list[dict]:
+    """Residents of the community by full ID number, name or 房号 (the intake form's lookup)."""
+    c = await community_of(actor, community)
+    q = (q or "").strip()
+    if not q or len(q) > 64:
+        return []
+    query = Person.filter(household__community_id=c.id)
+    number = idnumber.normalize(q)
+    if len(number) == 18 and number[:17].isascii() and number[:17].isdigit():
+        query = query.filter(id_number=number)
+    else:
+        query = query.filter(Q(name=q) | Q(household__unit=q))
+    rows = await query.order_by("household_id", "id").limit(limit).prefetch_related("household")
+    return [{"person_id": p.id, "name": p.name, "id_number": idnumber.mask(p.id_number), "phone": p.phone,
+             "unit": p.household.unit, "agreement_no": p.household.agreement_no, "relation": p.relation}
+            for p in rows]
+
+
+async def _resident(c: Community, key: str) -> Person:
+    """A resident of the community by person id or full ID number."""
+    key = key.strip()
+    query = Person.filter(household__community_id=c.id)
+    if key.isascii() and key.isdigit() and len(key) < 10:
+        person = await query.filter(id=int(key)).first()
+    else:
+        person = await query.filter(id_number=idnumber.normalize(key)).first()
+    if person is None:
+        raise NotFound(f"{c.name}的居民中找不到“{idnumber.mask(key) if len(key) >= 15 else key}”")
+    return person
+
+
+async def intake(actor: Actor, community: str | int | None, *, channel: str, category: str, text: str,
+                 resident: str = "", name: str = "", contact: str = "", unit: str = "",
+                 entitlement_id: int | None = None, received_on: dt.date | None = None,
+                 policy: Policy | None = None) -> dict:
+    """Take one demand (一口受理). A resident from the registry (person id or ID number), or a
+    non-resident with a name and a contact. Returns the demand and the open problems of the same
+    category that look alike, to link with one click."""
+    require(actor.role, "desk.work")
+    policy = policy or load_policy()
+    c = await community_of(actor, community)
+    channel = parse_label(Channel, CHANNEL_LABELS, channel, "受理渠道")
+    if category not in policy.desk.categories:
+        raise DomainError(f"需求类别只能是：{'、'.join(policy.desk.categories)}")
+    text = _text(text, "诉求内容")
+    received_on = _not_future(received_on, "受理日期")
+    person, phone = None, ""
+    if resident.strip():
+        person = await _resident(c, resident)
+        await person.fetch_related("household")
+        name, unit = person.name, unit.strip() or person.household.unit
+    else:
+        name = _text(name, "来访人姓名（非本社区登记居民）", limit=64)
+    if contact.strip():
+        phone, ok = normalize_phone(contact)
+        if not ok:
+            raise DomainError(f"联系电话“{contact.strip()}”不是有效的手机或座机号码")
+    elif person is None:
+        raise DomainError("非本社区登记居民须留联系电话")
+    line = None
+    if entitlement_id is not None:
+        if category != policy.desk.matter_category or person is None:
+            raise DomainError(f"只有“{policy.desk.matter_category}”类、且来自登记居民的需求可以关联事项台账")
+        line = await Entitlement.get_or_none(id=entitlement_id, person_id=person.id)
+        if line is None:
+            raise NotFound(f"{person.name}的事项台账中没有编号为{entitlement_id}的事项")
+    async with in_transaction():
+        demand = await Demand.create(
+            community_id=c.id, received_on=received_on, channel=channel.value, category=category, text=text,
+            person_id=person.id if person else None, resident_name=name, contact=phone,
+            unit=_text(unit, "房号", required=False, limit=64), entitlement_id=line.id if line else None,
+            status=DemandStatus.RECEIVED.value)
+        await audit.record(actor, "desk.intake", "demand", demand.id, audit.diff({}, {
+            "community_id": c.id, "channel": channel.value, "category": category, "person_id": demand.person_id,
+            "entitlement_id": demand.entitlement_id, "received_on": received_on}))
+    return {**(await _demand_dicts([demand]))[0],
+            "similar": await _similar(c.id, category, text)}
+
+
+async def similar_problems(actor: Actor, community: str | int | None, category: str, text: str) -> list[dict]:
+    c = await community_of(actor, community)
+    return await _similar(c.id, category, _text(text, "诉求内容"))
+
+
+async def _similar(community_id: int, category: str, text: str) -> list[dict]:
+    """Problems not yet on the 幸福清单, same community and category, most alike first."""
+    rows = await Problem.filter(community_id=community_id, category=category,
+                                status__in=[s.value for s in ProblemStatus if s is not ProblemStatus.HAPPY]) \
+        .order_by("-id").limit(SIMILAR_CANDIDATES).values_list("id", "title", "description", "status")
+    by_id = {r[0]: r for r in rows}
+    best = look_alike(text, [(r[0], f"{r[1]} {r[2]}") for r in rows])
+    counts = await _demand_counts([pid for pid, _ in best])
+    return [{"id": pid, "title": by_id[pid][1], "status": by_id[pid][3],
+             "status_label": PROBLEM_LABELS[ProblemStatus(by_id[pid][3])],
+             "demands": counts.get(pid, 0), "likeness": round(score, 2)} for pid, score in best]
+
+
+# ---------------------------------------------------------------- demands: link, answer, decline
+
+
+async def link(actor: Actor, demand_ids: list[int], *, problem_id: int | None = None, title: str = "",
+               description: str = "", on: dt.date | None = None) -> dict:
+    """Link received demands to an open problem, or to a new one titled `title` (several demands
+    about one lift are one problem). All demands must be of the problem's community."""
+    require(actor.role, "desk.work")
+    if not demand_ids:
+        raise DomainError("请至少选择一条需求")
+    on = _not_future(on, "日期")
+    async with in_transaction():
+        demands = [await _demand(actor, i) for i in dict.fromkeys(demand_ids)]
+        if problem_id is not None:
+            problem = await _problem(actor, problem_id)
+            if problem.status == ProblemStatus.HAPPY:
+                raise DomainError("该问题已进入幸福清单：新的需求请另立问题")
+        else:
+            first = demands[0]
+            problem = await Problem.create(
+                community_id=first.community_id, category=first.category,
+                title=_text(title or first.text[:60], "问题标题", limit=200),
+                description=_text(description, "问题说明", required=False),
+                status=ProblemStatus.OPEN.value, opened_on=on)
+            await audit.record(actor, "desk.problem", "problem", problem.id, audit.diff({}, {
+                "title": problem.title, "category": problem.category, "opened_on": on}))
+        for demand in demands:
+            if demand.community_id != problem.community_id:
+                raise DomainError(f"需求{demand.id}与问题{problem.id}不属于同一个安置社区")
+            demand_step(DemandStatus(demand.status), DemandStatus.LINKED)
+            await versioned.save(demand, {"status": DemandStatus.LINKED.value, "problem_id": problem.id,
+                                          "closed_on": on}, None, f"需求{demand.id}")
+            await audit.record(actor, "desk.link", "demand", demand.id,
+                               {"status": [DemandStatus.RECEIVED.value, DemandStatus.LINKED.value],
+                                "problem_id": [None, problem.id]})
+    return await problem_detail(actor, problem.id)
+
+
+async def answer(actor: Actor, demand_id: int, text: str, *, version: int | None = None) -> dict:
+    """当场答复: the demand is closed at the desk with the answer given."""
+    return await _close_demand(actor, demand_id, DemandStatus.ANSWERED, _text(text, "答复内容"), version)
+
+
+async def decline(actor: Actor, demand_id: int, reason: str, *, version: int | None = None) -> dict:
+    """Not taken up here, with the reason (e.g. referred to a department)."""
+    return await _close_demand(actor, demand_id, DemandStatus.DECLINED, _text(reason, "不予受理的原因"), version)
+
+
+async def _close_demand(actor: Actor, demand_id: int, to: DemandStatus, text: str, version: int | None) -> dict:
+    require(actor.role, "desk.work")
+    async with in_transaction():
+        demand = await _demand(actor, demand_id)
+        before = demand.status
+        demand_step(DemandStatus(before), to)
+        await versioned.save(demand, {"status": to.value, "answer": text, "closed_on": today()}, version,
+                             f"需求{demand.id}")
+        await audit.record(actor, f"desk.{to.value}", "demand", demand.id,
+                           {"status": [before, to.value], "answer": ["", text]})
+    return await demand_detail(actor, demand_id)
+
+
+# ---------------------------------------------------------------- problems and actions
+
+
+async def edit_problem(actor: Actor, problem_id: int, *, title: str, description: str, version: int) -> dict:
+    """Two staff editing one problem: the second save is refused (version), nothing lost."""
+    require(actor.role, "desk.work")
+    after = {"title": _text(title, "问题标题", limit=200),
+             "description": _text(description, "问题说明", required=False)}
+    async with in_transaction():
+        problem = await _problem(actor, problem_id)
+        before = {k: getattr(problem, k) for k in after}
+        await versioned.save(problem, after, version, f"问题{problem_id}")
+        await audit.record(actor, "desk.edit", "problem", problem.id, audit.diff(before, after))
+    return await problem_detail(actor, problem_id)
+
+
+def _owner(owner: str, policy: Policy) -> str:
+    owner = owner.strip()
+    allowed = (*CARRIAGES, *policy.desk.departments)
+    if owner not in allowed:
+        raise DomainError(f"实事的责任方只能是：{'、'.join(allowed)}")
+    return owner
+
+
+async def _restatus(actor: Actor, problem: Problem, on: dt.date, version: int | None = None) -> None:
+    """Recompute a problem's status from its actions and save it (with its version bumped, so that
+    two clerks acting on one problem at once cannot both win). A done problem given new work
+    starts a new feedback round: residents are asked again about the new result."""
+    statuses = [ActionStatus(s) for s in await Action.filter(problem_id=problem.id).values_list("status", flat=True)]
+    old = ProblemStatus(problem.status)
+    new = problem_status(statuses, old)
+    changes: dict = {"status": new.value}
+    if new is ProblemStatus.SCHEDULED and problem.scheduled_on is None:
+        changes["scheduled_on"] = on
+    if new is ProblemStatus.DONE and old is not ProblemStatus.DONE:
+        changes["done_on"] = on
+    if old is ProblemStatus.DONE and new is not ProblemStatus.DONE:
+        changes["done_on"] = None
+        if await Feedback.exists(problem_id=problem.id, round=problem.round):
+            changes["round"] = problem.round + 1
+    before = {k: getattr(problem, k) for k in changes}
+    await versioned.save(problem, changes, version, f"问题{problem.id}")
+    if new is not old:
+        await audit.record(actor, "desk.status", "problem", problem.id, audit.diff(before, changes))
+
+
+async def add_action(actor: Actor, problem_id: int, *, owner: str, text: str, due: dt.date,
+                     decided_on: dt.date | None = None, version: int | None = None,
+                     policy: Policy | None = None) -> dict:
+    """The weekly meeting gives a problem an action (owner, due date): the problem is scheduled."""
+    require(actor.role, "desk.work")
+    policy = policy or load_policy()
+    owner = _owner(owner, policy)
+    text = _text(text, "实事内容", limit=500)
+    decided_on = _not_future(decided_on, "议定日期")
+    if due < decided_on:
+        raise DomainError(f"完成期限{due}早于议定日期{decided_on}")
+    async with in_transaction():
+        problem = await _problem(actor, problem_id)
+        can_plan(ProblemStatus(problem.status))
+        action = await Action.create(problem_id=problem.id, community_id=problem.community_id, owner=owner,
+                                     text=text, decided_on=decided_on, due=due, status=ActionStatus.PLANNED.value)
+        await audit.record(actor, "desk.action", "action", action.id, audit.diff({}, {
+            "problem_id": problem.id, "owner": owner, "text": text, "due": due, "decided_on": decided_on}))
+        await _restatus(actor, problem, decided_on, version)
+    return await problem_detail(actor, problem_id)
+
+
+async def complete_action(actor: Actor, action_id: int, *, result: str, on: dt.date | None = None,
+                          version: int | None = None) -> dict:
+    """An action done, with its result; when it was the last, the problem is done and its residents
+    are to be asked."""
+    require(actor.role, "desk.work")
+    result = _text(result, "办理结果")
+    on = _not_future(on, "完成日期")
+    async with in_transaction():
+        action = await _action(actor, action_id)
+        if action.status != ActionStatus.PLANNED:
+            raise DomainError(f"实事{action_id}已于{action.completed_on}完成")
+        if on < action.decided_on:
+            raise DomainError(f"完成日期{on}早于议定日期{action.decided_on}")
+        await versioned.save(action, {"status": ActionStatus.COMPLETED.value, "completed_on": on, "result": result},
+                             version, f"实事{action_id}")
+        await audit.record(actor, "desk.complete", "action", action.id, {
+            "status": [ActionStatus.PLANNED.value, ActionStatus.COMPLETED.value],
+            "completed_on": [None, on.isoformat()], "result": ["", result]})
+        await _restatus(actor, await Problem.get(id=action.problem_id), on)
+    return await problem_detail(actor, action.problem_id)
+
+
+# ---------------------------------------------------------------- feedback
+
+
+async def record_feedback(actor: Actor, demand_id: int, rating: str, remark: str = "", *,
+                          on: dt.date | None = None, policy: Policy | None = None) -> dict:
+    """One resident's answer about a done problem (asked in person or by phone, recorded by
+    staff). Once nobody is waiting, the problem is happy when the share of 满意 + 基本满意 reaches
+    the policy threshold, and otherwise goes back to work with the residents' reasons."""
+    require(actor.role, "desk.work")
+    policy = policy or load_policy()
+    rating = parse_label(Rating, RATING_LABELS, rating, "满意度")
+    remark = _text(remark, "不满意的原因" if rating is Rating.UNSATISFIED else "回访备注",
+                   required=rating is Rating.UNSATISFIED, limit=500)
+    on = _not_future(on, "回访日期")
+    async with in_transaction():
+        demand = await _demand(actor, demand_id)
+        if demand.problem_id is None:
+            raise DomainError("只有已转为问题的需求才回访")
+        problem = await Problem.get(id=demand.problem_id)
+        if problem.status != ProblemStatus.DONE:
+            raise DomainError(f"问题{problem.id}“{PROBLEM_LABELS[ProblemStatus(problem.status)]}”，"
+                              "实事全部完成后才回访")
+        if await Feedback.exists(demand_id=demand.id, round=problem.round):
+            raise DomainError(f"已记录过{demand.resident_name}对这一轮办理结果的评价")
+        await Feedback.create(demand_id=demand.id, problem_id=problem.id, round=problem.round,
+                              rating=rating.value, remark=remark, given_on=on)
+        await audit.record(actor, "desk.feedback", "demand", demand.id,
+                           {"rating": [None, rating.value], "round": [None, problem.round], "remark": ["", remark]})
+        given = await Feedback.filter(problem_id=problem.id, round=problem.round).values_list("rating", "remark")
+        asked = await Demand.filter(problem_id=problem.id).count()
+        outcome = verdict([Rating(r) for r, _ in given], asked - len(given), policy.desk.happy_percent)
+        changes: dict = {}
+        if outcome.outcome == "happy":
+            changes = {"status": ProblemStatus.HAPPY.value, "happy_on": on}
+        elif outcome.outcome == "reopen":
+            reason = "；".join(text for r, text in given if r == Rating.UNSATISFIED) or "居民不满意"
+            await Reopening.create(problem_id=problem.id, round=problem.round, on=on, reason=reason)
+            changes = {"status": ProblemStatus.SCHEDULED.value, "done_on": None, "round": problem.round + 1}
+        before = {k: getattr(problem, k) for k in changes}
+        # the version is bumped on every answer, so two clerks recording the last two answers at
+        # once cannot both see someone still waiting
+        await versioned.save(problem, changes, None, f"问题{problem.id}")
+        if changes:
+            await audit.record(actor, f"desk.{outcome.outcome}", "problem", problem.id, audit.diff(before, changes))
+    return {"demand": demand_id, "problem": problem.id, "outcome": outcome.outcome,
+            "status": problem.status, "status_label": PROBLEM_LABELS[ProblemStatus(problem.status)],
+            "satisfaction": outcome.satisfaction, "waiting": max(0, asked - len(given))}
+
+
+# ---------------------------------------------------------------- reading one object
+
+
+async def _demand_counts(problem_ids: list[int]) -> dict[int, int]:
+    if not problem_ids:
+        return {}
+    rows = await Demand.filter(problem_id__in=problem_ids).annotate(n=Count("id")) \
+        .group_by("problem_id").values_list("problem_id", "n")
+    return dict(rows)
+
+
+async def _demand_dicts(demands: list[Demand]) -> list[dict]:
+    return [{"id": d.id, "status": d.status, "status_label": DEMAND_LABELS[DemandStatus(d.status)],
+             "category": d.category, "channel": d.channel, "channel_label": CHANNEL_LABELS[Channel(d.channel)],
+             "problem": d.problem_id, "received_on": d.received_on.isoformat(), "resident": d.resident_name,
+             "resident_id": d.person_id, "unit": d.unit, "contact": d.contact, "text": d.text,
+             "answer": d.answer, "entitlement": d.entitlement_id, "version": d.version} for d in demands]
+
+
+async def demand_detail(actor: Actor, demand_id: int) -> dict:
+    """A demand, with the ledger line it is about and that line's open hand-offs."""
+    demand = await _demand(actor, demand_id)
+    data = (await _demand_dicts([demand]))[0]
+    if demand.entitlement_id:
+        line = await Entitlement.get(id=demand.entitlement_id)
+        policy = load_policy()
+        handoffs = await Handoff.filter(entitlement_id=line.id).order_by("-id").limit(5)
+        try:
+            matter = policy.matter(line.matter_code).name
+        except KeyError:
+            matter = line.matter_code
+        data["ledger"] = {
+            "id": line.id, "matter": matter, "open": line.closed_on is None,
+            "responsible": policy.township(line.responsible_township).name,
+            "handoffs": [{"id": h.id, "status": h.status, "status_label": HANDOFF_LABELS[h.status],
+                          "open": h.status in OPEN, "to": policy.township(h.to_township).name} for h in handoffs]}
+    return data
+
+
+async def problem_detail(actor: Actor, problem_id: int) -> dict:
+    """A problem with its demands (and each resident's answer this round), actions, reopenings."""
+    problem = await _problem(actor, problem_id)
+    demands = await Demand.filter(problem_id=problem.id).order_by("id")
+    feedback = {f.demand_id: f for f in await Feedback.filter(problem_id=problem.id, round=problem.round)}
+    actions = await Action.filter(problem_id=problem.id).order_by("id")
+    reopenings = await Reopening.filter(problem_id=problem.id).order_by("id")
+    now = today()
+    rows = await _demand_dicts(demands)
+    for row in rows:
+        f = feedback.get(row["id"])
+        row["feedback"] = {"rating": f.rating, "label": RATING_LABELS[Rating(f.rating)], "remark": f.remark,
+                           "on": f.given_on.isoformat()} if f else None
+    waiting = sum(1 for row in rows if row["feedback"] is None) if problem.status == ProblemStatus.DONE else 0
+    return {**_problem_dict(problem, len(demands), len(actions),
+                            satisfaction(Rating(f.rating) for f in feedback.values()),
+                            len({d.person_id for d in demands if d.person_id})),
+            "description": problem.description, "round": problem.round, "waiting": waiting,
+            "demand_items": rows,
+            "action_items": [_action_dict(a, now) for a in actions],
+            "reopenings": [{"on": r.on.isoformat(), "round": r.round, "reason": r.reason} for r in reopenings]}
+
+
+def _problem_dict(p: Problem, demands: int, actions: int, share: float | None, households: int) -> dict:
+    return {"id": p.id, "status": p.status, "status_label": PROBLEM_LABELS[ProblemStatus(p.status)],
+            "category": p.category, "title": p.title, "opened_on": p.opened_on.isoformat(),
+            "happy_on": p.happy_on.isoformat() if p.happy_on else None,
+            "demands": demands, "households": households, "actions": actions,
+            "satisfaction": None if share is None else round(share, 4), "version": p.version}
+
+
+def _action_dict(a: Action, now: dt.date, problem_title: str = "") -> dict:
+    overdue = action_overdue(ActionStatus(a.status), a.due, now)
+    return {"id": a.id, "problem": a.problem_id, "problem_title": problem_title, "owner": a.owner, "text": a.text,
+            "decided_on": a.decided_on.isoformat(), "due": a.due.isoformat(), "status": a.status,
+            "status_label": ACTION_LABELS[ActionStatus(a.status)], "overdue": overdue,
+            "completed_on": a.completed_on.isoformat() if a.completed_on else None, "result": a.result,
+            "version": a.version}
+
+
+# ---------------------------------------------------------------- the four lists
+
+
+async def _problem_rows(problems: list[Problem]) -> list[dict]:
+    """Problems as list rows: demand, household and action counts, this round's satisfaction."""
+    ids = [p.id for p in problems]
+    if not ids:
+        return []
+    demands: dict[int, int] = Counter()
+    households: dict[int, set] = defaultdict(set)
+    for pid, hid in await Demand.filter(problem_id__in=ids).values_list("problem_id", "person__household_id"):
+        demands[pid] += 1
+        if hid is not None:
+            households[pid].add(hid)
+    actions = dict(await Action.filter(problem_id__in=ids).annotate(n=Count("id"))
+                   .group_by("problem_id").values_list("problem_id", "n"))
+    rounds = {p.id: p.round for p in problems}
+    ratings: dict[int, list[Rating]] = defaultdict(list)
+    for pid, rnd, rating in await Feedback.filter(problem_id__in=ids).values_list("problem_id", "round", "rating"):
+        if rnd == rounds[pid]:
+            ratings[pid].append(Rating(rating))
+    return [_problem_dict(p, demands[p.id], actions.get(p.id, 0), satisfaction(ratings[p.id]),
+                          len(households[p.id])) for p in problems]
+
+
+async def lists(actor: Actor, community: str | int | None, span: Period, *, now: dt.date | None = None) -> dict:
+    """The four lists of a community for a period:
+    需求清单 demands received in it; 问题清单 problems in the loop during it (opened before its end
+    and not yet happy at its start); 实事清单 actions open at some time in it; 幸福清单 problems
+    that became happy in it. Overdue is judged today."""
+    c = await community_of(actor, community)
+    now = now or today()
+    demands = await Demand.filter(community_id=c.id, received_on__gte=span.start,
+                                  received_on__lt=span.end).order_by("received_on", "id")
+    problems = await Problem.filter(Q(happy_on=None) | Q(happy_on__gte=span.start), community_id=c.id,
+                                    opened_on__lt=span.end).order_by("opened_on", "id")
+    actions = await Action.filter(Q(completed_on=None) | Q(completed_on__gte=span.start), community_id=c.id,
+                                  decided_on__lt=span.end).order_by("due", "id")
+    problem_rows = await _problem_rows(problems)
+    titles = {p.id: p.title for p in problems}
+    missing = {a.problem_id for a in actions} - titles.keys()
+    if missing:
+        titles.update(dict(await Problem.filter(id__in=missing).values_list("id", "title")))
+    return {"community_id": c.id, "community": c.name, "period": span.label, "start": span.start.isoformat(),
+            "end": span.last_day.isoformat(), "as_of": now.isoformat(),
+            "demands": await _demand_dicts(demands),
+            "problems": problem_rows,
+            "actions": [_action_dict(a, now, titles.get(a.problem_id, "")) for a in actions],
+            "happy": [row for row in problem_rows if row["happy_on"] and span.start.isoformat()
+                      <= row["happy_on"] <= span.last_day.isoformat()]}
+
+
+# ---------------------------------------------------------------- the week: board and agenda
+
+
+async def board(actor: Actor, community: str | int | None = None, week: str | None = None) -> dict:
+    """The week's board at the reception table: this week's demands, what waits for the meeting,
+    actions due or overdue, and residents waiting to be asked."""
+    c = await community_of(actor, community)
+    week = week or iso_week(today())
+    starts = week_start(week)
+    now = today()
+    demands = await Demand.filter(community_id=c.id, received_on__gte=starts,
+                                  received_on__lt=starts + dt.timedelta(days=7)).order_by("-id")
+    waiting = await Problem.filter(community_id=c.id, status=ProblemStatus.DONE.value).order_by("done_on", "id")
+    due = await Action.filter(community_id=c.id, status=ActionStatus.PLANNED.value,
+                              due__lt=starts + dt.timedelta(days=7)).order_by("due", "id").limit(200)
+    counts = Counter(d.status for d in demands)
+    return {"community_id": c.id, "community": c.name, "week": week, "starts": starts.isoformat(),
+            "demands": await _demand_dicts(demands),
+            "counts": {s.value: counts.get(s.value, 0) for s in DemandStatus},
+            "open_problems": await Problem.filter(community_id=c.id, status=ProblemStatus.OPEN.value).count(),
+            "awaiting_feedback": await _problem_rows(waiting),
+            "actions_due": [_action_dict(a, now) for a in due]}
+
+
+async def agenda(actor: Actor, community: str | int | None, week: str) -> dict:
+    """The weekly meeting's agenda, built from the data: problems without actions (new, and
+    reopened by residents), overdue actions, and the week's demands still waiting."""
+    c = await community_of(actor, community)
+    starts = week_start(week)
+    ends = starts + dt.timedelta(days=7)
+    record = await DeskWeek.get_or_none(community_id=c.id, week=week)
+    as_of = min(ends, today() + dt.timedelta(days=1))
+    planned = Subquery(Action.filter(community_id=c.id, status=ActionStatus.PLANNED.value).values("problem_id"))
+    unplanned = await Problem.filter(community_id=c.id, status__in=[ProblemStatus.OPEN.value,
+                                                                      ProblemStatus.SCHEDULED.value]) \
+        .exclude(id__in=planned).order_by("opened_on", "id")
+    overdue = await Action.filter(community_id=c.id, status=ActionStatus.PLANNED.value,
+                                  due__lt=as_of).order_by("due", "id")
+    new = await Demand.filter(community_id=c.id, status=DemandStatus.RECEIVED.value,
+                              received_on__lt=ends).order_by("received_on", "id")
+    decided = await Action.filter(community_id=c.id, decided_on__gte=starts, decided_on__lt=ends).order_by("id")
+    reopened = set(await Reopening.filter(problem_id__in=[p.id for p in unplanned])
+                   .values_list("problem_id", flat=True))
+    rows = await _problem_rows(unplanned)
+    for row in rows:
+        row["reopened"] = row["id"] in reopened
+    titles = dict(await Problem.filter(id__in={a.problem_id for a in (*overdue, *decided)}).values_list("id", "title"))
+    info = await desk_info(actor, c.id)
+    return {**_week_dict(c, week, record), "township": info["township"], "reception": info["reception"],
+            "members": info["members"],
+            "problems": [r for r in rows if not r["reopened"]], "reopened": [r for r in rows if r["reopened"]],
+            "overdue_actions": [_action_dict(a, as_of, titles.get(a.problem_id, "")) for a in overdue],
+            "new_demands": await _demand_dicts(new),
+            "new_actions": [_action_dict(a, today(), titles.get(a.problem_id, "")) for a in decided]}
+
+
+# ---------------------------------------------------------------- 一月一汇
+
+
+async def summary(actor: Actor, *, township: str | None = None, community: str | int | None = None,
+                  month: str, policy: Policy | None = None) -> dict:
+    """The monthly summary per community of a township (or of one community): demands, problems
+    solved (made happy), median days to solve, satisfaction, overdue actions, reopen rate."""
+    require(actor.role, "desk.view")
+    policy = policy or load_policy()
+    span = period(month=month)
+    if community not in (None, ""):
+        communities = [await community_of(actor, community)]
+        title = communities[0].name
+    else:
+        if actor.role == "desk":
+            communities = [await community_of(actor)]
+            title = communities[0].name
+        else:
+            match = policy.match_township(township or "") if township else None
+            if township and match is None:
+                raise DomainError(f"“{township}”不是政策文件中的乡镇")
+            if actor.role == "township" and (match is None or match.code != actor.township):
+                if township:
+                    raise NotFound(f"找不到乡镇“{township}”")
+                match = policy.township(actor.township)
+            query = Community.all() if match is None else Community.filter(township_code=match.code)
+            communities = await query.order_by("township_code", "name")
+            title = match.name if match else policy.name
+    ids = [c.id for c in communities]
+    as_of = min(span.end, today() + dt.timedelta(days=1))
+    demands = Counter(await Demand.filter(community_id__in=ids, received_on__gte=span.start,
+                                          received_on__lt=span.end).values_list("community_id", flat=True))
+    solved = defaultdict(list)
+    for cid, opened, happy in await Problem.filter(community_id__in=ids, happy_on__gte=span.start,
+                                                   happy_on__lt=span.end).values_list("community_id", "opened_on",
+                                                                                      "happy_on"):
+        solved[cid].append((opened, happy))
+    ratings = defaultdict(list)
+    for cid, rating in await Feedback.filter(problem__community_id__in=ids, given_on__gte=span.start,
+                                             given_on__lt=span.end).values_list("problem__community_id", "rating"):
+        ratings[cid].append(Rating(rating))
+    overdue = Counter(await Action.filter(Q(completed_on=None) | Q(completed_on__gte=as_of), community_id__in=ids,
+                                          due__lt=as_of, decided_on__lt=as_of).values_list("community_id", flat=True))
+    reopened = Counter(await Reopening.filter(problem__community_id__in=ids, on__gte=span.start, on__lt=span.end)
+                       .values_list("problem__community_id", flat=True))
+
+    def row(name: str, town: str, keys: list[int]) -> dict:
+        spans = [s for k in keys for s in solved[k]]
+        given = [r for k in keys for r in ratings[k]]
+        happy, reopen = len(spans), sum(reopened[k] for k in keys)
+        share = satisfaction(given)
+        return {"community": name, "township": town, "demands": sum(demands[k] for k in keys),
+                "solved": happy, "median_days": median_days(spans),
+                "feedback": len(given), "satisfaction": None if share is None else round(share, 4),
+                "overdue_actions": sum(overdue[k] for k in keys), "reopened": reopen,
+                "reopen_rate": round(reopen / (happy + reopen), 4) if happy + reopen else None}
+    rows = [row(c.name, policy.township(c.township_code).name, [c.id]) for c in communities]
+    return {"title": title, "month": span.label, "start": span.start.isoformat(), "end": span.last_day.isoformat(),
+            "rows": rows, "total": row("合计", "", ids)}

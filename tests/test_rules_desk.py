@@ -1,0 +1,138 @@
+"""三合署 rules: state machines, the feedback verdict, weeks and periods, look-alike problems, masking."""
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from resettle.errors import DomainError
+from resettle.rules.desk import (
+    CHANNEL_LABELS,
+    ActionStatus,
+    Channel,
+    DemandStatus,
+    ProblemStatus,
+    Rating,
+    action_overdue,
+    demand_step,
+    iso_week,
+    likeness,
+    look_alike,
+    mask_name,
+    median_days,
+    parse_label,
+    period,
+    problem_status,
+    satisfaction,
+    valid_slot,
+    verdict,
+    week_start,
+)
+
+S, M, U = Rating.SATISFIED, Rating.MOSTLY, Rating.UNSATISFIED
+P, C = ActionStatus.PLANNED, ActionStatus.COMPLETED
+
+
+@pytest.mark.parametrize("to", [DemandStatus.LINKED, DemandStatus.ANSWERED, DemandStatus.DECLINED])
+def test_a_received_demand_closes_once(to):
+    assert demand_step(DemandStatus.RECEIVED, to) is to
+    for again in (DemandStatus.LINKED, DemandStatus.ANSWERED, DemandStatus.DECLINED):
+        with pytest.raises(DomainError, match="需求已是"):
+            demand_step(to, again)
+
+
+@pytest.mark.parametrize("actions, current, expected", [
+    ([], ProblemStatus.OPEN, ProblemStatus.OPEN),
+    ([P], ProblemStatus.OPEN, ProblemStatus.SCHEDULED),
+    ([P, C], ProblemStatus.SCHEDULED, ProblemStatus.SCHEDULED),
+    ([C, C], ProblemStatus.SCHEDULED, ProblemStatus.DONE),
+    ([C, P], ProblemStatus.DONE, ProblemStatus.SCHEDULED),  # new work on a done problem
+    ([C], ProblemStatus.HAPPY, ProblemStatus.HAPPY),
+])
+def test_problem_status_follows_its_actions(actions, current, expected):
+    assert problem_status(actions, current) is expected
+
+
+@pytest.mark.parametrize("ratings, waiting, percent, outcome, share", [
+    ([S, S, S, S, U], 0, 80, "happy", 0.8),  # exactly the threshold
+    ([S, S, S, U, U], 0, 80, "reopen", 0.6),
+    ([U], 0, 80, "reopen", 0.0),  # a lone 不满意 reopens
+    ([M], 0, 80, "happy", 1.0),  # 基本满意 counts as content
+    ([S, S], 1, 80, "wait", 1.0),  # somebody not yet asked
+    ([], 0, 80, "wait", None),
+    ([S, U], 0, 50, "happy", 0.5),
+])
+def test_verdict(ratings, waiting, percent, outcome, share):
+    result = verdict(ratings, waiting, percent)
+    assert result.outcome == outcome and result.satisfaction == share
+
+
+@given(st.lists(st.sampled_from(list(Rating)), min_size=1, max_size=40), st.integers(1, 100))
+def test_verdict_agrees_with_the_share(ratings, percent):
+    share = satisfaction(ratings)
+    outcome = verdict(ratings, 0, percent).outcome
+    content = sum(r is not U for r in ratings)
+    assert 0 <= share <= 1
+    assert outcome == ("happy" if content * 100 >= percent * len(ratings) else "reopen")
+    if U not in ratings:
+        assert outcome == "happy"
+
+
+def test_overdue_only_while_planned():
+    day = dt.date(2026, 11, 20)
+    assert action_overdue(P, day, day + dt.timedelta(days=1))
+    assert not action_overdue(P, day, day)
+    assert not action_overdue(C, day, day + dt.timedelta(days=30))
+
+
+@pytest.mark.parametrize("week, monday", [("2026-W47", dt.date(2026, 11, 16)), ("2026W01", dt.date(2025, 12, 29)),
+                                          ("2020-W53", dt.date(2020, 12, 28))])
+def test_weeks(week, monday):
+    assert week_start(week) == monday
+    assert iso_week(monday + dt.timedelta(days=6)) == week_start(week).strftime("%G-W%V")
+
+
+@pytest.mark.parametrize("bad", ["2026-47", "2021-W53", "W47", ""])
+def test_bad_weeks_are_refused_in_chinese(bad):
+    with pytest.raises(DomainError):
+        week_start(bad)
+
+
+@given(st.dates(dt.date(1990, 1, 1), dt.date(2100, 12, 31)))
+def test_every_day_lies_in_its_week_month_and_year(day):
+    for span in (period(week=iso_week(day)), period(month=f"{day.year}-{day.month:02d}"), period(year=str(day.year))):
+        assert day in span and span.start <= span.last_day < span.end
+
+
+def test_periods():
+    assert period(month="2026-12").end == dt.date(2027, 1, 1)
+    assert period(year="2026").label == "2026年"
+    assert period(week="2026-W47").label == "2026年第47周"
+    for kwargs in ({}, {"week": "2026-W47", "month": "2026-11"}, {"month": "2026-13"}, {"year": "26"}):
+        with pytest.raises(DomainError):
+            period(**kwargs)
+
+
+def test_look_alike_finds_the_same_lift():
+    problems = [(1, "3号楼电梯经常停运"), (2, "小区路灯不亮"), (3, "5号楼楼道堆放杂物"), (4, "3号楼电梯坏了")]
+    found = look_alike("3号楼的电梯又坏了，老人上不去", problems)
+    assert [pid for pid, _ in found][:2] == [4, 1]
+    assert 2 not in [pid for pid, _ in found]
+    assert likeness("", "电梯") == 0 and likeness("电梯", "电梯") == 1
+
+
+@pytest.mark.parametrize("name, masked", [("张三英", "张*英"), ("张三", "张*"), ("欧阳娜娜", "欧**娜"),
+                                          ("张", "张"), ("", "")])
+def test_mask_name(name, masked):
+    assert mask_name(name) == masked
+
+
+def test_labels_and_slots():
+    assert parse_label(Channel, CHANNEL_LABELS, "12345热线", "渠道") is Channel.HOTLINE
+    assert parse_label(Channel, CHANNEL_LABELS, "phone", "渠道") is Channel.PHONE
+    with pytest.raises(DomainError, match="受理渠道只能是"):
+        parse_label(Channel, CHANNEL_LABELS, "信件", "受理渠道")
+    assert valid_slot("09:00", "11:30") and not valid_slot("11:30", "09:00") and not valid_slot("9:00", "11:30")
+    assert median_days([(dt.date(2026, 1, 1), dt.date(2026, 1, 11)), (dt.date(2026, 1, 1), dt.date(2026, 1, 3))]) == 6
+    assert median_days([]) is None
