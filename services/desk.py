@@ -50,6 +50,7 @@ from resettle.rules.desk import (
     demand_step,
     iso_week,
     look_alike,
+    mask_name,
     median_days,
     parse_label,
     period,
@@ -665,6 +666,28 @@ async def lists(actor: Actor, community: str | int | None, span: Period, *, now:
             "actions": [_action_dict(a, now, titles.get(a.problem_id, "")) for a in actions],
             "happy": [row for row in problem_rows if row["happy_on"] and span.start.isoformat()
                       <= row["happy_on"] <= span.last_day.isoformat()]}
+
+
+async def notice(actor: Actor, community: str | int | None, span: Period) -> dict:
+    """The 幸福清单 notice (公示) for the community board: problems made happy in the period, what
+    was done, how content residents were, and who raised them with names masked (张*英)."""
+    c = await community_of(actor, community)
+    problems = await Problem.filter(community_id=c.id, happy_on__gte=span.start, happy_on__lt=span.end) \
+        .order_by("happy_on", "id")
+    rows = {row["id"]: row for row in await _problem_rows(problems)}
+    ids = list(rows)
+    names: dict[int, list[str]] = defaultdict(list)
+    for pid, name in await Demand.filter(problem_id__in=ids).order_by("id").values_list("problem_id", "resident_name"):
+        if mask_name(name) not in names[pid]:
+            names[pid].append(mask_name(name))
+    done: dict[int, list[dict]] = defaultdict(list)
+    for a in await Action.filter(problem_id__in=ids).order_by("completed_on", "id"):
+        done[a.problem_id].append({"owner": a.owner, "text": a.text, "result": a.result,
+                                   "completed_on": a.completed_on.isoformat() if a.completed_on else None})
+    info = await desk_info(actor, c.id)
+    return {"community_id": c.id, "community": c.name, "township": info["township"], "period": span.label,
+            "start": span.start.isoformat(), "end": span.last_day.isoformat(),
+            "items": [{**rows[pid], "residents": names[pid], "action_items": done[pid]} for pid in ids]}
 
 
 # ---------------------------------------------------------------- the week: board and agenda

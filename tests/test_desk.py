@@ -229,3 +229,16 @@ async def test_summary_adds_up(clerk, community):
     with pytest.raises(NotFound):
         await desk.summary(liaison, township="堡镇", month=month)
     assert [r["community"] for r in (await desk.summary(clerk, month=month))["rows"]] == ["陈家新苑"]
+
+
+async def test_notice_masks_names(clerk):
+    a = await take(clerk)
+    problem = await desk.link(clerk, [a["id"]], title="电梯")
+    problem = await desk.add_action(clerk, problem["id"], owner="物业", text="修电梯", due=TODAY)
+    await desk.complete_action(clerk, problem["action_items"][0]["id"], result="修好")
+    await desk.record_feedback(clerk, a["id"], "满意")
+    notice = await desk.notice(clerk, None, period(week=WEEK))
+    assert [i["title"] for i in notice["items"]] == ["电梯"]
+    item = notice["items"][0]
+    assert item["residents"] == ["张*英"] and item["action_items"][0]["result"] == "修好"
+    assert "张三英" not in str(notice)
