@@ -364,6 +364,8 @@ async def link(actor: Actor, demand_ids: list[int], *, problem_id: int | None = 
             await audit.record(actor, "desk.problem", "problem", problem.id, audit.diff({}, {
                 "title": problem.title, "category": problem.category, "opened_on": on}))
         for demand in demands:
+            if on < demand.received_on:
+                raise DomainError(f"日期{on}早于需求{demand.id}的受理日期{demand.received_on}")
             if demand.community_id != problem.community_id:
                 raise DomainError(f"需求{demand.id}与问题{problem.id}不属于同一个安置社区")
             demand_step(DemandStatus(demand.status), DemandStatus.LINKED)
@@ -458,6 +460,8 @@ async def add_action(actor: Actor, problem_id: int, *, owner: str, text: str, du
     async with in_transaction():
         problem = await _problem(actor, problem_id)
         can_plan(ProblemStatus(problem.status))
+        if decided_on < problem.opened_on:
+            raise DomainError(f"议定日期{decided_on}早于问题提出日期{problem.opened_on}")
         action = await Action.create(problem_id=problem.id, community_id=problem.community_id, owner=owner,
                                      text=text, decided_on=decided_on, due=due, status=ActionStatus.PLANNED.value)
         await audit.record(actor, "desk.action", "action", action.id, audit.diff({}, {
@@ -510,6 +514,8 @@ async def record_feedback(actor: Actor, demand_id: int, rating: str, remark: str
         if problem.status != ProblemStatus.DONE:
             raise DomainError(f"问题{problem.id}“{PROBLEM_LABELS[ProblemStatus(problem.status)]}”，"
                               "实事全部完成后才回访")
+        if problem.done_on and on < problem.done_on:
+            raise DomainError(f"回访日期{on}早于实事办结日期{problem.done_on}")
         if await Feedback.exists(demand_id=demand.id, round=problem.round):
             raise DomainError(f"已记录过{demand.resident_name}对这一轮办理结果的评价")
         await Feedback.create(demand_id=demand.id, problem_id=problem.id, round=problem.round,

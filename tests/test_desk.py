@@ -198,8 +198,10 @@ async def test_week_record_and_agenda(clerk):
     with pytest.raises(DomainError, match="不在"):
         await desk.save_week(clerk, None, WEEK, meeting_on=monday - dt.timedelta(days=1), version=1)
     d = await take(clerk)
-    late = await desk.link(clerk, [(await take(clerk, "路灯不亮", category="设施配套"))["id"]], title="路灯")
-    await desk.add_action(clerk, late["id"], owner="物业", text="换灯", decided_on=TODAY - dt.timedelta(days=3),
+    three_days_ago = TODAY - dt.timedelta(days=3)
+    lamp = await take(clerk, "路灯不亮", category="设施配套", received_on=three_days_ago)
+    late = await desk.link(clerk, [lamp["id"]], title="路灯", on=three_days_ago)
+    await desk.add_action(clerk, late["id"], owner="物业", text="换灯", decided_on=three_days_ago,
                           due=TODAY - dt.timedelta(days=1))
     agenda = await desk.agenda(clerk, None, WEEK)
     assert [x["id"] for x in agenda["new_demands"]] == [d["id"]]
@@ -212,17 +214,17 @@ async def test_week_record_and_agenda(clerk):
 
 
 async def test_summary_adds_up(clerk, community):
-    a = await take(clerk)
-    problem = await desk.link(clerk, [a["id"]], title="电梯", on=TODAY - dt.timedelta(days=4))
-    problem = await desk.add_action(clerk, problem["id"], owner="物业", text="修", due=TODAY,
-                                    decided_on=TODAY - dt.timedelta(days=4))
+    opened = TODAY.replace(day=max(1, TODAY.day - 4))  # within this month, so that the month counts it all
+    a = await take(clerk, received_on=opened)
+    problem = await desk.link(clerk, [a["id"]], title="电梯", on=opened)
+    problem = await desk.add_action(clerk, problem["id"], owner="物业", text="修", due=TODAY, decided_on=opened)
     await desk.complete_action(clerk, problem["action_items"][0]["id"], result="修好")
     await desk.record_feedback(clerk, a["id"], "满意")
     await take(clerk, "路灯")
     month = TODAY.strftime("%Y-%m")
     data = await desk.summary(ADMIN, township="陈家镇", month=month)
     row = next(r for r in data["rows"] if r["community"] == "陈家新苑")
-    assert row["demands"] == 2 and row["solved"] == 1 and row["median_days"] == 4 and row["satisfaction"] == 1.0
+    assert row["demands"] == 2 and row["solved"] == 1 and row["median_days"] == (TODAY - opened).days and row["satisfaction"] == 1.0
     assert row["reopen_rate"] == 0.0 and data["total"]["demands"] == sum(r["demands"] for r in data["rows"])
     liaison = Actor("test:cj", role="township", township=community.township_code)
     assert (await desk.summary(liaison, month=month))["title"] == "陈家镇"
