@@ -14,6 +14,7 @@ class Actor:
     community_id: int | None = None
     name: str = ""
     user_id: int | None = None
+    department: str = ""  # a department reviewer verifies the projects of its catalog items
 
 
 def cli_actor() -> Actor:

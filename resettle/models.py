@@ -335,3 +335,68 @@ class Reopening(Model):
         table = "reopening"
         indexes = (Index(fields=("problem_id",), name="ix_reopening_problem"),
                    Index(fields=("on",), name="ix_reopening_on"))
+
+
+class Project(Timestamped):
+    """社区治理项目 asking for district–township co-funding. Amounts in fen. The ratio and the two
+    shares are frozen at approval, so a later policy change never alters history."""
+
+    township_code = fields.CharField(max_length=9)
+    community = fields.ForeignKeyField("models.Community", related_name="projects", on_delete=fields.RESTRICT)
+    kind = fields.CharField(max_length=12)
+    item_code = fields.CharField(max_length=16, default="")  # empty for 一事一议
+    department = fields.CharField(max_length=64)  # who verifies: the item's, or chosen for 一事一议
+    title = fields.CharField(max_length=200)
+    year = fields.IntField()
+    description = fields.TextField(default="")
+    area_m2 = fields.IntField(null=True)
+    deliberation = fields.JSONField(null=True)  # 一事一议: body, held_on, attendance, votes_for, votes_against
+    status = fields.CharField(max_length=12)
+    requested = fields.BigIntField()
+    verified = fields.BigIntField(null=True)
+    approved = fields.BigIntField(null=True)
+    ratio_bp = fields.IntField(null=True)  # district share in basis points, frozen at approval
+    district_share = fields.BigIntField(null=True)
+    township_share = fields.BigIntField(null=True)
+    spent = fields.BigIntField(null=True)
+    submitted_on = fields.DateField(null=True)
+    verified_on = fields.DateField(null=True)
+    verified_by = fields.CharField(max_length=64, default="")
+    approved_on = fields.DateField(null=True)
+    approved_by = fields.CharField(max_length=64, default="")
+    completed_on = fields.DateField(null=True)
+    reason = fields.CharField(max_length=500, default="")  # why returned or rejected
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "project"
+        indexes = (
+            Index(fields=("year", "status", "township_code"), name="ix_project_year"),
+            Index(fields=("status", "department", "year"), name="ix_project_queue"),
+            Index(fields=("community_id", "item_code", "year"), name="ix_project_item"),
+        )
+
+
+class ProjectEvidence(Model):
+    """A desk problem a project cites (the residents who raised it are its evidence)."""
+
+    id = fields.IntField(primary_key=True)
+    project = fields.ForeignKeyField("models.Project", related_name="evidence", on_delete=fields.RESTRICT)
+    problem = fields.ForeignKeyField("models.Problem", related_name="projects", on_delete=fields.RESTRICT)
+
+    class Meta:
+        table = "project_evidence"
+        unique_together = (("project_id", "problem_id"),)
+
+
+class FundingYear(Model):
+    """The district envelope of a year and what approvals have committed of it. Approval adds to
+    `committed` with a conditional UPDATE (committed + share <= envelope), so two approvals at the
+    same moment can never overspend, on SQLite as on PostgreSQL."""
+
+    year = fields.IntField(primary_key=True)
+    envelope = fields.BigIntField()
+    committed = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "funding_year"

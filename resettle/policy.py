@@ -7,11 +7,13 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 
 from resettle.errors import DomainError
 from resettle.rules.desk import valid_slot
+from resettle.rules.funding import CatalogItem, Kind
 from resettle.rules.ledger import Matter, Routing
 from resettle.rules.township import township_key
 
@@ -45,6 +47,31 @@ class DeskPolicy:
 
 
 @dataclass(frozen=True)
+class FundingPolicy:
+    """The project catalog, the district's ratio by kind (and township tier), the yearly envelope.
+    Amounts in fen; ratios in basis points."""
+
+    items: tuple[CatalogItem, ...] = ()
+    ratios: dict = field(default_factory=dict)  # {Kind: {tier or "default": basis points}}
+    tiers: dict = field(default_factory=dict)  # {township code: tier}
+    envelopes: dict = field(default_factory=dict)  # {year or "default": fen}
+
+    def item(self, code: str) -> CatalogItem | None:
+        return next((i for i in self.items if i.code == code), None)
+
+    def ratio(self, kind: Kind, township_code: str) -> int:
+        by_tier = self.ratios[kind]
+        return by_tier.get(self.tiers.get(township_code, "default"), by_tier["default"])
+
+    def envelope(self, year: int) -> int:
+        if year in self.envelopes:
+            return self.envelopes[year]
+        if "default" in self.envelopes:
+            return self.envelopes["default"]
+        raise DomainError(f"政策文件没有{year}年的区级资金总额（[funding.envelope_yuan]）")
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     source: str
@@ -54,6 +81,7 @@ class Policy:
     matters: tuple[Matter, ...] = ()
     notice_days: tuple[int, int] = (5, 20)  # a notice's (accept, complete) working days
     desk: DeskPolicy = field(default_factory=lambda: DeskPolicy())
+    funding: FundingPolicy = field(default_factory=lambda: FundingPolicy())
 
     @functools.cached_property
     def _matters(self) -> dict[str, Matter]:
@@ -137,7 +165,68 @@ def _validate(data: dict, path: str) -> Policy:
         notice_days=(int(data.get("ledger", {}).get("accept_days", 5)),
                      int(data.get("ledger", {}).get("complete_days", 20))),
         desk=_desk(data.get("desk", {}), fail),
+        funding=_funding(data.get("funding", {}), townships, fail),
     )
+
+
+def _scaled(value: object, scale: int, what: str, fail) -> int:
+    """A number from the file (元 or percent, possibly with decimals) as whole fen or basis points."""
+    try:
+        exact = Decimal(str(value)) * scale
+    except InvalidOperation:
+        raise fail(f"{what}“{value}”不是数字") from None
+    if isinstance(value, bool) or exact < 0 or exact != exact.to_integral_value():
+        raise fail(f"{what}“{value}”应为非负数，且最多精确到{'分' if scale == 100 else '0.01%'}")
+    return int(exact)
+
+
+def _funding(row: dict, townships: list[Township], fail) -> FundingPolicy:
+    if not row:
+        return FundingPolicy()
+    items, seen = [], set()
+    for i, item in enumerate(row.get("items", []), 1):
+        code, name = str(item.get("code", "")).strip(), str(item.get("name", "")).strip()
+        if not code or not name or code in seen:
+            raise fail(f"第{i}个治理项目目录条目缺少 code、name，或 code 重复")
+        seen.add(code)
+        try:
+            kind = Kind(item.get("kind", ""))
+        except ValueError:
+            raise fail(f"目录项目{name}的 kind 只能是 construction 或 operation") from None
+        if kind is Kind.CASE_BY_CASE or not str(item.get("department", "")).strip():
+            raise fail(f"目录项目{name}须写明 kind（construction/operation）和 department（核定部门）")
+        money = {key: _scaled(item[f"{key}_yuan"], 100, f"目录项目{name}的 {key}_yuan", fail)
+                 for key in ("cap_per_project", "cap_per_m2", "cap_per_household", "standard_per_household")
+                 if f"{key}_yuan" in item}
+        if kind is Kind.OPERATION and "standard_per_household" not in money:
+            raise fail(f"日常运营管理类目录项目{name}须有 standard_per_household_yuan（每户年度标准）")
+        items.append(CatalogItem(code=code, name=name, kind=kind, department=str(item["department"]).strip(),
+                                 **money))
+    by_name = {township_key(t.name): t.code for t in townships}
+    tiers = {}
+    for tier, names in row.get("tiers", {}).items():
+        for name in names:
+            code = by_name.get(township_key(str(name)))
+            if code is None:
+                raise fail(f"[funding.tiers] {tier} 中的“{name}”不是政策文件中的乡镇")
+            tiers[code] = tier
+    ratios = {}
+    for kind in Kind:
+        given = row.get("district_percent", {}).get(kind.value)
+        if not isinstance(given, dict) or "default" not in given:
+            raise fail(f"[funding.district_percent] 须为 {kind.value} 写明 default（区级承担的百分比）")
+        ratios[kind] = {tier: _scaled(value, 100, f"{kind.value} 的区级比例", fail) for tier, value in given.items()}
+        if any(bp > 10_000 for bp in ratios[kind].values()):
+            raise fail(f"{kind.value} 的区级比例不能超过100%")
+        unknown = set(ratios[kind]) - {"default", *tiers.values()}
+        if unknown:
+            raise fail(f"{kind.value} 的区级比例用到了未定义的档次：{'、'.join(sorted(unknown))}")
+    envelopes = {}
+    for year, value in row.get("envelope_yuan", {}).items():
+        if year != "default" and not (year.isascii() and year.isdigit()):
+            raise fail(f"[funding.envelope_yuan] 的键应为年份或 default，而不是“{year}”")
+        envelopes[year if year == "default" else int(year)] = _scaled(value, 100, f"{year}年的区级资金总额", fail)
+    return FundingPolicy(items=tuple(items), ratios=ratios, tiers=tiers, envelopes=envelopes)
 
 
 def _desk(row: dict, fail) -> DeskPolicy:

@@ -35,7 +35,7 @@ def _token_hash(token: str) -> str:
 
 def actor_of(user: User) -> Actor:
     return Actor(login=f"web:{user.login}", role=user.role, township=user.township_code,
-                 community_id=user.community_id, name=user.name, user_id=user.id)
+                 community_id=user.community_id, name=user.name, user_id=user.id, department=user.department)
 
 
 def _check_password(password: str) -> None:

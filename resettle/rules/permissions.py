@@ -29,6 +29,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "ledger.dashboard": frozenset({"admin", "office", "department", "finance"}),
     "desk.view": frozenset({"admin", "office", "township", "desk"}),
     "desk.work": frozenset({"admin", "desk"}),
+    "funding.view": frozenset({"admin", "office", "township", "department", "finance"}),
+    "funding.draft": frozenset({"admin", "township"}),
+    "funding.verify": frozenset({"admin", "department"}),
+    "funding.approve": frozenset({"admin", "finance"}),
     "users.manage": frozenset({"admin"}),
 }
 ACTION_LABELS = {
@@ -44,6 +48,10 @@ ACTION_LABELS = {
     "ledger.dashboard": "查看事项对接总览",
     "desk.view": "查看三合署清单",
     "desk.work": "办理三合署接待与例会",
+    "funding.view": "查看社区治理项目",
+    "funding.draft": "申报社区治理项目",
+    "funding.verify": "核定社区治理项目",
+    "funding.approve": "审定社区治理项目",
     "users.manage": "管理账号",
 }
 

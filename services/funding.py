@@ -1,0 +1,490 @@
+"""Use cases of community-governance projects and their co-funding: the township drafts and
+submits, the catalog item's department verifies (核定), the finance bureau approves (审定) and the
+amount is split between district and township; the year's district envelope is never exceeded.
+
+Scope: a township liaison sees its township's projects; a department the submitted projects it
+verifies; finance every submitted project; the office all. Out of scope is not found (404)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from resettle.actor import Actor
+from resettle.db import connection, placeholders
+from resettle.errors import DomainError, NotFound
+from resettle.models import AuditEvent, Community, Demand, FundingYear, Household, Problem, Project, ProjectEvidence
+from resettle.policy import Policy, load_policy
+from resettle.rules.dates import parse_date
+from resettle.rules.funding import (
+    EDITABLE,
+    KIND_LABELS,
+    STATUS_LABELS,
+    Deliberation,
+    Facts,
+    Kind,
+    ProjectStatus,
+    Qualification,
+    percent,
+    qualify,
+    split,
+    step,
+    yuan,
+)
+from resettle.rules.household import Status
+from resettle.rules.permissions import Forbidden, require
+from services import audit, registry, versioned
+
+LIVE = [s.value for s in ProjectStatus if s is not ProjectStatus.REJECTED]
+COMMITTED = [ProjectStatus.APPROVED.value, ProjectStatus.COMPLETED.value]
+MAX_FEN = 10**13  # 1,000 亿元: anything above is a typing error
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+def _scope(actor: Actor) -> Q:
+    require(actor.role, "funding.view")
+    if actor.role == "township":
+        return Q(township_code=actor.township)
+    if actor.role == "department":
+        return Q(department=actor.department) & ~Q(status=ProjectStatus.DRAFT.value)
+    if actor.role == "finance":
+        return ~Q(status=ProjectStatus.DRAFT.value)
+    return Q()
+
+
+async def _project(actor: Actor, project_id: int) -> Project:
+    found = await Project.filter(_scope(actor), id=project_id).first()
+    if found is None:
+        raise NotFound(f"找不到编号为{project_id}的项目")
+    return found
+
+
+def _amount(value: object, what: str) -> int:
+    """Fen from an int (already fen) — the entry points convert 元 text with `fen()`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FEN:
+        raise DomainError(f"{what}应为0到{MAX_FEN // 100:,}元之间的金额")
+    return value
+
+
+def fen(text: str, what: str = "金额") -> int:
+    """'12,345.6' (元, as clerks type it) → 1234560 fen; more than two decimals is refused."""
+    raw = str(text).strip().replace(",", "").replace("，", "").removesuffix("元")
+    whole, dot, part = raw.partition(".")
+    if not whole.isascii() or not whole.isdigit() or (dot and not (part.isascii() and part.isdigit()
+                                                                    and len(part) <= 2)):
+        raise DomainError(f"{what}“{text}”应为以元为单位、最多两位小数的数字")
+    return _amount(int(whole) * 100 + int((part or "0").ljust(2, "0")), what)
+
+
+# ---------------------------------------------------------------- drafting and qualification
+
+
+def _deliberation(value: dict | None) -> Deliberation | None:
+    if not value:
+        return None
+    try:
+        held_on = parse_date(value["held_on"]) if value.get("held_on") else None
+        counts = [int(value.get(k, 0)) for k in ("attendance", "votes_for", "votes_against")]
+    except (ValueError, TypeError) as exc:
+        raise DomainError(f"议事记录有误：{exc}") from None
+    return Deliberation(str(value.get("body", "")).strip(), held_on, *counts)
+
+
+def _deliberation_json(d: Deliberation | None) -> dict | None:
+    if d is None:
+        return None
+    return {"body": d.body, "held_on": d.held_on.isoformat() if d.held_on else None, "attendance": d.attendance,
+            "votes_for": d.votes_for, "votes_against": d.votes_against}
+
+
+async def moved_in_households(community_id: int, year: int) -> int:
+    """Households of the community moved in by the end of `year`, from the registry."""
+    return await Household.filter(community_id=community_id, status=Status.MOVED_IN.value,
+                                  moved_in_on__lte=dt.date(year, 12, 31)).count()
+
+
+async def _qualification(p: Project, problems: int, policy: Policy) -> Qualification:
+    duplicates = 0
+    if p.item_code:
+        duplicates = await Project.filter(community_id=p.community_id, item_code=p.item_code, year=p.year,
+                                          status__in=LIVE).exclude(id=p.id).count()
+    return qualify(Facts(
+        kind=Kind(p.kind), item_code=p.item_code, item=policy.funding.item(p.item_code) if p.item_code else None,
+        year=p.year, requested=p.requested, area_m2=p.area_m2,
+        moved_in_households=await moved_in_households(p.community_id, p.year),
+        deliberation=_deliberation(p.deliberation), linked_problems=problems, duplicates=duplicates))
+
+
+async def _fields(actor: Actor, policy: Policy, *, community: str | int, kind: str, item: str, title: str,
+                  year: int, requested: int, description: str, area_m2: int | None, deliberation: dict | None,
+                  department: str) -> dict:
+    """Validated columns of a draft; a township drafts only for its own communities."""
+    c = await registry.find_community(str(community).strip())
+    if actor.role == "township" and c.township_code != actor.township:
+        raise NotFound(f"找不到安置社区“{community}”")
+    try:
+        kind = Kind(kind)
+    except ValueError:
+        raise DomainError(f"项目类别只能是：{'、'.join(f'{k.value}（{v}）' for k, v in KIND_LABELS.items())}") from None
+    item = (item or "").strip()
+    if kind is Kind.CASE_BY_CASE:
+        item = ""
+        departments = sorted({i.department for i in policy.funding.items})
+        if department.strip() not in departments:
+            raise DomainError(f"一事一议项目须指定核定部门：{'、'.join(departments)}")
+        department = department.strip()
+    else:
+        found = policy.funding.item(item)
+        if found is None:
+            raise DomainError(f"项目目录中没有编号为“{item}”的项目")
+        department = found.department
+    title = title.strip()
+    if not title or len(title) > 200:
+        raise DomainError("请填写项目名称（200字以内）")
+    if not 2000 <= year <= 2100:
+        raise DomainError(f"项目年度{year}不合理")
+    if area_m2 is not None and not 0 < area_m2 < 10**7:
+        raise DomainError("建筑面积应为正整数（平方米）")
+    return {"township_code": c.township_code, "community_id": c.id, "kind": kind.value, "item_code": item,
+            "department": department, "title": title, "year": year, "requested": _amount(requested, "申请金额"),
+            "description": description.strip()[:5000], "area_m2": area_m2,
+            "deliberation": _deliberation_json(_deliberation(deliberation)) if kind is Kind.CASE_BY_CASE else None}
+
+
+async def _link_problems(actor: Actor, project: Project, problem_ids: list[int]) -> None:
+    """Cite desk problems of the project's community as evidence."""
+    found = await Problem.filter(id__in=problem_ids, community_id=project.community_id).values_list("id", flat=True)
+    missing = sorted(set(problem_ids) - set(found))
+    if missing:
+        raise NotFound(f"该社区的三合署问题清单中没有编号为{'、'.join(map(str, missing))}的问题")
+    have = set(await ProjectEvidence.filter(project_id=project.id).values_list("problem_id", flat=True))
+    for problem_id in sorted(set(found) - have):
+        await ProjectEvidence.create(project_id=project.id, problem_id=problem_id)
+    if set(found) - have:
+        await audit.record(actor, "funding.evidence", "project", project.id,
+                           {"problems": [sorted(have), sorted(have | set(found))]})
+
+
+async def draft(actor: Actor, *, community: str | int, kind: str, title: str, year: int, requested: int,
+                item: str = "", description: str = "", area_m2: int | None = None,
+                deliberation: dict | None = None, department: str = "", problems: list[int] = (),
+                policy: Policy | None = None) -> dict:
+    """A township drafts a project (nothing is checked against caps until it is submitted; the
+    page shows the verdict live)."""
+    require(actor.role, "funding.draft")
+    policy = policy or load_policy()
+    values = await _fields(actor, policy, community=community, kind=kind, item=item, title=title, year=year,
+                           requested=requested, description=description, area_m2=area_m2,
+                           deliberation=deliberation, department=department)
+    async with in_transaction():
+        project = await Project.create(**values, status=ProjectStatus.DRAFT.value)
+        await audit.record(actor, "funding.draft", "project", project.id, audit.diff({}, values))
+        await _link_problems(actor, project, list(problems))
+    return await show(actor, project.id, policy=policy)
+
+
+async def draft_from_problem(actor: Actor, problem_id: int, *, requested: int, year: int | None = None,
+                             title: str = "", kind: str = Kind.CASE_BY_CASE.value, **fields) -> dict:
+    """A desk problem that needs money becomes a draft project citing it (一事一议 unless a catalog
+    item is given)."""
+    require(actor.role, "funding.draft")
+    problem = await Problem.filter(id=problem_id).first()
+    if problem is None or (actor.role == "township" and
+                           not await Community.exists(id=problem.community_id, township_code=actor.township)):
+        raise NotFound(f"找不到编号为{problem_id}的问题")
+    return await draft(actor, community=problem.community_id, kind=kind, title=title or problem.title,
+                       year=year or today().year, requested=requested,
+                       description=fields.pop("description", "") or problem.description, problems=[problem.id],
+                       **fields)
+
+
+async def update(actor: Actor, project_id: int, *, version: int, problems: list[int] = (),
+                 policy: Policy | None = None, **changes) -> dict:
+    """Edit a draft or a returned project (the township's, with the version it saw)."""
+    require(actor.role, "funding.draft")
+    policy = policy or load_policy()
+    async with in_transaction():
+        p = await _project(actor, project_id)
+        if ProjectStatus(p.status) not in EDITABLE:
+            raise DomainError(f"项目“{STATUS_LABELS[ProjectStatus(p.status)]}”，只有草稿或退回的项目可以修改")
+        current = {"community": p.community_id, "kind": p.kind, "item": p.item_code, "title": p.title,
+                   "year": p.year, "requested": p.requested, "description": p.description, "area_m2": p.area_m2,
+                   "deliberation": p.deliberation, "department": p.department}
+        unknown = set(changes) - set(current)
+        if unknown:
+            raise DomainError(f"不能修改：{'、'.join(sorted(unknown))}")
+        values = await _fields(actor, policy, **{**current, **changes})
+        before = {k: getattr(p, k) for k in values}
+        await versioned.save(p, values, version, f"项目{project_id}")
+        await audit.record(actor, "funding.update", "project", p.id, audit.diff(before, values))
+        await _link_problems(actor, p, list(problems))
+    return await show(actor, project_id, policy=policy)
+
+
+async def preview(actor: Actor, *, problems: list[int] = (), policy: Policy | None = None, **fields) -> dict:
+    """The qualification verdict of a project being filled in, without saving it."""
+    require(actor.role, "funding.draft")
+    policy = policy or load_policy()
+    values = await _fields(actor, policy, **{"item": "", "description": "", "area_m2": None, "deliberation": None,
+                                             "department": "", **fields})
+    found = await Problem.filter(id__in=list(problems), community_id=values["community_id"]).count()
+    verdict = await _qualification(Project(id=0, **values), found, policy)
+    return {"qualifies": verdict.qualifies, "reasons": list(verdict.reasons),
+            "checks": [{"ok": ok, "text": text} for ok, text in verdict.checks]}
+
+
+# ---------------------------------------------------------------- the workflow
+
+
+async def _move(actor: Actor, project_id: int, to: ProjectStatus, changes: dict, version: int | None,
+                check=None) -> dict:
+    """One step of the workflow in one transaction: scope, state machine, `check(p)`, save, audit."""
+    async with in_transaction():
+        p = await _project(actor, project_id)
+        before_status = p.status
+        step(ProjectStatus(p.status), to)
+        if check:
+            changes = {**changes, **(await check(p) or {})}
+        changes = {"status": to.value, **changes}
+        before = {k: getattr(p, k) for k in changes}
+        await versioned.save(p, changes, version, f"项目{project_id}")
+        await audit.record(actor, f"funding.{to.value}", "project", p.id,
+                           {**audit.diff(before, changes), "status": [before_status, to.value]})
+    return await show(actor, project_id)
+
+
+async def submit(actor: Actor, project_id: int, *, version: int | None = None, policy: Policy | None = None) -> dict:
+    """A project that does not qualify cannot be submitted; the reasons say why."""
+    require(actor.role, "funding.draft")
+    policy = policy or load_policy()
+
+    async def qualifies(p: Project) -> dict:
+        verdict = await _qualification(p, await ProjectEvidence.filter(project_id=p.id).count(), policy)
+        if not verdict.qualifies:
+            raise DomainError("项目不符合申报条件：" + "；".join(verdict.reasons))
+        return {"submitted_on": today(), "verified": None, "verified_on": None, "verified_by": "", "reason": ""}
+    return await _move(actor, project_id, ProjectStatus.SUBMITTED, {}, version, qualifies)
+
+
+async def verify(actor: Actor, project_id: int, amount: int, *, version: int | None = None) -> dict:
+    """核定: the item's department fixes an amount no higher than requested."""
+    require(actor.role, "funding.verify")
+    amount = _amount(amount, "核定金额")
+
+    async def within(p: Project) -> None:
+        if amount > p.requested:
+            raise DomainError(f"核定金额{yuan(amount)}超过申请金额{yuan(p.requested)}")
+        if amount == 0:
+            raise DomainError("核定金额为0时请改为“不予通过”并写明原因")
+    return await _move(actor, project_id, ProjectStatus.VERIFIED,
+                       {"verified": amount, "verified_on": today(), "verified_by": actor.name or actor.login},
+                       version, within)
+
+
+async def approve(actor: Actor, project_id: int, amount: int, *, version: int | None = None,
+                  policy: Policy | None = None) -> dict:
+    """审定: finance fixes an amount no higher than verified; the split is frozen with its ratio,
+    and the district share is taken from the year's envelope by a conditional UPDATE that fails
+    rather than overspend, whoever approves at the same moment."""
+    require(actor.role, "funding.approve")
+    policy = policy or load_policy()
+    amount = _amount(amount, "审定金额")
+
+    async def commit(p: Project) -> dict:
+        if p.verified is None or amount > p.verified:
+            raise DomainError(f"审定金额{yuan(amount)}超过核定金额{yuan(p.verified or 0)}")
+        ratio = policy.funding.ratio(Kind(p.kind), p.township_code)
+        district, township = split(amount, ratio)
+        envelope = policy.funding.envelope(p.year)
+        conn = connection()
+        await conn.execute_query(f"INSERT INTO funding_year (year, envelope, committed) VALUES "
+                                 f"({placeholders(conn, 3)}) ON CONFLICT (year) DO NOTHING", [p.year, envelope, 0])
+        taken = await FundingYear.filter(year=p.year, committed__lte=envelope - district).update(
+            committed=F("committed") + district, envelope=envelope)
+        if not taken:
+            year = await FundingYear.get(year=p.year)
+            raise DomainError(f"{p.year}年区级资金总额{yuan(envelope)}已承诺{yuan(year.committed)}，剩余"
+                              f"{yuan(max(0, envelope - year.committed))}，不足本项目区级承担的{yuan(district)}")
+        return {"approved": amount, "ratio_bp": ratio, "district_share": district, "township_share": township,
+                "approved_on": today(), "approved_by": actor.name or actor.login}
+    return await _move(actor, project_id, ProjectStatus.APPROVED, {}, version, commit)
+
+
+async def send_back(actor: Actor, project_id: int, to: str, reason: str, *, version: int | None = None) -> dict:
+    """退回 (to the township, to amend and resubmit) or 不予通过, with a reason, by whoever holds
+    the project now: the department before verification, finance after."""
+    target = ProjectStatus(to)
+    if target not in (ProjectStatus.RETURNED, ProjectStatus.REJECTED):
+        raise DomainError("只能退回或不予通过")
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("退回或不予通过须写明原因")
+
+    async def holder(p: Project) -> None:
+        holds = "department" if p.status == ProjectStatus.SUBMITTED else "finance"
+        if actor.role not in ("admin", holds):
+            raise Forbidden(f"项目“{STATUS_LABELS[ProjectStatus(p.status)]}”，只能由"
+                            f"{'核定部门' if holds == 'department' else '区财政局'}退回或不予通过")
+    return await _move(actor, project_id, target, {"reason": reason[:500]}, version, holder)
+
+
+async def complete(actor: Actor, project_id: int, *, spent: int, on: dt.date | None = None,
+                   version: int | None = None) -> dict:
+    """验收: the township records the acceptance date and the amount spent (≤ approved)."""
+    require(actor.role, "funding.draft")
+    spent = _amount(spent, "实际支出")
+    on = on or today()
+    if on > today():
+        raise DomainError(f"验收日期{on}晚于今天")
+
+    async def within(p: Project) -> dict:
+        if spent > p.approved:
+            raise DomainError(f"实际支出{yuan(spent)}超过审定金额{yuan(p.approved)}")
+        if on < p.approved_on:
+            raise DomainError(f"验收日期{on}早于审定日期{p.approved_on}")
+        return {"spent": spent, "completed_on": on}
+    return await _move(actor, project_id, ProjectStatus.COMPLETED, {}, version, within)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _row(p: Project, community: str, policy: Policy) -> dict:
+    return {"id": p.id, "township": policy.township(p.township_code).name, "township_code": p.township_code,
+            "community": community, "community_id": p.community_id, "kind": p.kind,
+            "kind_label": KIND_LABELS[Kind(p.kind)], "item": p.item_code, "department": p.department,
+            "title": p.title, "year": p.year, "status": p.status,
+            "status_label": STATUS_LABELS[ProjectStatus(p.status)], "requested": p.requested,
+            "verified": p.verified, "approved": p.approved, "district_share": p.district_share,
+            "township_share": p.township_share,
+            "ratio": None if p.ratio_bp is None else p.ratio_bp / 10_000, "spent": p.spent, "version": p.version}
+
+
+async def list_projects(actor: Actor, *, year: int | None = None, status: str | None = None,
+                        township: str | None = None, limit: int = 200, offset: int = 0,
+                        policy: Policy | None = None) -> dict:
+    policy = policy or load_policy()
+    query = Project.filter(_scope(actor))
+    if year:
+        query = query.filter(year=year)
+    if status:
+        try:
+            query = query.filter(status=ProjectStatus(status).value)
+        except ValueError:
+            raise DomainError(f"状态只能是：{'、'.join(s.value for s in ProjectStatus)}") from None
+    if township:
+        match = policy.match_township(township)
+        if match is None:
+            raise DomainError(f"“{township}”不是政策文件中的乡镇")
+        query = query.filter(township_code=match.code)
+    total = await query.count()
+    rows = await query.order_by("-year", "id").offset(offset).limit(limit)
+    names = dict(await Community.filter(id__in={p.community_id for p in rows}).values_list("id", "name"))
+    return {"total": total, "items": [_row(p, names[p.community_id], policy) for p in rows]}
+
+
+async def evidence(project_ids: list[int]) -> dict[int, dict]:
+    """Per project: the cited problems and how many households raised them."""
+    links = await ProjectEvidence.filter(project_id__in=project_ids).values_list("project_id", "problem_id")
+    problems = {pid: t for pid, t in await Problem.filter(id__in={p for _, p in links}).values_list("id", "title")}
+    raised = await Demand.filter(problem_id__in=list(problems)).values_list("problem_id", "person__household_id",
+                                                                            "resident_name")
+    result: dict[int, dict] = {pid: {"problems": [], "households": set()} for pid in project_ids}
+    for project_id, problem_id in links:
+        result[project_id]["problems"].append({"id": problem_id, "title": problems[problem_id]})
+        for pid, household, name in raised:
+            if pid == problem_id:
+                result[project_id]["households"].add(household if household is not None else f"访客:{name}")
+    return {pid: {"problems": v["problems"], "households": len(v["households"])} for pid, v in result.items()}
+
+
+async def show(actor: Actor, project_id: int, *, policy: Policy | None = None) -> dict:
+    """A project with its qualification (as each reviewer sees it), evidence, split and history."""
+    policy = policy or load_policy()
+    p = await _project(actor, project_id)
+    community = await Community.get(id=p.community_id)
+    proof = (await evidence([p.id]))[p.id]
+    verdict = await _qualification(p, len(proof["problems"]), policy)
+    history = await AuditEvent.filter(object_type="project", object_id=str(p.id)).order_by("id")
+    preview_split = None
+    if p.status == ProjectStatus.VERIFIED:
+        ratio = policy.funding.ratio(Kind(p.kind), p.township_code)
+        district, township = split(p.verified, ratio)
+        preview_split = {"ratio": ratio / 10_000, "ratio_label": percent(ratio), "district_share": district,
+                         "township_share": township}
+    return {**_row(p, community.name, policy), "description": p.description, "area_m2": p.area_m2,
+            "deliberation": p.deliberation, "reason": p.reason,
+            "ratio_label": percent(p.ratio_bp) if p.ratio_bp is not None else None,
+            "submitted_on": p.submitted_on, "verified_on": p.verified_on, "verified_by": p.verified_by,
+            "approved_on": p.approved_on, "approved_by": p.approved_by, "completed_on": p.completed_on,
+            "moved_in_households": await moved_in_households(p.community_id, p.year),
+            "evidence": proof, "split_preview": preview_split,
+            "qualification": {"qualifies": verdict.qualifies, "reasons": list(verdict.reasons),
+                              "checks": [{"ok": ok, "text": text} for ok, text in verdict.checks]},
+            "history": [{"at": e.at.astimezone(audit.SHANGHAI).strftime("%Y-%m-%d %H:%M"), "actor": e.actor,
+                         "action": e.action, "changes": e.changes} for e in history]}
+
+
+async def envelope(actor: Actor, year: int, *, policy: Policy | None = None) -> dict:
+    """The year's district envelope, what approvals committed, and what remains."""
+    require(actor.role, "funding.view")
+    policy = policy or load_policy()
+    total = policy.funding.envelope(year)
+    row = await FundingYear.get_or_none(year=year)
+    committed = row.committed if row else 0
+    return {"year": year, "envelope": total, "committed": committed, "remaining": total - committed}
+
+
+async def queue(actor: Actor, *, year: int | None = None, policy: Policy | None = None) -> dict:
+    """The reviewer's queue: a department's projects to verify, finance's to approve (with the
+    evidence, the split each would get, and the remaining envelope)."""
+    policy = policy or load_policy()
+    if actor.role == "department":
+        status = ProjectStatus.SUBMITTED
+    else:
+        require(actor.role, "funding.approve")
+        status = ProjectStatus.VERIFIED
+    query = Project.filter(_scope(actor), status=status.value)
+    if year:
+        query = query.filter(year=year)
+    rows = await query.order_by("submitted_on", "id").limit(500)
+    names = dict(await Community.filter(id__in={p.community_id for p in rows}).values_list("id", "name"))
+    proof = await evidence([p.id for p in rows])
+    items = []
+    for p in rows:
+        row = {**_row(p, names[p.community_id], policy), "evidence": proof[p.id]}
+        if status is ProjectStatus.VERIFIED:
+            ratio = policy.funding.ratio(Kind(p.kind), p.township_code)
+            row["split_preview"] = dict(zip(("district_share", "township_share"), split(p.verified, ratio),
+                                            strict=True)) | {"ratio": ratio / 10_000}
+        items.append(row)
+    years = sorted({p.year for p in rows} | ({year} if year else set()))
+    return {"status": status.value, "items": items,
+            "envelopes": [await envelope(actor, y, policy=policy) for y in years]}
+
+
+async def summary(actor: Actor, year: int, *, policy: Policy | None = None) -> dict:
+    """Approved (and completed) projects of a year: township × kind with district and township
+    totals, the envelope and what is committed. The totals add up to the fen."""
+    require(actor.role, "funding.view")
+    policy = policy or load_policy()
+    conn = connection()
+    scope = "" if actor.role != "township" else f" AND township_code = {placeholders(conn, 1, 4)}"
+    params = [year, *COMMITTED] + ([actor.township] if actor.role == "township" else [])
+    found = await conn.execute_query_dict(
+        "SELECT township_code, kind, COUNT(*) AS projects, SUM(approved) AS approved, "
+        "SUM(district_share) AS district, SUM(township_share) AS township FROM project "
+        f"WHERE year = {placeholders(conn, 1)} AND status IN ({placeholders(conn, 2, 2)}){scope} "
+        "GROUP BY township_code, kind", params)
+    rows = sorted(({"township": policy.township(r["township_code"]).name, "township_code": r["township_code"],
+                    "kind": r["kind"], "kind_label": KIND_LABELS[Kind(r["kind"])], "projects": r["projects"],
+                    "approved": int(r["approved"]), "district_share": int(r["district"]),
+                    "township_share": int(r["township"])} for r in found),
+                  key=lambda r: (r["township_code"], list(Kind).index(Kind(r["kind"]))))
+    total = {key: sum(r[key] for r in rows) for key in ("projects", "approved", "district_share", "township_share")}
+    return {"year": year, **(await envelope(actor, year, policy=policy)), "rows": rows, "total": total}
