@@ -224,7 +224,8 @@ async def test_summary_adds_up(clerk, community):
     month = TODAY.strftime("%Y-%m")
     data = await desk.summary(ADMIN, township="陈家镇", month=month)
     row = next(r for r in data["rows"] if r["community"] == "陈家新苑")
-    assert row["demands"] == 2 and row["solved"] == 1 and row["median_days"] == (TODAY - opened).days and row["satisfaction"] == 1.0
+    assert row["demands"] == 2 and row["solved"] == 1 and row["satisfaction"] == 1.0
+    assert row["median_days"] == (TODAY - opened).days
     assert row["reopen_rate"] == 0.0 and data["total"]["demands"] == sum(r["demands"] for r in data["rows"])
     liaison = Actor("test:cj", role="township", township=community.township_code)
     assert (await desk.summary(liaison, month=month))["title"] == "陈家镇"

@@ -3,6 +3,9 @@ registry, the frozen split, and the envelope under concurrent approvals."""
 
 import asyncio
 import datetime as dt
+import json
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,7 @@ from resettle.rules.household import Status
 from resettle.rules.permissions import Forbidden
 from services import desk, funding, registry
 from services.registry_import import import_sheets
+from tests.conftest import PG_URL
 from tests.sheets import make_id, person, write_csv
 
 ADMIN = Actor("test:admin")
@@ -166,3 +170,18 @@ async def test_concurrent_approvals_never_overspend_the_envelope(community, monk
     assert year.committed == 900 == sum(p["district_share"] for p in approved) <= year.envelope
     stored = await Project.filter(status="approved").values_list("approved", "district_share", "township_share")
     assert len(stored) == 3 and all(d + t == a for a, d, t in stored)
+
+
+@pytest.mark.skipif(not PG_URL, reason="two server processes share one database only on PostgreSQL")
+async def test_two_processes_approving_at_once_never_overspend(community, db_url):
+    ids = await _verified(40, 600)  # district share 300 each; room for 10
+    chunks = [json.dumps(ids[i::2]) for i in range(2)]
+    runs = [await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.approver", db_url, str(YEAR), "3000", "600", chunk,
+        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parent.parent) for chunk in chunks]
+    outputs = [json.loads((await run.communicate())[0]) for run in runs]
+    assert all(run.returncode == 0 for run in runs) and not any(o["unexpected"] for o in outputs), outputs
+    assert sum(o["approved"] for o in outputs) == 10
+    assert (await FundingYear.get(year=YEAR)).committed == 3000
+    stored = await Project.filter(status="approved").values_list("approved", "district_share", "township_share")
+    assert len(stored) == 10 and all(d + t == a for a, d, t in stored)
