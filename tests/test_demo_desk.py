@@ -1,0 +1,61 @@
+"""`resettle demo`'s desk weeks: every state a newcomer should see is there, reached through the
+desk services with dates that never run backwards or into the future."""
+
+import datetime as dt
+
+from resettle.actor import Actor
+from resettle.models import Action, Demand, Feedback, Problem, Reopening, User
+from resettle.rules.desk import iso_week
+from services import desk
+from services.demo import seed_demo
+
+
+async def test_demo_runs_weeks_of_desk_work(db, tmp_path):
+    result = await seed_demo(Actor("test:demo"), tmp_path / "demo.csv", 60)
+    counts = result["desk"]
+    assert len(counts["communities"]) == 2
+    for state in ("received", "linked", "answered", "declined", "open", "scheduled", "done", "happy",
+                  "reopened", "overdue", "feedback"):
+        assert counts[state] > 0, state
+    assert counts["demands"] == sum(counts[s] for s in ("received", "linked", "answered", "declined"))
+
+    users = {u.login: u for u in await User.filter(role="desk")}
+    assert {u.carriage for u in users.values() if u.community_id == users["desk"].community_id} == {
+        "居委会", "业委会", "物业"}
+    assert users["desk2"].community_id != users["desk"].community_id
+    clerk = Actor("test:desk", role="desk", township=users["desk"].township_code,
+                  community_id=users["desk"].community_id)
+    info = await desk.desk_info(clerk)
+    assert all(info["members"][carriage] for carriage in ("居委会", "业委会", "物业"))
+
+    today = desk.today()
+    board = await desk.board(clerk)
+    assert board["open_problems"] and board["awaiting_feedback"]
+    assert any(a["overdue"] for a in board["actions_due"])
+    agenda = await desk.agenda(clerk, None, iso_week(today))
+    assert agenda["problems"] and agenda["overdue_actions"]
+    last_week = await desk.desk_week(clerk, None, iso_week(today - dt.timedelta(days=7)))
+    assert last_week["meeting_on"] and last_week["decisions"] and set(last_week["meeting_attendance"]) == {
+        "居委会", "业委会", "物业"}
+
+    # residents raising the same problem are linked to one; the loop's kinds of demand all occur
+    demands = await Demand.all()
+    assert max(sum(d.problem_id == p for d in demands) for p in {d.problem_id for d in demands} - {None}) >= 2
+    assert {"visit", "hotline", "reception"} <= {d.channel for d in demands}
+    matter = [d for d in demands if d.entitlement_id]
+    assert len(matter) == 1 and matter[0].category == "事项对接"
+    assert (await desk.demand_detail(clerk, matter[0].id))["ledger"]["open"]
+    assert any(d.person_id is None and d.contact for d in demands)  # a caller not in the registry
+
+    # dates: nothing in the future, nothing before what it follows
+    assert all(d.received_on <= today and (d.closed_on is None or d.received_on <= d.closed_on) for d in demands)
+    problems = {p.id: p for p in await Problem.all()}
+    for p in problems.values():
+        assert p.opened_on <= (p.scheduled_on or p.opened_on) <= today
+        assert p.happy_on is None or p.opened_on <= p.happy_on <= today
+    for a in await Action.all():
+        assert problems[a.problem_id].opened_on <= a.decided_on <= a.due
+        assert a.completed_on is None or a.decided_on <= a.completed_on <= today
+    for f in await Feedback.all():
+        assert problems[f.problem_id].opened_on < f.given_on <= today
+    assert all(r.reason for r in await Reopening.all())
