@@ -58,6 +58,7 @@ async def connect(url: str | None = None, *, migrate: bool = True) -> TortoiseCo
                 # WAL lets readers work during an import; NORMAL sync is safe with WAL.
                 await connection.execute_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                                                 " PRAGMA foreign_keys=ON;")
+            _forget_statements_of_other_engines(connection)
             if migrate:
                 await migrate_schema(ctx)
     except OSError as exc:
@@ -67,6 +68,21 @@ async def connect(url: str | None = None, *, migrate: bool = True) -> TortoiseCo
         await ctx.close_connections()
         raise
     return ctx
+
+
+_last_dialect: list[str] = []
+
+
+def _forget_statements_of_other_engines(connection: BaseDBAsyncClient) -> None:
+    """tortoise caches prepared INSERT statements by connection *name* ("default"), not engine: a
+    process that opens SQLite and then PostgreSQL (`db copy`, the tests) would send SQLite's '?'
+    placeholders to PostgreSQL. Forget them whenever the engine changes."""
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    dialect = connection.capabilities.dialect
+    if _last_dialect and _last_dialect[0] != dialect:
+        EXECUTOR_CACHE.clear()
+    _last_dialect[:] = [dialect]
 
 
 @asynccontextmanager
