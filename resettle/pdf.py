@@ -7,19 +7,29 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from xml.sax.saxutils import escape
 
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from resettle.charts import FONT as CHART_FONT
 
 SYSTEM_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
                 "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 ROWS_PER_TABLE = 40  # long lists become page-sized tables: one huge table lays out slowly
+CELL_SIZE, CELL_LEADING, CELL_PADDING = 8.5, 11, 4
+MARGIN = 12 * mm
+PORTRAIT_WIDTH = A4[0] - 2 * MARGIN  # points a portrait page's content may span, e.g. a chart
+OVERDUE = colors.HexColor("#fed7d7")
 
 
 @functools.cache
@@ -33,34 +43,113 @@ def font() -> str:
     return "STSong-Light"
 
 
+@functools.cache
+def styles() -> dict[str, ParagraphStyle]:
+    """Paragraph styles in the CJK font: title and subtitle (also centred), heading, body, indented,
+    signature (right-aligned), note (small, under a table), cell, head (white)."""
+    name = font()
+    cell = ParagraphStyle("cell", fontName=name, fontSize=CELL_SIZE, leading=CELL_LEADING, wordWrap="CJK")
+    body = ParagraphStyle("body", fontName=name, fontSize=10.5, leading=16, wordWrap="CJK", spaceAfter=3)
+    title = ParagraphStyle("title", fontName=name, fontSize=16, leading=22, wordWrap="CJK")
+    subtitle = ParagraphStyle("subtitle", parent=cell, spaceAfter=4 * mm)
+    return {"title": title, "subtitle": subtitle,
+            "centred title": ParagraphStyle("centred title", parent=title, fontSize=20, leading=28,
+                                            alignment=TA_CENTER),
+            "centred subtitle": ParagraphStyle("centred subtitle", parent=subtitle, alignment=TA_CENTER),
+            "heading": ParagraphStyle("heading", fontName=name, fontSize=12, leading=16, spaceBefore=6,
+                                      spaceAfter=4, wordWrap="CJK"),
+            "body": body, "indented": ParagraphStyle("indented", parent=body, leftIndent=8 * mm),
+            "signature": ParagraphStyle("signature", parent=body, alignment=TA_RIGHT),
+            "note": ParagraphStyle("note", parent=cell, spaceBefore=3 * mm), "cell": cell,
+            "head": ParagraphStyle("head", parent=cell, textColor=colors.white)}
+
+
+def markup(value: object) -> str:
+    """Text as Paragraph markup: what a resident typed (<, &) shows as typed, line breaks kept."""
+    return escape(str(value)).replace("\n", "<br/>")
+
+
+def paragraph(text: str, style: str = "body") -> Paragraph:
+    return Paragraph(markup(text), styles()[style])
+
+
+def heading(text: str) -> Paragraph:
+    return paragraph(text, "heading")
+
+
+def table(columns: dict[str, str], rows: list[dict], widths: dict[str, float]) -> list[Flowable]:
+    """Rows as page-sized tables under a repeated header; rows with a truthy "overdue" are red.
+    `widths` in mm per key (25 when not given). A cell that fits on one line is drawn as plain
+    text: wrapping thousands of one-line Paragraphs is what makes long lists slow."""
+    if not rows:
+        return [paragraph("（无）", "cell")]
+    st = styles()
+    name = font()
+    col_widths = [widths.get(key, 25) * mm for key in columns]
+    room = [w - 2 * CELL_PADDING for w in col_widths]
+
+    def cell(value: object, width: float, style: ParagraphStyle):
+        text = "" if value is None else str(value)
+        if "\n" not in text and stringWidth(text, name, CELL_SIZE) <= width:
+            return text
+        return Paragraph(markup(text), style)
+    head = [cell(label, w, st["head"]) for label, w in zip(columns.values(), room, strict=True)]
+    base = [("FONTNAME", (0, 0), (-1, -1), name), ("FONTSIZE", (0, 0), (-1, -1), CELL_SIZE),
+            ("LEADING", (0, 0), (-1, -1), CELL_LEADING), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+            ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#2b6cb0")),
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#a0aec0"))]
+    tables: list[Flowable] = []
+    for start in range(0, len(rows), ROWS_PER_TABLE):
+        chunk = rows[start:start + ROWS_PER_TABLE]
+        data = [head, *([cell(row.get(key, ""), w, st["cell"]) for key, w in zip(columns, room, strict=True)]
+                        for row in chunk)]
+        style = base + [("BACKGROUND", (0, i), (-1, i), OVERDUE) for i, row in enumerate(chunk, 1)
+                        if row.get("overdue")]
+        tables.append(Table(data, colWidths=col_widths, repeatRows=1, style=TableStyle(style), splitInRow=1))
+    return tables
+
+
+def chart(drawing: Drawing) -> Drawing:
+    """A chart of resettle.charts as a flowable in this PDF's font. The charts write in reportlab's
+    built-in STSong-Light (all an SVG page needs); here the embedded font replaces it, so the
+    printed chart needs nothing from the viewer either."""
+    name = font()
+    for node in drawing.contents:
+        axes = [getattr(node, axis).labels for axis in ("categoryAxis", "valueAxis") if hasattr(node, axis)]
+        for part in (node, *axes):
+            if getattr(part, "fontName", None) == CHART_FONT:
+                part.fontName = name
+    return drawing
+
+
+def build(path: str | Path, title: str, subtitle: str, story: list[Flowable], *, portrait: bool = False,
+          centred: bool = False) -> Path:
+    """A titled document of flowables (paragraphs, tables, charts), numbered at the foot of each
+    page. Landscape suits wide lists; portrait suits notices and minutes; a notice centres its
+    title (and subtitle)."""
+    size = A4 if portrait else landscape(A4)
+    name = font()
+
+    def number(canvas, doc) -> None:
+        canvas.saveState()
+        canvas.setFont(name, 8)
+        canvas.drawCentredString(size[0] / 2, 7 * mm, f"第 {doc.page} 页")
+        canvas.restoreState()
+    st = styles()
+    align = "centred " if centred else ""
+    head = [Paragraph(markup(title), st[f"{align}title"]),
+            Paragraph(markup(subtitle), st[f"{align}subtitle"]) if subtitle else Spacer(1, 4 * mm)]
+    SimpleDocTemplate(str(path), pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+                      bottomMargin=MARGIN, title=title).build(head + story, onFirstPage=number, onLaterPages=number)
+    return Path(path)
+
+
 def list_pdf(path: str | Path, title: str, subtitle: str,
              sections: list[tuple[str, dict[str, str], list[dict]]], widths: dict[str, float]) -> Path:
     """Sections of tables: (heading, {key: column header}, rows). `widths` in mm per key."""
-    name = font()
-    cell = ParagraphStyle("cell", fontName=name, fontSize=8.5, leading=11, wordWrap="CJK")
-    head = ParagraphStyle("head", parent=cell, textColor=colors.white)
-    heading = ParagraphStyle("heading", fontName=name, fontSize=12, leading=16, spaceBefore=6, spaceAfter=4)
-    story = [Paragraph(title, ParagraphStyle("title", fontName=name, fontSize=16, leading=22)),
-             Paragraph(subtitle, cell), Spacer(1, 4 * mm)]
+    story: list[Flowable] = []
     for text, columns, rows in sections:
-        story.append(Paragraph(text, heading))
-        if not rows:
-            story.append(Paragraph("（无）", cell))
-            continue
-        col_widths = [widths.get(key, 25) * mm for key in columns]
-        for start in range(0, len(rows), ROWS_PER_TABLE):
-            data = [[Paragraph(label, head) for label in columns.values()]]
-            data += [[Paragraph(str(row.get(key, "")), cell) for key in columns]
-                     for row in rows[start:start + ROWS_PER_TABLE]]
-            table = Table(data, colWidths=col_widths, repeatRows=1)
-            style = [("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#2b6cb0")),
-                     ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#a0aec0")),
-                     ("VALIGN", (0, 0), (-1, -1), "TOP")]
-            for i, row in enumerate(rows[start:start + ROWS_PER_TABLE], 1):
-                if row.get("overdue"):
-                    style.append(("BACKGROUND", (0, i), (-1, i), colors.HexColor("#fed7d7")))
-            table.setStyle(TableStyle(style))
-            story.append(table)
-    SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                      topMargin=12 * mm, bottomMargin=12 * mm, title=title).build(story)
-    return Path(path)
+        story += [heading(text), *table(columns, rows, widths)]
+    return build(path, title, subtitle, story)

@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +20,10 @@ import pandas as pd
 
 from resettle.errors import DomainError
 
-# canonical name -> (header shown to clerks, aliases accepted, required)
-COLUMNS: dict[str, tuple[str, tuple[str, ...], bool]] = {
+Columns = dict[str, tuple[str, tuple[str, ...], bool]]  # key -> (header shown, aliases accepted, required)
+
+# The 签约交房 signing/handover sheet.
+COLUMNS: Columns = {
     "agreement_no": ("协议编号", (), True),
     "name": ("姓名", (), True),
     "id_number": ("公民身份号码", ("身份证号", "身份证号码"), True),
@@ -43,8 +45,27 @@ HEADER_OF = {key: spec[0] for key, spec in COLUMNS.items()}
 # few bytes per cell and every rule runs on a handful of distinct values.
 REPEATED = {"relation", "origin_township", "village", "group", "dest_township", "community",
             "hukou", "tags"}
-_ALIAS = {label: key for key, (main, aliases, _) in COLUMNS.items() for label in (main, *aliases)}
 _HEADER_SCAN_ROWS = 30
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """The columns of one kind of sheet: what the reader looks for under the title rows."""
+
+    columns: Columns
+    hint: str  # the columns named when no header is found, e.g. "协议编号、姓名、公民身份号码"
+    repeated: frozenset[str] = frozenset()
+    alias: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alias", {label: key for key, (main, aliases, _) in self.columns.items()
+                                           for label in (main, *aliases)})
+
+    def header_of(self, key: str) -> str:
+        return self.columns[key][0]
+
+
+SIGNING_SHEET = SheetSpec(COLUMNS, "协议编号、姓名、公民身份号码", frozenset(REPEATED))
 _CELL_SPACE = re.compile(r"[\s\u3000*＊]+")  # '姓 名', '姓名*' (required marks), line breaks
 
 
@@ -58,25 +79,20 @@ class Sheet:
     numeric_cells: bool  # True when cells keep their own types (.xlsx)
 
 
-def _header_key(cell: object) -> str | None:
-    if cell is None:
-        return None
-    return _ALIAS.get(_CELL_SPACE.sub("", str(cell)))
-
-
-def _find_header(rows: list[list[object]], path: Path) -> tuple[int, dict[int, str]]:
+def _find_header(rows: list[list[object]], path: Path, spec: SheetSpec) -> tuple[int, dict[int, str]]:
     for index, row in enumerate(rows[:_HEADER_SCAN_ROWS]):
         mapping: dict[int, str] = {}
         for col, cell in enumerate(row):
-            key = _header_key(cell)
+            key = None if cell is None else spec.alias.get(_CELL_SPACE.sub("", str(cell)))
             if key is not None and key not in mapping.values():
                 mapping[col] = key
         if len(mapping) >= 3:
-            missing = [HEADER_OF[k] for k, spec in COLUMNS.items() if spec[2] and k not in mapping.values()]
+            missing = [main for k, (main, _, required) in spec.columns.items()
+                       if required and k not in mapping.values()]
             if missing:
                 raise DomainError(f"{path.name} 第{index + 1}行的表头缺少必需的列：{'、'.join(missing)}")
             return index, mapping
-    raise DomainError(f"{path.name} 的前{_HEADER_SCAN_ROWS}行里找不到表头（应含 协议编号、姓名、公民身份号码 等列）")
+    raise DomainError(f"{path.name} 的前{_HEADER_SCAN_ROWS}行里找不到表头（应含 {spec.hint} 等列）")
 
 
 def detect_encoding(path: Path) -> str:
@@ -92,27 +108,28 @@ def detect_encoding(path: Path) -> str:
         return "gb18030"
 
 
-def read_sheet(path: str | Path) -> Sheet:
+def read_sheet(path: str | Path, spec: SheetSpec = SIGNING_SHEET) -> Sheet:
+    """The first worksheet (or the CSV) in `spec`'s canonical columns."""
     path = Path(path)
     if not path.exists():
         raise DomainError(f"找不到文件 {path}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path)
+        return _read_csv(path, spec)
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        return _read_excel(path)
+        return _read_excel(path, spec)
     raise DomainError(f"{path.name}：只支持 .xlsx 和 .csv 文件")
 
 
-def _finish(path: Path, frame: pd.DataFrame, header_index: int, mapping: dict[int, str],
-            first_data_row: int, numeric_cells: bool) -> Sheet:
+def _finish(path: Path, frame: pd.DataFrame, mapping: dict[int, str], first_data_row: int,
+            numeric_cells: bool, spec: SheetSpec) -> Sheet:
     frame = frame[list(mapping)].rename(columns=mapping)
-    for key in COLUMNS:
+    for key in spec.columns:
         if key not in frame.columns:
             frame[key] = ""
-    frame = frame[list(COLUMNS)]
+    frame = frame[list(spec.columns)]
     row_numbers = pd.Series(frame.index + first_data_row, index=frame.index)
-    blank = np.logical_and.reduce([_empty(frame[key]) for key in COLUMNS])
+    blank = np.logical_and.reduce([_empty(frame[key]) for key in spec.columns])
     if blank.any():
         frame, row_numbers = frame[~blank], row_numbers[~blank]
     return Sheet(path, frame, row_numbers, numeric_cells)
@@ -128,7 +145,7 @@ def _empty(column: pd.Series) -> np.ndarray:
     return np.asarray(column.isna() | (column.astype("str").str.strip() == ""))
 
 
-def _read_csv(path: Path) -> Sheet:
+def _read_csv(path: Path, spec: SheetSpec) -> Sheet:
     import pyarrow as pa
     from pyarrow import csv as arrow_csv
 
@@ -138,11 +155,11 @@ def _read_csv(path: Path) -> Sheet:
             head = list(itertools.islice(csv.reader(handle), _HEADER_SCAN_ROWS))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DomainError(f"{path.name} 无法读取：{exc}") from None
-    header_index, mapping = _find_header(head, path)
+    header_index, mapping = _find_header(head, path, spec)
     names = [f"c{i}" for i in range(len(head[header_index]))]
     # Arrow's reader: multi-threaded, no Python object per cell, and repeated columns arrive
     # dictionary-encoded (categoricals). Empty lines are kept as rows so row numbers stay true.
-    types = {names[i]: pa.dictionary(pa.int32(), pa.string()) if key in REPEATED else pa.string()
+    types = {names[i]: pa.dictionary(pa.int32(), pa.string()) if key in spec.repeated else pa.string()
              for i, key in mapping.items()}
     try:
         table = arrow_csv.read_csv(
@@ -159,10 +176,10 @@ def _read_csv(path: Path) -> Sheet:
     frame = table.to_pandas(self_destruct=True)
     frame.columns = list(mapping)
     # Text editors and Excel both number the header line; data starts right after it.
-    return _finish(path, frame, header_index, mapping, header_index + 2, numeric_cells=False)
+    return _finish(path, frame, mapping, header_index + 2, False, spec)
 
 
-def _read_excel(path: Path) -> Sheet:
+def _read_excel(path: Path, spec: SheetSpec) -> Sheet:
     from python_calamine import CalamineWorkbook
 
     try:
@@ -172,11 +189,11 @@ def _read_excel(path: Path) -> Sheet:
         rows = sheet.to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own error types for damaged files
         raise DomainError(f"{path.name} 不是可读取的 Excel 文件：{exc}") from None
-    header_index, mapping = _find_header(rows, path)
+    header_index, mapping = _find_header(rows, path, spec)
     width = max(mapping) + 1
     body = [(row + [""] * width)[:width] for row in rows[header_index + 1:]]
     frame = pd.DataFrame(body, columns=range(width), dtype=object)
-    return _finish(path, frame, header_index, mapping, header_index + 2, numeric_cells=True)
+    return _finish(path, frame, mapping, header_index + 2, True, spec)
 
 
 def cell_text(value: object) -> str:
@@ -193,9 +210,30 @@ def cell_text(value: object) -> str:
 def write_table(rows: list[dict], columns: dict[str, str], path: str | Path) -> Path:
     """Write rows (dicts keyed by the `columns` keys) with Chinese headers to .xlsx or .csv."""
     path = Path(path)
-    frame = pd.DataFrame(rows, columns=list(columns)).rename(columns=columns)
     if path.suffix.lower() == ".csv":
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
-    else:
-        frame.to_excel(path, index=False, engine="openpyxl")
+        _frame(rows, columns).to_csv(path, index=False, encoding="utf-8-sig")
+        return path
+    return write_sheets([("Sheet1", rows, columns)], path)
+
+
+def write_sheets(sheets: list[tuple[str, list[dict], dict[str, str]]], path: str | Path) -> Path:
+    """An .xlsx with one worksheet per (name, rows, columns), in order. Columns are sized to
+    their text (a CJK character counts double), so a clerk can read it without dragging."""
+    from openpyxl.utils import get_column_letter
+
+    path = Path(path)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, rows, columns in sheets:
+            frame = _frame(rows, columns)
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            for n, header in enumerate(frame.columns):
+                cells = [header, *frame[header].head(200).map(str)]
+                wide = max(sum(2 if ord(c) > 0x2E7F else 1 for c in cell) for cell in cells)
+                sheet.column_dimensions[get_column_letter(n + 1)].width = min(60, max(6, wide + 2))
     return path
+
+
+def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(columns)).rename(columns=columns)
+

@@ -1,14 +1,20 @@
 """The `resettle` command through click's CliRunner, on the test database."""
 
+import asyncio
 import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 
 from cli.main import main
+from resettle.db import open_db
+from services.desk_papers import LIST_NAMES, section_title
 from tests.sheets import make_id, person, write_csv
+from tests.test_desk_papers import DECISIONS, HEAD, TODAY, WEEK, pdf_text, seed_desk, seed_residents
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -36,6 +42,10 @@ def test_demo_then_stats_add_up(cli):
     communities = json.loads(cli("registry", "stats", "--by", "community", "--format", "json").output)
     assert communities[-1]["households"] == total["in_households"]
     assert communities[-1]["persons"] == total["in_persons"]
+    assert "三合署：" in result.output
+    suggested = next(line.strip() for line in result.output.splitlines() if "resettle desk lists" in line)
+    lists = cli(*suggested.split()[1:], "--format", "json")
+    assert lists.exit_code == 0 and json.loads(lists.output)["demands"]
     again = cli("demo", "--households", "5")
     assert again.exit_code == 1 and "演示只在空库上运行" in again.output
 
@@ -175,3 +185,124 @@ def test_ledger_commands(cli, tmp_path):
     assert pdf.exit_code == 0 and (tmp_path / "r.pdf").read_bytes()[:4] == b"%PDF"
     sheet = cli("ledger", "report", "--township", "城桥镇", "--with", "陈家镇", "--out", str(tmp_path / "r.xlsx"))
     assert sheet.exit_code == 0 and "1 个乡镇" in sheet.output
+
+
+@pytest.fixture
+def desk_cli(cli, tmp_path):
+    """The CLI on a database holding a week of 三合署 work in 陈家新苑, made through the services."""
+    async def seed():
+        async with open_db(cli.db_url):
+            await seed_desk(tmp_path)
+    asyncio.run(seed())
+    return cli
+
+
+def test_desk_lists_in_every_format_add_up(desk_cli, tmp_path):
+    where = ("--community", "陈家新苑", "--week", WEEK)
+    data = json.loads(desk_cli("desk", "lists", *where, "--format", "json").output)
+    keys = {"demands": {"id", "status", "category", "channel", "problem"},
+            "problems": {"id", "status", "demands", "households", "actions", "satisfaction"},
+            "actions": {"id", "problem", "owner", "due", "status", "overdue"},
+            "happy": {"id", "status", "demands", "households", "actions", "satisfaction"}}
+    for name, wanted in keys.items():
+        assert data[name] and all(wanted <= row.keys() for row in data[name]), name
+    counts = {name: len(data[name]) for name in keys}
+    actions = json.loads(desk_cli("desk", "lists", *where, "--list", "actions", "--format", "json").output)
+    assert actions == data["actions"] and sum(a["overdue"] for a in actions) == 1
+    assert data["happy"][0]["satisfaction"] == 1.0
+
+    made = desk_cli("desk", "lists", *where, "--format", "xlsx", "--out", str(tmp_path / "l.xlsx"))
+    assert made.exit_code == 0 and "幸福清单（1条）" in made.output
+    sheets = pd.read_excel(tmp_path / "l.xlsx", sheet_name=None, dtype=str, engine="calamine")
+    assert [len(sheets[LIST_NAMES[name]]) for name in keys] == list(counts.values())
+    assert desk_cli("desk", "lists", *where, "--format", "pdf", "--out", str(tmp_path / "l.pdf")).exit_code == 0
+    text = pdf_text(tmp_path / "l.pdf")
+    assert all(section_title(name, count) in text for name, count in counts.items())
+    table = desk_cli("desk", "lists", *where).output
+    assert all(section_title(name, count) in table for name, count in counts.items()) and "3号楼电梯故障" in table
+    csv_rows = desk_cli("desk", "lists", *where, "--list", "demands", "--format", "csv").output.strip().splitlines()
+    assert len(csv_rows) == counts["demands"] + 1 and csv_rows[0].startswith("编号,受理日期")
+    saved = desk_cli("desk", "lists", *where, "--list", "happy", "--format", "json", "--out", str(tmp_path / "h.json"))
+    assert saved.exit_code == 0 and json.loads((tmp_path / "h.json").read_text()) == data["happy"]
+    month = json.loads(desk_cli("desk", "lists", "--community", "陈家新苑", "--month", TODAY.strftime("%Y-%m"),
+                                "--format", "json").output)
+    assert month["period"] == f"{TODAY.year}年{TODAY.month}月" and len(month["happy"]) == 1
+
+    for wrong, message in [(("--format", "xlsx"), "--format xlsx 需要用 --out 指定文件"),
+                           (("--format", "pdf", "--out", "l.xlsx"), "--out 应为 .pdf 文件"),
+                           (("--format", "csv"), "CSV 一次只能输出一张清单"),
+                           (("--out", "x.txt"), "表格只显示在屏幕上")]:
+        refused = desk_cli("desk", "lists", *where, *wrong)
+        assert refused.exit_code == 2 and message in refused.output, wrong
+    bad_week = desk_cli("desk", "lists", "--community", "陈家新苑", "--week", "2026-W99")
+    assert bad_week.exit_code == 2 and "2026年没有第99周" in bad_week.output
+    two = desk_cli("desk", "lists", *where, "--year", "2026")
+    assert two.exit_code == 2 and "请指定一个周期" in two.output
+    assert "找不到安置社区" in desk_cli("desk", "lists", "--community", "不存在", "--week", WEEK).output
+
+
+def test_desk_minutes_notice_and_summary(desk_cli, tmp_path):
+    made = desk_cli("desk", "minutes", "--community", "陈家新苑", "--week", WEEK, "--out", str(tmp_path / "m.pdf"))
+    assert made.exit_code == 0 and "例会纪要" in made.output
+    assert DECISIONS in pdf_text(tmp_path / "m.pdf")
+    assert desk_cli("desk", "minutes", "--community", "陈家新苑", "--week", WEEK, "--out", "m.xlsx").exit_code == 2
+    made = desk_cli("desk", "notice", "--community", "陈家新苑", "--week", WEEK, "--out", str(tmp_path / "n.pdf"))
+    assert made.exit_code == 0 and "幸福清单 1 件" in made.output
+    assert "幸福清单公示（1件）" in pdf_text(tmp_path / "n.pdf")
+    assert desk_cli("desk", "notice", "--community", "陈家新苑", "--year", str(TODAY.year), "--out",
+                    str(tmp_path / "y.pdf")).exit_code == 0
+
+    month = ("--township", "陈家镇", "--month", TODAY.strftime("%Y-%m"))
+    data = json.loads(desk_cli("desk", "summary", *month, "--format", "json").output)
+    assert data["title"] == "陈家镇" and data["total"]["community"] == "合计"
+    ours = next(r for r in data["rows"] if r["community"] == "陈家新苑")
+    assert {"demands", "solved", "median_days", "satisfaction", "overdue_actions", "reopen_rate"} <= ours.keys()
+    assert ours["solved"] == 1 and data["total"]["demands"] == sum(r["demands"] for r in data["rows"])
+    table = desk_cli("desk", "summary", *month).output
+    assert "一月一汇" in table and "66.7%" in table and "合计" in table
+    for fmt in ("xlsx", "pdf"):
+        made = desk_cli("desk", "summary", *month, "--format", fmt, "--out", str(tmp_path / f"s.{fmt}"))
+        assert made.exit_code == 0 and (tmp_path / f"s.{fmt}").exists()
+    assert len(pd.read_excel(tmp_path / "s.xlsx", dtype=str, engine="calamine")) == len(data["rows"]) + 1
+    one = json.loads(desk_cli("desk", "summary", "--community", "陈家新苑", "--month", month[-1],
+                              "--format", "json").output)
+    assert [r["community"] for r in one["rows"]] == ["陈家新苑"]
+    both = desk_cli("desk", "summary", *month, "--community", "陈家新苑")
+    assert both.exit_code == 2 and "只能给出一个" in both.output
+
+
+def test_desk_import_demands(cli, tmp_path):
+    async def seed():
+        async with open_db(cli.db_url):
+            await seed_residents(tmp_path)
+    asyncio.run(seed())
+    template = tmp_path / "模板.xlsx"
+    assert cli_no_db(["desk", "template", "--out", str(template)]).exit_code == 0
+    good = [TODAY, "走访", "物业维修", "楼道漏水", "张三英", HEAD, "", ""]
+    book = load_workbook(template)
+    for r, row in enumerate([good, [TODAY, "走访", "物业维修", "楼道漏水", "访客乙", "", "", ""]], 2):
+        for c, value in enumerate(row, 1):
+            book["需求"].cell(r, c, value)
+    book.save(tmp_path / "visits.xlsx")
+    where = ("--community", "陈家新苑")
+
+    refused = cli("desk", "import-demands", str(tmp_path / "visits.xlsx"), *where)
+    assert refused.exit_code == 3 and "未写入任何需求" in refused.output
+    assert "非本社区登记居民须留联系电话" in refused.output
+    assert (tmp_path / "visits.errors.xlsx").exists()
+    preview = cli("desk", "import-demands", str(tmp_path / "visits.xlsx"), *where, "--dry-run", "--format", "json")
+    assert preview.exit_code == 3 and json.loads(preview.output)["outcome"] == "preview"
+    partial = cli("desk", "import-demands", str(tmp_path / "visits.xlsx"), *where, "--skip-invalid", "--format",
+                  "json", "--errors", str(tmp_path / "e.csv"))
+    assert partial.exit_code == 4 and (tmp_path / "e.csv").exists()
+    report = json.loads(partial.output)
+    assert (report["outcome"], report["added"], report["error_rows"]) == ("partial", 1, 1)
+    assert report["issues"] == [{"row": 3, "column": "联系电话", "value": "", "level": "错误",
+                                 "message": "非本社区登记居民须留联系电话"}]
+    clean = tmp_path / "clean.csv"
+    clean.write_text("受理日期,渠道,类别,诉求内容,姓名,身份证号\n"
+                     f"{TODAY},12345热线,环境卫生,垃圾房异味,张三英,{HEAD}\n", encoding="utf-8")
+    done = cli("desk", "import-demands", str(clean), *where)
+    assert done.exit_code == 0 and "导入完成" in done.output and "写入需求 1 条" in done.output
+    lists = json.loads(cli("desk", "lists", *where, "--week", WEEK, "--list", "demands", "--format", "json").output)
+    assert sorted(d["channel"] for d in lists) == ["hotline", "visit"]
