@@ -274,10 +274,11 @@ async def _resident(c: Community, key: str) -> Person:
 async def intake(actor: Actor, community: str | int | None, *, channel: str, category: str, text: str,
                  resident: str = "", name: str = "", contact: str = "", unit: str = "",
                  entitlement_id: int | None = None, received_on: dt.date | None = None,
-                 policy: Policy | None = None) -> dict:
+                 policy: Policy | None = None, similar: bool = True) -> dict:
     """Take one demand (一口受理). A resident from the registry (person id or ID number), or a
-    non-resident with a name and a contact. Returns the demand and the open problems of the same
-    category that look alike, to link with one click."""
+    non-resident with a name and a contact. Returns the demand and (unless `similar` is off, as
+    for a batch import) the open problems of the same category that look alike, to link with
+    one click."""
     require(actor.role, "desk.work")
     policy = policy or load_policy()
     c = await community_of(actor, community)
@@ -316,7 +317,7 @@ async def intake(actor: Actor, community: str | int | None, *, channel: str, cat
             "community_id": c.id, "channel": channel.value, "category": category, "person_id": demand.person_id,
             "entitlement_id": demand.entitlement_id, "received_on": received_on}))
     return {**(await _demand_dicts([demand]))[0],
-            "similar": await _similar(c.id, category, text)}
+            "similar": await _similar(c.id, category, text) if similar else []}
 
 
 async def similar_problems(actor: Actor, community: str | int | None, category: str, text: str) -> list[dict]:
@@ -737,11 +738,12 @@ async def agenda(actor: Actor, community: str | int | None, week: str) -> dict:
     new = await Demand.filter(community_id=c.id, status=DemandStatus.RECEIVED.value,
                               received_on__lt=ends).order_by("received_on", "id")
     decided = await Action.filter(community_id=c.id, decided_on__gte=starts, decided_on__lt=ends).order_by("id")
-    reopened = set(await Reopening.filter(problem_id__in=[p.id for p in unplanned])
-                   .values_list("problem_id", flat=True))
+    reasons = dict(await Reopening.filter(problem_id__in=[p.id for p in unplanned]).order_by("id")
+                   .values_list("problem_id", "reason"))  # the newest reason per problem wins
     rows = await _problem_rows(unplanned)
     for row in rows:
-        row["reopened"] = row["id"] in reopened
+        row["reopened"] = row["id"] in reasons
+        row["reason"] = reasons.get(row["id"], "")
     titles = dict(await Problem.filter(id__in={a.problem_id for a in (*overdue, *decided)}).values_list("id", "title"))
     info = await desk_info(actor, c.id)
     return {**_week_dict(c, week, record), "township": info["township"], "reception": info["reception"],

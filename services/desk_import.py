@@ -163,7 +163,7 @@ async def import_demands(actor: Actor, path: str | Path, community: str | int | 
                     demand = await desk.intake(
                         actor, c.id, channel=row["channel"], category=row["category"], text=row["text"],
                         resident=resident, name=row["name"], contact=row["phone"], unit=row["unit"],
-                        received_on=row["received_on"], policy=policy)
+                        received_on=row["received_on"], policy=policy, similar=False)
                 except DomainError as exc:
                     issue(_column_of(exc.message), ERROR, exc.message)
                     continue

@@ -125,10 +125,7 @@ async def test_minutes_record_the_meeting(clerk, tmp_path):
     assert f"五、逾期未完成的实事（{len(agenda['overdue_actions'])}条）" in text and "安装地锁" in text
     assert "六、待处理的需求（1条）" in text and "垃圾房有异味" in text
     assert f"七、本周议定的实事（{len(agenda['new_actions'])}条）" in text
-    assert "居民意见" not in text  # the agenda carries no reasons
-
-    agenda["reopened"][0]["reason"] = "晚上还是黑"
-    text = pdf_text(desk_papers.write_minutes(agenda, tmp_path / "m2.pdf"))
+    assert agenda["reopened"][0]["reason"] == "晚上还是黑"  # the residents' words, on the minutes
     assert "居民意见" in text and "晚上还是黑" in text
 
 
