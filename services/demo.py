@@ -273,7 +273,6 @@ class _DeskRun:
         self.current: dict[str, int] = {}  # topic title → its newest problem
         self.planned: dict[int, dict[int, dt.date]] = {}  # problem id → {planned action id: due}
         self.results: dict[int, tuple[str, str]] = {}  # planned action id → (owner, its result once done)
-        self.reasons: dict[int, str] = {}  # reopened problem id → residents' reason
         self.later: dict[dt.date, list] = {}  # day → completions and feedback due that day
         self.overdue = False
         self.reopen = busy  # the busy community's first verdict is 不满意: one reopened problem
@@ -358,10 +357,9 @@ class _DeskRun:
         agenda = await desk.agenda(self.clerk, None, week)
         decisions = []
         for row in [*agenda["problems"], *agenda["reopened"]]:
-            topic = self.topic[row["id"]]
-            plans = topic.plans
-            if row["id"] in self.reasons:
-                plans = ((plans[0][0], f"按居民意见返工：{self.reasons.pop(row['id'])}", "已返工，居民代表到场验收"),)
+            plans = self.topic[row["id"]].plans
+            if row["reopened"]:
+                plans = ((plans[0][0], f"按居民意见返工：{row['reason']}", "已返工，居民代表到场验收"),)
             for owner, text, result in plans:
                 due = day + dt.timedelta(days=self.rng.choice((7, 10, 14, 21)))
                 problem = await desk.add_action(self.clerk, row["id"], owner=owner, text=text, due=due,
@@ -409,8 +407,6 @@ class _DeskRun:
         remark = self.topic[problem].unhappy if rating is Rating.UNSATISFIED else ""
         verdict = await desk.record_feedback(self.clerk, demand, rating.value, remark, on=day, policy=self.policy)
         self.status[problem] = verdict["status"]
-        if verdict["outcome"] == "reopen":
-            self.reasons[problem] = remark
 
     async def _this_week(self) -> None:
         """Today's state has every case a newcomer should see: the reception recorded when the
@@ -440,11 +436,13 @@ async def _desk_counts(communities: list[Community]) -> dict:
                     .values_list("status", "n"))
     demands, problems = await by_status(Demand), await by_status(Problem)
     actions = await by_status(Action)
+    today = desk.today()
     return {"communities": [c.name for c in communities], "weeks": DESK_WEEKS,
+            "last_week": iso_week(today - dt.timedelta(weeks=1)), "month": f"{today:%Y-%m}",
             "demands": sum(demands.values()), **{s.value: demands.get(s.value, 0) for s in DemandStatus},
             "problems": sum(problems.values()), **{s.value: problems.get(s.value, 0) for s in ProblemStatus},
             "reopened": await Reopening.filter(problem__community_id__in=ids).count(),
             "actions": sum(actions.values()), "completed": actions.get(ActionStatus.COMPLETED.value, 0),
             "overdue": await Action.filter(community_id__in=ids, status=ActionStatus.PLANNED.value,
-                                           due__lt=desk.today()).count(),
+                                           due__lt=today).count(),
             "feedback": await Feedback.filter(problem__community_id__in=ids).count()}

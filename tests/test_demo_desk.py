@@ -53,9 +53,12 @@ async def test_demo_runs_weeks_of_desk_work(db, tmp_path):
     for p in problems.values():
         assert p.opened_on <= (p.scheduled_on or p.opened_on) <= today
         assert p.happy_on is None or p.opened_on <= p.happy_on <= today
+    reasons = {r.problem_id: r.reason for r in await Reopening.all().order_by("id")}
+    assert all(reasons.values())
     for a in await Action.all():
         assert problems[a.problem_id].opened_on <= a.decided_on <= a.due
         assert a.completed_on is None or a.decided_on <= a.completed_on <= today
+        if a.text.startswith("按居民意见返工"):  # the meeting reworks what residents said
+            assert a.text == f"按居民意见返工：{reasons[a.problem_id]}"
     for f in await Feedback.all():
         assert problems[f.problem_id].opened_on < f.given_on <= today
-    assert all(r.reason for r in await Reopening.all())
