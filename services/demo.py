@@ -338,7 +338,7 @@ class _DeskRun:
                                   text=self.rng.choice(topic.texts), received_on=day, policy=self.policy, **who)
         if topic.reply:
             close = desk.decline if topic.declined else desk.answer
-            await close(self.clerk, taken["id"], topic.reply)
+            await close(self.clerk, taken["id"], topic.reply, on=day)
             return
         if not sort:
             return

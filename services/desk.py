@@ -65,6 +65,12 @@ from resettle.rules.permissions import CARRIAGES, require
 from services import audit, registry, versioned
 
 TEXT_MAX = 2000
+# Fields the list rows read: big lists skip building (and parsing timestamps of) whole rows.
+DEMAND_FIELDS = ("id", "status", "category", "channel", "problem_id", "received_on", "resident_name", "person_id",
+                 "unit", "contact", "text", "answer", "entitlement_id", "version")
+PROBLEM_FIELDS = ("id", "status", "category", "title", "opened_on", "happy_on", "round", "version")
+ACTION_FIELDS = ("id", "problem_id", "owner", "text", "decided_on", "due", "status", "completed_on", "result",
+                 "version")
 SIMILAR_CANDIDATES = 500  # the newest open problems of a category compared with a new demand
 
 
@@ -378,23 +384,29 @@ async def link(actor: Actor, demand_ids: list[int], *, problem_id: int | None = 
     return await problem_detail(actor, problem.id)
 
 
-async def answer(actor: Actor, demand_id: int, text: str, *, version: int | None = None) -> dict:
+async def answer(actor: Actor, demand_id: int, text: str, *, on: dt.date | None = None,
+                 version: int | None = None) -> dict:
     """当场答复: the demand is closed at the desk with the answer given."""
-    return await _close_demand(actor, demand_id, DemandStatus.ANSWERED, _text(text, "答复内容"), version)
+    return await _close_demand(actor, demand_id, DemandStatus.ANSWERED, _text(text, "答复内容"), on, version)
 
 
-async def decline(actor: Actor, demand_id: int, reason: str, *, version: int | None = None) -> dict:
+async def decline(actor: Actor, demand_id: int, reason: str, *, on: dt.date | None = None,
+                  version: int | None = None) -> dict:
     """Not taken up here, with the reason (e.g. referred to a department)."""
-    return await _close_demand(actor, demand_id, DemandStatus.DECLINED, _text(reason, "不予受理的原因"), version)
+    return await _close_demand(actor, demand_id, DemandStatus.DECLINED, _text(reason, "不予受理的原因"), on, version)
 
 
-async def _close_demand(actor: Actor, demand_id: int, to: DemandStatus, text: str, version: int | None) -> dict:
+async def _close_demand(actor: Actor, demand_id: int, to: DemandStatus, text: str, on: dt.date | None,
+                        version: int | None) -> dict:
     require(actor.role, "desk.work")
+    on = _not_future(on, "日期")
     async with in_transaction():
         demand = await _demand(actor, demand_id)
         before = demand.status
         demand_step(DemandStatus(before), to)
-        await versioned.save(demand, {"status": to.value, "answer": text, "closed_on": today()}, version,
+        if on < demand.received_on:
+            raise DomainError(f"日期{on}早于需求{demand.id}的受理日期{demand.received_on}")
+        await versioned.save(demand, {"status": to.value, "answer": text, "closed_on": on}, version,
                              f"需求{demand.id}")
         await audit.record(actor, f"desk.{to.value}", "demand", demand.id,
                            {"status": [before, to.value], "answer": ["", text]})
@@ -656,11 +668,11 @@ async def lists(actor: Actor, community: str | int | None, span: Period, *, now:
     c = await community_of(actor, community)
     now = now or today()
     demands = await Demand.filter(community_id=c.id, received_on__gte=span.start,
-                                  received_on__lt=span.end).order_by("received_on", "id")
+                                  received_on__lt=span.end).order_by("received_on", "id").only(*DEMAND_FIELDS)
     problems = await Problem.filter(Q(happy_on=None) | Q(happy_on__gte=span.start), community_id=c.id,
-                                    opened_on__lt=span.end).order_by("opened_on", "id")
+                                    opened_on__lt=span.end).order_by("opened_on", "id").only(*PROBLEM_FIELDS)
     actions = await Action.filter(Q(completed_on=None) | Q(completed_on__gte=span.start), community_id=c.id,
-                                  decided_on__lt=span.end).order_by("due", "id")
+                                  decided_on__lt=span.end).order_by("due", "id").only(*ACTION_FIELDS)
     problem_rows = await _problem_rows(problems)
     titles = {p.id: p.title for p in problems}
     missing = {a.problem_id for a in actions} - titles.keys()
@@ -680,7 +692,7 @@ async def notice(actor: Actor, community: str | int | None, span: Period) -> dic
     was done, how content residents were, and who raised them with names masked (张*英)."""
     c = await community_of(actor, community)
     problems = await Problem.filter(community_id=c.id, happy_on__gte=span.start, happy_on__lt=span.end) \
-        .order_by("happy_on", "id")
+        .order_by("happy_on", "id").only(*PROBLEM_FIELDS)
     rows = {row["id"]: row for row in await _problem_rows(problems)}
     ids = list(rows)
     names: dict[int, list[str]] = defaultdict(list)
@@ -708,10 +720,12 @@ async def board(actor: Actor, community: str | int | None = None, week: str | No
     starts = week_start(week)
     now = today()
     demands = await Demand.filter(community_id=c.id, received_on__gte=starts,
-                                  received_on__lt=starts + dt.timedelta(days=7)).order_by("-id")
-    waiting = await Problem.filter(community_id=c.id, status=ProblemStatus.DONE.value).order_by("done_on", "id")
+                                  received_on__lt=starts + dt.timedelta(days=7)).order_by("-id").only(*DEMAND_FIELDS)
+    waiting = await Problem.filter(community_id=c.id, status=ProblemStatus.DONE.value).order_by("done_on", "id") \
+        .only(*PROBLEM_FIELDS)
     due = await Action.filter(community_id=c.id, status=ActionStatus.PLANNED.value,
-                              due__lt=starts + dt.timedelta(days=7)).order_by("due", "id").limit(200)
+                              due__lt=starts + dt.timedelta(days=7)).order_by("due", "id").limit(200) \
+        .only(*ACTION_FIELDS)
     counts = Counter(d.status for d in demands)
     return {"community_id": c.id, "community": c.name, "week": week, "starts": starts.isoformat(),
             "demands": await _demand_dicts(demands),
