@@ -30,6 +30,7 @@ from resettle.policy import Policy, load_policy
 from resettle.rules.desk import ActionStatus, DemandStatus, ProblemStatus, Rating, iso_week, week_start
 from resettle.rules.household import Status
 from services import accounts, desk, ledger, registry
+from services.demo_funding import funding_work
 from services.registry_import import Progress, import_sheets
 
 
@@ -83,8 +84,9 @@ async def seed_demo(actor: Actor, sheet: Path, households: int, *, seed: int = 2
     communities = await _desk_communities()
     users = await _demo_users(actor, password, communities)
     desk_counts = await _desk_work(communities, rng, progress)
+    projects = await funding_work(communities)
     return {"households": generated.households, "persons": generated.persons, **counts,
-            "password": password, "users": users, "desk": desk_counts,
+            "password": password, "users": users, "desk": desk_counts, "funding": projects,
             "stats": await registry.township_stats(actor),
             "sample_agreement": handed[0][0] if handed else ""}
 

@@ -6,7 +6,7 @@ import datetime as dt
 from resettle.actor import Actor
 from resettle.models import Action, Demand, Feedback, Problem, Reopening, User
 from resettle.rules.desk import iso_week
-from services import desk
+from services import desk, funding
 from services.demo import seed_demo
 
 
@@ -62,3 +62,9 @@ async def test_demo_runs_weeks_of_desk_work(db, tmp_path):
             assert a.text == f"按居民意见返工：{reasons[a.problem_id]}"
     for f in await Feedback.all():
         assert problems[f.problem_id].opened_on < f.given_on <= today
+
+    projects = result["funding"]
+    assert set(projects["states"]) == {"draft", "submitted", "verified", "approved", "completed", "returned",
+                                       "rejected"}, projects
+    shown = await funding.show(Actor("test:demo"), projects["from_problem"])
+    assert shown["kind"] == "case_by_case" and shown["evidence"]["problems"] and shown["qualification"]["qualifies"]
