@@ -22,6 +22,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from resettle.charts import FONT as CHART_FONT
+from resettle.charts import bar_chart
 
 SYSTEM_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
                 "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
@@ -30,6 +31,9 @@ CELL_SIZE, CELL_LEADING, CELL_PADDING = 8.5, 11, 4
 MARGIN = 12 * mm
 PORTRAIT_WIDTH = A4[0] - 2 * MARGIN  # points a portrait page's content may span, e.g. a chart
 OVERDUE = colors.HexColor("#fed7d7")
+LABEL = colors.HexColor("#edf2f7")
+GRID = colors.HexColor("#a0aec0")
+CHART_ROWS = 16  # label groups per bar chart: a portrait page holds this many bar pairs
 
 
 @functools.cache
@@ -61,6 +65,7 @@ def styles() -> dict[str, ParagraphStyle]:
             "body": body, "indented": ParagraphStyle("indented", parent=body, leftIndent=8 * mm),
             "signature": ParagraphStyle("signature", parent=body, alignment=TA_RIGHT),
             "note": ParagraphStyle("note", parent=cell, spaceBefore=3 * mm), "cell": cell,
+            "field": ParagraphStyle("field", parent=cell, fontSize=10, leading=14),
             "head": ParagraphStyle("head", parent=cell, textColor=colors.white)}
 
 
@@ -77,10 +82,12 @@ def heading(text: str) -> Paragraph:
     return paragraph(text, "heading")
 
 
-def table(columns: dict[str, str], rows: list[dict], widths: dict[str, float]) -> list[Flowable]:
+def table(columns: dict[str, str], rows: list[dict], widths: dict[str, float], *,
+          right: tuple[str, ...] = ()) -> list[Flowable]:
     """Rows as page-sized tables under a repeated header; rows with a truthy "overdue" are red.
-    `widths` in mm per key (25 when not given). A cell that fits on one line is drawn as plain
-    text: wrapping thousands of one-line Paragraphs is what makes long lists slow."""
+    `widths` in mm per key (25 when not given); the columns in `right` (amounts) align right. A
+    cell that fits on one line is drawn as plain text: wrapping thousands of one-line Paragraphs
+    is what makes long lists slow."""
     if not rows:
         return [paragraph("（无）", "cell")]
     st = styles()
@@ -99,7 +106,8 @@ def table(columns: dict[str, str], rows: list[dict], widths: dict[str, float]) -
             ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
             ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#2b6cb0")),
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#a0aec0"))]
+            ("GRID", (0, 0), (-1, -1), 0.4, GRID)]
+    base += [("ALIGN", (n, 1), (n, -1), "RIGHT") for n, key in enumerate(columns) if key in right]
     tables: list[Flowable] = []
     for start in range(0, len(rows), ROWS_PER_TABLE):
         chunk = rows[start:start + ROWS_PER_TABLE]
@@ -109,6 +117,41 @@ def table(columns: dict[str, str], rows: list[dict], widths: dict[str, float]) -
                         if row.get("overdue")]
         tables.append(Table(data, colWidths=col_widths, repeatRows=1, style=TableStyle(style), splitInRow=1))
     return tables
+
+
+def form(rows: list[list[object]], widths: list[float]) -> Table:
+    """A printed form: each row alternates label (shaded) and value cells; a row with fewer cells
+    than `widths` stretches its last cell to the right edge. `widths` in mm."""
+    st = styles()["field"]
+    data = []
+    style = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("GRID", (0, 0), (-1, -1), 0.4, GRID),
+             ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING)]
+    for r, row in enumerate(rows):
+        data.append([Paragraph(markup("" if v is None else v), st) for v in row] + [""] * (len(widths) - len(row)))
+        if len(row) < len(widths):
+            style.append(("SPAN", (len(row) - 1, r), (-1, r)))
+        style += [("BACKGROUND", (c, r), (c, r), LABEL) for c in range(0, len(row) - 1, 2)]
+    return Table(data, colWidths=[w * mm for w in widths], style=TableStyle(style))
+
+
+def signatures(boxes: list[tuple[str, list[str]]], *, height: float = 42) -> Table:
+    """Boxes side by side across a portrait page to sign and stamp, each a heading over its lines
+    (经办人：____). `height` in mm."""
+    line = ParagraphStyle("sign", parent=styles()["field"], spaceBefore=3 * mm)
+    cells = [[heading(head), *(Paragraph(markup(text), line) for text in lines)] for head, lines in boxes]
+    return Table([cells], colWidths=[PORTRAIT_WIDTH / len(boxes)] * len(boxes), rowHeights=[height * mm],
+                 spaceBefore=6 * mm, style=TableStyle([
+                     ("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (0, 0), (-1, -1), 0.6, GRID),
+                     ("INNERGRID", (0, 0), (-1, -1), 0.6, GRID), ("LEFTPADDING", (0, 0), (-1, -1), 3 * mm)]))
+
+
+def bar_charts(title: str, labels: list[str], series: dict[str, list[float]]) -> list[Drawing]:
+    """resettle.charts.bar_chart across a portrait page, in this PDF's font: one chart per
+    CHART_ROWS labels, so that a long list of bar groups breaks over pages."""
+    return [chart(bar_chart(title, labels[start:start + CHART_ROWS],
+                            {name: values[start:start + CHART_ROWS] for name, values in series.items()},
+                            width=int(PORTRAIT_WIDTH)))
+            for start in range(0, max(1, len(labels)), CHART_ROWS)]
 
 
 def chart(drawing: Drawing) -> Drawing:

@@ -216,21 +216,27 @@ def write_table(rows: list[dict], columns: dict[str, str], path: str | Path) -> 
     return write_sheets([("Sheet1", rows, columns)], path)
 
 
-def write_sheets(sheets: list[tuple[str, list[dict], dict[str, str]]], path: str | Path) -> Path:
+def write_sheets(sheets: list[tuple[str, list[dict], dict[str, str]]], path: str | Path, *,
+                 number_formats: dict[str, str] | None = None) -> Path:
     """An .xlsx with one worksheet per (name, rows, columns), in order. Columns are sized to
-    their text (a CJK character counts double), so a clerk can read it without dragging."""
+    their text (a CJK character counts double), so a clerk can read it without dragging.
+    `number_formats` gives an Excel format per column key, e.g. {"amount": "#,##0.00"}."""
     from openpyxl.utils import get_column_letter
 
     path = Path(path)
+    formats = number_formats or {}
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, rows, columns in sheets:
             frame = _frame(rows, columns)
             frame.to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
-            for n, header in enumerate(frame.columns):
+            for n, (key, header) in enumerate(columns.items(), 1):
                 cells = [header, *frame[header].head(200).map(str)]
                 wide = max(sum(2 if ord(c) > 0x2E7F else 1 for c in cell) for cell in cells)
-                sheet.column_dimensions[get_column_letter(n + 1)].width = min(60, max(6, wide + 2))
+                sheet.column_dimensions[get_column_letter(n)].width = min(60, max(6, wide + 2))
+                if key in formats:
+                    for (cell,) in sheet.iter_rows(min_row=2, min_col=n, max_col=n):
+                        cell.number_format = formats[key]
     return path
 
 

@@ -1,6 +1,7 @@
 """The `resettle` command through click's CliRunner, on the test database."""
 
 import asyncio
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -15,6 +16,7 @@ from resettle.db import open_db
 from services.desk_papers import LIST_NAMES, section_title
 from tests.sheets import make_id, person, write_csv
 from tests.test_desk_papers import DECISIONS, HEAD, TODAY, WEEK, pdf_text, seed_desk, seed_residents
+from tests.test_funding_papers import desk_problem
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -306,3 +308,147 @@ def test_desk_import_demands(cli, tmp_path):
     assert done.exit_code == 0 and "导入完成" in done.output and "写入需求 1 条" in done.output
     lists = json.loads(cli("desk", "lists", *where, "--week", WEEK, "--list", "demands", "--format", "json").output)
     assert sorted(d["channel"] for d in lists) == ["hotline", "visit"]
+
+
+@pytest.fixture
+def funding_cli(cli, tmp_path):
+    """The CLI on 陈家新苑 with 4 households moved in (recorded through the CLI) and 城桥镇's
+    城桥新苑 with one."""
+    rows = [person(f"A-{i:03d}", f"户主{i}", make_id("19600101", i), handed="2024-01-02") for i in range(1, 5)]
+    rows.append(person("B-001", "城桥户主", make_id("19700101", 1), dest="城桥镇", community="城桥新苑",
+                       handed="2024-01-02"))
+    assert cli("registry", "import", str(write_csv(tmp_path / "seed.csv", rows))).exit_code == 0
+    for agreement in ("A-001", "A-002", "A-003", "A-004", "B-001"):
+        assert cli("registry", "record", agreement, "--allocated", "2024-02-01").exit_code == 0
+        assert cli("registry", "record", agreement, "--moved-in", "2024-03-01").exit_code == 0
+    return cli
+
+
+YEAR = str(dt.date.today().year)
+SUBSIDY = ("funding", "draft", "--community", "陈家新苑", "--kind", "operation", "--item", "YY01",
+           "--title", "物业服务补贴", "--year", YEAR)
+
+
+def test_funding_workflow_through_the_cli(funding_cli, tmp_path):
+    cli = funding_cli
+    drafted = cli(*SUBSIDY, "--amount", "1,440")  # 360元 × 4 households, the standard exactly
+    assert drafted.exit_code == 0, drafted.output
+    assert "资格审查：符合申报条件" in drafted.output and "✓ 该安置社区至" in drafted.output
+    project = re.search(r"项目 (\d+)", drafted.output)[1]
+    assert f"resettle funding submit {project}" in drafted.output
+    assert "等待区房管局核定" in cli("funding", "submit", project).output
+    verified = cli("funding", "verify", project, "--amount", "1000.01")
+    assert verified.exit_code == 0 and "区级承担 50%：500.01元，乡镇承担 500.00元" in verified.output
+    approved = cli("funding", "approve", project, "--amount", "1000.01", "--version", "3")
+    assert approved.exit_code == 0, approved.output
+    assert "已审定 1,000.01元" in approved.output and "剩余 29,999,499.99元" in approved.output
+    assert cli("funding", "show", project, "--sheet", str(tmp_path / "s.pdf")).exit_code == 0
+    sheet = pdf_text(tmp_path / "s.pdf")
+    assert "社区治理项目审定单" in sheet and "500.01元" in sheet and "500.00元" in sheet and "50%" in sheet
+    done = cli("funding", "complete", project, "--spent", "999", "--on", dt.date.today().isoformat())
+    assert done.exit_code == 0 and "实际支出 999.00元" in done.output
+
+    shown = json.loads(cli("funding", "show", project, "--format", "json").output)
+    assert shown["qualification"]["qualifies"] is True and shown["qualification"]["reasons"]
+    assert [h["action"] for h in shown["history"]] == ["funding.draft", "funding.submitted", "funding.verified",
+                                                       "funding.approved", "funding.completed"]
+    assert all({"at", "actor", "action", "changes"} <= h.keys() for h in shown["history"])
+    table = cli("funding", "show", project).output
+    assert "已验收" in table and "✓ 不超过年度标准每户360.00元×已入住4户=1,440.00元" in table and "审定" in table
+
+    listed = json.loads(cli("funding", "list", "--year", YEAR, "--format", "json").output)
+    assert len(listed) == 1
+    row = listed[0]
+    assert {"id", "township", "community", "kind", "status", "requested", "verified", "approved", "district_share",
+            "township_share", "ratio"} <= row.keys()
+    assert (row["id"], row["township"], row["community"], row["kind"], row["status"]) == (
+        int(project), "陈家镇", "陈家新苑", "operation", "completed")
+    assert (row["requested"], row["verified"], row["approved"], row["district_share"], row["township_share"],
+            row["ratio"]) == (144_000, 100_001, 100_001, 50_001, 50_000, 0.5)
+    csv_rows = cli("funding", "list", "--year", YEAR, "--format", "csv").output.strip().splitlines()
+    assert csv_rows[0].startswith("编号,年度,乡镇")
+    assert csv_rows[1].endswith(",1440.00,1000.01,1000.01,500.01,500.00,50%")
+    assert "已验收" in cli("funding", "list", "--year", YEAR, "--township", "陈家镇").output
+    assert json.loads(cli("funding", "list", "--year", YEAR, "--status", "draft", "--format", "json").output) == []
+
+    summary = json.loads(cli("funding", "summary", "--year", YEAR, "--format", "json").output)
+    assert summary["rows"] == [{"township": "陈家镇", "township_code": "310151110", "kind": "operation",
+                                "kind_label": "日常运营管理类", "projects": 1, "approved": 100_001,
+                                "district_share": 50_001, "township_share": 50_000}]
+    assert (summary["envelope"], summary["committed"]) == (3_000_000_000, 50_001)
+    assert summary["total"]["district_share"] == summary["committed"]
+    assert "合计" in cli("funding", "summary", "--year", YEAR).output
+    saved = cli("funding", "summary", "--year", YEAR, "--out", str(tmp_path / "s.xlsx"))
+    assert saved.exit_code == 0 and "1 个已审定项目" in saved.output
+    frame = pd.read_excel(tmp_path / "s.xlsx", engine="calamine")
+    assert frame["区级承担（元）"].tolist() == [500.01, 500.01] and frame["乡镇承担（元）"].tolist() == [500.0, 500.0]
+    both = cli("funding", "summary", "--year", YEAR, "--format", "json", "--out", str(tmp_path / "s.pdf"))
+    assert json.loads(both.stdout) == summary and "已生成" in both.stderr
+    assert "各乡镇区级与乡镇承担金额" in pdf_text(tmp_path / "s.pdf")
+
+
+def test_funding_refusals_in_chinese(funding_cli, tmp_path, monkeypatch):
+    cli = funding_cli
+    over = cli(*SUBSIDY, "--amount", "1440.01")
+    assert over.exit_code == 0 and "资格审查：不符合申报条件" in over.output  # a draft is kept, with the reasons
+    assert "✗ 申请金额超过年度标准每户360.00元×已入住4户=1,440.00元" in over.output
+    project = re.search(r"项目 (\d+)", over.output)[1]
+    refused = cli("funding", "submit", project)
+    assert refused.exit_code == 1
+    assert refused.output.strip() == "错误：项目不符合申报条件：申请金额超过年度标准每户360.00元×已入住4户=1,440.00元"
+    three = cli("funding", "update", project, "--version", "1", "--amount", "1439.999")
+    assert three.exit_code == 2 and "申请金额“1439.999”应为以元为单位、最多两位小数的数字" in three.output
+    fixed = cli("funding", "update", project, "--version", "1", "--amount", "1440")
+    assert fixed.exit_code == 0 and "符合申报条件" in fixed.output and "（版本 2）" in fixed.output
+    stale = cli("funding", "update", project, "--version", "1", "--amount", "1")
+    assert stale.exit_code == 1 and "刚被其他人修改过" in stale.output
+    draft_sheet = cli("funding", "show", project, "--sheet", str(tmp_path / "d.pdf"))
+    assert draft_sheet.exit_code == 1 and "尚未经核定部门核定，没有可审定的金额，不能出具审定单" in draft_sheet.output
+    assert cli("funding", "show", project, "--sheet", "d.xlsx").exit_code == 2
+    assert cli("funding", "summary", "--year", YEAR, "--out", "s.csv").exit_code == 2
+    assert cli("funding", "verify", project, "--amount", "1").output.strip() == "错误：项目“草稿”，不能核定"
+    assert "找不到编号为999的项目" in cli("funding", "show", "999").output
+
+    from resettle.policy import load_policy
+    monkeypatch.setitem(load_policy().funding.envelopes, int(YEAR), 50_000)  # 500元 of district money
+    cli("funding", "submit", project)
+    assert cli("funding", "verify", project, "--amount", "1440").exit_code == 0
+    preview = cli("funding", "show", project, "--sheet", str(tmp_path / "p.pdf"))
+    assert preview.exit_code == 0 and "不足以承担本项目区级部分" in pdf_text(tmp_path / "p.pdf")
+    broke = cli("funding", "approve", project, "--amount", "1440")
+    assert broke.exit_code == 1
+    assert broke.output.strip() == (f"错误：{YEAR}年区级资金总额500.00元已承诺0.00元，剩余500.00元，"
+                                    "不足本项目区级承担的720.00元")
+    assert cli("funding", "approve", project, "--amount", "1000").exit_code == 0
+    assert "剩余0.00元" in cli("funding", "summary", "--year", YEAR).output.replace(" ", "")
+
+
+def test_case_by_case_through_the_cli(funding_cli):
+    cli = funding_cli
+
+    async def seed():
+        async with open_db(cli.db_url):
+            return await desk_problem("陈家新苑", "缺少电动自行车充电桩", HEAD, make_id("19600101", 2))
+    problem = asyncio.run(seed())
+    meeting = ("--deliberation-body", "居民代表会议", "--deliberation-date", f"{YEAR}-01-15", "--attendance", "21",
+               "--votes-for", "15", "--votes-against", "2")
+    where = ("funding", "draft", "--community", "陈家新苑", "--kind", "case_by_case", "--title", "充电桩",
+             "--year", YEAR, "--amount", "120000", "--department", "区民政局")
+    lonely = cli(*where, *meeting)
+    assert "✗ 一事一议须关联至少一个三合署问题清单中的问题作为依据" in lonely.output
+    drafted = json.loads(cli(*where, *meeting, "--problem", str(problem), "--format", "json").output)
+    assert drafted["qualification"]["qualifies"] and drafted["kind"] == "case_by_case"
+    assert drafted["evidence"]["households"] == 2 and drafted["deliberation"]["votes_for"] == 15
+    project = str(drafted["id"])
+    cli("funding", "submit", project)
+    returned = cli("funding", "return", project, "--reason", "请补充报价单")
+    assert returned.exit_code == 0 and "已退回" in returned.output and "请补充报价单" in returned.output
+    assert "退回原因：请补充报价单" in cli("funding", "show", project).output
+    assert "写明原因" in cli("funding", "reject", project, "--reason", " ").output
+    cli("funding", "submit", project)
+    cli("funding", "verify", project, "--amount", "100000")
+    rejected = cli("funding", "reject", project, "--reason", "与已建项目重复")
+    assert rejected.exit_code == 0 and "未通过" in rejected.output
+    shown = json.loads(cli("funding", "show", project, "--format", "json").output)
+    assert shown["status"] == "rejected" and shown["reason"] == "与已建项目重复"
+    assert [h["action"] for h in shown["history"]][-1] == "funding.rejected"
