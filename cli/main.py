@@ -19,7 +19,7 @@ from resettle.db import migrate_schema, open_db, resolve_url
 from resettle.errors import DomainError
 from resettle.rules.dates import parse_date
 from resettle.rules.desk import iso_week, period
-from resettle.rules.funding import Kind, ProjectStatus, yuan
+from resettle.rules.funding import STATUS_LABELS, Kind, ProjectStatus, yuan
 from resettle.rules.household import Status
 from resettle.rules.ledger import ACTION_LABELS
 from resettle.rules.permissions import CARRIAGES, ROLES
@@ -965,9 +965,20 @@ def demo(households, db) -> None:
     click.echo(f"\n三合署：{'、'.join(work['communities'])}近 {work['weeks']} 周的接待与例会，"
                f"需求 {work['demands']} 条，问题 {work['problems']} 个（幸福清单 {work['happy']} 个，"
                f"居民不满意重新办理 {work['reopened']} 次），实事 {work['actions']} 项（逾期 {work['overdue']} 项）。")
+    projects = result["funding"]
+    tries = []
+    if projects["projects"]:
+        states = "、".join(f"{STATUS_LABELS[ProjectStatus(s)]} {n} 个" for s, n in projects["states"].items())
+        click.echo(f"社区治理项目：{projects['community']}{projects['year']}年 {projects['projects']} 个（{states}）"
+                   + (f"，项目 {projects['from_problem']} 由三合署问题转来" if projects["from_problem"] else "") + "。")
+        tries = [f"resettle funding list --year {projects['year']}",
+                 f"resettle funding summary --year {projects['year']} --out 资金汇总.pdf"]
+        if projects["from_problem"]:
+            tries.append(f"resettle funding show {projects['from_problem']} --sheet 审定单.pdf")
     today = dt.date.today()
     click.echo("\n接下来可以试试：")
     for line in (
+        *tries,
         f"resettle desk lists --community {first} --month {today:%Y-%m}",
         f"resettle desk minutes --community {first} --week {iso_week(today - dt.timedelta(days=7))} --out 例会纪要.pdf",
         f"resettle desk summary --month {today:%Y-%m} --format pdf --out 一月一汇.pdf",

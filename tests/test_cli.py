@@ -48,6 +48,12 @@ def test_demo_then_stats_add_up(cli):
     suggested = next(line.strip() for line in result.output.splitlines() if "resettle desk lists" in line)
     lists = cli(*suggested.split()[1:], "--format", "json")
     assert lists.exit_code == 0 and json.loads(lists.output)["demands"]
+    assert "社区治理项目：" in result.output
+    for line in result.output.splitlines():
+        if "resettle funding" in line:
+            assert cli(*line.split()[1:]).exit_code == 0, line
+    projects = json.loads(cli("funding", "list", "--year", str(dt.date.today().year), "--format", "json").output)
+    assert {p["status"] for p in projects} >= {"draft", "submitted", "verified", "approved", "completed"}
     again = cli("demo", "--households", "5")
     assert again.exit_code == 1 and "演示只在空库上运行" in again.output
 
