@@ -366,6 +366,9 @@ class Project(Timestamped):
     approved_by = fields.CharField(max_length=64, default="")
     completed_on = fields.DateField(null=True)
     reason = fields.CharField(max_length=500, default="")  # why returned or rejected
+    # the verdict at submission, as the reviewers judged it: later drafts or policy changes never
+    # rewrite what an approval rested on
+    qualification = fields.JSONField(null=True)
     version = fields.IntField(default=1)
 
     class Meta:

@@ -37,7 +37,9 @@ from resettle.rules.household import Status
 from resettle.rules.permissions import Forbidden, require
 from services import audit, registry, versioned
 
-LIVE = [s.value for s in ProjectStatus if s is not ProjectStatus.REJECTED]
+# a submitted project holds its catalog item for its community and year; drafts do not
+CLAIMED = [ProjectStatus.SUBMITTED.value, ProjectStatus.VERIFIED.value, ProjectStatus.APPROVED.value,
+           ProjectStatus.COMPLETED.value]
 COMMITTED = [ProjectStatus.APPROVED.value, ProjectStatus.COMPLETED.value]
 MAX_FEN = 10**13  # 1,000 亿元: anything above is a typing error
 
@@ -112,7 +114,7 @@ async def _qualification(p: Project, problems: int, policy: Policy) -> Qualifica
     duplicates = 0
     if p.item_code:
         duplicates = await Project.filter(community_id=p.community_id, item_code=p.item_code, year=p.year,
-                                          status__in=LIVE).exclude(id=p.id).count()
+                                          status__in=CLAIMED).exclude(id=p.id).count()
     return qualify(Facts(
         kind=Kind(p.kind), item_code=p.item_code, item=policy.funding.item(p.item_code) if p.item_code else None,
         year=p.year, requested=p.requested, area_m2=p.area_m2,
@@ -233,7 +235,10 @@ async def preview(actor: Actor, *, problems: list[int] = (), policy: Policy | No
     values = await _fields(actor, policy, **{"item": "", "description": "", "area_m2": None, "deliberation": None,
                                              "department": "", **fields})
     found = await Problem.filter(id__in=list(problems), community_id=values["community_id"]).count()
-    verdict = await _qualification(Project(id=0, **values), found, policy)
+    return _verdict_json(await _qualification(Project(id=0, **values), found, policy))
+
+
+def _verdict_json(verdict: Qualification) -> dict:
     return {"qualifies": verdict.qualifies, "reasons": list(verdict.reasons),
             "checks": [{"ok": ok, "text": text} for ok, text in verdict.checks]}
 
@@ -267,7 +272,8 @@ async def submit(actor: Actor, project_id: int, *, version: int | None = None, p
         verdict = await _qualification(p, await ProjectEvidence.filter(project_id=p.id).count(), policy)
         if not verdict.qualifies:
             raise DomainError("项目不符合申报条件：" + "；".join(verdict.reasons))
-        return {"submitted_on": today(), "verified": None, "verified_on": None, "verified_by": "", "reason": ""}
+        return {"submitted_on": today(), "verified": None, "verified_on": None, "verified_by": "", "reason": "",
+                "qualification": _verdict_json(verdict)}
     return await _move(actor, project_id, ProjectStatus.SUBMITTED, {}, version, qualifies)
 
 
@@ -389,18 +395,22 @@ async def list_projects(actor: Actor, *, year: int | None = None, status: str | 
 
 
 async def evidence(project_ids: list[int]) -> dict[int, dict]:
-    """Per project: the cited problems and how many households raised them."""
-    links = await ProjectEvidence.filter(project_id__in=project_ids).values_list("project_id", "problem_id")
-    problems = {pid: t for pid, t in await Problem.filter(id__in={p for _, p in links}).values_list("id", "title")}
-    raised = await Demand.filter(problem_id__in=list(problems)).values_list("problem_id", "person__household_id",
-                                                                            "resident_name")
-    result: dict[int, dict] = {pid: {"problems": [], "households": set()} for pid in project_ids}
+    """Per project: the cited problems, how many registered households raised them, and how many
+    demands (visitors without a household included) they gathered."""
+    links = await ProjectEvidence.filter(project_id__in=project_ids).order_by("problem_id") \
+        .values_list("project_id", "problem_id")
+    problems = dict(await Problem.filter(id__in={p for _, p in links}).values_list("id", "title"))
+    raised: dict[int, list] = {}
+    for problem_id, household in await Demand.filter(problem_id__in=list(problems)) \
+            .values_list("problem_id", "person__household_id"):
+        raised.setdefault(problem_id, []).append(household)
+    result: dict[int, dict] = {pid: {"problems": [], "households": set(), "demands": 0} for pid in project_ids}
     for project_id, problem_id in links:
-        result[project_id]["problems"].append({"id": problem_id, "title": problems[problem_id]})
-        for pid, household, name in raised:
-            if pid == problem_id:
-                result[project_id]["households"].add(household if household is not None else f"访客:{name}")
-    return {pid: {"problems": v["problems"], "households": len(v["households"])} for pid, v in result.items()}
+        entry = result[project_id]
+        entry["problems"].append({"id": problem_id, "title": problems[problem_id]})
+        entry["households"] |= {h for h in raised.get(problem_id, []) if h is not None}
+        entry["demands"] += len(raised.get(problem_id, []))
+    return {pid: {**v, "households": len(v["households"])} for pid, v in result.items()}
 
 
 async def show(actor: Actor, project_id: int, *, policy: Policy | None = None) -> dict:
@@ -409,7 +419,9 @@ async def show(actor: Actor, project_id: int, *, policy: Policy | None = None) -
     p = await _project(actor, project_id)
     community = await Community.get(id=p.community_id)
     proof = (await evidence([p.id]))[p.id]
-    verdict = await _qualification(p, len(proof["problems"]), policy)
+    # live while the township can still change it; as submitted once it is with the reviewers
+    verdict = p.qualification if p.qualification and ProjectStatus(p.status) not in EDITABLE else \
+        _verdict_json(await _qualification(p, len(proof["problems"]), policy))
     history = await AuditEvent.filter(object_type="project", object_id=str(p.id)).order_by("id")
     preview_split = None
     if p.status == ProjectStatus.VERIFIED:
@@ -424,8 +436,7 @@ async def show(actor: Actor, project_id: int, *, policy: Policy | None = None) -
             "approved_on": p.approved_on, "approved_by": p.approved_by, "completed_on": p.completed_on,
             "moved_in_households": await moved_in_households(p.community_id, p.year),
             "evidence": proof, "split_preview": preview_split,
-            "qualification": {"qualifies": verdict.qualifies, "reasons": list(verdict.reasons),
-                              "checks": [{"ok": ok, "text": text} for ok, text in verdict.checks]},
+            "qualification": verdict,
             "history": [{"at": e.at.astimezone(audit.SHANGHAI).strftime("%Y-%m-%d %H:%M"), "actor": e.actor,
                          "action": e.action, "changes": e.changes} for e in history]}
 

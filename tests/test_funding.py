@@ -93,8 +93,9 @@ async def test_a_project_that_does_not_qualify_cannot_be_submitted(community):
     with pytest.raises(StaleVersion):
         await funding.update(TOWNSHIP, project["id"], requested=1, version=project["version"])
     await funding.submit(TOWNSHIP, project["id"])
-    duplicate = await subsidy(100)
+    duplicate = await subsidy(100)  # drafts never block each other; a submitted project holds its item
     assert any("不能重复申报" in r for r in duplicate["qualification"]["reasons"])
+    assert (await funding.show(TOWNSHIP, project["id"]))["qualification"]["qualifies"]  # as submitted
 
 
 async def test_case_by_case_needs_a_deliberation_and_a_desk_problem(community):
@@ -108,7 +109,7 @@ async def test_case_by_case_needs_a_deliberation_and_a_desk_problem(community):
                                                deliberation=meeting)
     assert project["kind"] == "case_by_case" and project["title"] == "缺少电动自行车充电桩"
     assert project["evidence"] == {"problems": [{"id": problem["id"], "title": "缺少电动自行车充电桩"}],
-                                   "households": 1}
+                                   "households": 1, "demands": 1}
     assert project["qualification"]["qualifies"], project["qualification"]
     weak = await funding.preview(TOWNSHIP, community=community, kind="case_by_case", title="x", year=YEAR,
                                  requested=100, department="区民政局",

@@ -93,19 +93,24 @@ async def test_a_verified_project_prints_as_a_preview_and_an_earlier_one_not_at_
 
 
 @pytest.mark.usefixtures("community")
-async def test_a_failed_check_is_marked_on_the_sheet(tmp_path):
+async def test_the_sheet_shows_the_verdict_as_submitted(tmp_path):
     project = await funding.draft(TOWNSHIP, community="陈家新苑", kind="operation", item="YY01", title="物业服务补贴",
                                   year=YEAR, requested=144_000)
     await funding.submit(TOWNSHIP, project["id"])
     await funding.verify(HOUSING, project["id"], 100_000)
-    # the standard was lowered to 300元 a household since the township submitted
+    # the standard was lowered to 300元 a household since the township submitted: the review
+    # rests on the verdict the township submitted under
     policy = load_policy()
     lowered = tuple(replace(i, standard_per_household=30_000) if i.code == "YY01" else i for i in policy.funding.items)
     policy = replace(policy, funding=replace(policy.funding, items=lowered))
     shown = await funding.show(FINANCE, project["id"], policy=policy)
     text = pdf_text(write_approval_sheet(shown, tmp_path / "p.pdf", policy=policy))
+    assert "不超过年度标准每户360.00元×已入住4户=1,440.00元" in text and "不符合申报条件" not in text
+    # a failed check is marked as such (the writer prints whatever verdict it is given)
+    shown["qualification"] = {"qualifies": False, "reasons": ["申请金额超过年度标准"],
+                              "checks": [{"ok": False, "text": "申请金额超过年度标准"}]}
+    text = pdf_text(write_approval_sheet(shown, tmp_path / "q.pdf", policy=policy))
     assert "资格审查：不符合申报条件" in text and funding_papers.UNMET in text
-    assert "申请金额超过年度标准每户300.00元×已入住4户=1,200.00元" in text
 
 
 async def approved_year(tmp_path) -> dict:
