@@ -23,7 +23,7 @@ from resettle.rules.funding import STATUS_LABELS, Kind, ProjectStatus, yuan
 from resettle.rules.household import Status
 from resettle.rules.ledger import ACTION_LABELS
 from resettle.rules.permissions import CARRIAGES, ROLES
-from services import accounts, desk, desk_import, desk_papers, funding, funding_papers, ledger, registry
+from services import accounts, database, desk, desk_import, desk_papers, funding, funding_papers, ledger, registry
 from services.registry_import import import_sheets, write_issue_report
 
 EXIT_REJECTED, EXIT_PARTIAL = 3, 4
@@ -34,10 +34,13 @@ def fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def run(db: str | None, work: Callable[[], Awaitable], *, migrate: bool = True):
+def run(db: str | None, work: Callable[[], Awaitable], *, migrate: bool = True, connect: bool = True):
     """Open the database (creating the schema on an empty one), run one service call, and
-    turn refusals and database failures into one Chinese line and a non-zero exit."""
+    turn refusals and database failures into one Chinese line and a non-zero exit. A service
+    that opens databases itself (`db copy`) runs with connect=False."""
     async def main():
+        if not connect:
+            return await work()
         async with open_db(db, migrate=migrate):
             return await work()
     try:
@@ -46,6 +49,16 @@ def run(db: str | None, work: Callable[[], Awaitable], *, migrate: bool = True):
         fail(exc.message)
     except (BaseORMException, OSError) as exc:
         fail(f"数据库出错（{resolve_url(db)}）：{exc}")
+
+
+def sync(db: str | None, work: Callable[[], object]):
+    """A service call that needs no ORM (file backups), with the same one-line refusals."""
+    try:
+        return work()
+    except DomainError as exc:
+        fail(exc.message)
+    except OSError as exc:
+        fail(f"文件或数据库出错（{resolve_url(db)}）：{exc}")
 
 
 def db_option(func):
@@ -97,6 +110,52 @@ def db_migrate(db: str | None) -> None:
         return applied
     applied = run(db, work, migrate=False)
     click.echo(f"已执行迁移：{'、'.join(applied)}" if applied else "数据库已是最新结构，无需迁移")
+
+
+COPY_COLUMNS = {"table": "表", "rows": "源库行数", "copied": "目标库行数", "checksum": "校验和", "match": "一致"}
+
+
+@db.command("copy")
+@click.option("--to", "target", required=True, metavar="URL", help="目标 PostgreSQL：postgres://用户@主机:端口/库名")
+@click.option("--replace", is_flag=True, help="目标库已有数据时，清空后再复制（会先请你确认）")
+@click.option("--yes", is_flag=True, help="不再确认（脚本用）")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@db_option
+def db_copy(target, replace, yes, fmt, db) -> None:
+    """把整个数据库（含操作日志）复制到 PostgreSQL，逐表核对行数与校验和。"""
+    if replace and not yes:
+        click.confirm(f"将清空 {target} 中已有的全部数据再复制，确定吗？", abort=True)
+    progress = Progress()
+    report = run(db, lambda: database.copy(cli_actor(), db, target, replace=replace, progress=progress),
+                 connect=False)
+    progress.close()
+    click.echo(render(report["tables"], COPY_COLUMNS, fmt))
+    if fmt == "table":
+        rows = sum(t["rows"] for t in report["tables"])
+        click.echo(f"\n已把 {report['source']} 的 {len(report['tables'])} 张表共 {rows} 行复制到 "
+                   f"{report['target']}，逐表核对行数与校验和一致。\n以后请用：DATABASE_URL={target} resettle serve "
+                   "--workers 2")
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@db_option
+def db_backup(file, db) -> None:
+    """备份数据库到 FILE：SQLite 用在线备份（服务运行中也一致），PostgreSQL 用 pg_dump。"""
+    result = sync(db, lambda: database.backup(cli_actor(), db, file))
+    click.echo(f"已备份 {result['database']} 到 {result['file']}（{result['bytes'] / 1024 / 1024:.1f} MiB）")
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="不再确认（脚本用）")
+@db_option
+def db_restore(file, yes, db) -> None:
+    """用备份 FILE 替换数据库的全部内容（先停止服务进程）。"""
+    if not yes:
+        click.confirm(f"将用 {file} 替换 {resolve_url(db)} 的全部内容，之后的修改都会丢失，确定吗？", abort=True)
+    result = sync(db, lambda: database.restore(cli_actor(), db, file))
+    click.echo(f"已用 {result['file']} 恢复 {result['database']}")
 
 
 @main.group("registry")
@@ -907,15 +966,52 @@ def users_token(login, db) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="服务进程数：多个进程共用同一端口，须使用 PostgreSQL")
+@click.option("--worker", is_flag=True, hidden=True)  # one of --workers' processes
 @db_option
-def serve(host, port, db) -> None:
+def serve(host, port, workers, worker, db) -> None:
     """启动网页工作台与 JSON API。"""
     from aiohttp import web
 
     from web.app import init_app
+    from web.security import secret_key
 
-    click.echo(f"工作台：http://{host}:{port}/  （Ctrl+C 停止）")
-    web.run_app(init_app(db), host=host, port=port, print=None)
+    if workers > 1:
+        _serve_workers(host, port, workers, db)
+        return
+    if not worker:
+        run(db, lambda: asyncio.sleep(0))  # migrate before serving
+        click.echo(f"工作台：http://{host}:{port}/  （Ctrl+C 停止）")
+    web.run_app(init_app(db, secret=secret_key()), host=host, port=port, print=None, reuse_port=worker)
+
+
+def _serve_workers(host: str, port: int, workers: int, db: str | None) -> None:
+    """N processes on one port (SO_REUSEPORT: the kernel spreads connections). The parent
+    migrates and makes the session key first, so the workers never race for either."""
+    import signal
+    import subprocess
+
+    from web.security import secret_key
+
+    url = resolve_url(db)
+    if not url.startswith("postgres://"):
+        fail("多个服务进程须使用 PostgreSQL（SQLite 同一时间只允许一个进程写入）："
+             "请先 resettle db copy --to postgres://…", 2)
+    run(db, lambda: asyncio.sleep(0))
+    secret_key()
+    command = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--host", host,
+               "--port", str(port), "--db", url, "--worker"]
+    children = [subprocess.Popen(command) for _ in range(workers)]
+    click.echo(f"工作台：http://{host}:{port}/  （{workers} 个服务进程，Ctrl+C 停止）")
+
+    def stop(signum, frame) -> None:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    codes = [child.wait() for child in children]
+    sys.exit(max(codes, key=abs) if any(codes) else 0)
 
 
 @main.group("fixtures")

@@ -3,6 +3,7 @@ backup and restore, refusals in Chinese."""
 
 import asyncio
 import datetime as dt
+import json
 import uuid
 
 import pytest
@@ -124,3 +125,33 @@ def test_postgres_backup_and_restore(db_url, tmp_path, monkeypatch):
     monkeypatch.setattr(database.shutil, "which", lambda name: None)
     with pytest.raises(DomainError, match="未找到 pg_dump"):
         database.backup(ADMIN, db_url, tmp_path / "again.dump")
+
+
+def test_the_commands(sqlite_source, tmp_path):
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    runner = CliRunner()
+    backup = tmp_path / "nightly.db"
+    result = runner.invoke(main, ["db", "backup", str(backup), "--db", sqlite_source])
+    assert result.exit_code == 0 and "已备份" in result.output
+    result = runner.invoke(main, ["db", "backup", str(backup), "--db", sqlite_source])
+    assert result.exit_code == 1 and "已存在" in result.output
+    result = runner.invoke(main, ["db", "restore", str(backup), "--db", sqlite_source], input="n\n")
+    assert result.exit_code == 1 and "确定吗" in result.output  # declined: nothing replaced
+    result = runner.invoke(main, ["db", "restore", str(backup), "--db", sqlite_source, "--yes"])
+    assert result.exit_code == 0 and "已用" in result.output
+    result = runner.invoke(main, ["db", "copy", "--to", "sqlite:///x.db", "--db", sqlite_source])
+    assert result.exit_code == 1 and "PostgreSQL" in result.output
+    result = runner.invoke(main, ["serve", "--workers", "2", "--db", sqlite_source])
+    assert result.exit_code == 2 and "须使用 PostgreSQL" in result.output
+    if PG_URL:
+        target = f"{PG_URL.rpartition('/')[0]}/resettle_cli_{uuid.uuid4().hex[:8]}"
+        asyncio.run(_pg(PG_URL, f'CREATE DATABASE "{target.rpartition("/")[2]}"'))
+        try:
+            result = runner.invoke(main, ["db", "copy", "--to", target, "--db", sqlite_source, "--format", "json"])
+            assert result.exit_code == 0, result.output
+            assert all(t["match"] for t in json.loads(result.output))
+        finally:
+            asyncio.run(_pg(PG_URL, f'DROP DATABASE IF EXISTS "{target.rpartition("/")[2]}" WITH (FORCE)'))
