@@ -1,7 +1,8 @@
-"""One end-to-end walk in headless Chromium (Debian's /usr/bin/chromium through Playwright):
-a township liaison uploads a sheet with an error, reads it, imports with skip-invalid, sees the
-counts change, and cannot find another township's household. Screenshots go to
-$RESETTLE_SCREENSHOTS (default: the test's temporary folder)."""
+"""End-to-end walks in headless Chromium (Debian's /usr/bin/chromium through Playwright): a
+township liaison uploads a sheet with an error, reads it, imports with skip-invalid, sees the
+counts change, and cannot find another township's household; a desk clerk takes a demand at the
+reception table with the keyboard alone and links it to the problem it looks like. Screenshots go
+to $RESETTLE_SCREENSHOTS (default: the test's temporary folder)."""
 
 import os
 import shutil
@@ -11,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from resettle.actor import Actor
-from services import accounts
+from services import accounts, desk
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from web.app import init_app
@@ -40,15 +41,22 @@ async def server(db_url, tmp_path):
         person("C-003", "丁", make_id("19800101", 4), origin="堡镇", dest="堡镇", community="堡新苑"),
     ])])
     await accounts.add_user(admin, "chenjia", "陈家镇信息员", "township", "browser-pass-1", township="陈家镇")
+    await accounts.add_user(admin, "juwei", "陈家新苑居委会", "desk", "browser-pass-1", community="陈家新苑",
+                            carriage="居委会")
     yield f"http://127.0.0.1:{port}"
     await runner.cleanup()
+
+
+def screenshots(tmp_path: Path) -> Path:
+    shots = Path(os.environ.get("RESETTLE_SCREENSHOTS") or tmp_path / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
 
 
 async def test_township_liaison_imports_in_the_browser(server, tmp_path):
     from playwright.async_api import async_playwright
 
-    shots = Path(os.environ.get("RESETTLE_SCREENSHOTS") or tmp_path / "shots")
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots(tmp_path)
     sheet = write_csv(tmp_path / "陈家镇签约交房表.csv", [
         person("N-100", "新户主", make_id("19550505", 5), origin="陈家镇", community="陈家新苑"),
         person("N-101", "", make_id("19560606", 6), origin="陈家镇", community="陈家新苑"),
@@ -92,4 +100,61 @@ async def test_township_liaison_imports_in_the_browser(server, tmp_path):
         response = await page.goto(f"{server}/registry/households/C-003")
         assert response.status == 404
         await page.screenshot(path=shots / "5-not-found.png", full_page=True)
+        await browser.close()
+
+
+async def test_desk_clerk_takes_a_demand_with_the_keyboard_alone(server, tmp_path):
+    """Typing, Tab and Enter only: the resident by ID number, the default channel, a category, the
+    text, submit; then the similar problem is offered with the focus on 并入此问题."""
+    from playwright.async_api import async_playwright
+
+    admin = Actor("test:setup")
+    earlier = await desk.intake(admin, "陈家新苑", channel="电话", category="物业维修", text="3号楼电梯坏了",
+                                name="邻居", contact="13812345678")
+    problem = await desk.link(admin, [earlier["id"]], title="3号楼电梯故障")
+    shots = screenshots(tmp_path)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = await browser.new_page(viewport={"width": 1024, "height": 768})
+        keyboard = page.keyboard
+
+        async def focused() -> str:
+            return await page.evaluate("document.activeElement.name || document.activeElement.textContent")
+
+        await page.goto(f"{server}/login")
+        await page.wait_for_selector("input[name=login]:focus")  # autofocus lands after the load event
+        await keyboard.type("juwei")
+        await keyboard.press("Tab")
+        await keyboard.type("browser-pass-1")
+        await keyboard.press("Enter")
+        await page.wait_for_url(f"{server}/")
+        await page.goto(f"{server}/desk/intake")
+        await page.wait_for_selector("input[name=q]:focus")
+        await keyboard.type(make_id("19600101", 1))  # 甲, by ID number
+        await keyboard.press("Tab")
+        assert await focused() == "contact"
+        await keyboard.press("Tab")
+        assert await focused() == "channel"  # 统一接待 already
+        await keyboard.press("Tab")
+        assert await focused() == "category"
+        await keyboard.press("ArrowDown")  # the first category: 物业维修
+        await keyboard.press("Tab")
+        assert await focused() == "text"
+        await keyboard.type("电梯又坏了，3号楼老人下不了楼")
+        await keyboard.press("Tab")
+        assert await focused() == "received_on"  # today unless typed
+        await keyboard.press("Tab")
+        assert await focused() == "受理"
+        await page.screenshot(path=shots / "6-intake.png", full_page=True)
+        await keyboard.press("Enter")
+
+        await page.wait_for_url("**/desk/demands/*new=1*")
+        assert "甲" in await page.locator("table.summary").inner_text()
+        await page.wait_for_selector("button:focus")
+        assert await focused() == "并入此问题"
+        await page.screenshot(path=shots / "7-similar.png", full_page=True)
+        await keyboard.press("Enter")
+        await page.wait_for_url(f"**/desk/problems/{problem['id']}*")
+        assert "2 条 / 1 户" in await page.locator("table.summary").inner_text()
+        await page.screenshot(path=shots / "8-problem.png", full_page=True)
         await browser.close()

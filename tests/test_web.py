@@ -2,12 +2,14 @@
 and out of scope; CSRF, throttling, idle timeout, masking, headers, the OpenAPI document."""
 
 import asyncio
+import datetime as dt
 import re
 
 import pytest
 
 from resettle.actor import Actor
-from services import accounts
+from resettle.rules.desk import iso_week
+from services import accounts, desk
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from web import security
@@ -20,6 +22,8 @@ HEAD_ID = make_id("19600101", 1)  # 户主 of A-001
 # A-001 moves 城桥镇 → 陈家镇 (陈家新苑); C-003 stays within 堡镇: out of the liaison's and desk's scope.
 IN_SCOPE, OUT_OF_SCOPE = "A-001", "C-003"
 PERSON = {IN_SCOPE: HEAD_ID, OUT_OF_SCOPE: make_id("19800101", 4)}
+COMMUNITY = {IN_SCOPE: "陈家新苑", OUT_OF_SCOPE: "堡新苑"}
+WEEK = iso_week(dt.date.today())
 
 
 @pytest.fixture
@@ -41,6 +45,20 @@ async def site(aiohttp_client, db_url, tmp_path):
     client.tokens = tokens
     client.tmp = tmp_path
     return client
+
+
+@pytest.fixture
+async def desk_ids(site):
+    """In each of the two communities, a resident's demand linked to a problem with one action."""
+    ids = {}
+    for key, community in COMMUNITY.items():
+        demand = await desk.intake(ADMIN, community, channel="统一接待", category="物业维修", text="电梯坏了",
+                                   resident=PERSON[key])
+        problem = await desk.link(ADMIN, [demand["id"]], title="电梯")
+        problem = await desk.add_action(ADMIN, problem["id"], owner="物业", text="修电梯",
+                                        due=dt.date.today() + dt.timedelta(days=7))
+        ids[key] = {"demand": demand["id"], "problem": problem["id"], "action": problem["action_items"][0]["id"]}
+    return ids
 
 
 async def csrf_of(client, path="/login") -> str:
@@ -68,7 +86,7 @@ def expected(role, action, key=IN_SCOPE, ok=200):
 
 
 @pytest.mark.parametrize("role", ROLES)
-async def test_every_page_for_every_role(site, role):
+async def test_every_page_for_every_role(site, desk_ids, role):
     assert (await log_in(site, role)).status == 303
     token = await csrf_of(site, "/")
     sheet = write_csv(site.tmp / f"{role}.csv", [person("Z-009", "戊", make_id("19900101", 9), origin="陈家镇")])
@@ -87,7 +105,33 @@ async def test_every_page_for_every_role(site, role):
          404 if role == "township" else expected(role, "ledger.handoff")),
         ("POST", "/ledger/handoffs/act", {"csrf": token, "id": "999999", "action": "accept"},
          expected(role, "ledger.handoff")),
+        ("GET", f"/desk/summary?month={WEEK[:4]}-01", None, expected(role, "desk.view")),
+        ("GET", f"/desk/summary?month={WEEK[:4]}-01&format=xlsx", None, expected(role, "desk.view")),
     ]
+    for key in (IN_SCOPE, OUT_OF_SCOPE):
+        c, ids = COMMUNITY[key], desk_ids[key]
+        checks += [
+            ("GET", f"/desk?community={c}", None, expected(role, "desk.view", key)),
+            ("GET", f"/desk/meeting?community={c}", None, expected(role, "desk.view", key)),
+            ("GET", f"/desk/meeting/minutes?community={c}", None, expected(role, "desk.view", key)),
+            ("GET", f"/desk/lists?community={c}&month={WEEK[:4]}-01", None, expected(role, "desk.view", key)),
+            ("GET", f"/desk/lists?community={c}&format=pdf", None, expected(role, "desk.view", key)),
+            ("GET", f"/desk/lists/notice?community={c}&year={WEEK[:4]}", None, expected(role, "desk.view", key)),
+            ("GET", f"/desk/demands/{ids['demand']}", None, expected(role, "desk.view", key)),
+            ("GET", f"/desk/problems/{ids['problem']}", None, expected(role, "desk.view", key)),
+            ("GET", f"/desk/intake?community={c}", None, expected(role, "desk.work", key)),
+            # the demand is linked already, the action's problem is not done: refused in place (400)
+            ("POST", f"/desk/intake?community={c}", {"csrf": token, "q": "", "text": "x"},
+             expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/desk/demands/{ids['demand']}/answer", {"csrf": token, "text": "好的"},
+             expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/desk/demands/{ids['demand']}/feedback", {"csrf": token, "rating": "满意"},
+             expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/desk/problems/{ids['problem']}/edit", {"csrf": token, "title": "电梯", "version": "99"},
+             expected(role, "desk.work", key, ok=409)),
+            ("POST", f"/desk/meeting?community={c}", {"csrf": token, "week": WEEK, "version": "5"},
+             expected(role, "desk.work", key, ok=400)),
+        ]
     for key in (IN_SCOPE, OUT_OF_SCOPE):
         checks.append(("GET", f"/ledger/persons/{PERSON[key]}", None, expected(role, "ledger.view", key)))
         checks += [
@@ -113,7 +157,7 @@ async def test_every_page_for_every_role(site, role):
 
 
 @pytest.mark.parametrize("role", ROLES)
-async def test_every_api_route_for_every_role(site, role):
+async def test_every_api_route_for_every_role(site, desk_ids, role):
     auth = {"Authorization": f"Bearer {site.tokens[role]}"}
     checks = [
         ("GET", "/api/v1/openapi.json", None, 200),
@@ -123,7 +167,41 @@ async def test_every_api_route_for_every_role(site, role):
         ("GET", "/api/v1/ledger/handoffs?overdue=true", None, expected(role, "ledger.view")),
         ("POST", "/api/v1/ledger/handoffs/actions", {"ids": [999999], "action": "accept"},
          expected(role, "ledger.handoff")),
+        ("GET", f"/api/v1/desk/summary?month={WEEK[:4]}-01", None, expected(role, "desk.view")),
     ]
+    due = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    for key in (IN_SCOPE, OUT_OF_SCOPE):
+        c, ids = COMMUNITY[key], desk_ids[key]
+        checks += [
+            ("GET", f"/api/v1/desk/board?community={c}", None, expected(role, "desk.view", key)),
+            ("GET", f"/api/v1/desk/agenda?community={c}&week={WEEK}", None, expected(role, "desk.view", key)),
+            ("GET", f"/api/v1/desk/lists?community={c}&year={WEEK[:4]}", None, expected(role, "desk.view", key)),
+            ("GET", f"/api/v1/desk/summary?community={c}&month={WEEK[:4]}-01", None, expected(role, "desk.view", key)),
+            ("GET", f"/api/v1/desk/similar?community={c}&category=物业维修&text=电梯", None,
+             expected(role, "desk.view", key)),
+            ("GET", f"/api/v1/desk/residents?community={c}&q=甲", None, expected(role, "desk.view", key)),
+            ("GET", f"/api/v1/desk/demands/{ids['demand']}", None, expected(role, "desk.view", key)),
+            ("GET", f"/api/v1/desk/problems/{ids['problem']}", None, expected(role, "desk.view", key)),
+            ("POST", "/api/v1/desk/demands", {"community": c, "channel": "电话", "category": "物业维修", "text": "",
+                                              "resident": PERSON[key]}, expected(role, "desk.work", key, ok=400)),
+            # the demand is linked already, the action's problem is not done: refused (400)
+            ("POST", "/api/v1/desk/demands/link", {"demand_ids": [ids["demand"]], "problem_id": ids["problem"]},
+             expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/api/v1/desk/demands/{ids['demand']}/answer", {"text": "好的"},
+             expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/api/v1/desk/demands/{ids['demand']}/decline", {"reason": "转派"},
+             expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/api/v1/desk/demands/{ids['demand']}/feedback", {"rating": "满意"},
+             expected(role, "desk.work", key, ok=400)),
+            ("PATCH", f"/api/v1/desk/problems/{ids['problem']}", {"title": "电梯", "version": 99},
+             expected(role, "desk.work", key, ok=409)),
+            ("POST", f"/api/v1/desk/problems/{ids['problem']}/actions", {"owner": "物业", "text": "再修", "due": due},
+             expected(role, "desk.work", key, ok=201)),
+            ("POST", f"/api/v1/desk/actions/{ids['action']}/complete", {"result": "修好"},
+             expected(role, "desk.work", key)),
+            ("PUT", f"/api/v1/desk/weeks/{WEEK}?community={c}", {"decisions": "先修电梯", "version": 0},
+             expected(role, "desk.work", key)),
+        ]
     for key in (IN_SCOPE, OUT_OF_SCOPE):
         checks.append(("GET", f"/api/v1/ledger/persons/{PERSON[key]}", None, expected(role, "ledger.view", key)))
         checks += [
@@ -355,5 +433,16 @@ async def test_unicode_digits_are_not_numbers(site):
     assert (await site.get("/api/v1/ledger/persons/²", headers=auth)).status == 404
     assert (await site.get("/api/v1/households?limit=²", headers=auth)).status == 400
     response = await site.post("/api/v1/households/A-001/events", json={"event": "handed_over", "version": "²"},
+                               headers=auth)
+    assert response.status == 400
+
+
+async def test_control_characters_are_refused(site):
+    """PostgreSQL cannot store NUL: it is refused at the door (400), never sent to the database."""
+    auth = {"Authorization": f"Bearer {site.tokens['admin']}"}
+    for path in ("/api/v1/households/A%00", "/api/v1/ledger/persons/%00x", "/api/v1/households?q=%00",
+                 "/api/v1/desk/board?community=%00", "/api/v1/desk/similar?community=陈家新苑&category=%00"):
+        assert (await site.get(path, headers=auth)).status == 400, path
+    response = await site.post("/api/v1/households/A-001/events", json={"event": "withdrawn", "reason": "a\x00"},
                                headers=auth)
     assert response.status == 400

@@ -12,6 +12,7 @@ from resettle.errors import DomainError
 from services import ledger, registry
 from services.registry_import import import_sheets
 from web import keys, uploads
+from web.fields import CONTROL, field
 from web.forms import record_from_form
 from web.openapi import OPENAPI
 from web.security import actor, api_error
@@ -24,11 +25,11 @@ def setup_routes(app: web.Application) -> None:
     app.add_routes(routes)
 
 
-def _json(data, status: int = 200) -> web.Response:
+def respond(data, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False, default=str))
 
 
-async def _json_object(request: web.Request) -> dict:
+async def json_object(request: web.Request) -> dict:
     """The request body as a JSON object, or a 400 in the API's error shape."""
     try:
         body = await request.json()
@@ -50,7 +51,7 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
 
 @routes.get("/api/v1/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
-    return _json(OPENAPI)
+    return respond(OPENAPI)
 
 
 @routes.get("/api/v1/registry/stats")
@@ -59,30 +60,31 @@ async def stats(request: web.Request) -> web.Response:
     if by not in ("township", "community"):
         return api_error(422, "invalid_parameter", "参数 by 只能是 township 或 community")
     service = registry.township_stats if by == "township" else registry.community_stats
-    return _json(await service(actor(request)))
+    return respond(await service(actor(request)))
 
 
 @routes.get("/api/v1/households")
 async def households(request: web.Request) -> web.Response:
     limit = _int(request, "limit", registry.SEARCH_LIMIT, 1, MAX_LIMIT)
     offset = _int(request, "offset", 0, 0, 10**9)
-    return _json(await registry.search_households(actor(request), request.query.get("q", ""),
-                                                  limit=limit, offset=offset))
+    return respond(await registry.search_households(actor(request), field(request.query, "q"),
+                                                    limit=limit, offset=offset))
 
 
 @routes.get("/api/v1/households/{agreement_no}")
 async def household(request: web.Request) -> web.Response:
-    return _json(await registry.show_household(actor(request), request.match_info["agreement_no"]))
+    return respond(await registry.show_household(actor(request), field(request.match_info, "agreement_no")))
 
 
 @routes.post("/api/v1/households/{agreement_no}/events")
 async def record(request: web.Request) -> web.Response:
-    body = await _json_object(request)
+    body = await json_object(request)
     if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in body.values()):
         return api_error(422, "invalid_body", "请求体应为 JSON 对象，各字段为字符串或整数")
-    result = await record_from_form(actor(request), request.match_info["agreement_no"],
-                                    {k: str(v) for k, v in body.items()})
-    return _json(result, status=201)
+    data = {k: str(v) for k, v in body.items()}
+    result = await record_from_form(actor(request), field(request.match_info, "agreement_no"),
+                                    {k: field(data, k) for k in data})
+    return respond(result, status=201)
 
 
 @routes.post("/api/v1/imports")
@@ -112,7 +114,7 @@ async def imports(request: web.Request) -> web.Response:
         if upload:
             uploads.discard(folder, upload)
     status = {"rejected": 422, "partial": 200, "preview": 200}.get(report.outcome, 200)
-    return _json({**report.summary(), "issues": [vars(i) for i in report.issues]}, status=status)
+    return respond({**report.summary(), "issues": [vars(i) for i in report.issues]}, status=status)
 
 
 @routes.get("/api/v1/ledger/handoffs")
@@ -122,26 +124,26 @@ async def ledger_handoffs(request: web.Request) -> web.Response:
     if direction not in ("incoming", "outgoing", "both"):
         return api_error(422, "invalid_parameter", "参数 direction 只能是 incoming、outgoing 或 both")
     found = await ledger.list_handoffs(
-        actor(request), township=q.get("township") or None, direction=direction,
+        actor(request), township=field(q, "township") or None, direction=direction,
         overdue=q.get("overdue") in ("1", "true"), open_only=q.get("all") not in ("1", "true"),
         limit=_int(request, "limit", ledger.PAGE, 1, 1000), offset=_int(request, "offset", 0, 0, 10**9))
-    return _json(found)
+    return respond(found)
 
 
 @routes.post("/api/v1/ledger/handoffs/actions")
 async def ledger_act(request: web.Request) -> web.Response:
     """{"ids": [...], "action": "accept|reject|complete|revoke", "reason": "..."}: per-item results."""
-    body = await _json_object(request)
+    body = await json_object(request)
     ids = body.get("ids")
     if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool)
                                                         and 0 < i < 2**31 for i in ids):
         return api_error(422, "invalid_body", "ids 应为正整数列表")
     action, reason = body.get("action"), body.get("reason", "")
-    if not isinstance(action, str) or not isinstance(reason, str):
-        return api_error(422, "invalid_body", "action 和 reason 应为字符串")
-    return _json({"results": await ledger.act(actor(request), ids, action, reason=reason)})
+    if not isinstance(action, str) or not isinstance(reason, str) or CONTROL.search(reason):
+        return api_error(422, "invalid_body", "action 和 reason 应为字符串（不含控制字符）")
+    return respond({"results": await ledger.act(actor(request), ids, action, reason=reason)})
 
 
 @routes.get("/api/v1/ledger/persons/{key}")
 async def ledger_person(request: web.Request) -> web.Response:
-    return _json(await ledger.person_ledger(actor(request), request.match_info["key"]))
+    return respond(await ledger.person_ledger(actor(request), field(request.match_info, "key")))

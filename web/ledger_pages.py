@@ -3,9 +3,6 @@ overview, and the 对接清单 download."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import aiohttp_jinja2
 from aiohttp import web
 
@@ -13,6 +10,7 @@ from resettle.errors import DomainError
 from resettle.rules.ledger import ACTION_LABELS
 from resettle.rules.permissions import require
 from services import ledger
+from web import downloads
 from web.security import actor
 
 routes = web.RouteTableDef()
@@ -87,12 +85,4 @@ async def report(request: web.Request) -> web.StreamResponse:
     township = q.get("township") or (who.township or "")
     fmt = "xlsx" if q.get("format") == "xlsx" else "pdf"
     data = await ledger.pair_report(who, township, q.get("with") or None)
-    folder = Path(tempfile.mkdtemp(prefix="resettle-report-"))
-    path = ledger.write_pair_report(data, folder / f"report.{fmt}")
-    body = path.read_bytes()
-    path.unlink()
-    folder.rmdir()
-    filename = {"pdf": "%E5%AF%B9%E6%8E%A5%E6%B8%85%E5%8D%95.pdf", "xlsx": "%E5%AF%B9%E6%8E%A5%E6%B8%85%E5%8D%95.xlsx"}
-    return web.Response(body=body, content_type="application/pdf" if fmt == "pdf" else
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename[fmt]}"})
+    return await downloads.attachment(lambda path: ledger.write_pair_report(data, path), "对接清单", fmt)

@@ -2,14 +2,54 @@
 
 from __future__ import annotations
 
+from resettle.rules.desk import CHANNEL_LABELS, RATING_LABELS
+from services.desk import TEXT_MAX
+
 _ERROR = {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "422": _ERROR}
 _AGREEMENT = {"name": "agreement_no", "in": "path", "required": True, "schema": {"type": "string"},
               "description": "协议编号（或户内成员的完整身份证号）"}
 
 
-def _ok(schema: dict, status: str = "200") -> dict:
-    return {status: {"description": "成功", "content": {"application/json": {"schema": schema}}}, **_ERRORS}
+def _ok(schema: dict, status: str = "200", *, conflict: bool = False) -> dict:
+    errors = {**_ERRORS, "409": _ERROR} if conflict else _ERRORS
+    return {status: {"description": "成功", "content": {"application/json": {"schema": schema}}}, **errors}
+
+
+# The desk's request bodies: web/desk_api.py validates against these very schemas, so the
+# document and the checks cannot drift apart. `title` names a field in the Chinese messages.
+def _text(title: str, limit: int = TEXT_MAX, **extra) -> dict:
+    return {"type": "string", "title": title, "maxLength": limit, **extra}
+
+
+def _id(title: str, **extra) -> dict:
+    return {"type": "integer", "title": title, "minimum": 1, "maximum": 2**31 - 1, **extra}
+
+
+def _date(title: str, **extra) -> dict:
+    return {"type": "string", "format": "date", "title": title, "maxLength": 10, **extra}
+
+
+def _body(schema: str) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+def _query(name: str, description: str, **schema) -> dict:
+    return {"name": name, "in": "query", "description": description, "schema": {"type": "string", **schema}}
+
+
+_VERSION = {"type": "integer", "title": "版本号", "minimum": 0, "maximum": 2**31 - 1,
+            "description": "读到的版本号；他人已先保存则拒绝（409）"}
+_NAMES = {"type": "object", "title": "出席名单", "maxProperties": 20, "description": "{单位: [姓名, …]}",
+          "additionalProperties": {"type": "array", "maxItems": 50, "items": _text("姓名", 64)}}
+_COMMUNITY = _query("community", "安置社区名称、乡镇/名称或编号；窗口人员可省略（只能是本社区）")
+_WEEK = _query("week", "ISO 周，如 2026-W47；默认本周", pattern=r"^\d{4}-W\d{2}$")
+_MONTH = _query("month", "月份，如 2026-11", pattern=r"^\d{4}-\d{2}$")
+_YEAR = _query("year", "年份，如 2026", pattern=r"^\d{4}$")
+_DESK_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_DEMAND = {"$ref": "#/components/schemas/Demand"}
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+_ROWS = {"type": "array", "items": {"type": "object"}}
 
 
 OPENAPI = {
@@ -52,6 +92,58 @@ OPENAPI = {
                 "issues": {"type": "array", "items": {"type": "object", "properties": {
                     "row": {"type": "integer"}, "agreement_no": {"type": "string"}, "column": {"type": "string"},
                     "value": {"type": "string"}, "level": {"type": "string"}, "message": {"type": "string"}}}}}},
+            "Demand": {"type": "object", "required": ["id", "status", "category", "channel", "problem", "text"],
+                       "properties": {"id": {"type": "integer"}, "status": {"type": "string"},
+                                      "category": {"type": "string"}, "channel": {"type": "string"},
+                                      "problem": {"type": "integer", "nullable": True},
+                                      "text": {"type": "string"}, "version": {"type": "integer"}}},
+            "Problem": {"type": "object", "required": ["id", "status", "title", "demands", "households", "actions",
+                                                       "satisfaction", "version"],
+                        "properties": {"id": {"type": "integer"}, "status": {"type": "string"},
+                                       "title": {"type": "string"}, "demands": {"type": "integer"},
+                                       "households": {"type": "integer"}, "actions": {"type": "integer"},
+                                       "satisfaction": {"type": "number", "nullable": True},
+                                       "version": {"type": "integer"},
+                                       "demand_items": _ROWS, "action_items": _ROWS, "reopenings": _ROWS}},
+            "DeskIntake": {"type": "object", "additionalProperties": False,
+                           "required": ["channel", "category", "text"], "properties": {
+                "community": _text("安置社区", 200),
+                "channel": _text("受理渠道", 16, enum=[*(c.value for c in CHANNEL_LABELS), *CHANNEL_LABELS.values()]),
+                "category": _text("需求类别", 64), "text": _text("诉求内容"),
+                "resident": _text("居民", 64, description="登记居民的人员编号或完整身份证号"),
+                "name": _text("来访人姓名", 64, description="非本社区登记居民时必填"),
+                "contact": _text("联系电话", 64, description="非本社区登记居民时必填"),
+                "unit": _text("房号", 64),
+                "entitlement_id": _id("事项台账编号", nullable=True, description="“事项对接”类需求关联的台账事项"),
+                "received_on": _date("受理日期", nullable=True, description="默认今天")}},
+            "DeskLink": {"type": "object", "additionalProperties": False, "required": ["demand_ids"], "properties": {
+                "demand_ids": {"type": "array", "title": "需求编号", "minItems": 1, "maxItems": 200,
+                               "items": _id("需求编号")},
+                "problem_id": _id("问题编号", nullable=True, description="并入已有问题；省略则新立问题"),
+                "title": _text("问题标题", 200, description="新立问题的标题；默认取第一条需求的内容"),
+                "description": _text("问题说明"), "on": _date("日期", nullable=True)}},
+            "DeskAnswer": {"type": "object", "additionalProperties": False, "required": ["text"], "properties": {
+                "text": _text("答复内容"), "version": _VERSION}},
+            "DeskDecline": {"type": "object", "additionalProperties": False, "required": ["reason"], "properties": {
+                "reason": _text("不予受理的原因"), "version": _VERSION}},
+            "DeskFeedback": {"type": "object", "additionalProperties": False, "required": ["rating"], "properties": {
+                "rating": _text("满意度", 16, enum=[*(r.value for r in RATING_LABELS), *RATING_LABELS.values()]),
+                "remark": _text("回访备注", 500, description="不满意时必填原因"),
+                "on": _date("回访日期", nullable=True)}},
+            "ProblemEdit": {"type": "object", "additionalProperties": False, "required": ["title", "version"],
+                            "properties": {"title": _text("问题标题", 200), "description": _text("问题说明"),
+                                           "version": _VERSION}},
+            "ActionNew": {"type": "object", "additionalProperties": False, "required": ["owner", "text", "due"],
+                          "properties": {"owner": _text("责任方", 64, description="三驾马车之一或政策文件中的部门"),
+                                         "text": _text("实事内容", 500), "due": _date("完成期限"),
+                                         "decided_on": _date("议定日期", nullable=True), "version": _VERSION}},
+            "ActionComplete": {"type": "object", "additionalProperties": False, "required": ["result"],
+                               "properties": {"result": _text("办理结果"), "on": _date("完成日期", nullable=True),
+                                              "version": _VERSION}},
+            "DeskWeek": {"type": "object", "additionalProperties": False, "required": ["version"], "properties": {
+                "reception": {**_NAMES, "title": "接待出席"}, "meeting_on": _date("例会日期", nullable=True),
+                "meeting": {**_NAMES, "title": "例会出席"}, "decisions": _text("例会决定"),
+                "version": {**_VERSION, "description": "读到的版本号，尚无记录时为 0；他人已先保存则拒绝（409）"}}},
         },
     },
     "paths": {
@@ -76,7 +168,7 @@ OPENAPI = {
             "summary": "登记交房、分房、入住、退出或户籍迁入", "parameters": [_AGREEMENT],
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Event"}}}},
-            "responses": _ok({"type": "object"}, "201")}},
+            "responses": _ok({"type": "object"}, "201", conflict=True)}},
         "/api/v1/ledger/handoffs": {"get": {
             "summary": "双向对接单（逾期在前）；乡镇信息员只看本乡镇的",
             "parameters": [
@@ -110,5 +202,66 @@ OPENAPI = {
                     "sheet": {"type": "string", "format": "binary"},
                     "skip_invalid": {"type": "boolean"}, "dry_run": {"type": "boolean"}}}}}},
             "responses": _ok({"$ref": "#/components/schemas/ImportSummary"})}},
+        "/api/v1/desk/demands": {"post": {
+            "summary": "受理一条需求；返回需求与同社区、同类别中相似的未结问题（可一键并入）",
+            "requestBody": _body("DeskIntake"),
+            "responses": _ok({"allOf": [_DEMAND, {"type": "object", "required": ["similar"],
+                                                  "properties": {"similar": _ROWS}}]}, "201")}},
+        "/api/v1/desk/demands/{id}": {"get": {
+            "summary": "一条需求；“事项对接”类附台账事项及其对接单", "parameters": [_DESK_ID],
+            "responses": _ok(_DEMAND)}},
+        "/api/v1/desk/demands/link": {"post": {
+            "summary": "把待处理的需求并入一个问题，或新立问题", "requestBody": _body("DeskLink"),
+            "responses": _ok(_PROBLEM, conflict=True)}},
+        "/api/v1/desk/demands/{id}/answer": {"post": {
+            "summary": "当场答复", "parameters": [_DESK_ID], "requestBody": _body("DeskAnswer"),
+            "responses": _ok(_DEMAND, conflict=True)}},
+        "/api/v1/desk/demands/{id}/decline": {"post": {
+            "summary": "不予受理（附原因）", "parameters": [_DESK_ID], "requestBody": _body("DeskDecline"),
+            "responses": _ok(_DEMAND, conflict=True)}},
+        "/api/v1/desk/demands/{id}/feedback": {"post": {
+            "summary": "记录居民对办理结果的评价；够满意则进入幸福清单，不满意则重新办理",
+            "parameters": [_DESK_ID], "requestBody": _body("DeskFeedback"),
+            "responses": _ok({"type": "object", "required": ["outcome", "status", "waiting"]}, conflict=True)}},
+        "/api/v1/desk/problems/{id}": {
+            "get": {"summary": "一个问题：需求及本轮回访、实事、重新办理记录", "parameters": [_DESK_ID],
+                    "responses": _ok(_PROBLEM)},
+            "patch": {"summary": "修改问题标题与说明（须带读到的版本号）", "parameters": [_DESK_ID],
+                      "requestBody": _body("ProblemEdit"), "responses": _ok(_PROBLEM, conflict=True)}},
+        "/api/v1/desk/problems/{id}/actions": {"post": {
+            "summary": "例会为问题安排一件实事（责任方、完成期限）", "parameters": [_DESK_ID],
+            "requestBody": _body("ActionNew"), "responses": _ok(_PROBLEM, "201", conflict=True)}},
+        "/api/v1/desk/actions/{id}/complete": {"post": {
+            "summary": "实事办结（附办理结果）", "parameters": [_DESK_ID], "requestBody": _body("ActionComplete"),
+            "responses": _ok(_PROBLEM, conflict=True)}},
+        "/api/v1/desk/similar": {"get": {
+            "summary": "与一段诉求相似的未结问题（同社区、同类别）",
+            "parameters": [_COMMUNITY, _query("category", "需求类别"), _query("text", "诉求内容")],
+            "responses": _ok(_ROWS)}},
+        "/api/v1/desk/residents": {"get": {
+            "summary": "按完整身份证号、姓名或房号查找本社区居民（证件号遮蔽）",
+            "parameters": [_COMMUNITY, _query("q", "身份证号、姓名或房号")], "responses": _ok(_ROWS)}},
+        "/api/v1/desk/board": {"get": {
+            "summary": "一周看板：本周需求、待回访的问题、到期与逾期的实事", "parameters": [_COMMUNITY, _WEEK],
+            "responses": _ok({"type": "object", "required": ["week", "demands", "counts", "awaiting_feedback",
+                                                             "actions_due"]})}},
+        "/api/v1/desk/agenda": {"get": {
+            "summary": "例会议程：待商议与重新办理的问题、逾期实事、新需求；含这一周的记录与版本号",
+            "parameters": [_COMMUNITY, _WEEK],
+            "responses": _ok({"type": "object", "required": ["week", "version", "problems", "reopened",
+                                                             "overdue_actions", "new_demands"]})}},
+        "/api/v1/desk/weeks/{week}": {"put": {
+            "summary": "记录一周：接待与例会的出席、例会日期与决定（须带读到的版本号）",
+            "parameters": [{"name": "week", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": r"^\d{4}-W\d{2}$"}}, _COMMUNITY],
+            "requestBody": _body("DeskWeek"), "responses": _ok({"type": "object"}, conflict=True)}},
+        "/api/v1/desk/lists": {"get": {
+            "summary": "四张清单（需求、问题、实事、幸福）：周、月、年三者取一",
+            "parameters": [_COMMUNITY, _WEEK, _MONTH, _YEAR],
+            "responses": _ok({"type": "object", "required": ["period", "demands", "problems", "actions", "happy"]})}},
+        "/api/v1/desk/summary": {"get": {
+            "summary": "一月一汇：乡镇各安置社区（或一个社区）的需求、解决、用时、满意率、逾期与重新办理",
+            "parameters": [_query("township", "乡镇名称；省略则为本人范围"), _COMMUNITY, _MONTH],
+            "responses": _ok({"type": "object", "required": ["month", "rows", "total"]})}},
     },
 }

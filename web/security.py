@@ -16,7 +16,7 @@ from aiohttp_session import get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from resettle.actor import Actor
-from resettle.errors import DomainError, NotFound
+from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.rules.permissions import Forbidden
 from services import accounts
 
@@ -83,7 +83,8 @@ async def headers_middleware(request: web.Request, handler):
 
 @web.middleware
 async def errors_middleware(request: web.Request, handler):
-    """Domain refusals become 403/404/400 with the Chinese message; nothing becomes a traceback."""
+    """Domain refusals become 403/404/409 (someone saved first)/400 with the Chinese message;
+    nothing becomes a traceback."""
     try:
         return await handler(request)
     except web.HTTPException as exc:
@@ -94,6 +95,8 @@ async def errors_middleware(request: web.Request, handler):
         return _refusal(request, 403, "forbidden", exc.message)
     except NotFound as exc:
         return _refusal(request, 404, "not_found", exc.message)
+    except StaleVersion as exc:
+        return _refusal(request, 409, "conflict", exc.message)
     except DomainError as exc:
         return _refusal(request, 400, "invalid", exc.message)
     except Exception:

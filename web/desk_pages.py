@@ -1,0 +1,506 @@
+"""Pages of 三合署, the joint desk: the week's board, intake at the reception table (keyboard
+alone, no JavaScript), a demand and a problem with their forms, the weekly meeting run from its
+agenda, the four lists and 一月一汇 with their downloads.
+
+Desk staff work in their own community; the others name one with `?community=` (a picker offers
+those in their scope). A refusal of a form is shown on the page it came from, with what was typed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from resettle.charts import bar_chart, to_svg
+from resettle.errors import DomainError, NotFound, StaleVersion
+from resettle.rules.desk import RATING_LABELS, Period, iso_week, period
+from resettle.rules.permissions import Forbidden, allowed, require
+from services import desk, ledger, registry
+from services.audit import audit_log
+from services.desk_papers import (
+    LIST_COLUMNS,
+    LIST_NAMES,
+    SUMMARY_COLUMNS,
+    chosen_lists,
+    list_rows,
+    percent,
+    summary_rows,
+    write_lists,
+    write_minutes,
+    write_notice,
+    write_summary,
+)
+from web import downloads
+from web.fields import day, field, number
+from web.security import actor
+
+routes = web.RouteTableDef()
+ID = "{id:[0-9]{1,9}}"  # ids are 32-bit: a longer number names nothing
+FEEDBACK_INLINE = 20  # problems awaiting feedback whose residents the board lists with a form each
+INTAKE_FIELDS = ("q", "person", "contact", "name", "unit", "channel", "category", "text", "received_on",
+                 "entitlement", "lines_offered")
+YEARS = (1900, 2999)  # the years a week, month or year asked for may fall in
+_NAMES = re.compile(r"[,，、;；\s]+")
+
+
+def setup_routes(app: web.Application) -> None:
+    app.add_routes(routes)
+    aiohttp_jinja2.get_env(app).filters["percent"] = percent  # shares as the papers print them
+
+
+# ---------------------------------------------------------------- fields (shared with web/desk_api.py)
+
+
+def period_field(values: Mapping, name: str) -> str:
+    """A week (2026-W47), month (2026-11) or year as typed. A year far outside the desk's life is
+    a typo, and one at the calendar's ends would overflow the periods' arithmetic."""
+    value = field(values, name)
+    head = value[:4]
+    if head.isdecimal() and not YEARS[0] <= int(head) <= YEARS[1]:
+        raise DomainError(f"年份{head}不在{YEARS[0]}–{YEARS[1]}年之间")
+    return value
+
+
+def community_key(values: Mapping) -> str | None:
+    """The community asked about: a name, 乡镇/名称 or an id; None leaves desk staff in their own.
+    A number too long for an id names no community."""
+    key = field(values, "community")
+    if key.isascii() and key.isdigit() and len(key) > 9:
+        raise NotFound(f"找不到编号为{key}的安置社区")
+    return key or None
+
+
+def week_of(values: Mapping) -> str:
+    """The ISO week asked for; this week when none is."""
+    return period_field(values, "week") or iso_week(desk.today())
+
+
+def span_of(values: Mapping) -> Period:
+    """The week, month or year asked for; this week when none is."""
+    given = {kind: period_field(values, kind) or None for kind in ("week", "month", "year")}
+    if not any(given.values()):
+        given["week"] = iso_week(desk.today())
+    return period(**given)
+
+
+def _names(text: str) -> list[str]:
+    return [name for name in _NAMES.split(text) if name]
+
+
+def _back(form: Mapping, default: str) -> str:
+    """Where a form returns to: a desk page of this site, else `default`."""
+    back = field(form, "back")
+    return back if back.startswith("/desk") and "//" not in back and "\\" not in back else default
+
+
+def path_id(request: web.Request) -> int:
+    return int(request.match_info["id"])  # the route's pattern takes 1 to 9 ASCII digits
+
+
+def _q(community: int | str | None) -> str:
+    """The query part that keeps a page in its community (for those who must name it)."""
+    return urlencode({"community": community}) if community else ""
+
+
+def _at(path: str, community: int | str | None, **params) -> str:
+    """A desk path in a community, with `params`."""
+    query = "&".join(part for part in (urlencode(params), _q(community)) if part)
+    return f"{path}?{query}" if query else path
+
+
+# ---------------------------------------------------------------- which community
+
+
+async def _where(request: web.Request) -> tuple[str | None, list[dict]]:
+    """The community a page is about, and the picker's choices: desk staff have their own; the
+    others what they picked, or the only community in their scope."""
+    who = actor(request)
+    require(who.role, "desk.view")
+    key = community_key(request.query)
+    if who.role == "desk":
+        return key, []
+    choices = [{"key": f"{r['township']}/{r['community']}", "label": f"{r['township']} · {r['community']}"}
+               for r in (await registry.community_stats(who))[:-1]]
+    if key is None and len(choices) == 1:
+        key = choices[0]["key"]
+    return key, choices
+
+
+def _pick(request: web.Request, choices: list[dict], title: str) -> web.Response:
+    return aiohttp_jinja2.render_template("desk_pick.html", request, {
+        "choices": choices, "title": title, "action": request.path,
+        "keep": {k: v for k, v in request.query.items() if k != "community"}})
+
+
+# ---------------------------------------------------------------- the week's board
+
+
+@routes.get("/desk")
+async def board(request: web.Request) -> web.Response:
+    who, q = actor(request), request.query
+    key, choices = await _where(request)
+    if key is None and who.role != "desk":
+        return _pick(request, choices, "三合署一周看板")
+    data = await desk.board(who, key, week_of(q))
+    info = await desk.desk_info(who, data["community_id"])
+    waiting = [await desk.problem_detail(who, p["id"]) for p in data["awaiting_feedback"][:FEEDBACK_INLINE]]
+    starts = dt.date.fromisoformat(data["starts"])
+    return aiohttp_jinja2.render_template("desk_board.html", request, {
+        "b": data, "info": info, "waiting": waiting, "choices": choices, "cq": _q(data["community_id"]),
+        "ratings": RATING_LABELS, "back": request.path_qs,
+        "weeks": {"prev": iso_week(starts - dt.timedelta(days=7)), "next": iso_week(starts + dt.timedelta(days=7)),
+                  "this": iso_week(desk.today())}})
+
+
+# ---------------------------------------------------------------- intake
+
+
+def _intake_form(request: web.Request, info: dict, values: dict, *, status: int = 200, **extra) -> web.Response:
+    return aiohttp_jinja2.render_template("desk_intake.html", request, {
+        "info": info, "v": values, "cq": _q(info["community_id"]), "focus": "q", "choices": [], "lines": [],
+        "resident": None, "stranger": bool(values.get("name")), "note": "", "error": "", **extra}, status=status)
+
+
+@routes.get("/desk/intake")
+async def intake_form(request: web.Request) -> web.Response:
+    who = actor(request)
+    require(who.role, "desk.work")
+    key, choices = await _where(request)
+    if key is None and who.role != "desk":
+        return _pick(request, choices, "受理需求")
+    info = await desk.desk_info(who, key)
+    return _intake_form(request, info, {"channel": "reception", "received_on": desk.today().isoformat()})
+
+
+@routes.post("/desk/intake")
+async def intake(request: web.Request) -> web.Response:
+    """One submit takes the demand when the resident is clear. Otherwise the form comes back with
+    everything typed: several residents to choose from, the fields of a non-resident, or (事项对接)
+    the resident's ledger lines to choose one of."""
+    who = actor(request)
+    require(who.role, "desk.work")
+    form = await request.post()
+    v = {name: field(form, name) for name in INTAKE_FIELDS}
+    info = await desk.desk_info(who, community_key(request.query))
+    resident = v["person"]
+    if not resident and v["q"]:
+        found = await desk.find_residents(who, info["community_id"], v["q"])
+        if len(found) == 1:
+            resident = str(found[0]["person_id"])
+        elif found:
+            return _intake_form(request, info, v, choices=found, focus="person",
+                                note=f"“{v['q']}”对应{len(found)}位居民，请选择一位")
+        elif not v["name"]:
+            v["name"] = "" if any(ch.isdigit() for ch in v["q"]) else v["q"]
+            return _intake_form(request, info, v, stranger=True, focus="contact" if v["name"] else "name",
+                                note=f"本社区登记居民中没有“{v['q']}”。非登记居民请填写姓名和联系电话")
+    if resident and v["category"] == info["matter_category"] and not v["lines_offered"] \
+            and allowed(who.role, "ledger.view"):
+        person = await ledger.person_ledger(who, resident)
+        if person["lines"]:
+            return _intake_form(request, info, {**v, "person": resident, "lines_offered": "1"}, resident=person,
+                                lines=person["lines"], focus="entitlement",
+                                note=f"请选择{person['name']}所对接的台账事项（也可不选）")
+    try:
+        if not resident and not v["name"]:
+            raise DomainError("请填写居民的身份证号、姓名或房号；非登记居民请填写姓名和联系电话")
+        demand = await desk.intake(
+            who, info["community_id"], channel=v["channel"], category=v["category"], text=v["text"],
+            resident=resident, name=v["name"], contact=v["contact"], unit=v["unit"],
+            entitlement_id=number(v["entitlement"], "事项台账编号"), received_on=day(v["received_on"], "受理日期"))
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as exc:
+        return _intake_form(request, info, v, error=exc.message, status=400)
+    raise web.HTTPSeeOther(_at(f"/desk/demands/{demand['id']}", info["community_id"], new=1))
+
+
+# ---------------------------------------------------------------- a demand
+
+
+async def _demand_page(request: web.Request, demand_id: int, *, error: str = "", failed: str = "",
+                       typed: Mapping | None = None, status: int = 200) -> web.Response:
+    """A demand; a received one with the open problems that look like it, to link with one click,
+    and the forms to open a problem, answer it on the spot or decline it."""
+    who = actor(request)
+    require(who.role, "desk.view")  # demand_detail checks scope only
+    key = community_key(request.query)
+    data = await desk.demand_detail(who, demand_id)
+    # the similar problems are those of the demand's community: desk staff's own, or the one named
+    working = data["status"] == "received" and allowed(who.role, "desk.work") and (key or who.role == "desk")
+    similar = await desk.similar_problems(who, key, data["category"], data["text"]) if working else []
+    return aiohttp_jinja2.render_template("desk_demand.html", request, {
+        "d": data, "similar": similar, "working": working, "new": "new" in request.query, "cq": _q(key),
+        "error": error, "failed": failed, "typed": typed or {}}, status=status)
+
+
+@routes.get(f"/desk/demands/{ID}")
+async def demand(request: web.Request) -> web.Response:
+    return await _demand_page(request, path_id(request))
+
+
+Act = Callable[[Mapping], Awaitable[str]]  # a form's work; returns where to go next
+
+
+async def _on_demand(request: web.Request, act: Act) -> web.Response:
+    """Run a demand's form; a refusal is shown on the demand's page with what was typed."""
+    form = await request.post()
+    try:
+        location = await act(form)
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as exc:
+        return await _demand_page(request, path_id(request), error=exc.message, failed=request.path.rsplit("/", 1)[1],
+                                  typed=form, status=409 if isinstance(exc, StaleVersion) else 400)
+    raise web.HTTPSeeOther(location)
+
+
+@routes.post(f"/desk/demands/{ID}/link")
+async def link(request: web.Request) -> web.Response:
+    """并入此问题 (one click) or 新立问题."""
+    async def act(form: Mapping) -> str:
+        problem = await desk.link(actor(request), [path_id(request)],
+                                  problem_id=number(field(form, "problem_id"), "问题编号"),
+                                  title=field(form, "title"), description=field(form, "description"))
+        return _at(f"/desk/problems/{problem['id']}", community_key(request.query))
+    return await _on_demand(request, act)
+
+
+@routes.post(f"/desk/demands/{ID}/answer")
+async def answer(request: web.Request) -> web.Response:
+    async def act(form: Mapping) -> str:
+        await desk.answer(actor(request), path_id(request), field(form, "text"),
+                          version=number(field(form, "version"), "版本号"))
+        return _at(f"/desk/demands/{path_id(request)}", community_key(request.query))
+    return await _on_demand(request, act)
+
+
+@routes.post(f"/desk/demands/{ID}/decline")
+async def decline(request: web.Request) -> web.Response:
+    async def act(form: Mapping) -> str:
+        await desk.decline(actor(request), path_id(request), field(form, "reason"),
+                           version=number(field(form, "version"), "版本号"))
+        return _at(f"/desk/demands/{path_id(request)}", community_key(request.query))
+    return await _on_demand(request, act)
+
+
+@routes.post(f"/desk/demands/{ID}/feedback")
+async def feedback(request: web.Request) -> web.Response:
+    """A resident's answer, from the board or the problem's page; a refusal shows the problem."""
+    who, demand_id = actor(request), path_id(request)
+    form = await request.post()
+    try:
+        result = await desk.record_feedback(who, demand_id, field(form, "rating"), field(form, "remark"),
+                                            on=day(field(form, "on"), "回访日期"))
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as exc:
+        problem = (await desk.demand_detail(who, demand_id))["problem"]
+        if problem is None:
+            raise
+        return await _problem_page(request, problem, error=exc.message, failed=f"feedback-{demand_id}",
+                                   typed=form, status=400)
+    raise web.HTTPSeeOther(_back(form, _at(f"/desk/problems/{result['problem']}", community_key(request.query))))
+
+
+# ---------------------------------------------------------------- a problem
+
+
+async def _problem_page(request: web.Request, problem_id: int, *, error: str = "", failed: str = "",
+                        typed: Mapping | None = None, status: int = 200) -> web.Response:
+    """A problem: its demands with this round's feedback (a form for each resident still to be
+    asked), its actions (a form to complete each planned one, one to add another), reopenings, the
+    edit form, and the audit history for those who may read it."""
+    who = actor(request)
+    require(who.role, "desk.view")  # problem_detail checks scope only
+    key = community_key(request.query)
+    data = await desk.problem_detail(who, problem_id)
+    working = allowed(who.role, "desk.work")
+    # the owners come from the desk of the problem's community: desk staff's own, or the one named
+    info = await desk.desk_info(who, key) if working and (key or who.role == "desk") else None
+    history = await audit_log(who, object_type="problem", object_id=str(problem_id)) \
+        if allowed(who.role, "audit.view") else None
+    return aiohttp_jinja2.render_template("desk_problem.html", request, {
+        "p": data, "info": info, "working": working, "history": history, "cq": _q(key),
+        "ratings": RATING_LABELS, "today": desk.today().isoformat(), "back": _at(request.path, key),
+        "error": error, "failed": failed, "typed": typed or {}}, status=status)
+
+
+@routes.get(f"/desk/problems/{ID}")
+async def problem(request: web.Request) -> web.Response:
+    return await _problem_page(request, path_id(request))
+
+
+async def _on_problem(request: web.Request, problem_id: int, failed: str,
+                      act: Callable[[Mapping], Awaitable[object]]) -> web.Response:
+    """Run a problem's form and go where the form says (else to the problem); a refusal (a stale
+    version too) is shown on the problem's page with what was typed still in the form."""
+    form = await request.post()
+    try:
+        await act(form)
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as exc:
+        return await _problem_page(request, problem_id, error=exc.message, failed=failed, typed=form,
+                                   status=409 if isinstance(exc, StaleVersion) else 400)
+    raise web.HTTPSeeOther(_back(form, _at(f"/desk/problems/{problem_id}", community_key(request.query))))
+
+
+@routes.post(f"/desk/problems/{ID}/edit")
+async def edit(request: web.Request) -> web.Response:
+    """Saved only over the version the clerk read: the second of two clerks is told, text kept."""
+    problem_id = path_id(request)
+
+    async def act(form: Mapping):
+        return await desk.edit_problem(actor(request), problem_id, title=field(form, "title"),
+                                       description=field(form, "description"),
+                                       version=number(field(form, "version"), "版本号") or 0)
+    return await _on_problem(request, problem_id, "edit", act)
+
+
+@routes.post(f"/desk/problems/{ID}/actions")
+async def add_action(request: web.Request) -> web.Response:
+    problem_id = path_id(request)
+
+    async def act(form: Mapping):
+        due = day(field(form, "due"), "完成期限")
+        if due is None:
+            raise DomainError("请填写完成期限")
+        return await desk.add_action(actor(request), problem_id, owner=field(form, "owner"),
+                                     text=field(form, "text"), due=due,
+                                     decided_on=day(field(form, "decided_on"), "议定日期"))
+    return await _on_problem(request, problem_id, "action", act)
+
+
+@routes.post(f"/desk/actions/{ID}/complete")
+async def complete(request: web.Request) -> web.Response:
+    """An action done; the form names its problem, whose page shows a refusal."""
+    action_id = path_id(request)
+    problem_id = number(field(await request.post(), "problem"), "问题编号")
+    if problem_id is None:
+        raise DomainError("缺少实事所属的问题")
+
+    async def act(form: Mapping):
+        return await desk.complete_action(actor(request), action_id, result=field(form, "result"),
+                                          on=day(field(form, "on"), "完成日期"),
+                                          version=number(field(form, "version"), "版本号"))
+    return await _on_problem(request, problem_id, f"complete-{action_id}", act)
+
+
+# ---------------------------------------------------------------- the weekly meeting
+
+
+async def _meeting_page(request: web.Request, key: str | None, week: str, *, error: str = "",
+                        typed: Mapping | None = None, status: int = 200, choices: list | None = None) -> web.Response:
+    who = actor(request)
+    agenda = await desk.agenda(who, key, week)
+    info = await desk.desk_info(who, agenda["community_id"])
+    starts = dt.date.fromisoformat(agenda["starts"])
+    who_attends = list(dict.fromkeys([*agenda["members"], *agenda["reception_attendance"],
+                                      *agenda["meeting_attendance"]]))
+    return aiohttp_jinja2.render_template("desk_meeting.html", request, {
+        "a": agenda, "info": info, "attends": who_attends, "choices": choices or [],
+        "cq": _q(agenda["community_id"]), "back": _at("/desk/meeting", agenda["community_id"], week=agenda["week"]),
+        "weeks": {"prev": iso_week(starts - dt.timedelta(days=7)), "next": iso_week(starts + dt.timedelta(days=7))},
+        "saved": "saved" in request.query, "error": error, "typed": typed}, status=status)
+
+
+@routes.get("/desk/meeting")
+async def meeting(request: web.Request) -> web.Response:
+    key, choices = await _where(request)
+    if key is None and actor(request).role != "desk":
+        return _pick(request, choices, "例会")
+    return await _meeting_page(request, key, week_of(request.query), choices=choices)
+
+
+@routes.post("/desk/meeting")
+async def save_meeting(request: web.Request) -> web.Response:
+    """The week's record. A stale version (someone saved first) keeps what was typed on the page."""
+    who, form = actor(request), await request.post()
+    key, week = community_key(request.query), period_field(form, "week")
+    try:
+        saved = await desk.save_week(
+            who, key, week, meeting_on=day(field(form, "meeting_on"), "例会日期"),
+            reception={k.split(":", 1)[1]: _names(field(form, k)) for k in form if k.startswith("reception:")},
+            meeting={k.split(":", 1)[1]: _names(field(form, k)) for k in form if k.startswith("meeting:")},
+            decisions=field(form, "decisions"), version=number(field(form, "version"), "版本号") or 0)
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as exc:
+        return await _meeting_page(request, key, week, error=exc.message, typed=form,
+                                   status=409 if isinstance(exc, StaleVersion) else 400)
+    raise web.HTTPSeeOther(_at("/desk/meeting", saved["community_id"], week=saved["week"], saved=1))
+
+
+@routes.get("/desk/meeting/minutes")
+async def minutes(request: web.Request) -> web.Response:
+    """The minutes (纪要) as PDF: attendance per carriage, decisions, the actions decided."""
+    who = actor(request)
+    week = week_of(request.query)
+    agenda = await desk.agenda(who, community_key(request.query), week)
+    return await downloads.attachment(lambda path: write_minutes(agenda, path),
+                                      f"{agenda['community']}{week}例会纪要", "pdf")
+
+
+# ---------------------------------------------------------------- the four lists and 一月一汇
+
+
+@routes.get("/desk/lists")
+async def lists(request: web.Request) -> web.Response:
+    """The four lists of a period as tables, and each (or all) as .xlsx, PDF or (one list) .csv."""
+    who, q = actor(request), request.query
+    key, choices = await _where(request)
+    if key is None and who.role != "desk":
+        return _pick(request, choices, "三合署清单")
+    span, shown, fmt = span_of(q), field(q, "list"), field(q, "format")
+    names = chosen_lists([shown] if shown else None)  # refuses a list that does not exist
+    if fmt not in ("", *downloads.TYPES):
+        raise DomainError("下载格式只能是 xlsx、pdf 或（单张清单）csv")
+    data = await desk.lists(who, key, span)
+    if fmt:
+        name = f"{data['community']}{data['period']}{LIST_NAMES[shown] if shown else '三合署清单'}"
+        return await downloads.attachment(lambda path: write_lists(data, path, names), name, fmt)
+    chosen = {span.kind: field(q, span.kind) or iso_week(desk.today())}
+    # the rows and columns the papers print, so that page, sheet and PDF add up
+    tables = [(name, LIST_COLUMNS[name], list_rows(data, name)) for name in names]
+    return aiohttp_jinja2.render_template("desk_lists.html", request, {
+        "l": data, "tables": tables, "shown": shown, "names": LIST_NAMES, "choices": choices,
+        "cq": _q(data["community_id"]), "chosen": chosen, "pq": urlencode(chosen),
+        "keep": {**chosen, **({"list": shown} if shown else {})}})
+
+
+@routes.get("/desk/lists/notice")
+async def notice(request: web.Request) -> web.Response:
+    """The 幸福清单 notice (公示) for the community board, names masked."""
+    who = actor(request)
+    data = await desk.notice(who, community_key(request.query), span_of(request.query))
+    return await downloads.attachment(lambda path: write_notice(data, path),
+                                      f"{data['community']}{data['period']}幸福清单公示", "pdf")
+
+
+@routes.get("/desk/summary")
+async def summary(request: web.Request) -> web.Response:
+    """一月一汇 of a township's communities (or of one) with its chart, as a page, .xlsx or PDF."""
+    who, q = actor(request), request.query
+    require(who.role, "desk.view")
+    month = period_field(q, "month") or desk.today().strftime("%Y-%m")
+    data = await desk.summary(who, township=field(q, "township") or None, community=community_key(q), month=month)
+    fmt = field(q, "format")
+    if fmt:
+        if fmt not in ("xlsx", "pdf"):
+            raise DomainError("一月一汇只能下载 xlsx 或 pdf")
+        return await downloads.attachment(lambda path: write_summary(data, path),
+                                          f"{data['title']}{data['month']}一月一汇", fmt)
+    shown = [r for r in data["rows"] if r["demands"] or r["solved"]] or data["rows"]
+    chart = bar_chart("各安置社区需求数与解决问题数", [r["community"] for r in shown],
+                      {"需求数": [r["demands"] for r in shown], "解决问题数": [r["solved"] for r in shown]})
+    townships = sorted({r["township"] for r in (await registry.community_stats(who))[:-1]}) \
+        if who.role in ("admin", "office") else []
+    return aiohttp_jinja2.render_template("desk_summary.html", request, {
+        "s": data, "rows": summary_rows(data), "columns": SUMMARY_COLUMNS, "chart": to_svg(chart), "month": month,
+        "townships": townships, "q": q,
+        "query": urlencode({k: q[k] for k in ("township", "community") if q.get(k)})})
