@@ -289,8 +289,7 @@ async def intake(actor: Actor, community: str | int | None, *, channel: str, cat
     policy = policy or load_policy()
     c = await community_of(actor, community)
     channel = parse_label(Channel, CHANNEL_LABELS, channel, "受理渠道")
-    if category not in policy.desk.categories:
-        raise DomainError(f"需求类别只能是：{'、'.join(policy.desk.categories)}")
+    category = _category(category, policy)
     text = _text(text, "诉求内容")
     received_on = _not_future(received_on, "受理日期")
     person, phone = None, ""
@@ -326,9 +325,16 @@ async def intake(actor: Actor, community: str | int | None, *, channel: str, cat
             "similar": await _similar(c.id, category, text) if similar else []}
 
 
-async def similar_problems(actor: Actor, community: str | int | None, category: str, text: str) -> list[dict]:
+async def similar_problems(actor: Actor, community: str | int | None, category: str, text: str,
+                           policy: Policy | None = None) -> list[dict]:
     c = await community_of(actor, community)
-    return await _similar(c.id, category, _text(text, "诉求内容"))
+    return await _similar(c.id, _category(category, policy or load_policy()), _text(text, "诉求内容"))
+
+
+def _category(category: str, policy: Policy) -> str:
+    if category not in policy.desk.categories:
+        raise DomainError(f"需求类别只能是：{'、'.join(policy.desk.categories)}")
+    return category
 
 
 async def _similar(community_id: int, category: str, text: str) -> list[dict]:
@@ -577,8 +583,9 @@ async def _demand_dicts(demands: list[Demand]) -> list[dict]:
 
 async def demand_detail(actor: Actor, demand_id: int) -> dict:
     """A demand, with the ledger line it is about and that line's open hand-offs."""
+    require(actor.role, "desk.view")
     demand = await _demand(actor, demand_id)
-    data = (await _demand_dicts([demand]))[0]
+    data = {**(await _demand_dicts([demand]))[0], "community_id": demand.community_id}
     if demand.entitlement_id:
         line = await Entitlement.get(id=demand.entitlement_id)
         policy = load_policy()
@@ -597,6 +604,7 @@ async def demand_detail(actor: Actor, demand_id: int) -> dict:
 
 async def problem_detail(actor: Actor, problem_id: int) -> dict:
     """A problem with its demands (and each resident's answer this round), actions, reopenings."""
+    require(actor.role, "desk.view")
     problem = await _problem(actor, problem_id)
     demands = await Demand.filter(problem_id=problem.id).order_by("id")
     feedback = {f.demand_id: f for f in await Feedback.filter(problem_id=problem.id, round=problem.round)}
@@ -613,6 +621,7 @@ async def problem_detail(actor: Actor, problem_id: int) -> dict:
                             satisfaction(Rating(f.rating) for f in feedback.values()),
                             len({d.person_id for d in demands if d.person_id})),
             "description": problem.description, "round": problem.round, "waiting": waiting,
+            "community_id": problem.community_id,
             "demand_items": rows,
             "action_items": [_action_dict(a, now) for a in actions],
             "reopenings": [{"on": r.on.isoformat(), "round": r.round, "reason": r.reason} for r in reopenings]}
@@ -727,12 +736,13 @@ async def board(actor: Actor, community: str | int | None = None, week: str | No
                               due__lt=starts + dt.timedelta(days=7)).order_by("due", "id").limit(200) \
         .only(*ACTION_FIELDS)
     counts = Counter(d.status for d in demands)
+    titles = dict(await Problem.filter(id__in={a.problem_id for a in due}).values_list("id", "title"))
     return {"community_id": c.id, "community": c.name, "week": week, "starts": starts.isoformat(),
             "demands": await _demand_dicts(demands),
             "counts": {s.value: counts.get(s.value, 0) for s in DemandStatus},
             "open_problems": await Problem.filter(community_id=c.id, status=ProblemStatus.OPEN.value).count(),
             "awaiting_feedback": await _problem_rows(waiting),
-            "actions_due": [_action_dict(a, now) for a in due]}
+            "actions_due": [_action_dict(a, now, titles.get(a.problem_id, "")) for a in due]}
 
 
 async def agenda(actor: Actor, community: str | int | None, week: str) -> dict:

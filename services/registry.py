@@ -36,7 +36,7 @@ def household_scope(actor: Actor) -> Q | None:
 async def find_community(text: str) -> Community:
     """A community by name, or 乡镇/名称 when two townships use the same name, or its id."""
     if text.isascii() and text.isdigit():
-        found = await Community.get_or_none(id=int(text))
+        found = await Community.get_or_none(id=int(text)) if len(text) < 10 else None  # ids are 32-bit
         if found is None:
             raise NotFound(f"找不到编号为{text}的安置社区")
         return found

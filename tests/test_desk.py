@@ -245,3 +245,13 @@ async def test_notice_masks_names(clerk):
     item = notice["items"][0]
     assert item["residents"] == ["张*英"] and item["action_items"][0]["result"] == "修好"
     assert "张三英" not in str(notice)
+
+
+async def test_reading_needs_a_desk_role_and_categories_are_checked(clerk):
+    d = await take(clerk)
+    for role in ("department", "finance"):
+        with pytest.raises(Forbidden):
+            await desk.demand_detail(Actor("test:x", role=role), d["id"])
+    assert (await desk.demand_detail(ADMIN, d["id"]))["community_id"] == clerk.community_id
+    with pytest.raises(DomainError, match="需求类别只能是"):
+        await desk.similar_problems(clerk, None, "一个很长很长很长很长很长的不存在的类别", "电梯")

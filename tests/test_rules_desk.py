@@ -136,3 +136,9 @@ def test_labels_and_slots():
     assert valid_slot("09:00", "11:30") and not valid_slot("11:30", "09:00") and not valid_slot("9:00", "11:30")
     assert median_days([(dt.date(2026, 1, 1), dt.date(2026, 1, 11)), (dt.date(2026, 1, 1), dt.date(2026, 1, 3))]) == 6
     assert median_days([]) is None
+
+
+@pytest.mark.parametrize("kwargs", [{"month": "0000-01"}, {"year": "9999"}, {"week": "9999-W52"}, {"week": "0001-W01"}])
+def test_absurd_years_are_refused_not_crashed(kwargs):
+    with pytest.raises(DomainError, match="超出范围"):
+        period(**kwargs)

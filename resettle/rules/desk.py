@@ -156,10 +156,17 @@ def week_start(week: str) -> dt.date:
     if match is None:
         raise DomainError(f"周次“{week}”应写成 2026-W47")
     year, number = int(match[1]), int(match[2])
+    _sane_year(year)
     try:
         return dt.date.fromisocalendar(year, number, 1)
     except ValueError:
         raise DomainError(f"{year}年没有第{number}周") from None
+
+
+def _sane_year(year: int) -> None:
+    # dates beyond these years cannot be a desk's (and year 0 or 9999's end do not exist)
+    if not 1900 <= year <= 2999:
+        raise DomainError(f"年份{year}超出范围（1900–2999）")
 
 
 @dataclass(frozen=True)
@@ -193,6 +200,7 @@ def period(*, week: str | None = None, month: str | None = None, year: str | Non
         if match is None or not 1 <= int(match[2]) <= 12:
             raise DomainError(f"月份“{month}”应写成 2026-11")
         y, m = int(match[1]), int(match[2])
+        _sane_year(y)
         start = dt.date(y, m, 1)
         end = dt.date(y + (m == 12), m % 12 + 1, 1)
         return Period("month", start, end, f"{y}年{m}月")
@@ -200,6 +208,7 @@ def period(*, week: str | None = None, month: str | None = None, year: str | Non
     if match is None:
         raise DomainError(f"年份“{year}”应写成 2026")
     y = int(match[1])
+    _sane_year(y)
     return Period("year", dt.date(y, 1, 1), dt.date(y + 1, 1, 1), f"{y}年")
 
 
