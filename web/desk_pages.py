@@ -43,7 +43,6 @@ ID = "{id:[0-9]{1,9}}"  # ids are 32-bit: a longer number names nothing
 FEEDBACK_INLINE = 20  # problems awaiting feedback whose residents the board lists with a form each
 INTAKE_FIELDS = ("q", "person", "contact", "name", "unit", "channel", "category", "text", "received_on",
                  "entitlement", "lines_offered")
-YEARS = (1900, 2999)  # the years a week, month or year asked for may fall in
 _NAMES = re.compile(r"[,，、;；\s]+")
 
 
@@ -55,33 +54,19 @@ def setup_routes(app: web.Application) -> None:
 # ---------------------------------------------------------------- fields (shared with web/desk_api.py)
 
 
-def period_field(values: Mapping, name: str) -> str:
-    """A week (2026-W47), month (2026-11) or year as typed. A year far outside the desk's life is
-    a typo, and one at the calendar's ends would overflow the periods' arithmetic."""
-    value = field(values, name)
-    head = value[:4]
-    if head.isdecimal() and not YEARS[0] <= int(head) <= YEARS[1]:
-        raise DomainError(f"年份{head}不在{YEARS[0]}–{YEARS[1]}年之间")
-    return value
-
-
 def community_key(values: Mapping) -> str | None:
-    """The community asked about: a name, 乡镇/名称 or an id; None leaves desk staff in their own.
-    A number too long for an id names no community."""
-    key = field(values, "community")
-    if key.isascii() and key.isdigit() and len(key) > 9:
-        raise NotFound(f"找不到编号为{key}的安置社区")
-    return key or None
+    """The community asked about: a name, 乡镇/名称 or an id; None leaves desk staff in their own."""
+    return field(values, "community") or None
 
 
 def week_of(values: Mapping) -> str:
     """The ISO week asked for; this week when none is."""
-    return period_field(values, "week") or iso_week(desk.today())
+    return field(values, "week") or iso_week(desk.today())
 
 
 def span_of(values: Mapping) -> Period:
     """The week, month or year asked for; this week when none is."""
-    given = {kind: period_field(values, kind) or None for kind in ("week", "month", "year")}
+    given = {kind: field(values, kind) or None for kind in ("week", "month", "year")}
     if not any(given.values()):
         given["week"] = iso_week(desk.today())
     return period(**given)
@@ -227,12 +212,11 @@ async def _demand_page(request: web.Request, demand_id: int, *, error: str = "",
     """A demand; a received one with the open problems that look like it, to link with one click,
     and the forms to open a problem, answer it on the spot or decline it."""
     who = actor(request)
-    require(who.role, "desk.view")  # demand_detail checks scope only
     key = community_key(request.query)
     data = await desk.demand_detail(who, demand_id)
-    # the similar problems are those of the demand's community: desk staff's own, or the one named
-    working = data["status"] == "received" and allowed(who.role, "desk.work") and (key or who.role == "desk")
-    similar = await desk.similar_problems(who, key, data["category"], data["text"]) if working else []
+    working = data["status"] == "received" and allowed(who.role, "desk.work")
+    similar = await desk.similar_problems(who, data["community_id"], data["category"], data["text"]) \
+        if working else []
     return aiohttp_jinja2.render_template("desk_demand.html", request, {
         "d": data, "similar": similar, "working": working, "new": "new" in request.query, "cq": _q(key),
         "error": error, "failed": failed, "typed": typed or {}}, status=status)
@@ -316,7 +300,6 @@ async def _problem_page(request: web.Request, problem_id: int, *, error: str = "
     asked), its actions (a form to complete each planned one, one to add another), reopenings, the
     edit form, and the audit history for those who may read it."""
     who = actor(request)
-    require(who.role, "desk.view")  # problem_detail checks scope only
     key = community_key(request.query)
     data = await desk.problem_detail(who, problem_id)
     working = allowed(who.role, "desk.work")
@@ -421,7 +404,7 @@ async def meeting(request: web.Request) -> web.Response:
 async def save_meeting(request: web.Request) -> web.Response:
     """The week's record. A stale version (someone saved first) keeps what was typed on the page."""
     who, form = actor(request), await request.post()
-    key, week = community_key(request.query), period_field(form, "week")
+    key, week = community_key(request.query), field(form, "week")
     try:
         saved = await desk.save_week(
             who, key, week, meeting_on=day(field(form, "meeting_on"), "例会日期"),
@@ -487,7 +470,7 @@ async def summary(request: web.Request) -> web.Response:
     """一月一汇 of a township's communities (or of one) with its chart, as a page, .xlsx or PDF."""
     who, q = actor(request), request.query
     require(who.role, "desk.view")
-    month = period_field(q, "month") or desk.today().strftime("%Y-%m")
+    month = field(q, "month") or desk.today().strftime("%Y-%m")
     data = await desk.summary(who, township=field(q, "township") or None, community=community_key(q), month=month)
     fmt = field(q, "format")
     if fmt:
