@@ -403,3 +403,27 @@ class FundingYear(Model):
 
     class Meta:
         table = "funding_year"
+
+
+class Job(Model):
+    """Long work started from a page (an import, a year's papers): its progress and outcome, kept
+    in the database so that any server process can show it. The process running it beats a
+    heartbeat; a job whose heartbeat stops is reported failed (its work was one transaction, so
+    nothing was half-written)."""
+
+    key = fields.CharField(max_length=64, primary_key=True)
+    kind = fields.CharField(max_length=16)
+    owner = fields.CharField(max_length=64)
+    worker = fields.CharField(max_length=128)  # host:pid running it
+    status = fields.CharField(max_length=8)  # running | done | failed
+    stage = fields.CharField(max_length=64, default="排队")
+    done = fields.BigIntField(default=0)
+    total = fields.BigIntField(default=0)
+    result = fields.JSONField(null=True)
+    error = fields.TextField(default="")
+    started_at = fields.DatetimeField(auto_now_add=True)
+    heartbeat_at = fields.DatetimeField()
+
+    class Meta:
+        table = "job"
+        indexes = (Index(fields=("status", "heartbeat_at"), name="ix_job_running"),)

@@ -163,7 +163,7 @@ async def import_upload(request: web.Request) -> web.Response:
         if report.issues:
             write_issue_report(report, uploads.report_path(sheet))
         return report
-    jobs.start(request.app, upload, jobs.Job("preview", who.login), preview)
+    await jobs.start(request.app, upload, jobs.Job("preview", who.login), preview)
     raise web.HTTPSeeOther(f"/registry/import/{upload}")
 
 
@@ -194,7 +194,7 @@ async def import_confirm(request: web.Request) -> web.Response:
 
     async def run_import(job: jobs.Job):
         return await import_sheets(who, [sheet], skip_invalid=skip_invalid, progress=job.progress)
-    jobs.start(request.app, upload, jobs.Job("import", who.login), run_import)
+    await jobs.start(request.app, upload, jobs.Job("import", who.login), run_import)
     raise web.HTTPSeeOther(f"/registry/import/{upload}")
 
 

@@ -1,0 +1,52 @@
+"""Long jobs are shared by every server process through the database: progress and result are
+visible from another process, and a job whose process died shows as failed."""
+
+import asyncio
+import datetime as dt
+
+from resettle.models import Job
+from services import jobs as state
+from tests.sheets import make_id, person, write_csv
+from tests.test_web import csrf_of, log_in, site  # noqa: F401  (the seeded site fixture)
+from web import jobs, pages
+
+
+async def test_another_process_shows_the_progress_and_the_result(site, monkeypatch):  # noqa: F811
+    """The job runs in this process; the pages are asked as another process would be asked: one
+    that knows nothing of the job but what the database says."""
+    release = asyncio.Event()
+    real = pages.import_sheets
+
+    async def slow(*args, progress=None, **kw):
+        progress("逐行校验", 3, 10)
+        await release.wait()
+        return await real(*args, progress=progress, **kw)
+
+    monkeypatch.setattr(pages, "import_sheets", slow)
+    monkeypatch.setattr(jobs, "FIRST_WAIT", 0.05)
+    monkeypatch.setattr(jobs, "BEAT", 0.05)
+    await log_in(site, "office")
+    token = await csrf_of(site, "/registry/import")
+    with write_csv(site.tmp / "big.csv", [person("P-1", "某", make_id("19500101", 1))]).open("rb") as handle:
+        response = await site.post("/registry/import", data={"csrf": token, "sheet": handle})
+    upload = str(response.url).rsplit("/", 1)[1]
+    running = site.app[jobs.JOBS].pop(upload)  # from now on this process knows only the database
+    await asyncio.sleep(0.2)  # a heartbeat or two
+    elsewhere = await (await site.get(f"/registry/import/{upload}")).text()
+    assert 'http-equiv="refresh"' in elsewhere and "逐行校验：3 / 10" in elsewhere
+    release.set()
+    await running.task
+    elsewhere = await (await site.get(f"/registry/import/{upload}")).text()
+    assert "尚未写入任何数据" in elsewhere and "检查结果" in elsewhere
+    await log_in(site, "admin")  # somebody else's job is nobody else's business
+    assert (await site.get(f"/registry/import/{upload}")).status == 404
+
+
+async def test_a_job_whose_process_died_shows_as_failed(site):  # noqa: F811
+    await state.start("dead-job", "import", "web:office")
+    await Job.filter(key="dead-job").update(heartbeat_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
+    found = await state.read("dead-job", "web:office")
+    assert found["status"] == "failed" and "服务进程已中断" in found["error"]
+    assert await state.read("dead-job", "web:other") is None
+    await state.start("dead-job", "import", "web:office")  # submitted again
+    assert (await state.read("dead-job", "web:office"))["status"] == "running"
