@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import functools
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -974,6 +975,7 @@ def serve(host, port, workers, worker, db) -> None:
     """启动网页工作台与 JSON API。"""
     from aiohttp import web
 
+    from web import logs
     from web.app import init_app
     from web.security import secret_key
 
@@ -983,7 +985,9 @@ def serve(host, port, workers, worker, db) -> None:
     if not worker:
         run(db, lambda: asyncio.sleep(0))  # migrate before serving
         click.echo(f"工作台：http://{host}:{port}/  （Ctrl+C 停止）")
-    web.run_app(init_app(db, secret=secret_key()), host=host, port=port, print=None, reuse_port=worker)
+    logs.configure()
+    web.run_app(init_app(db, secret=secret_key()), host=host, port=port, print=None, reuse_port=worker,
+                access_log_class=logs.AccessLog, access_log=logging.getLogger("resettle.access"))
 
 
 def _serve_workers(host: str, port: int, workers: int, db: str | None) -> None:

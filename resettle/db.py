@@ -101,6 +101,12 @@ async def migrate_schema(ctx: TortoiseContext, progress=None) -> None:
     await executor.migrate(progress=progress)
 
 
+async def pending_migrations(ctx: TortoiseContext) -> list[str]:
+    """Migrations not yet applied to the database (empty when its schema is current)."""
+    executor = MigrationExecutor(ctx.connections.get("default"), {"models": APP})
+    return [str(step) for step in await executor.plan()]
+
+
 def connection() -> BaseDBAsyncClient:
     from tortoise.context import require_context
 

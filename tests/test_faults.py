@@ -14,6 +14,7 @@ import pytest
 from fixtures.generate import write_sheet
 from resettle.db import open_db
 from resettle.models import AuditEvent, Entitlement, Household, Person
+from tests.conftest import PG_URL
 
 HOUSEHOLDS = 8_000
 
@@ -66,3 +67,62 @@ def test_sigkill_mid_import_leaves_the_database_as_it_was(db_url, big_sheet):
     assert again.returncode == 0, again.stderr
     after = asyncio.run(_counts(db_url))
     assert after["Household"] == before["Household"] + HOUSEHOLDS and after["Person"] > after["Household"]
+
+
+def _get(url: str, token: str = "") -> int:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _cluster(action: str) -> None:
+    subprocess.run(["pg_ctlcluster", "15", "main", action], check=True, capture_output=True, timeout=120)
+
+
+@pytest.mark.skipif(not PG_URL, reason="restarts the PostgreSQL server the suite runs on")
+def test_the_server_survives_a_postgresql_restart(db_url, tmp_path):
+    """While PostgreSQL is down the server answers 503 (pages, API, readiness); once it is back the
+    same server process answers 200 again, without being restarted."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": db_url, "RESETTLE_SECRET_KEY": "k" * 43 + "="}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "resettle"), "serve", "--port", str(port)],
+                              env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while _get_or_none(f"{base}/healthz") != 200:
+            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()[-2000:]
+            time.sleep(0.2)
+        assert _get(f"{base}/readyz") == 200 and _get(f"{base}/login") == 200
+        _cluster("stop")
+        try:
+            assert _get(f"{base}/readyz") == 503
+            assert _get(f"{base}/api/v1/registry/stats", token="any") == 503  # the token is looked up: 503
+            assert _get(f"{base}/healthz") == 200  # the process itself is fine
+        finally:
+            _cluster("start")
+        deadline = time.monotonic() + 60
+        while _get(f"{base}/readyz") != 200:
+            assert time.monotonic() < deadline, "the server never reconnected"
+            time.sleep(0.5)
+        assert server.poll() is None  # the same process, never restarted
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def _get_or_none(url: str) -> int | None:
+    try:
+        return _get(url)
+    except OSError:
+        return None

@@ -13,12 +13,12 @@ from resettle.errors import DomainError, NotFound
 from resettle.rules.dates import parse_date
 from resettle.rules.household import STATUS_LABELS
 from resettle.rules.permissions import ROLES, Forbidden, allowed, require
-from services import accounts, registry
+from services import accounts, health, registry
 from services.audit import audit_log
 from services.registry_import import import_sheets, write_issue_report
 from web import jobs, keys, uploads
 from web.forms import STEP_CHOICES, record_from_form
-from web.security import ACTOR, actor, csrf_token, log_in
+from web.security import ACTOR, actor, csrf_token, database_down, log_in
 
 routes = web.RouteTableDef()
 
@@ -36,7 +36,22 @@ def setup_routes(app: web.Application) -> None:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
+    """The process is up (for a supervisor's liveness check)."""
     return web.Response(text="ok")
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    """Ready to serve (for the proxy's health check): the database answers and its schema is
+    current; otherwise 503, and the proxy sends users to the other processes."""
+    try:
+        state = await health.readiness()
+    except Exception as exc:
+        if not database_down(exc):
+            raise
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    ready = state["migrations"] == "current"
+    return web.json_response({"status": "ready" if ready else "unavailable", **state}, status=200 if ready else 503)
 
 
 @routes.get("/login")

@@ -5,6 +5,7 @@ PUBLIC."""
 from __future__ import annotations
 
 import base64
+import errno
 import logging
 import os
 import secrets
@@ -19,10 +20,11 @@ from resettle.actor import Actor
 from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.rules.permissions import Forbidden
 from services import accounts
+from web.logs import REQUEST_ID
 
 log = logging.getLogger("resettle.web")
 IDLE_SECONDS = 30 * 60
-PUBLIC = ("/login", "/healthz", "/static/")
+PUBLIC = ("/login", "/healthz", "/readyz", "/static/")
 ACTOR = web.RequestKey("actor", Actor)  # the logged-in Actor of a request
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 HEADERS = {
@@ -99,10 +101,34 @@ async def errors_middleware(request: web.Request, handler):
         return _refusal(request, 409, "conflict", exc.message)
     except DomainError as exc:
         return _refusal(request, 400, "invalid", exc.message)
-    except Exception:
+    except Exception as exc:
+        if database_down(exc):
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+            return _refusal(request, 503, "unavailable", "数据库暂时无法连接，请稍后再试")
         # Logged with its traceback for the operator; the user gets one plain sentence.
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _refusal(request, 500, "internal", "服务器内部错误，已记录，请稍后再试或联系管理员")
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether an error (or what caused it) says the database cannot be reached right now: a
+    refused or broken connection, a server shutting down or starting up. The pool reconnects by
+    itself once the server is back."""
+    import asyncpg
+    from tortoise.exceptions import DBConnectionError
+
+    down = (ConnectionError, DBConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+            asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError)
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, down):
+            return True
+        # asyncio's "Multiple exceptions: [Errno 111] Connect call failed" is a bare OSError
+        if type(exc) is OSError and ("Connect call failed" in str(exc) or exc.errno == errno.ECONNREFUSED):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _http_message(exc: web.HTTPException) -> str:
@@ -115,8 +141,8 @@ def _refusal(request: web.Request, status: int, code: str, message: str) -> web.
         return api_error(status, code, message)
     from aiohttp_jinja2 import render_template
 
-    return render_template("error.html", request, {"message": message, "status": status},
-                           status=status)
+    return render_template("error.html", request, {"message": message, "status": status,
+                                                   "request_id": REQUEST_ID.get()}, status=status)
 
 
 @web.middleware
