@@ -1,9 +1,11 @@
 """End-to-end walks in headless Chromium (Debian's /usr/bin/chromium through Playwright): a
 township liaison uploads a sheet with an error, reads it, imports with skip-invalid, sees the
 counts change, and cannot find another township's household; a desk clerk takes a demand at the
-reception table with the keyboard alone and links it to the problem it looks like. Screenshots go
-to $RESETTLE_SCREENSHOTS (default: the test's temporary folder)."""
+reception table with the keyboard alone and links it to the problem it looks like; a finance
+reviewer approves a project beside its split and prints its 审定单. Screenshots go to
+$RESETTLE_SCREENSHOTS (default: the test's temporary folder)."""
 
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
@@ -12,7 +14,8 @@ import pytest
 from aiohttp import web
 
 from resettle.actor import Actor
-from services import accounts, desk
+from resettle.rules.household import Status
+from services import accounts, desk, funding, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from web.app import init_app
@@ -157,4 +160,42 @@ async def test_desk_clerk_takes_a_demand_with_the_keyboard_alone(server, tmp_pat
         await page.wait_for_url(f"**/desk/problems/{problem['id']}*")
         assert "2 条 / 1 户" in await page.locator("table.summary").inner_text()
         await page.screenshot(path=shots / "8-problem.png", full_page=True)
+        await browser.close()
+
+
+async def test_finance_approves_from_the_queue_and_prints_the_sheet(server, tmp_path):
+    """The queue shows the split and the envelope; approving freezes the shares; the 审定单 is a PDF."""
+    from playwright.async_api import async_playwright
+
+    admin = Actor("test:setup")
+    for step, on in ((Status.HANDED_OVER, "2024-01-02"), (Status.ALLOCATED, "2024-02-01"),
+                     (Status.MOVED_IN, "2024-03-01")):
+        await registry.record_step(admin, "A-001", step, dt.date.fromisoformat(on))
+    project = await funding.draft(admin, community="陈家新苑", kind="operation", item="YY01", title="物业服务补贴",
+                                  year=dt.date.today().year, requested=36_000)
+    await funding.submit(admin, project["id"])
+    await funding.verify(admin, project["id"], 30_001)
+    await accounts.add_user(admin, "caizheng", "区财政局科员", "finance", "browser-pass-1")
+    shots = screenshots(tmp_path)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = await browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        await page.goto(f"{server}/login")
+        await page.fill("input[name=login]", "caizheng")
+        await page.fill("input[name=password]", "browser-pass-1")
+        await page.click("button[type=submit]")
+        await page.click("text=社区治理项目")
+        queue = await page.locator("#queue").inner_text()
+        assert "150.01元 / 150.00元（区级50%）" in queue and "未引用三合署问题" in queue
+        await page.screenshot(path=shots / "9-approve-queue.png", full_page=True)
+        await page.click(f"#queue a[href='/funding/projects/{project['id']}']")
+        assert "剩余 30,000,000.00元" in await page.locator("#envelope").inner_text()
+        await page.click("button:text('审定')")
+        await page.wait_for_url("**done=approve")
+        assert await page.locator("#district").inner_text() == "150.01元"
+        assert await page.locator("#township").inner_text() == "150.00元"
+        await page.screenshot(path=shots / "10-approved.png", full_page=True)
+        async with page.expect_download() as download:
+            await page.click("text=下载审定单")
+        assert (await (await download.value).path()).read_bytes()[:4] == b"%PDF"
         await browser.close()

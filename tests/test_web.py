@@ -9,7 +9,8 @@ import pytest
 
 from resettle.actor import Actor
 from resettle.rules.desk import iso_week
-from services import accounts, desk
+from resettle.rules.household import Status
+from services import accounts, desk, funding, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from web import security
@@ -24,6 +25,10 @@ IN_SCOPE, OUT_OF_SCOPE = "A-001", "C-003"
 PERSON = {IN_SCOPE: HEAD_ID, OUT_OF_SCOPE: make_id("19800101", 4)}
 COMMUNITY = {IN_SCOPE: "陈家新苑", OUT_OF_SCOPE: "堡新苑"}
 WEEK = iso_week(dt.date.today())
+YEAR = dt.date.today().year
+# governance projects: 陈家新苑's go to the 区民政局 (the department user's), 堡新苑's to the 区房管局
+DEPARTMENT = {IN_SCOPE: "区民政局", OUT_OF_SCOPE: "区房管局"}
+TOWNSHIP_COMMUNITY = {IN_SCOPE: "陈家镇/陈家新苑", OUT_OF_SCOPE: "堡镇/堡新苑"}
 
 
 @pytest.fixture
@@ -61,6 +66,31 @@ async def desk_ids(site):
     return ids
 
 
+@pytest.fixture
+async def funding_ids(desk_ids):
+    """In each community (moved in now), 一事一议 projects citing its desk problem: a draft that does
+    not qualify (no deliberation), and qualifying ones submitted, verified and approved."""
+    for key in (IN_SCOPE, OUT_OF_SCOPE):
+        for step, on in ((Status.HANDED_OVER, "2024-01-02"), (Status.ALLOCATED, "2024-02-01"),
+                         (Status.MOVED_IN, "2024-03-01")):
+            await registry.record_step(ADMIN, key, step, dt.date.fromisoformat(on))
+    meeting = {"body": "居民代表会议", "held_on": f"{YEAR}-01-15", "attendance": 9, "votes_for": 7, "votes_against": 1}
+    ids = {}
+    for key in (IN_SCOPE, OUT_OF_SCOPE):
+        fields = {"community": COMMUNITY[key], "kind": "case_by_case", "year": YEAR, "requested": 100_000,
+                  "department": DEPARTMENT[key], "problems": [desk_ids[key]["problem"]]}
+        ids[key] = {"draft": (await funding.draft(ADMIN, title="没有议事记录", **fields))["id"]}
+        for state in ("submitted", "verified", "approved"):
+            project = await funding.draft(ADMIN, title=state, deliberation=meeting, **fields)
+            project = await funding.submit(ADMIN, project["id"])
+            if state != "submitted":
+                project = await funding.verify(ADMIN, project["id"], 100_000)
+            if state == "approved":
+                project = await funding.approve(ADMIN, project["id"], 100_000)
+            ids[key][state] = project["id"]
+    return ids
+
+
 async def csrf_of(client, path="/login") -> str:
     text = await (await client.get(path)).text()
     return re.search(r'name="csrf" value="([^"]+)"', text)[1]
@@ -85,8 +115,26 @@ def expected(role, action, key=IN_SCOPE, ok=200):
     return ok
 
 
+def funding_expected(role, action, key=IN_SCOPE, ok=200, draft=False):
+    """A township sees its township's projects, a department its items' once submitted, finance
+    every submitted one: the rest is not found."""
+    if not can(role, action):
+        return 403
+    if key == OUT_OF_SCOPE and role in ("township", "department"):
+        return 404
+    if draft and role in ("department", "finance"):
+        return 404
+    return ok
+
+
+def sent_back(role, key, holder):
+    """退回/不予通过 with a stale version: refused (409) to whoever holds the project, 403 to
+    the others who see it."""
+    return funding_expected(role, "funding.view", key, ok=409 if can(role, holder) else 403)
+
+
 @pytest.mark.parametrize("role", ROLES)
-async def test_every_page_for_every_role(site, desk_ids, role):
+async def test_every_page_for_every_role(site, desk_ids, funding_ids, role):
     assert (await log_in(site, role)).status == 303
     token = await csrf_of(site, "/")
     sheet = write_csv(site.tmp / f"{role}.csv", [person("Z-009", "戊", make_id("19900101", 9), origin="陈家镇")])
@@ -107,7 +155,41 @@ async def test_every_page_for_every_role(site, desk_ids, role):
          expected(role, "ledger.handoff")),
         ("GET", f"/desk/summary?month={WEEK[:4]}-01", None, expected(role, "desk.view")),
         ("GET", f"/desk/summary?month={WEEK[:4]}-01&format=xlsx", None, expected(role, "desk.view")),
+        ("GET", "/funding", None, expected(role, "funding.view")),
+        ("GET", f"/funding?year={YEAR}&status=verified&township=陈家镇", None, expected(role, "funding.view")),
+        ("GET", "/funding/new", None, expected(role, "funding.draft")),
+        ("POST", "/funding/new", {"csrf": token, "community": TOWNSHIP_COMMUNITY[IN_SCOPE], "kind": "operation",
+                                  "item": "YY02", "title": "社区工作者配备", "year": str(YEAR), "amount": "100",
+                                  "do": "check"}, expected(role, "funding.draft")),
+        ("GET", f"/funding/summary?year={YEAR}", None, expected(role, "funding.view")),
+        ("GET", f"/funding/summary?year={YEAR}&format=pdf", None, expected(role, "funding.view")),
     ]
+    for key in (IN_SCOPE, OUT_OF_SCOPE):
+        p = funding_ids[key]
+        checks += [
+            ("GET", f"/funding/projects/{p['draft']}", None, funding_expected(role, "funding.view", key, draft=True)),
+            ("GET", f"/funding/projects/{p['submitted']}", None, funding_expected(role, "funding.view", key)),
+            ("GET", f"/funding/projects/{p['approved']}", None, funding_expected(role, "funding.view", key)),
+            ("GET", f"/funding/projects/{p['verified']}/sheet.pdf", None, funding_expected(role, "funding.view", key)),
+            ("GET", f"/funding/new?problem={desk_ids[key]['problem']}", None, expected(role, "funding.draft", key)),
+            # refused in place: it does not qualify, a stale version, amounts over what the step allows
+            ("POST", f"/funding/projects/{p['draft']}/submit", {"csrf": token},
+             funding_expected(role, "funding.draft", key, ok=400, draft=True)),
+            ("POST", f"/funding/projects/{p['draft']}/edit",
+             {"csrf": token, "community": TOWNSHIP_COMMUNITY[key], "kind": "case_by_case", "title": "改名",
+              "year": str(YEAR), "amount": "1", "department": DEPARTMENT[key], "version": "99", "do": "save"},
+             funding_expected(role, "funding.draft", key, ok=409, draft=True)),
+            ("POST", f"/funding/projects/{p['submitted']}/verify", {"csrf": token, "amount": "1,000.01"},
+             funding_expected(role, "funding.verify", key, ok=400)),
+            ("POST", f"/funding/projects/{p['submitted']}/return", {"csrf": token, "reason": "补材料", "version": "99"},
+             sent_back(role, key, "funding.verify")),
+            ("POST", f"/funding/projects/{p['verified']}/approve", {"csrf": token, "amount": "1,000.01"},
+             funding_expected(role, "funding.approve", key, ok=400)),
+            ("POST", f"/funding/projects/{p['verified']}/reject", {"csrf": token, "reason": "重复", "version": "99"},
+             sent_back(role, key, "funding.approve")),
+            ("POST", f"/funding/projects/{p['approved']}/complete", {"csrf": token, "spent": "1,000.01"},
+             funding_expected(role, "funding.draft", key, ok=400)),
+        ]
     for key in (IN_SCOPE, OUT_OF_SCOPE):
         c, ids = COMMUNITY[key], desk_ids[key]
         checks += [
@@ -157,7 +239,7 @@ async def test_every_page_for_every_role(site, desk_ids, role):
 
 
 @pytest.mark.parametrize("role", ROLES)
-async def test_every_api_route_for_every_role(site, desk_ids, role):
+async def test_every_api_route_for_every_role(site, desk_ids, funding_ids, role):
     auth = {"Authorization": f"Bearer {site.tokens[role]}"}
     checks = [
         ("GET", "/api/v1/openapi.json", None, 200),
@@ -168,7 +250,38 @@ async def test_every_api_route_for_every_role(site, desk_ids, role):
         ("POST", "/api/v1/ledger/handoffs/actions", {"ids": [999999], "action": "accept"},
          expected(role, "ledger.handoff")),
         ("GET", f"/api/v1/desk/summary?month={WEEK[:4]}-01", None, expected(role, "desk.view")),
+        ("GET", f"/api/v1/funding/projects?year={YEAR}&status=approved", None, expected(role, "funding.view")),
+        ("GET", f"/api/v1/funding/queue?year={YEAR}", None,
+         200 if can(role, "funding.verify") or can(role, "funding.approve") else 403),
+        ("GET", f"/api/v1/funding/summary?year={YEAR}", None, expected(role, "funding.view")),
+        ("GET", f"/api/v1/funding/envelope?year={YEAR}", None, expected(role, "funding.view")),
+        ("POST", "/api/v1/funding/preview", {"community": "陈家新苑", "kind": "operation", "item": "YY02",
+                                             "title": "社区工作者配备", "year": YEAR, "requested": 10_000},
+         expected(role, "funding.draft")),
+        ("POST", "/api/v1/funding/projects", {"community": "陈家新苑", "kind": "operation", "item": "YY02",
+                                              "title": "社区工作者配备", "year": YEAR, "requested": 10_000},
+         expected(role, "funding.draft", ok=201)),
     ]
+    for key in (IN_SCOPE, OUT_OF_SCOPE):
+        p, base = funding_ids[key], "/api/v1/funding/projects"
+        checks += [
+            ("GET", f"{base}/{p['draft']}", None, funding_expected(role, "funding.view", key, draft=True)),
+            ("GET", f"{base}/{p['approved']}", None, funding_expected(role, "funding.view", key)),
+            ("PATCH", f"{base}/{p['draft']}", {"title": "改名", "version": 99},
+             funding_expected(role, "funding.draft", key, ok=409, draft=True)),
+            ("POST", f"{base}/{p['draft']}/submit", {},
+             funding_expected(role, "funding.draft", key, ok=400, draft=True)),
+            ("POST", f"{base}/{p['submitted']}/verify", {"amount": 100_001},
+             funding_expected(role, "funding.verify", key, ok=400)),
+            ("POST", f"{base}/{p['submitted']}/reject", {"reason": "重复", "version": 99},
+             sent_back(role, key, "funding.verify")),
+            ("POST", f"{base}/{p['verified']}/approve", {"amount": 100_001},
+             funding_expected(role, "funding.approve", key, ok=400)),
+            ("POST", f"{base}/{p['verified']}/return", {"reason": "补材料", "version": 99},
+             sent_back(role, key, "funding.approve")),
+            ("POST", f"{base}/{p['approved']}/complete", {"spent": 100_001},
+             funding_expected(role, "funding.draft", key, ok=400)),
+        ]
     due = (dt.date.today() + dt.timedelta(days=3)).isoformat()
     for key in (IN_SCOPE, OUT_OF_SCOPE):
         c, ids = COMMUNITY[key], desk_ids[key]

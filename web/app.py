@@ -12,7 +12,7 @@ from aiohttp_session import session_middleware
 from tortoise.context import set_global_context
 
 from resettle.db import connect, resolve_url
-from web import api, desk_api, desk_pages, jobs, keys, ledger_pages, pages, security
+from web import api, desk_api, desk_pages, funding_api, funding_pages, jobs, keys, ledger_pages, pages, security
 
 HERE = Path(__file__).parent
 MAX_UPLOAD = 256 * 1024 * 1024  # a city-wide signing sheet as .xlsx stays well under this
@@ -46,7 +46,9 @@ def init_app(db_url: str | None = None, *, secret: bytes | None = None,
     pages.setup_routes(app)
     ledger_pages.setup_routes(app)
     desk_pages.setup_routes(app)
+    funding_pages.setup_routes(app)
     api.setup_routes(app)
     desk_api.setup_routes(app)
+    funding_api.setup_routes(app)
     app.router.add_static("/static/", HERE / "static", name="static")
     return app

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from resettle.rules.desk import CHANNEL_LABELS, RATING_LABELS
+from resettle.rules.funding import Kind, ProjectStatus
 from services.desk import TEXT_MAX
+from services.funding import MAX_FEN
 
 _ERROR = {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "422": _ERROR}
@@ -50,6 +52,39 @@ _DESK_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "in
 _DEMAND = {"$ref": "#/components/schemas/Demand"}
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 _ROWS = {"type": "array", "items": {"type": "object"}}
+
+
+# Governance projects: amounts are integer fen (12345 = 123.45元) both ways.
+def _fen(title: str, **extra) -> dict:
+    return {"type": "integer", "title": title, "minimum": 0, "maximum": MAX_FEN, "description": "单位：分", **extra}
+
+
+def _count(title: str) -> dict:
+    return {"type": "integer", "title": title, "minimum": 0, "maximum": 100_000}
+
+
+_PROJECT_FIELDS = {
+    "community": _text("安置社区", 200, description="安置社区名称、乡镇/名称或编号；乡镇信息员只能是本乡镇的"),
+    "kind": _text("项目类别", 16, enum=[k.value for k in Kind],
+                  description="construction 一次性建设类、operation 日常运营管理类、case_by_case 一事一议"),
+    "item": _text("目录项目编号", 16, description="政策文件项目目录中的编号，如 YY01；一事一议不填"),
+    "title": _text("项目名称", 200), "year": {"type": "integer", "title": "项目年度", "minimum": 2000, "maximum": 2100},
+    "requested": _fen("申请金额"), "description": _text("项目说明", 5000),
+    "area_m2": {"type": "integer", "title": "建筑面积", "minimum": 1, "maximum": 10**7 - 1, "nullable": True,
+                "description": "平方米；按面积设上限的目录项目须填"},
+    "department": _text("核定部门", 64, description="一事一议的核定部门（政策文件项目目录中的部门）"),
+    "deliberation": {"type": "object", "title": "议事记录", "nullable": True, "additionalProperties": False,
+                     "description": "一事一议的议事记录：赞成票须超过到会人数的一半",
+                     "required": ["body", "held_on", "attendance", "votes_for", "votes_against"], "properties": {
+                         "body": _text("议事机构", 64), "held_on": _date("议事日期"), "attendance": _count("到会人数"),
+                         "votes_for": _count("赞成票数"), "votes_against": _count("反对票数")}},
+    "problems": {"type": "array", "title": "三合署问题编号", "maxItems": 100, "items": _id("问题编号"),
+                 "description": "作为申报依据的本社区三合署问题（修改时为追加）"}}
+_FUNDING_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_PROJECT = {"$ref": "#/components/schemas/FundingProject"}
+_FUNDING_YEAR = _query("year", "项目年度，如 2026", pattern=r"^\d{4}$")
+_ENVELOPE = {"type": "object", "required": ["year", "envelope", "committed", "remaining"],
+             "properties": {k: {"type": "integer"} for k in ("year", "envelope", "committed", "remaining")}}
 
 
 OPENAPI = {
@@ -140,6 +175,32 @@ OPENAPI = {
             "ActionComplete": {"type": "object", "additionalProperties": False, "required": ["result"],
                                "properties": {"result": _text("办理结果"), "on": _date("完成日期", nullable=True),
                                               "version": _VERSION}},
+            "FundingProject": {
+                "type": "object", "required": ["id", "township", "community", "kind", "status", "requested", "verified",
+                                               "approved", "district_share", "township_share", "ratio", "version"],
+                "properties": {"id": {"type": "integer"}, "township": {"type": "string"},
+                               "community": {"type": "string"},
+                               "kind": {"type": "string", "enum": [k.value for k in Kind]},
+                               "status": {"type": "string", "enum": [s.value for s in ProjectStatus]},
+                               **{k: {"type": "integer", "nullable": True, "description": "单位：分"} for k in (
+                                   "requested", "verified", "approved", "district_share", "township_share", "spent")},
+                               "ratio": {"type": "number", "nullable": True, "description": "审定时确定的区级比例"},
+                               "version": {"type": "integer"},
+                               "qualification": {"type": "object", "description": "qualifies、reasons 与每项 checks"},
+                               "evidence": {"type": "object"}, "history": _ROWS}},
+            "FundingDraft": {"type": "object", "additionalProperties": False, "properties": _PROJECT_FIELDS,
+                             "required": ["community", "kind", "title", "year", "requested"]},
+            "FundingUpdate": {"type": "object", "additionalProperties": False, "required": ["version"],
+                              "properties": {**_PROJECT_FIELDS, "version": _VERSION}},
+            "FundingSubmit": {"type": "object", "additionalProperties": False, "properties": {"version": _VERSION}},
+            "FundingAmount": {"type": "object", "additionalProperties": False, "required": ["amount"], "properties": {
+                "amount": _fen("金额", description="核定金额不超过申请金额，审定金额不超过核定金额；单位：分"),
+                "version": _VERSION}},
+            "FundingReason": {"type": "object", "additionalProperties": False, "required": ["reason"], "properties": {
+                "reason": _text("原因", 500), "version": _VERSION}},
+            "FundingComplete": {"type": "object", "additionalProperties": False, "required": ["spent"], "properties": {
+                "spent": _fen("实际支出", description="不超过审定金额；单位：分"),
+                "on": _date("验收日期", nullable=True, description="默认今天"), "version": _VERSION}},
             "DeskWeek": {"type": "object", "additionalProperties": False, "required": ["version"], "properties": {
                 "reception": {**_NAMES, "title": "接待出席"}, "meeting_on": _date("例会日期", nullable=True),
                 "meeting": {**_NAMES, "title": "例会出席"}, "decisions": _text("例会决定"),
@@ -263,5 +324,49 @@ OPENAPI = {
             "summary": "一月一汇：乡镇各安置社区（或一个社区）的需求、解决、用时、满意率、逾期与重新办理",
             "parameters": [_query("township", "乡镇名称；省略则为本人范围"), _COMMUNITY, _MONTH],
             "responses": _ok({"type": "object", "required": ["month", "rows", "total"]})}},
+        "/api/v1/funding/projects": {
+            "get": {"summary": "社区治理项目（乡镇信息员看本乡镇的，核定部门看本部门已提交的，区财政局看已提交的）",
+                    "parameters": [_FUNDING_YEAR,
+                                   _query("status", "只看这一状态", enum=[s.value for s in ProjectStatus]),
+                                   _query("township", "只看这个乡镇"),
+                                   {"name": "limit", "in": "query",
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                                   {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                    "responses": _ok({"type": "object", "required": ["total", "items"], "properties": {
+                        "total": {"type": "integer"}, "items": {"type": "array", "items": _PROJECT}}})},
+            "post": {"summary": "起草一个项目（草稿）；返回项目与资格审查结论", "requestBody": _body("FundingDraft"),
+                     "responses": _ok(_PROJECT, "201")}},
+        "/api/v1/funding/preview": {"post": {
+            "summary": "正在填写的项目的资格审查结论（不保存）", "requestBody": _body("FundingDraft"),
+            "responses": _ok({"type": "object", "required": ["qualifies", "reasons", "checks"]})}},
+        "/api/v1/funding/projects/{id}": {
+            "get": {"summary": "一个项目：金额、分担、资格审查、申报依据与经过", "parameters": [_FUNDING_ID],
+                    "responses": _ok(_PROJECT)},
+            "patch": {"summary": "修改草稿或退回的项目（只改给出的项，须带读到的版本号）", "parameters": [_FUNDING_ID],
+                      "requestBody": _body("FundingUpdate"), "responses": _ok(_PROJECT, conflict=True)}},
+        **{f"/api/v1/funding/projects/{{id}}/{step}": {"post": {
+            "summary": summary, "parameters": [_FUNDING_ID], "requestBody": _body(schema),
+            "responses": _ok(_PROJECT, conflict=True)}} for step, schema, summary in (
+            ("submit", "FundingSubmit", "提交（提交时重新审查资格，不符合条件的不能提交）"),
+            ("verify", "FundingAmount", "核定：核定部门确定金额（不超过申请金额）"),
+            ("approve", "FundingAmount",
+             "审定：区财政局确定金额（不超过核定金额），按比例分担并计入当年区级资金，超出剩余额度的拒绝"),
+            ("return", "FundingReason", "退回乡镇修改（核定前由核定部门，核定后由区财政局）"),
+            ("reject", "FundingReason", "不予通过（核定前由核定部门，核定后由区财政局）"),
+            ("complete", "FundingComplete", "验收：乡镇登记验收日期与实际支出（不超过审定金额）"))},
+        "/api/v1/funding/queue": {"get": {
+            "summary": "待办：核定部门的待核定项目，区财政局的待审定项目（附申报依据、试算的分担与当年区级资金）",
+            "parameters": [_FUNDING_YEAR],
+            "responses": _ok({"type": "object", "required": ["status", "items", "envelopes"], "properties": {
+                "status": {"type": "string"}, "items": {"type": "array", "items": _PROJECT},
+                "envelopes": {"type": "array", "items": _ENVELOPE}}})}},
+        "/api/v1/funding/summary": {"get": {
+            "summary": "年度资金汇总：分乡镇、分类别的审定金额与区级、乡镇承担，当年区级资金总额、已承诺与剩余",
+            "parameters": [_query("year", "年度，默认今年", pattern=r"^\d{4}$")],
+            "responses": _ok({"type": "object", "required": ["year", "envelope", "committed", "remaining", "rows",
+                                                             "total"]})}},
+        "/api/v1/funding/envelope": {"get": {
+            "summary": "当年区级资金：总额、已承诺（已审定项目的区级承担之和）与剩余",
+            "parameters": [_query("year", "年度，默认今年", pattern=r"^\d{4}$")], "responses": _ok(_ENVELOPE)}},
     },
 }
