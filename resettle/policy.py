@@ -56,6 +56,11 @@ class FundingPolicy:
     tiers: dict = field(default_factory=dict)  # {township code: tier}
     envelopes: dict = field(default_factory=dict)  # {year or "default": fen}
 
+    @functools.cached_property
+    def departments(self) -> tuple[str, ...]:
+        """The departments that verify catalog items: those a 一事一议 project may go to."""
+        return tuple(sorted({i.department for i in self.items}))
+
     def item(self, code: str) -> CatalogItem | None:
         return next((i for i in self.items if i.code == code), None)
 

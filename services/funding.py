@@ -136,9 +136,8 @@ async def _fields(actor: Actor, policy: Policy, *, community: str | int, kind: s
     item = (item or "").strip()
     if kind is Kind.CASE_BY_CASE:
         item = ""
-        departments = sorted({i.department for i in policy.funding.items})
-        if department.strip() not in departments:
-            raise DomainError(f"一事一议项目须指定核定部门：{'、'.join(departments)}")
+        if department.strip() not in policy.funding.departments:
+            raise DomainError(f"一事一议项目须指定核定部门：{'、'.join(policy.funding.departments)}")
         department = department.strip()
     else:
         found = policy.funding.item(item)
@@ -201,8 +200,8 @@ async def draft_from_problem(actor: Actor, problem_id: int, *, requested: int, y
         raise NotFound(f"找不到编号为{problem_id}的问题")
     return await draft(actor, community=problem.community_id, kind=kind, title=title or problem.title,
                        year=year or today().year, requested=requested,
-                       description=fields.pop("description", "") or problem.description, problems=[problem.id],
-                       **fields)
+                       description=fields.pop("description", "") or problem.description,
+                       problems=[problem.id, *fields.pop("problems", ())], **fields)
 
 
 async def update(actor: Actor, project_id: int, *, version: int, problems: list[int] = (),
@@ -324,6 +323,7 @@ async def approve(actor: Actor, project_id: int, amount: int, *, version: int | 
 async def send_back(actor: Actor, project_id: int, to: str, reason: str, *, version: int | None = None) -> dict:
     """退回 (to the township, to amend and resubmit) or 不予通过, with a reason, by whoever holds
     the project now: the department before verification, finance after."""
+    require(actor.role, "funding.view")
     target = ProjectStatus(to)
     if target not in (ProjectStatus.RETURNED, ProjectStatus.REJECTED):
         raise DomainError("只能退回或不予通过")

@@ -33,7 +33,16 @@ TOWNSHIP_COMMUNITY = {IN_SCOPE: "陈家镇/陈家新苑", OUT_OF_SCOPE: "堡镇/
 
 @pytest.fixture
 async def site(aiohttp_client, db_url, tmp_path):
-    client = await aiohttp_client(init_app(db_url, secret=b"k" * 32, uploads=tmp_path / "uploads"))
+    return await make_site(aiohttp_client, db_url, tmp_path)
+
+
+async def make_site(aiohttp_client, db_url, tmp_path, **server_kwargs):
+    """The app seeded with four households and one account (and API token) per role."""
+    from aiohttp.test_utils import TestServer
+
+    server = TestServer(init_app(db_url, secret=b"k" * 32, uploads=tmp_path / "uploads"))
+    await server.start_server(**server_kwargs)  # e.g. the access log (the client's own start keeps these)
+    client = await aiohttp_client(server)
     rows = [
         person("A-001", "甲", HEAD_ID, "户主"),
         person("A-001", "乙", make_id("19610101", 2), "配偶"),

@@ -12,7 +12,7 @@ from aiohttp_session import session_middleware
 from tortoise.context import set_global_context
 
 from resettle.db import connect, resolve_url
-from web import api, desk_api, desk_pages, funding_api, funding_pages, jobs, keys, ledger_pages, pages, security
+from web import api, desk_api, desk_pages, funding_api, funding_pages, jobs, keys, ledger_pages, logs, pages, security
 
 HERE = Path(__file__).parent
 MAX_UPLOAD = 256 * 1024 * 1024  # a city-wide signing sheet as .xlsx stays well under this
@@ -33,7 +33,8 @@ def init_app(db_url: str | None = None, *, secret: bytes | None = None,
              uploads: Path | None = None) -> web.Application:
     app = web.Application(
         client_max_size=MAX_UPLOAD,
-        middlewares=[session_middleware(security.session_storage(secret or security.secret_key())),
+        middlewares=[logs.request_id_middleware,
+                     session_middleware(security.session_storage(secret or security.secret_key())),
                      security.headers_middleware, security.errors_middleware,
                      security.csrf_middleware, security.auth_middleware])
     app[keys.DB_URL] = resolve_url(db_url)

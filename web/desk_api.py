@@ -82,7 +82,7 @@ def checked(value, schema: dict, name: str):
     return value
 
 
-async def _body(request: web.Request, schema: str) -> dict:
+async def body_of(request: web.Request, schema: str) -> dict:
     """The request body checked against the named schema: the fields given, nothing else."""
     return checked(await json_object(request), SCHEMAS[schema], "请求体")
 
@@ -96,7 +96,7 @@ def _community(request: web.Request) -> str | None:
 
 @routes.post("/api/v1/desk/demands")
 async def intake(request: web.Request) -> web.Response:
-    body = await _body(request, "DeskIntake")
+    body = await body_of(request, "DeskIntake")
     return respond(await desk.intake(actor(request), body.pop("community", None), **body), status=201)
 
 
@@ -107,25 +107,25 @@ async def demand(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/desk/demands/link")
 async def link(request: web.Request) -> web.Response:
-    body = await _body(request, "DeskLink")
+    body = await body_of(request, "DeskLink")
     return respond(await desk.link(actor(request), body.pop("demand_ids"), **body))
 
 
 @routes.post(f"/api/v1/desk/demands/{ID}/answer")
 async def answer(request: web.Request) -> web.Response:
-    body = await _body(request, "DeskAnswer")
+    body = await body_of(request, "DeskAnswer")
     return respond(await desk.answer(actor(request), path_id(request), body.pop("text"), **body))
 
 
 @routes.post(f"/api/v1/desk/demands/{ID}/decline")
 async def decline(request: web.Request) -> web.Response:
-    body = await _body(request, "DeskDecline")
+    body = await body_of(request, "DeskDecline")
     return respond(await desk.decline(actor(request), path_id(request), body.pop("reason"), **body))
 
 
 @routes.post(f"/api/v1/desk/demands/{ID}/feedback")
 async def feedback(request: web.Request) -> web.Response:
-    body = await _body(request, "DeskFeedback")
+    body = await body_of(request, "DeskFeedback")
     return respond(await desk.record_feedback(actor(request), path_id(request), body.pop("rating"), **body))
 
 
@@ -136,20 +136,20 @@ async def problem(request: web.Request) -> web.Response:
 
 @routes.patch(f"/api/v1/desk/problems/{ID}")
 async def edit(request: web.Request) -> web.Response:
-    body = await _body(request, "ProblemEdit")
+    body = await body_of(request, "ProblemEdit")
     return respond(await desk.edit_problem(actor(request), path_id(request), description=body.pop("description", ""),
                                            **body))
 
 
 @routes.post(f"/api/v1/desk/problems/{ID}/actions")
 async def add_action(request: web.Request) -> web.Response:
-    body = await _body(request, "ActionNew")
+    body = await body_of(request, "ActionNew")
     return respond(await desk.add_action(actor(request), path_id(request), **body), status=201)
 
 
 @routes.post(f"/api/v1/desk/actions/{ID}/complete")
 async def complete(request: web.Request) -> web.Response:
-    body = await _body(request, "ActionComplete")
+    body = await body_of(request, "ActionComplete")
     return respond(await desk.complete_action(actor(request), path_id(request), **body))
 
 
@@ -180,7 +180,7 @@ async def agenda(request: web.Request) -> web.Response:
 
 @routes.put("/api/v1/desk/weeks/{week}")
 async def save_week(request: web.Request) -> web.Response:
-    body = await _body(request, "DeskWeek")
+    body = await body_of(request, "DeskWeek")
     week = field(request.match_info, "week")
     return respond(await desk.save_week(actor(request), _community(request), week, **body))
 

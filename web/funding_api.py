@@ -9,7 +9,7 @@ from aiohttp import web
 
 from services import funding
 from web.api import respond
-from web.desk_api import _body
+from web.desk_api import body_of
 from web.desk_pages import ID, path_id
 from web.fields import field
 from web.funding_pages import whole, year_of
@@ -32,13 +32,13 @@ async def projects(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/funding/projects")
 async def draft(request: web.Request) -> web.Response:
-    body = await _body(request, "FundingDraft")
+    body = await body_of(request, "FundingDraft")
     return respond(await funding.draft(actor(request), **body), status=201)
 
 
 @routes.post("/api/v1/funding/preview")
 async def preview(request: web.Request) -> web.Response:
-    body = await _body(request, "FundingDraft")
+    body = await body_of(request, "FundingDraft")
     return respond(await funding.preview(actor(request), **body))
 
 
@@ -49,43 +49,43 @@ async def project(request: web.Request) -> web.Response:
 
 @routes.patch(f"/api/v1/funding/projects/{ID}")
 async def update(request: web.Request) -> web.Response:
-    body = await _body(request, "FundingUpdate")
+    body = await body_of(request, "FundingUpdate")
     return respond(await funding.update(actor(request), path_id(request), **body))
 
 
 @routes.post(f"/api/v1/funding/projects/{ID}/submit")
 async def submit(request: web.Request) -> web.Response:
-    body = await _body(request, "FundingSubmit")
+    body = await body_of(request, "FundingSubmit")
     return respond(await funding.submit(actor(request), path_id(request), **body))
 
 
 @routes.post(f"/api/v1/funding/projects/{ID}/verify")
 async def verify(request: web.Request) -> web.Response:
-    body = await _body(request, "FundingAmount")
+    body = await body_of(request, "FundingAmount")
     return respond(await funding.verify(actor(request), path_id(request), body.pop("amount"), **body))
 
 
 @routes.post(f"/api/v1/funding/projects/{ID}/approve")
 async def approve(request: web.Request) -> web.Response:
-    body = await _body(request, "FundingAmount")
+    body = await body_of(request, "FundingAmount")
     return respond(await funding.approve(actor(request), path_id(request), body.pop("amount"), **body))
 
 
 @routes.post(f"/api/v1/funding/projects/{ID}/return")
 async def send_back(request: web.Request) -> web.Response:
-    body = await _body(request, "FundingReason")
+    body = await body_of(request, "FundingReason")
     return respond(await funding.send_back(actor(request), path_id(request), "returned", body.pop("reason"), **body))
 
 
 @routes.post(f"/api/v1/funding/projects/{ID}/reject")
 async def reject(request: web.Request) -> web.Response:
-    body = await _body(request, "FundingReason")
+    body = await body_of(request, "FundingReason")
     return respond(await funding.send_back(actor(request), path_id(request), "rejected", body.pop("reason"), **body))
 
 
 @routes.post(f"/api/v1/funding/projects/{ID}/complete")
 async def complete(request: web.Request) -> web.Response:
-    body = await _body(request, "FundingComplete")
+    body = await body_of(request, "FundingComplete")
     return respond(await funding.complete(actor(request), path_id(request), **body))
 
 

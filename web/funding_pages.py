@@ -130,7 +130,7 @@ async def _choices(request: web.Request) -> dict:
             "kinds": {kind.value: label for kind, label in KIND_LABELS.items()},
             "catalog": {KIND_LABELS[kind]: [i for i in policy.funding.items if i.kind is kind]
                         for kind in Kind if kind is not Kind.CASE_BY_CASE},
-            "departments": sorted({i.department for i in policy.funding.items})}
+            "departments": policy.funding.departments}
 
 
 # ---------------------------------------------------------------- the lists and queues

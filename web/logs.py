@@ -20,7 +20,8 @@ _GIVEN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # an 18-character ID (or a 15-digit old one) and a mobile number, wherever they stand in a text
 _ID_NUMBER = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9])")
 _MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
-_SECRET = re.compile(r"(?i)(password|passwd|token|authorization|csrf)([\"']?\s*[:=]\s*[\"']?)[^\s&\"',}]+")
+_SECRET = re.compile(r"(?i)(password|passwd|token|authorization|csrf)([\"']?\s*[:=]\s*[\"']?)(?:Bearer\s+)?"
+                     r"[^\s&\"',}]+")
 
 
 def scrub(text: str) -> str:
