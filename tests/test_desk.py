@@ -3,6 +3,9 @@ scope, versions, the lists and the monthly summary adding up."""
 
 import asyncio
 import datetime as dt
+import json
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -255,3 +258,18 @@ async def test_reading_needs_a_desk_role_and_categories_are_checked(clerk):
     assert (await desk.demand_detail(ADMIN, d["id"]))["community_id"] == clerk.community_id
     with pytest.raises(DomainError, match="需求类别只能是"):
         await desk.similar_problems(clerk, None, "一个很长很长很长很长很长的不存在的类别", "电梯")
+
+
+async def test_two_processes_saving_one_problem_never_lose_an_update(clerk, db_url):
+    """Two server processes save the same problem, each from the version it read: one save wins,
+    the other is refused with the Chinese message; the stored title is the winner's."""
+    problem = await desk.link(clerk, [(await take(clerk))["id"]], title="电梯")
+    runs = [await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.racer", db_url, "edit", str(problem["id"]), str(problem["version"]), title,
+        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parent.parent) for title in ("甲的标题", "乙的标题")]
+    outputs = [json.loads((await run.communicate())[0]) for run in runs]
+    assert sorted(o["saved"] for o in outputs) == [False, True], outputs
+    loser = next(o for o in outputs if not o["saved"])
+    assert "刚被其他人修改过" in loser["message"]
+    winner = ("甲的标题", "乙的标题")[[o["saved"] for o in outputs].index(True)]
+    assert (await desk.problem_detail(clerk, problem["id"]))["title"] == winner

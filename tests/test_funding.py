@@ -178,7 +178,7 @@ async def test_two_processes_approving_at_once_never_overspend(community, db_url
     ids = await _verified(40, 600)  # district share 300 each; room for 10
     chunks = [json.dumps(ids[i::2]) for i in range(2)]
     runs = [await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.approver", db_url, str(YEAR), "3000", "600", chunk,
+        sys.executable, "-m", "tests.racer", db_url, "approve", str(YEAR), "3000", "600", chunk,
         stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parent.parent) for chunk in chunks]
     outputs = [json.loads((await run.communicate())[0]) for run in runs]
     assert all(run.returncode == 0 for run in runs) and not any(o["unexpected"] for o in outputs), outputs
