@@ -137,8 +137,9 @@ def wait_ready(port: int, deadline: float = 60) -> None:
     raise SystemExit(f"server on port {port} did not start")
 
 
-async def load(port: int, clients: int, seconds: float, data: dict | None) -> dict:
-    """`clients` concurrent clients for `seconds`; per kind the latencies (ms) and errors."""
+async def load(port: int, clients: int, seconds: float, data: dict | None, think: float) -> dict:
+    """`clients` concurrent clients for `seconds`, each pausing a random 0..2×`think` seconds
+    between requests as a person at a desk does; per kind the latencies (ms) and errors."""
     import aiohttp
 
     rng = random.Random(5)
@@ -173,16 +174,19 @@ async def load(port: int, clients: int, seconds: float, data: dict | None) -> di
                 async with session.request(method, base_url + path, headers=head, json=body) as response:
                     payload = await response.read()
                     ok = response.status < 300
-            except aiohttp.ClientError:
+            except (TimeoutError, aiohttp.ClientError):
                 ok, payload = False, b""
             latencies[kind].append((time.perf_counter() - start) * 1000)
             if not ok:
                 errors[kind] += 1
             elif kind == "intake" and data:
                 written.append(json.loads(payload)["id"])
+            if think:
+                await asyncio.sleep(rng.uniform(0, 2 * think))
 
     connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    timeout = aiohttp.ClientTimeout(total=10)  # a request this slow is an error, not a latency
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         end = time.monotonic() + seconds
         started = time.perf_counter()
         await asyncio.gather(*(client(session, end) for _ in range(clients)))
@@ -202,9 +206,12 @@ def child(step: str, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def serve(command: list[str], port: int, env: dict) -> subprocess.Popen:
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
+def serve(command: list[str], port: int, env: dict, log: Path) -> subprocess.Popen:
+    """A server in its own session; its JSON log lines go to `log` (a pipe nobody reads would fill
+    and stall it)."""
+    with log.open("w") as handle:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=handle,
+                                   start_new_session=True)
     wait_ready(port)
     return process
 
@@ -228,6 +235,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--think", type=float, default=0.5,
+                        help="mean seconds a client pauses between requests (0: as fast as possible)")
     parser.add_argument("--db", help="PostgreSQL server URL (a database is created and dropped); default SQLite")
     parser.add_argument("--workdir", default="/tmp/resettle-bench")
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -247,21 +256,21 @@ def main() -> None:
         imported = base.child("import", url, str(sheet))
         data = child("prepare", url)
         print(f"engine       {'PostgreSQL' if args.db else 'SQLite'}, {args.workers} server process(es), "
-              f"{args.clients} clients for {args.seconds:.0f} s")
+              f"{args.clients} clients for {args.seconds:.0f} s, {args.think} s mean pause between requests")
         print(f"registry     {imported['persons']:,} persons; inbox, desk ({data['community']}) and approve queue "
               f"seeded")
         port = free_port()
-        bare = serve([sys.executable, "-c", BARE_APP, str(port)], port, os.environ.copy())
+        bare = serve([sys.executable, "-c", BARE_APP, str(port)], port, os.environ.copy(), workdir / "bare.log")
         try:
-            baseline = asyncio.run(load(port, args.clients, min(args.seconds, 20), None))
+            baseline = asyncio.run(load(port, args.clients, min(args.seconds, 20), None, args.think))
         finally:
             stop(bare)
         port = free_port()
         env = {**os.environ, "RESETTLE_SECRET_KEY": "x" * 43 + "=", "DATABASE_URL": url}
         server = serve([str(Path(sys.executable).parent / "resettle"), "serve", "--port", str(port),
-                        "--workers", str(args.workers)], port, env)
+                        "--workers", str(args.workers)], port, env, workdir / "server.log")
         try:
-            result = asyncio.run(load(port, args.clients, args.seconds, data))
+            result = asyncio.run(load(port, args.clients, args.seconds, data, args.think))
         finally:
             stop(server)
         ids = workdir / "written.json"

@@ -72,6 +72,7 @@ class Household(Timestamped):
             Index(fields=("dest_township", "status", "member_count"), name="ix_household_dest"),
             Index(fields=("community_id", "status", "member_count", "separated_count"),
                   name="ix_household_community"),
+            Index(fields=("unit",), name="ix_household_unit"),  # search by 房号
         )
 
 

@@ -166,16 +166,23 @@ async def search_households(actor: Actor, q: str, *, limit: int = SEARCH_LIMIT,
     if not q or len(q) > KEY_MAX:  # nothing is keyed or named that long
         return {"total": 0, "items": []}
     number = idnumber.normalize(q)
-    if len(number) == 18 and idnumber.is_valid(number):
-        match = Q(members__id_number=number)
-    else:
-        match = (Q(agreement_no__startswith=q) | Q(unit__startswith=q)
-                 | Q(id__in=Subquery(Person.filter(name=q).values("household_id"))))
-    query = Household.filter(match)
     scope = household_scope(actor)
-    if scope is not None:
-        query = query.filter(scope)
-    total = await query.count()
+
+    async def find(match: Q):
+        query = Household.filter(match)
+        if scope is not None:
+            query = query.filter(scope)
+        return query, await query.count()
+    if len(number) == 18 and idnumber.is_valid(number):
+        query, total = await find(Q(members__id_number=number))
+    else:
+        # Exact keys first: each term reads an index (the engines answer an OR of indexed terms
+        # as a union), so a search stays fast on a city-sized registry. Only when nothing matches
+        # exactly are 协议编号 and 房号 read as prefixes, which scans.
+        query, total = await find(Q(agreement_no=q) | Q(unit=q)
+                                  | Q(id__in=Subquery(Person.filter(name=q).values("household_id"))))
+        if not total:
+            query, total = await find(Q(agreement_no__startswith=q) | Q(unit__startswith=q))
     rows = await query.order_by("agreement_no").offset(offset).limit(limit).prefetch_related(
         "community", "members")
     return {"total": total, "items": [{
