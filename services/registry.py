@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
-from resettle.db import connection
+from resettle.db import connection, placeholders
 from resettle.errors import DomainError, NotFound
 from resettle.models import Community, Household, Person
 from resettle.policy import Policy, load_policy
@@ -176,11 +176,17 @@ async def search_households(actor: Actor, q: str, *, limit: int = SEARCH_LIMIT,
     if len(number) == 18 and idnumber.is_valid(number):
         query, total = await find(Q(members__id_number=number))
     else:
-        # Exact keys first: each term reads an index (the engines answer an OR of indexed terms
-        # as a union), so a search stays fast on a city-sized registry. Only when nothing matches
-        # exactly are 协议编号 and 房号 read as prefixes, which scans.
-        query, total = await find(Q(agreement_no=q) | Q(unit=q)
-                                  | Q(id__in=Subquery(Person.filter(name=q).values("household_id"))))
+        # Exact keys first, as a UNION of three index lookups (an OR across the two tables would
+        # make PostgreSQL scan every household), so a search stays fast on a city-sized
+        # registry. Only when nothing matches exactly are 协议编号 and 房号 read as prefixes,
+        # which scans.
+        conn = connection()
+        marks = placeholders(conn, 3).split(", ")
+        rows = await conn.execute_query_dict(
+            f"SELECT id FROM household WHERE agreement_no = {marks[0]} UNION "
+            f"SELECT id FROM household WHERE unit = {marks[1]} UNION "
+            f"SELECT household_id AS id FROM person WHERE name = {marks[2]}", [q, q, q])
+        query, total = await find(Q(id__in=[r["id"] for r in rows]))
         if not total:
             query, total = await find(Q(agreement_no__startswith=q) | Q(unit__startswith=q))
     rows = await query.order_by("agreement_no").offset(offset).limit(limit).prefetch_related(
