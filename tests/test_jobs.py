@@ -6,29 +6,15 @@ import datetime as dt
 
 from resettle.models import Job
 from services import jobs as state
-from tests.sheets import make_id, person, write_csv
-from tests.test_web import csrf_of, log_in, site  # noqa: F401  (the seeded site fixture)
-from web import jobs, pages
+from tests.test_web import log_in, site, slow_import  # noqa: F401  (the seeded site fixture)
+from web import jobs
 
 
 async def test_another_process_shows_the_progress_and_the_result(site, monkeypatch):  # noqa: F811
     """The job runs in this process; the pages are asked as another process would be asked: one
     that knows nothing of the job but what the database says."""
-    release = asyncio.Event()
-    real = pages.import_sheets
-
-    async def slow(*args, progress=None, **kw):
-        progress("逐行校验", 3, 10)
-        await release.wait()
-        return await real(*args, progress=progress, **kw)
-
-    monkeypatch.setattr(pages, "import_sheets", slow)
-    monkeypatch.setattr(jobs, "FIRST_WAIT", 0.05)
     monkeypatch.setattr(jobs, "BEAT", 0.05)
-    await log_in(site, "office")
-    token = await csrf_of(site, "/registry/import")
-    with write_csv(site.tmp / "big.csv", [person("P-1", "某", make_id("19500101", 1))]).open("rb") as handle:
-        response = await site.post("/registry/import", data={"csrf": token, "sheet": handle})
+    response, release = await slow_import(site, monkeypatch)
     upload = str(response.url).rsplit("/", 1)[1]
     running = site.app[jobs.JOBS].pop(upload)  # from now on this process knows only the database
     await asyncio.sleep(0.2)  # a heartbeat or two

@@ -501,7 +501,9 @@ async def test_openapi_document_matches_the_routes(site):
     assert documented == routed
 
 
-async def test_long_import_shows_progress_until_done(site, monkeypatch):
+async def slow_import(site, monkeypatch):
+    """An office user uploads a sheet whose check stops at 逐行校验 3/10 until `release` is set;
+    returns the response (the progress page) and the event."""
     from web import jobs, pages
 
     release = asyncio.Event()
@@ -517,7 +519,13 @@ async def test_long_import_shows_progress_until_done(site, monkeypatch):
     await log_in(site, "office")
     token = await csrf_of(site, "/registry/import")
     with write_csv(site.tmp / "big.csv", [person("P-1", "某", make_id("19500101", 1))]).open("rb") as handle:
-        response = await site.post("/registry/import", data={"csrf": token, "sheet": handle})
+        return await site.post("/registry/import", data={"csrf": token, "sheet": handle}), release
+
+
+async def test_long_import_shows_progress_until_done(site, monkeypatch):
+    from web import jobs
+
+    response, release = await slow_import(site, monkeypatch)
     text = await response.text()
     assert 'http-equiv="refresh"' in text and "逐行校验：3 / 10" in text and "<script" not in text
     release.set()
