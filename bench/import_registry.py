@@ -72,6 +72,18 @@ def child(step: str, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def signing_sheet(workdir: Path, persons: int) -> Path:
+    """The generated sheet of about `persons` persons in `workdir`, made once and reused by every
+    benchmark that needs a registry."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    households = round(persons / PERSONS_PER_HOUSEHOLD)
+    sheet = workdir / f"sheet-{households}.csv"
+    if not sheet.exists():
+        print(f"generating {sheet} ({households} households) …", flush=True)
+        child("generate", str(sheet), str(households))
+    return sheet
+
+
 def step_generate(path: str, households: int) -> dict:
     from fixtures.generate import write_sheet
 
@@ -157,12 +169,7 @@ def main() -> None:
         return
 
     workdir = Path(args.workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    households = round(args.persons / PERSONS_PER_HOUSEHOLD)
-    sheet = workdir / f"sheet-{households}.csv"
-    if not sheet.exists():
-        print(f"generating {sheet} ({households} households) …", flush=True)
-        child("generate", str(sheet), str(households))
+    sheet = signing_sheet(workdir, args.persons)
     engine = "PostgreSQL" if args.db else "SQLite"
     imported = fresh_database(args.db, workdir, "import")
     baseline_db = fresh_database(args.db, workdir, "baseline")

@@ -245,12 +245,7 @@ def main() -> None:
         print(json.dumps(asyncio.run({"prepare": step_prepare, "check": step_check}[args.step](*rest))))
         return
     workdir = Path(args.workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    households = round(args.persons / base.PERSONS_PER_HOUSEHOLD)
-    sheet = workdir / f"sheet-{households}.csv"
-    if not sheet.exists():
-        print(f"generating {sheet} ({households} households) …", flush=True)
-        base.child("generate", str(sheet), str(households))
+    sheet = base.signing_sheet(workdir, args.persons)
     url = base.fresh_database(args.db, workdir, "web")
     try:
         imported = base.child("import", url, str(sheet))
