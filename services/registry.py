@@ -41,6 +41,8 @@ async def find_community(text: str) -> Community:
             raise NotFound(f"找不到编号为{text}的安置社区")
         return found
     township, _, name = text.rpartition("/")
+    if len(name.strip()) > KEY_MAX:  # no community is named that long
+        raise NotFound(f"找不到安置社区“{text[:KEY_MAX]}…”")
     query = Community.filter(name=name.strip())
     if township:
         match = load_policy().match_township(township)

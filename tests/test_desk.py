@@ -273,3 +273,8 @@ async def test_two_processes_saving_one_problem_never_lose_an_update(clerk, db_u
     assert "刚被其他人修改过" in loser["message"]
     winner = ("甲的标题", "乙的标题")[[o["saved"] for o in outputs].index(True)]
     assert (await desk.problem_detail(clerk, problem["id"]))["title"] == winner
+
+
+async def test_a_community_name_too_long_to_exist_is_not_found(clerk):
+    with pytest.raises(NotFound):
+        await desk.similar_problems(ADMIN, "0" * 64 + ":", "物业维修", "电梯")

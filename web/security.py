@@ -15,6 +15,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from tortoise.exceptions import ValidationError
 
 from resettle.actor import Actor
 from resettle.errors import DomainError, NotFound, StaleVersion
@@ -101,6 +102,10 @@ async def errors_middleware(request: web.Request, handler):
         return _refusal(request, 409, "conflict", exc.message)
     except DomainError as exc:
         return _refusal(request, 400, "invalid", exc.message)
+    except ValidationError:
+        # a value no column can hold (too long, out of range) that no rule caught before the ORM
+        log.warning("value refused by the ORM on %s %s", request.method, request.path)
+        return _refusal(request, 400, "invalid", "输入的内容过长或超出范围，请检查后重试")
     except Exception as exc:
         if database_down(exc):
             log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
