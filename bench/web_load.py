@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import import_registry as base  # noqa: E402  (the same sheet and databases)
 
 MOVE_INS = 20_000
+WARMUP = 5  # seconds of load before the measured `--seconds`
 MIX = (("search", 25), ("household", 20), ("inbox", 20), ("queue", 15), ("intake", 20))
 BARE_APP = """
 import sys
@@ -137,9 +138,12 @@ def wait_ready(port: int, deadline: float = 60) -> None:
     raise SystemExit(f"server on port {port} did not start")
 
 
-async def load(port: int, clients: int, seconds: float, data: dict | None, think: float) -> dict:
+async def load(port: int, clients: int, seconds: float, data: dict | None, think: float,
+               warmup: float = WARMUP) -> dict:
     """`clients` concurrent clients for `seconds`, each pausing a random 0..2×`think` seconds
-    between requests as a person at a desk does; per kind the latencies (ms) and errors."""
+    between requests as a person at a desk does (also before the first: fifty people do not press
+    Enter in the same millisecond); per kind the latencies (ms) and errors. Requests started in the
+    first `warmup` seconds (cold caches, first queries) are sent but not counted."""
     import aiohttp
 
     rng = random.Random(5)
@@ -166,7 +170,10 @@ async def load(port: int, clients: int, seconds: float, data: dict | None, think
             "resident": rng.choice(data["residents"])}
 
     async def client(session: aiohttp.ClientSession, end: float) -> None:
+        if think:
+            await asyncio.sleep(rng.uniform(0, 2 * think))
         while time.monotonic() < end:
+            counted = time.monotonic() >= measured_from
             kind = rng.choice(kinds)
             method, path, head, body = request(kind)
             start = time.perf_counter()
@@ -176,7 +183,8 @@ async def load(port: int, clients: int, seconds: float, data: dict | None, think
                     ok = response.status < 300
             except (TimeoutError, aiohttp.ClientError):
                 ok, payload = False, b""
-            latencies[kind].append((time.perf_counter() - start) * 1000)
+            if counted:
+                latencies[kind].append((time.perf_counter() - start) * 1000)
             if not ok:
                 errors[kind] += 1
             elif kind == "intake" and data:
@@ -187,10 +195,10 @@ async def load(port: int, clients: int, seconds: float, data: dict | None, think
     connector = aiohttp.TCPConnector(limit=clients)
     timeout = aiohttp.ClientTimeout(total=10)  # a request this slow is an error, not a latency
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        end = time.monotonic() + seconds
-        started = time.perf_counter()
+        measured_from = time.monotonic() + warmup
+        end = measured_from + seconds
         await asyncio.gather(*(client(session, end) for _ in range(clients)))
-        elapsed = time.perf_counter() - started
+        elapsed = time.monotonic() - measured_from
     every = [v for values in latencies.values() for v in values]
     return {"requests": len(every), "rps": len(every) / elapsed, "errors": sum(errors.values()),
             "p50": statistics.median(every), "p99": statistics.quantiles(every, n=100)[98],

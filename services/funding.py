@@ -360,6 +360,12 @@ async def complete(actor: Actor, project_id: int, *, spent: int, on: dt.date | N
 # ---------------------------------------------------------------- reading
 
 
+# What a list row shows: lists and queues read only these (no timestamps, no JSON to parse).
+ROW_FIELDS = ("id", "township_code", "community_id", "kind", "item_code", "department", "title", "year", "status",
+              "requested", "verified", "approved", "district_share", "township_share", "ratio_bp", "spent",
+              "version")
+
+
 def _row(p: Project, community: str, policy: Policy) -> dict:
     return {"id": p.id, "township": policy.township(p.township_code).name, "township_code": p.township_code,
             "community": community, "community_id": p.community_id, "kind": p.kind,
@@ -389,7 +395,7 @@ async def list_projects(actor: Actor, *, year: int | None = None, status: str | 
             raise DomainError(f"“{township}”不是政策文件中的乡镇")
         query = query.filter(township_code=match.code)
     total = await query.count()
-    rows = await query.order_by("-year", "id").offset(offset).limit(limit)
+    rows = await query.order_by("-year", "id").offset(offset).limit(limit).only(*ROW_FIELDS)
     names = dict(await Community.filter(id__in={p.community_id for p in rows}).values_list("id", "name"))
     return {"total": total, "items": [_row(p, names[p.community_id], policy) for p in rows]}
 
@@ -463,7 +469,7 @@ async def queue(actor: Actor, *, year: int | None = None, policy: Policy | None 
     query = Project.filter(_scope(actor), status=status.value)
     if year:
         query = query.filter(year=year)
-    rows = await query.order_by("submitted_on", "id").limit(500)
+    rows = await query.order_by("submitted_on", "id").limit(500).only(*ROW_FIELDS)
     names = dict(await Community.filter(id__in={p.community_id for p in rows}).values_list("id", "name"))
     proof = await evidence([p.id for p in rows])
     items = []

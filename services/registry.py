@@ -23,14 +23,21 @@ SEARCH_LIMIT = 50
 KEY_MAX = 64  # the longest 协议编号, name or 房号 the registry stores
 
 
-def household_scope(actor: Actor) -> Q | None:
-    """The households an actor may see: a township liaison those moving out of or into its
-    township, desk staff those of their community; None means all."""
+def scope_columns(actor: Actor) -> list[tuple[str, object]] | None:
+    """The households an actor may see, as (column, value) pairs any one of which admits a
+    household: a township liaison those moving out of or into its township, desk staff those of
+    their community; None means all."""
     if actor.role == "township":
-        return Q(origin_township=actor.township) | Q(dest_township=actor.township)
+        return [("origin_township", actor.township), ("dest_township", actor.township)]
     if actor.role == "desk":
-        return Q(community_id=actor.community_id)
+        return [("community_id", actor.community_id)]
     return None
+
+
+def household_scope(actor: Actor) -> Q | None:
+    """`scope_columns` as an ORM filter."""
+    columns = scope_columns(actor)
+    return None if columns is None else Q(*(Q(**{column: value}) for column, value in columns), join_type="OR")
 
 
 async def find_community(text: str) -> Community:
@@ -168,38 +175,55 @@ async def search_households(actor: Actor, q: str, *, limit: int = SEARCH_LIMIT,
     if not q or len(q) > KEY_MAX:  # nothing is keyed or named that long
         return {"total": 0, "items": []}
     number = idnumber.normalize(q)
-    scope = household_scope(actor)
-
-    async def find(match: Q):
-        query = Household.filter(match)
-        if scope is not None:
-            query = query.filter(scope)
-        return query, await query.count()
+    conn = connection()
     if len(number) == 18 and idnumber.is_valid(number):
-        query, total = await find(Q(members__id_number=number))
+        keys = [number]
+        matches = "h.id IN (SELECT household_id FROM person WHERE id_number = {})"
     else:
-        # Exact keys first, as a UNION of three index lookups (an OR across the two tables would
-        # make PostgreSQL scan every household), so a search stays fast on a city-sized
-        # registry. Only when nothing matches exactly are 协议编号 and 房号 read as prefixes,
-        # which scans.
-        conn = connection()
-        marks = placeholders(conn, 3).split(", ")
-        rows = await conn.execute_query_dict(
-            f"SELECT id FROM household WHERE agreement_no = {marks[0]} UNION "
-            f"SELECT id FROM household WHERE unit = {marks[1]} UNION "
-            f"SELECT household_id AS id FROM person WHERE name = {marks[2]}", [q, q, q])
-        query, total = await find(Q(id__in=[r["id"] for r in rows]))
-        if not total:
-            query, total = await find(Q(agreement_no__startswith=q) | Q(unit__startswith=q))
-    rows = await query.order_by("agreement_no").offset(offset).limit(limit).prefetch_related(
-        "community", "members")
+        # The exact keys as a UNION of three index lookups (an OR across the two tables makes
+        # PostgreSQL scan every household), so a search stays fast on a city-sized registry.
+        keys = [q, q, q]
+        matches = ("h.id IN (SELECT id FROM household WHERE agreement_no = {} UNION "
+                   "SELECT id FROM household WHERE unit = {} UNION "
+                   "SELECT household_id FROM person WHERE name = {})")
+    total, ids = await _search_page(conn, actor, matches, keys, limit, offset)
+    if not total and len(keys) == 3:  # nothing exact: 协议编号 and 房号 as prefixes, which scans
+        prefix = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        total, ids = await _search_page(conn, actor, "(h.agreement_no LIKE {} ESCAPE '\\' OR h.unit LIKE {} "
+                                        "ESCAPE '\\')", [prefix, prefix], limit, offset)
+    rows = await Household.filter(id__in=ids).order_by("agreement_no").values(
+        "id", "agreement_no", "status", "origin_township", "dest_township", "unit", community="community__name")
+    members: dict[int, list[tuple[str, str]]] = {}
+    for household_id, name, relation in await Person.filter(household_id__in=ids).order_by("id").values_list(
+            "household_id", "name", "relation"):
+        members.setdefault(household_id, []).append((name, relation))
     return {"total": total, "items": [{
-        "agreement_no": h.agreement_no, "status": h.status,
-        "status_label": STATUS_LABELS[Status(h.status)],
-        "origin_township": policy.township(h.origin_township).name,
-        "dest_township": policy.township(h.dest_township).name, "community": h.community.name,
-        "unit": h.unit, "head": next((m.name for m in h.members if m.relation == "户主"), ""),
-        "members": len(h.members)} for h in rows]}
+        "agreement_no": h["agreement_no"], "status": h["status"],
+        "status_label": STATUS_LABELS[Status(h["status"])],
+        "origin_township": policy.township(h["origin_township"]).name,
+        "dest_township": policy.township(h["dest_township"]).name, "community": h["community"],
+        "unit": h["unit"],
+        "head": next((name for name, relation in members.get(h["id"], []) if relation == "户主"), ""),
+        "members": len(members.get(h["id"], []))} for h in rows]}
+
+
+async def _search_page(conn, actor: Actor, matches: str, keys: list, limit: int, offset: int) -> tuple[int, list[int]]:
+    """How many households in the actor's scope `matches` (SQL over household h, one {} per key)
+    admits, and the ids of the asked page in 协议编号 order. Plain SQL: the matched ids never
+    travel through Python, however common the name."""
+    scope = scope_columns(actor) or []
+    marks = placeholders(conn, len(keys) + len(scope)).split(", ")
+    where = matches.format(*marks[:len(keys)])
+    if scope:
+        where += " AND (" + " OR ".join(f"h.{column} = {mark}" for (column, _), mark in
+                                        zip(scope, marks[len(keys):], strict=True)) + ")"
+    params = [*keys, *(value for _, value in scope)]
+    total = (await conn.execute_query_dict(f"SELECT COUNT(*) AS n FROM household h WHERE {where}", params))[0]["n"]
+    if not total:
+        return 0, []
+    page = await conn.execute_query_dict(f"SELECT h.id FROM household h WHERE {where} ORDER BY h.agreement_no "
+                                         f"LIMIT {int(limit)} OFFSET {int(offset)}", params)
+    return total, [r["id"] for r in page]
 
 
 async def show_household(actor: Actor, key: str, policy: Policy | None = None, *,

@@ -115,6 +115,38 @@ async def test_show_by_agreement_or_id_masks_ids(registry_rows):
         await registry.show_household(ACTOR, "Z-999")
 
 
+async def test_search_by_every_key_within_scope(registry_rows):
+    await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="1号101室")
+
+    async def found(q, actor=ACTOR, **page):
+        result = await registry.search_households(actor, q, **page)
+        return result["total"], [h["agreement_no"] for h in result["items"]]
+    assert await found("乙") == (1, ["A-001"])  # a member's name
+    assert await found("1号101室") == (1, ["A-001"])  # 房号
+    assert await found("C-003") == (1, ["C-003"])
+    assert await found(make_id("19500101", 4).lower()) == (1, ["B-002"])  # a full ID, any case
+    assert await found("A-") == (1, ["A-001"])  # nothing exact: a 协议编号 prefix
+    assert await found("1号") == (1, ["A-001"])  # … or a 房号 prefix
+    assert await found("%") == (0, []) and await found("_-00_") == (0, [])  # wildcards are literal
+    assert await found("-00") == (0, [])  # a prefix, not a substring
+    page = await registry.search_households(ACTOR, "A-001")
+    assert page["items"][0] | {"head": "甲", "members": 3, "unit": "1号101室", "community": "陈家新苑",
+                               "origin_township": "城桥镇", "status": "allocated"} == page["items"][0]
+    # 堡镇's liaison sees C-003 (moving out of 堡镇) but not the others, however they are named
+    baozhen = Actor("test:bz", role="township", township="310151102")
+    assert await found("戊", baozhen) == (1, ["C-003"])
+    assert await found("甲", baozhen) == (0, []) and await found("A-", baozhen) == (0, [])
+
+
+async def test_search_pages_a_common_name(db, tmp_path):
+    rows = [person(f"N-{n:03d}", "王伟", make_id("19800101", n)) for n in range(1, 8)]
+    await import_sheets(ACTOR, [write_csv(tmp_path / "n.csv", rows)])
+    first = await registry.search_households(ACTOR, "王伟", limit=3)
+    rest = await registry.search_households(ACTOR, "王伟", limit=3, offset=3)
+    assert first["total"] == rest["total"] == 7
+    assert [h["agreement_no"] for h in first["items"] + rest["items"]] == [f"N-{n:03d}" for n in range(1, 7)]
+
+
 async def test_hukou_move_refusals(registry_rows):
     with pytest.raises(DomainError, match="已在迁入乡镇"):
         await registry.record_hukou_moved(ACTOR, "A-001", make_id("19610101", 2), D(2023, 9, 1))
