@@ -457,9 +457,14 @@ async def envelope(actor: Actor, year: int, *, policy: Policy | None = None) -> 
     return {"year": year, "envelope": total, "committed": committed, "remaining": total - committed}
 
 
-async def queue(actor: Actor, *, year: int | None = None, policy: Policy | None = None) -> dict:
-    """The reviewer's queue: a department's projects to verify, finance's to approve (with the
-    evidence, the split each would get, and the remaining envelope)."""
+QUEUE_PAGE = 50  # projects per page of a reviewer's queue, oldest first
+
+
+async def queue(actor: Actor, *, year: int | None = None, limit: int = QUEUE_PAGE, offset: int = 0,
+                policy: Policy | None = None) -> dict:
+    """The reviewer's queue, oldest submission first, a page at a time: a department's projects
+    to verify, finance's to approve (with the evidence, the split each would get, and the
+    remaining envelope of every year the queue holds)."""
     policy = policy or load_policy()
     if actor.role == "department":
         status = ProjectStatus.SUBMITTED
@@ -469,7 +474,8 @@ async def queue(actor: Actor, *, year: int | None = None, policy: Policy | None 
     query = Project.filter(_scope(actor), status=status.value)
     if year:
         query = query.filter(year=year)
-    rows = await query.order_by("submitted_on", "id").limit(500).only(*ROW_FIELDS)
+    total = await query.count()
+    rows = await query.order_by("submitted_on", "id").offset(offset).limit(limit).only(*ROW_FIELDS)
     names = dict(await Community.filter(id__in={p.community_id for p in rows}).values_list("id", "name"))
     proof = await evidence([p.id for p in rows])
     items = []
@@ -480,9 +486,9 @@ async def queue(actor: Actor, *, year: int | None = None, policy: Policy | None 
             row["split_preview"] = dict(zip(("district_share", "township_share"), split(p.verified, ratio),
                                             strict=True)) | {"ratio": ratio / 10_000}
         items.append(row)
-    years = sorted({p.year for p in rows} | ({year} if year else set()))
-    return {"status": status.value, "items": items,
-            "envelopes": [await envelope(actor, y, policy=policy) for y in years]}
+    years = set(await query.distinct().values_list("year", flat=True)) if total else set()
+    return {"status": status.value, "total": total, "items": items,
+            "envelopes": [await envelope(actor, y, policy=policy) for y in sorted(years | ({year} if year else set()))]}
 
 
 async def summary(actor: Actor, year: int, *, policy: Policy | None = None) -> dict:

@@ -158,6 +158,16 @@ async def _verified(n: int, amount: int) -> list[int]:
     return ids
 
 
+async def test_the_queue_comes_a_page_at_a_time_oldest_first(community):
+    ids = await _verified(7, 600)
+    pages = [await funding.queue(FINANCE, limit=3, offset=offset) for offset in (0, 3, 6)]
+    assert [p["total"] for p in pages] == [7, 7, 7]
+    assert [row["id"] for p in pages for row in p["items"]] == ids
+    assert all([e["year"] for e in p["envelopes"]] == [YEAR] for p in pages)  # every page shows what remains
+    assert (await funding.queue(FINANCE, year=YEAR + 1)) | {"items": []} == {
+        "status": "verified", "total": 0, "items": [], "envelopes": [await funding.envelope(FINANCE, YEAR + 1)]}
+
+
 async def test_concurrent_approvals_never_overspend_the_envelope(community, monkeypatch):
     policy = load_policy()
     monkeypatch.setitem(policy.funding.envelopes, YEAR, 1_000)  # room for 3 district shares of 300

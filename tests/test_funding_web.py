@@ -159,6 +159,24 @@ async def test_verify_then_approve_beside_the_split_and_the_envelope(site, monke
     assert "已验收" in page and "990.00元" in page
 
 
+async def test_a_long_queue_is_paged_with_its_count(site, monkeypatch):
+    monkeypatch.setattr(funding, "QUEUE_PAGE", 2)
+    await log_in(site, "liaison")
+    projects = [project_id(await post(site, "/funding/new", **{**FORM, "amount": "100", "year": str(YEAR + n),
+                                                               "do": "save"})) for n in range(3)]  # one item a year
+    for project in projects:
+        page = await (await site.get(f"/funding/projects/{project}")).text()
+        await post(site, f"/funding/projects/{project}/submit", version=version(page))
+    await log_in(site, "housing")
+    first = (await (await site.get("/funding")).text()).split("count-projects")[0]  # the queue, not the list
+    assert "待核定（<span id=\"count-queue\">3<" in first and "第 1–2 项，共 3 项" in first
+    assert [f'href="/funding/projects/{p}"' in first for p in projects] == [True, True, False]
+    assert 'href="/funding?&queue_offset=2" rel="next"' in first
+    second = (await (await site.get("/funding?queue_offset=2")).text()).split("count-projects")[0]
+    assert "第 3–3 项，共 3 项" in second and f'href="/funding/projects/{projects[2]}"' in second
+    assert 'queue_offset=0" rel="prev"' in second and 'rel="next"' not in second
+
+
 async def test_return_with_a_reason_kept_on_refusal(site):
     await log_in(site, "liaison")
     project = await drafted(site, "100")

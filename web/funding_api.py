@@ -91,7 +91,10 @@ async def complete(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/funding/queue")
 async def queue(request: web.Request) -> web.Response:
-    return respond(await funding.queue(actor(request), year=year_of(request.query)))
+    q = request.query
+    return respond(await funding.queue(actor(request), year=year_of(q),
+                                       limit=whole(q, "limit", "limit", 1, 200) or funding.QUEUE_PAGE,
+                                       offset=whole(q, "offset", "offset", 0, 10**9) or 0))
 
 
 @routes.get("/api/v1/funding/summary")

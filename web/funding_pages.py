@@ -146,13 +146,16 @@ async def home(request: web.Request) -> web.Response:
     offset = whole(q, "offset", "起始位置", 0, 10**9) or 0
     found = await funding.list_projects(who, year=year, status=status or None, township=township or None,
                                         limit=PAGE, offset=offset)
-    queue = await funding.queue(who, year=year) if who.role in ("department", "finance") else None
+    queue_offset = whole(q, "queue_offset", "起始位置", 0, 10**9) or 0
+    queue = await funding.queue(who, year=year, limit=funding.QUEUE_PAGE, offset=queue_offset) \
+        if who.role in ("department", "finance") else None
     if who.role == "finance" and not queue["envelopes"]:  # an empty queue still shows what remains
         queue["envelopes"] = [await funding.envelope(who, year or funding.today().year)]
     keep = {k: v for k, v in (("year", year), ("status", status), ("township", township)) if v}
     return aiohttp_jinja2.render_template("funding_home.html", request, {
         "found": found, "queue": queue, "year": year, "status": status, "township": township, "offset": offset,
-        "page": PAGE, "keep": keep, "statuses": {s.value: label for s, label in STATUS_LABELS.items()},
+        "page": PAGE, "queue_offset": queue_offset, "queue_page": funding.QUEUE_PAGE, "keep": keep,
+        "statuses": {s.value: label for s, label in STATUS_LABELS.items()},
         "townships": [t.name for t in load_policy().townships] if who.role != "township" else []})
 
 

@@ -83,6 +83,8 @@ _PROJECT_FIELDS = {
 _FUNDING_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 _PROJECT = {"$ref": "#/components/schemas/FundingProject"}
 _FUNDING_YEAR = _query("year", "项目年度，如 2026", pattern=r"^\d{4}$")
+_PAGING = ({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+           {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}})
 _ENVELOPE = {"type": "object", "required": ["year", "envelope", "committed", "remaining"],
              "properties": {k: {"type": "integer"} for k in ("year", "envelope", "committed", "remaining")}}
 
@@ -217,9 +219,7 @@ OPENAPI = {
         "/api/v1/households": {"get": {
             "summary": "按协议编号、姓名、房号或完整身份证号查询户",
             "parameters": [
-                {"name": "q", "in": "query", "schema": {"type": "string"}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                {"name": "q", "in": "query", "schema": {"type": "string"}}, *_PAGING],
             "responses": _ok({"type": "object", "required": ["total", "items"], "properties": {
                 "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}}}})}},
         "/api/v1/households/{agreement_no}": {"get": {
@@ -328,10 +328,7 @@ OPENAPI = {
             "get": {"summary": "社区治理项目（乡镇信息员看本乡镇的，核定部门看本部门已提交的，区财政局看已提交的）",
                     "parameters": [_FUNDING_YEAR,
                                    _query("status", "只看这一状态", enum=[s.value for s in ProjectStatus]),
-                                   _query("township", "只看这个乡镇"),
-                                   {"name": "limit", "in": "query",
-                                    "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-                                   {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                                   _query("township", "只看这个乡镇"), *_PAGING],
                     "responses": _ok({"type": "object", "required": ["total", "items"], "properties": {
                         "total": {"type": "integer"}, "items": {"type": "array", "items": _PROJECT}}})},
             "post": {"summary": "起草一个项目（草稿）；返回项目与资格审查结论", "requestBody": _body("FundingDraft"),
@@ -356,9 +353,10 @@ OPENAPI = {
             ("complete", "FundingComplete", "验收：乡镇登记验收日期与实际支出（不超过审定金额）"))},
         "/api/v1/funding/queue": {"get": {
             "summary": "待办：核定部门的待核定项目，区财政局的待审定项目（附申报依据、试算的分担与当年区级资金）",
-            "parameters": [_FUNDING_YEAR],
-            "responses": _ok({"type": "object", "required": ["status", "items", "envelopes"], "properties": {
-                "status": {"type": "string"}, "items": {"type": "array", "items": _PROJECT},
+            "parameters": [_FUNDING_YEAR, *_PAGING],
+            "responses": _ok({"type": "object", "required": ["status", "total", "items", "envelopes"], "properties": {
+                "status": {"type": "string"}, "total": {"type": "integer"},
+                "items": {"type": "array", "items": _PROJECT},
                 "envelopes": {"type": "array", "items": _ENVELOPE}}})}},
         "/api/v1/funding/summary": {"get": {
             "summary": "年度资金汇总：分乡镇、分类别的审定金额与区级、乡镇承担，当年区级资金总额、已承诺与剩余",
