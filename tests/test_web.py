@@ -334,6 +334,7 @@ async def test_every_api_route_for_every_role(site, desk_ids, funding_ids, role)
     for method, path, body, status in checks:
         response = await site.request(method, path, json=body, headers=auth)
         assert response.status == status, (role, method, path, await response.text())
+        assert "Set-Cookie" not in response.headers, path  # a token client gets no session
         data = await response.json()
         if status >= 400:
             assert set(data["error"]) == {"code", "message"}

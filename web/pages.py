@@ -18,12 +18,14 @@ from services.audit import audit_log
 from services.registry_import import import_sheets, write_issue_report
 from web import jobs, keys, uploads
 from web.forms import STEP_CHOICES, record_from_form
-from web.security import ACTOR, actor, csrf_token, database_down, log_in
+from web.security import ACTOR, actor, csrf_token, database_down, is_api, log_in
 
 routes = web.RouteTableDef()
 
 
 async def template_context(request: web.Request) -> dict:
+    if is_api(request):  # JSON only: no page context, and no session (nor cookie) for a token client
+        return {}
     who = request.get(ACTOR)
     return {"actor": who, "role_label": ROLES.get(who.role, "") if who else "",
             "csrf": await csrf_token(request),
