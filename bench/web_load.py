@@ -58,7 +58,7 @@ async def step_prepare(url: str) -> dict:
     from tortoise.transactions import in_transaction
 
     from resettle.actor import Actor
-    from resettle.db import connection, open_db
+    from resettle.db import connection, is_postgres, open_db
     from resettle.models import Community, Household, Person, Project
     from resettle.policy import load_policy
     from services import accounts, desk, funding, ledger
@@ -102,6 +102,10 @@ async def step_prepare(url: str) -> dict:
                                           deliberation={"body": "居民代表会议", "held_on": f"{year}-01-10",
                                                         "attendance": 3, "votes_for": 2, "votes_against": 0})
             await Project.filter(id=project["id"]).update(status="verified", verified=1_000_000)
+        # fresh statistics for what the set-up wrote, as the import does after a bulk load (and
+        # autovacuum would within a minute; it is off on some test servers)
+        for table in ("household", "handoff", "demand", "problem", "desk_action", "project", "audit_event"):
+            await conn.execute_script(f"VACUUM (ANALYZE) {table}" if is_postgres(conn) else f"ANALYZE {table}")
         agreements = await Household.filter(community_id=community.id).limit(2000).values_list("agreement_no",
                                                                                                  flat=True)
         names = await Person.filter(household__community_id=community.id).limit(2000).values_list("name", flat=True)
