@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
 from tortoise.migrations.executor import MigrationExecutor
 
@@ -30,7 +31,10 @@ def resolve_url(url: str | None = None) -> str:
 
 
 def orm_config(url: str) -> dict:
-    return {"connections": {"default": url}, "apps": {"models": APP}, "use_tz": True,
+    connection: str | dict = url
+    if url.startswith("sqlite://"):  # writers take the lock when they begin (resettle/sqlite_engine.py)
+        connection = {**expand_db_url(url), "engine": "resettle.sqlite_engine"}
+    return {"connections": {"default": connection}, "apps": {"models": APP}, "use_tz": True,
             "timezone": "UTC"}
 
 

@@ -189,6 +189,7 @@ class Handoff(Timestamped):
     class Meta:
         table = "handoff"
         indexes = (
+            # and, for the inbox, partial indexes of the open ones by due date (migration 0009)
             Index(fields=("to_township", "status", "accept_due"), name="ix_handoff_to"),
             Index(fields=("from_township", "status", "accept_due"), name="ix_handoff_from"),
             Index(fields=("household_id",), name="ix_handoff_household"),

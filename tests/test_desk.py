@@ -4,6 +4,7 @@ scope, versions, the lists and the monthly summary adding up."""
 import asyncio
 import datetime as dt
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from resettle.rules.desk import iso_week, period
 from resettle.rules.permissions import Forbidden
 from services import desk
 from services.registry_import import import_sheets
+from tests.conftest import PG_URL
 from tests.sheets import make_id, person, write_csv
 
 ADMIN = Actor("test:admin")
@@ -273,6 +275,36 @@ async def test_two_processes_saving_one_problem_never_lose_an_update(clerk, db_u
     assert "刚被其他人修改过" in loser["message"]
     winner = ("甲的标题", "乙的标题")[[o["saved"] for o in outputs].index(True)]
     assert (await desk.problem_detail(clerk, problem["id"]))["title"] == winner
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's database-wide write lock (PostgreSQL locks rows)")
+async def test_a_save_waits_for_another_process_writing_then_meets_the_version_check(clerk, db_url):
+    """Another process (the CLI beside the server) holds SQLite's write lock: a save waits for it
+    instead of failing, and then is judged by the version like any other; one that cannot wait
+    long enough is recognised as busy (the web answers 503, nothing half-saved)."""
+    from resettle.db import connection
+    from web.security import database_busy
+
+    problem = await desk.link(clerk, [(await take(clerk))["id"]], title="电梯")
+    other = sqlite3.connect(db_url[len("sqlite://"):], isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE problem SET title = '别处的标题', version = version + 1 WHERE id = ?", (problem["id"],))
+        asyncio.get_running_loop().call_later(0.3, other.commit)
+        with pytest.raises(StaleVersion, match="刚被其他人修改过"):  # waited, then found it changed
+            await desk.edit_problem(clerk, problem["id"], title="我的标题", description="", version=problem["version"])
+        assert (await desk.problem_detail(clerk, problem["id"]))["title"] == "别处的标题"
+        other.execute("BEGIN IMMEDIATE")
+        await connection().execute_script("PRAGMA busy_timeout = 50")
+        with pytest.raises(Exception) as busy:
+            await desk.edit_problem(clerk, problem["id"], title="我的标题", description="", version=2)
+        assert database_busy(busy.value)
+        other.commit()
+        await connection().execute_script("PRAGMA busy_timeout = 15000")
+        saved = await desk.edit_problem(clerk, problem["id"], title="我的标题", description="", version=2)
+        assert saved["title"] == "我的标题"
+    finally:
+        other.close()
 
 
 async def test_a_community_name_too_long_to_exist_is_not_found(clerk):

@@ -9,6 +9,7 @@ import errno
 import logging
 import os
 import secrets
+import sqlite3
 import time
 from pathlib import Path
 
@@ -110,9 +111,23 @@ async def errors_middleware(request: web.Request, handler):
         if database_down(exc):
             log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
             return _refusal(request, 503, "unavailable", "数据库暂时无法连接，请稍后再试")
+        if database_busy(exc):
+            log.warning("database busy on %s %s: %s", request.method, request.path, exc)
+            return _refusal(request, 503, "unavailable", "数据库正忙（另一项写入正在进行），请稍后再试；本次没有保存")
         # Logged with its traceback for the operator; the user gets one plain sentence.
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _refusal(request, 500, "internal", "服务器内部错误，已记录，请稍后再试或联系管理员")
+
+
+def _in_chain(exc: BaseException | None, test) -> bool:
+    """Whether an error or anything that caused it passes `test`."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if test(exc):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def database_down(exc: BaseException) -> bool:
@@ -124,16 +139,14 @@ def database_down(exc: BaseException) -> bool:
 
     down = (ConnectionError, DBConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
             asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError)
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, down):
-            return True
-        # asyncio's "Multiple exceptions: [Errno 111] Connect call failed" is a bare OSError
-        if type(exc) is OSError and ("Connect call failed" in str(exc) or exc.errno == errno.ECONNREFUSED):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
+    # asyncio's "Multiple exceptions: [Errno 111] Connect call failed" is a bare OSError
+    return _in_chain(exc, lambda e: isinstance(e, down) or type(e) is OSError and (
+        "Connect call failed" in str(e) or e.errno == errno.ECONNREFUSED))
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Whether SQLite gave up waiting for another writer (a long import from the command line)."""
+    return _in_chain(exc, lambda e: isinstance(e, sqlite3.OperationalError) and "locked" in str(e))
 
 
 def _http_message(exc: web.HTTPException) -> str:
