@@ -58,10 +58,6 @@ async def connect(url: str | None = None, *, migrate: bool = True) -> TortoiseCo
         with ctx:  # active only while it is set up, in this task
             await ctx.init(config=orm_config(url), _create_db=False)
             connection = ctx.connections.get("default")
-            if url.startswith("sqlite://"):
-                # WAL lets readers work during an import; NORMAL sync is safe with WAL.
-                await connection.execute_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                                " PRAGMA foreign_keys=ON;")
             _forget_statements_of_other_engines(connection)
             if migrate:
                 await migrate_schema(ctx)

@@ -1,4 +1,5 @@
-"""tortoise's SQLite engine, with transactions that take the write lock when they begin.
+"""tortoise's SQLite engine, with transactions that take the write lock when they begin, and the
+connection settings resettle runs SQLite with.
 
 SQLite's default BEGIN starts as a reader; a transaction that reads and then writes (every
 optimistic-lock save, every import) cannot become the writer once another process has committed
@@ -31,6 +32,9 @@ class _Transaction(base.SqliteTransactionWrapper):
 class SqliteClient(base.SqliteClient):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # tortoise already sets WAL (readers work during an import) and foreign keys; NORMAL sync is
+        # safe with WAL.
+        self.pragmas.setdefault("synchronous", "NORMAL")
         self.pragmas.setdefault("busy_timeout", BUSY_TIMEOUT_MS)
 
     def _in_transaction(self) -> base.TransactionContext:
