@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 
 import pytest
@@ -50,8 +51,21 @@ TRUNCATE_ALL = """DO $$ BEGIN EXECUTE (
     FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'); END $$"""
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """One migrated, empty SQLite file for the session: each test copies it instead of running
+    every migration again (that was most of the suite's time)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def migrate():
+        async with open_db(f"sqlite:///{path}"):
+            pass
+    asyncio.run(migrate())
+    return path
+
+
 @pytest.fixture
-def fresh_database(tmp_path, pg_database):
+def fresh_database(tmp_path, pg_database, request):
     """A function giving a migrated, empty database each time it is called."""
     count = 0
 
@@ -59,7 +73,9 @@ def fresh_database(tmp_path, pg_database):
         nonlocal count
         count += 1
         if pg_database is None:
-            return f"sqlite:///{tmp_path / f'test-{count}.db'}"
+            target = tmp_path / f"test-{count}.db"
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+            return f"sqlite:///{target}"
         asyncio.run(_pg(pg_database, TRUNCATE_ALL))
         return pg_database
     return make
