@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import click
 
+from resettle.sheets import csv_rows
+
 FORMATS = click.Choice(["table", "csv", "json"])
 
 
@@ -24,9 +26,7 @@ def render(rows: list[dict], columns: dict[str, str], fmt: str) -> str:
         return json.dumps(rows, ensure_ascii=False, indent=2, default=str)
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(columns.values())
-        writer.writerows([[row.get(k, "") for k in columns] for row in rows])
+        csv.writer(buffer).writerows(csv_rows(rows, columns))  # formula-like text made inert
         return buffer.getvalue().rstrip("\n")
     cells = [list(columns.values())] + [[str(row.get(k, "")) for k in columns] for row in rows]
     widths = [max(_width(line[i]) for line in cells) for i in range(len(columns))]

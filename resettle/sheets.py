@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,39 +208,98 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
+# What a spreadsheet takes for the start of a formula: "=", and "+", "-", "@" too (Excel and WPS
+# read "+1+1" and "@SUM(A1)" as formulas when a .csv is opened), also hidden behind a leading tab
+# or carriage return; the full-width forms because a Chinese input method types them and some
+# spreadsheets fold them. Text we write that starts so must stay text (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+DATE_FORMAT, DATETIME_FORMAT = "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS"
+
+
+def _plain(value: object) -> object:
+    """None for a missing value, whichever way pandas or a service spelled it."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    return value
+
+
+def csv_cell(value: object) -> object:
+    """A value as a .csv cell. A .csv has no text type, so text that would start a formula gets
+    a leading single quote, which Excel and WPS read as "this is text" (and hide); everything
+    else, numbers (a negative amount) and dates included, is written as it is."""
+    value = _plain(value)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_rows(rows: list[dict], columns: dict[str, str]) -> Iterator[list]:
+    """The header and the rows (dicts keyed by the `columns` keys) as .csv cells."""
+    yield [csv_cell(header) for header in columns.values()]
+    for row in rows:
+        yield [csv_cell(row.get(key)) for key in columns]
+
+
+def xlsx_cell(sheet, value: object, number_format: str | None = None):
+    """A cell for `sheet.append` (a normal or a write-only worksheet). Text is always a string
+    cell: openpyxl makes text that starts with "=" a formula, and "#N/A" an error, unless told.
+    Characters an .xlsx cannot hold (control characters) become U+FFFD instead of failing the
+    whole paper."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    value = _plain(value)
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    cell = WriteOnlyCell(sheet, value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    elif isinstance(value, dt.datetime):
+        cell.number_format = DATETIME_FORMAT
+    elif isinstance(value, dt.date):
+        cell.number_format = DATE_FORMAT
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
 def write_table(rows: list[dict], columns: dict[str, str], path: str | Path) -> Path:
     """Write rows (dicts keyed by the `columns` keys) with Chinese headers to .xlsx or .csv."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        _frame(rows, columns).to_csv(path, index=False, encoding="utf-8-sig")
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+            csv.writer(handle).writerows(csv_rows(rows, columns))  # CRLF: a CR in a value gets quoted
         return path
     return write_sheets([("Sheet1", rows, columns)], path)
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(c) > 0x2E7F else 1 for c in text)
 
 
 def write_sheets(sheets: list[tuple[str, list[dict], dict[str, str]]], path: str | Path, *,
                  number_formats: dict[str, str] | None = None) -> Path:
     """An .xlsx with one worksheet per (name, rows, columns), in order. Columns are sized to
     their text (a CJK character counts double), so a clerk can read it without dragging.
-    `number_formats` gives an Excel format per column key, e.g. {"amount": "#,##0.00"}."""
+    `number_formats` gives an Excel format per column key, e.g. {"amount": "#,##0.00"}.
+    Written cell by cell with openpyxl (write-only: a long report streams to disk), every value
+    through xlsx_cell, so no text a user typed becomes a live formula."""
+    from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
     path = Path(path)
     formats = number_formats or {}
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, rows, columns in sheets:
-            frame = _frame(rows, columns)
-            frame.to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            for n, (key, header) in enumerate(columns.items(), 1):
-                cells = [header, *frame[header].head(200).map(str)]
-                wide = max(sum(2 if ord(c) > 0x2E7F else 1 for c in cell) for cell in cells)
-                sheet.column_dimensions[get_column_letter(n)].width = min(60, max(6, wide + 2))
-                if key in formats:
-                    for (cell,) in sheet.iter_rows(min_row=2, min_col=n, max_col=n):
-                        cell.number_format = formats[key]
+    book = Workbook(write_only=True)
+    for name, rows, columns in sheets:
+        sheet = book.create_sheet(name)
+        keys = list(columns)
+        # Widths before the first row: a write-only sheet writes its columns first.
+        for n, key in enumerate(keys, 1):
+            shown = [columns[key], *("" if _plain(row.get(key)) is None else str(row.get(key)) for row in rows[:200])]
+            wide = max(_width(text) for text in shown)
+            sheet.column_dimensions[get_column_letter(n)].width = min(60, max(6, wide + 2))
+        sheet.append([xlsx_cell(sheet, header) for header in columns.values()])
+        for row in rows:
+            sheet.append([xlsx_cell(sheet, row.get(key), formats.get(key)) for key in keys])
+    book.save(path)
     return path
-
-
-def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(columns)).rename(columns=columns)
-

@@ -1,0 +1,188 @@
+"""Nothing we hand out can attack the person who opens it: text a clerk, a resident or a sheet
+typed that starts like a formula (= + - @, a tab or a carriage return) is written into every
+.xlsx as a string cell (read back exactly as typed) and into every .csv behind a single quote.
+Each kind of export is made the way a user gets it: through the CLI on a seeded database."""
+
+import asyncio
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import Workbook, load_workbook
+
+from cli.main import main
+from cli.output import render
+from resettle.actor import Actor
+from resettle.db import open_db
+from resettle.models import Community
+from resettle.rules.household import Status
+from resettle.sheets import write_sheets, write_table
+from services import desk, funding, registry
+from services.registry_import import import_sheets
+from tests.sheets import make_id, person, write_csv
+
+# What a spreadsheet may take for the start of a formula (the full-width forms too: an IME types them).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+ADMIN = Actor("test:admin")
+NAME = '=HYPERLINK("http://x","y")'
+DEMAND = "+1+1"
+TITLE = "-2+3"
+UNIT = "@SUM(A1)"
+COMMUNITY = "=1+2新苑"
+REASON = "=2+5 已转区民政局"  # desk.decline strips the tab a clerk typed first
+VALUE = "=cmd|' /C calc'!A0"
+HEAD, WIFE = make_id("19600101", 1), make_id("19620101", 2)
+TODAY = dt.date.today()
+YEAR = TODAY.year
+
+
+async def seed(tmp_path: Path) -> None:
+    """A household of 城桥镇 moved into 陈家镇's COMMUNITY (so the ledger hands lines off), whose
+    head is NAME in UNIT; a demand DEMAND in a problem TITLE, one declined with REASON; a funding
+    project titled NAME."""
+    rows = [person("A-001", NAME, HEAD, "户主", community=COMMUNITY, unit=UNIT, handed="2024-01-02", tags="党员"),
+            person("A-001", "李四", WIFE, "配偶", community=COMMUNITY, unit=UNIT, handed="2024-01-02", tags="低保")]
+    report = await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])
+    assert report.outcome == "imported", report.issues
+    await registry.record_step(ADMIN, "A-001", Status.ALLOCATED, dt.date(2024, 2, 1))
+    await registry.record_step(ADMIN, "A-001", Status.MOVED_IN, dt.date(2024, 3, 1))
+    c = await Community.get(name=COMMUNITY)
+    clerk = Actor("test:desk", role="desk", township=c.township_code, community_id=c.id)
+    taken = await desk.intake(clerk, None, channel="统一接待", category="物业维修", text=DEMAND, resident=HEAD)
+    await desk.link(clerk, [taken["id"]], title=TITLE)
+    other = await desk.intake(clerk, None, channel="统一接待", category="物业维修", text="低保咨询", resident=WIFE)
+    await desk.decline(clerk, other["id"], "\t" + REASON)
+    township = Actor("test:cj", role="township", township=c.township_code)
+    await funding.draft(township, community=COMMUNITY, kind="operation", item="YY01", title=NAME, year=YEAR,
+                        requested=36_000)
+
+
+@pytest.fixture
+def cli(db_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    async def seeded():
+        async with open_db(db_url):
+            await seed(tmp_path)
+    asyncio.run(seeded())
+    runner = CliRunner()
+
+    def invoke(*args, db=True):
+        return runner.invoke(main, [*args, *(("--db", db_url) if db else ())], catch_exceptions=False)
+    return invoke
+
+
+def xlsx_cells(path: Path) -> list[str]:
+    """Every text cell of every worksheet; fails on any formula cell."""
+    book = load_workbook(path)
+    texts = []
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (path.name, sheet.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str):
+                    texts.append(cell.value)
+    return texts
+
+
+def inert_csv(text: str) -> list[str]:
+    """Every cell of a csv, the quote prefix taken off; fails on a cell that starts a formula."""
+    cells = [cell for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) for cell in row]
+    for cell in cells:
+        assert not cell.startswith(FORMULA_START), cell
+    return [cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell for cell in cells]
+
+
+def read_csv(path: Path) -> str:
+    with path.open(encoding="utf-8-sig", newline="") as handle:  # a quoted CR stays a CR
+        return handle.read()
+
+
+def sheet_with_values(path: Path, header: list[str], rows: list[list]) -> Path:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for r, row in enumerate(rows, 2):
+        for c, value in enumerate(row, 1):
+            sheet.cell(r, c, value).data_type = "s"  # text the clerk typed, as Excel keeps it
+    book.save(path)
+    return path
+
+
+def test_every_export_stores_formula_text_as_text(cli, tmp_path):
+    made: dict[str, Path] = {}
+
+    def out(name: str, *args: str) -> Path:
+        result = cli(*args, "--out", str(tmp_path / name))
+        assert result.exit_code == 0, result.output
+        made[name] = tmp_path / name
+        return made[name]
+    where = ("--community", COMMUNITY, "--month", TODAY.strftime("%Y-%m"))
+    out("lists.xlsx", "desk", "lists", *where, "--format", "xlsx")
+    out("demands.csv", "desk", "lists", *where, "--list", "demands", "--format", "csv")
+    out("problems.csv", "desk", "lists", *where, "--list", "problems", "--format", "csv")
+    out("summary.xlsx", "desk", "summary", "--township", "陈家镇", "--month", TODAY.strftime("%Y-%m"),
+        "--format", "xlsx")
+    out("ledger.xlsx", "ledger", "report", "--township", "城桥镇")
+    out("ledger.csv", "ledger", "report", "--township", "城桥镇")
+    out("funding.xlsx", "funding", "summary", "--year", str(YEAR))
+    out("stats.xlsx", "registry", "stats", "--by", "community")
+    out("stats.csv", "registry", "stats", "--by", "community")
+    assert cli("desk", "template", "--out", str(tmp_path / "template.xlsx"), db=False).exit_code == 0
+    made["template.xlsx"] = tmp_path / "template.xlsx"
+
+    bad = write_csv(tmp_path / "bad.csv", [person("B-001", "王五", VALUE, "户主")])
+    assert cli("registry", "import", str(bad), "--errors", str(tmp_path / "registry-errors.xlsx")).exit_code != 0
+    made["registry-errors.xlsx"] = tmp_path / "registry-errors.xlsx"
+    assert cli("registry", "import", str(bad), "--errors", str(tmp_path / "registry-errors.csv")).exit_code != 0
+    made["registry-errors.csv"] = tmp_path / "registry-errors.csv"
+    demands = sheet_with_values(tmp_path / "demands.xlsx", ["受理日期", "渠道", "类别", "诉求内容", "姓名", "身份证号"],
+                                [[VALUE, "走访", "物业维修", DEMAND, NAME, ""]])
+    for name in ("desk-errors.xlsx", "desk-errors.csv"):
+        result = cli("desk", "import-demands", str(demands), "--community", COMMUNITY, "--errors",
+                     str(tmp_path / name))
+        assert (tmp_path / name).exists(), result.output
+        made[name] = tmp_path / name
+
+    texts = {name: xlsx_cells(path) if name.endswith(".xlsx") else inert_csv(read_csv(path))
+             for name, path in made.items()}
+    expected = {"lists.xlsx": {NAME, DEMAND, TITLE, UNIT, REASON}, "demands.csv": {NAME, DEMAND, UNIT, REASON},
+                "problems.csv": {TITLE}, "summary.xlsx": {COMMUNITY}, "ledger.xlsx": {NAME},
+                "ledger.csv": {NAME}, "stats.xlsx": {COMMUNITY}, "stats.csv": {COMMUNITY},
+                "registry-errors.xlsx": {VALUE}, "registry-errors.csv": {VALUE},
+                "desk-errors.xlsx": {VALUE}, "desk-errors.csv": {VALUE}}
+    for name, values in expected.items():
+        assert values <= set(texts[name]), (name, values - set(texts[name]))
+
+    for args in (("desk", "lists", *where, "--list", "demands"), ("registry", "stats", "--by", "community"),
+                 ("funding", "list", "--year", str(YEAR))):
+        printed = cli(*args, "--format", "csv")
+        assert printed.exit_code == 0, printed.output
+        assert {NAME, COMMUNITY} & set(inert_csv(printed.output)), args
+
+
+def test_the_writers_keep_numbers_and_neutralise_only_text(tmp_path):
+    hostile = ["=1+1", "+1", "-1", "@A1", "\t=1", "\r=1", "＝1+1", "#N/A", "'=quoted", "1-2", "plain"]
+    rows = [{"text": v, "amount": -100, "share": -0.5, "on": dt.date(2026, 1, 2)} for v in hostile]
+    columns = {"text": "文本", "amount": "金额", "share": "比例", "on": "日期"}
+    book = load_workbook(write_sheets([("表", rows, columns)], tmp_path / "t.xlsx",
+                                      number_formats={"amount": "#,##0.00"}))
+    sheet = book["表"]
+    assert [c.value for c in sheet[1]] == list(columns.values())
+    for n, value in enumerate(hostile, 2):
+        text, amount, share, on = sheet[n]
+        assert (text.value, text.data_type) == (value.replace("\r", "\n"), "s")  # XML reads CR as LF
+        assert (amount.value, amount.data_type, amount.number_format) == (-100, "n", "#,##0.00")
+        assert (share.value, share.data_type) == (-0.5, "n")
+        assert on.value == dt.datetime(2026, 1, 2) and on.is_date
+
+    text = read_csv(write_table(rows, columns, tmp_path / "t.csv"))
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0] == list(columns.values())
+    assert [line[0] for line in lines[1:]] == ["'" + v if v.startswith(FORMULA_START) else v for v in hostile]
+    assert {tuple(line[1:]) for line in lines[1:]} == {("-100", "-0.5", "2026-01-02")}  # numbers stay numbers
+    assert [line[0] for line in csv.reader(io.StringIO(render(rows, columns, "csv")))][1:] == \
+        [line[0] for line in lines[1:]]
