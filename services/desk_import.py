@@ -23,7 +23,7 @@ from resettle.rules.dates import parse_date
 from resettle.rules.desk import CHANNEL_LABELS
 from resettle.rules.permissions import require
 from resettle.rules.signing_sheet import ERROR, NUMERIC_ID_MESSAGE, WARNING, Issue
-from resettle.sheets import SheetSpec, cell_text, read_sheet, write_table
+from resettle.sheets import SheetSpec, cell_text, read_sheet, write_table, xlsx_cell
 from services import audit, desk
 from services.registry_import import ISSUE_COLUMNS, Progress
 
@@ -207,7 +207,8 @@ def write_template(path: str | Path, policy: Policy | None = None) -> Path:
     sheet = book.active
     sheet.title = "需求"
     keys = list(DEMAND_SHEET.columns)
-    sheet.append([main + ("*" if required else "") for main, _, required in DEMAND_SHEET.columns.values()])
+    sheet.append([xlsx_cell(sheet, main + ("*" if required else ""))
+                  for main, _, required in DEMAND_SHEET.columns.values()])
     for n, key in enumerate(keys):
         letter = chr(ord("A") + n)
         sheet.column_dimensions[letter].width = 40 if key == "text" else 22 if key == "id_number" else 14
@@ -219,11 +220,12 @@ def write_template(path: str | Path, policy: Policy | None = None) -> Path:
             for (cell,) in sheet.iter_rows(min_row=2, max_row=TEMPLATE_ROWS, min_col=n + 1, max_col=n + 1):
                 cell.number_format = "@"
     notes = book.create_sheet("填写说明")
-    notes.append(["列", "是否必填", "说明"])
+    notes.append([xlsx_cell(notes, text) for text in ("列", "是否必填", "说明")])
     for key, (main, aliases, required) in DEMAND_SHEET.columns.items():
         told = "、".join(choices[key]) if key in choices else NOTES[key]
         also = f"（表头也可写作：{'、'.join(aliases)}）" if aliases else ""
-        notes.append([main, "必填" if required else "选填", told + also])
+        # the policy's categories are text too: never a formula, whatever a site names them
+        notes.append([xlsx_cell(notes, text) for text in (main, "必填" if required else "选填", told + also)])
     notes.column_dimensions["C"].width = 90
     book.save(path)
     return Path(path)

@@ -5,9 +5,12 @@ Each kind of export is made the way a user gets it: through the CLI on a seeded 
 
 import asyncio
 import csv
+import dataclasses
 import datetime as dt
 import io
+import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner
@@ -18,11 +21,16 @@ from cli.output import render
 from resettle.actor import Actor
 from resettle.db import open_db
 from resettle.models import Community
+from resettle.policy import load_policy
+from resettle.rules.desk import period
 from resettle.rules.household import Status
 from resettle.sheets import write_sheets, write_table
 from services import desk, funding, registry
+from services.desk_papers import write_lists
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
+from tests.test_desk_papers import pdf_text
+from web.downloads import attachment
 
 # What a spreadsheet may take for the start of a formula (the full-width forms too: an IME types them).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
@@ -186,3 +194,53 @@ def test_the_writers_keep_numbers_and_neutralise_only_text(tmp_path):
     assert {tuple(line[1:]) for line in lines[1:]} == {("-100", "-0.5", "2026-01-02")}  # numbers stay numbers
     assert [line[0] for line in csv.reader(io.StringIO(render(rows, columns, "csv")))][1:] == \
         [line[0] for line in lines[1:]]
+
+
+def test_the_desk_template_keeps_a_sites_categories_as_text(tmp_path):
+    from services.desk_import import write_template
+
+    base = load_policy()
+    policy = dataclasses.replace(base, desk=dataclasses.replace(base.desk, categories=("=1+1", "物业维修")))
+    texts = xlsx_cells(write_template(tmp_path / "t.xlsx", policy))
+    assert "诉求内容*" in texts and any(text.startswith("=1+1、物业维修") for text in texts)
+
+
+async def test_a_control_character_from_a_sheet_does_not_break_the_papers(db, tmp_path):
+    """The web refuses control characters, a signing sheet does not: an .xlsx cannot hold them,
+    and one such name made every list of its community fail to download (IllegalCharacterError)."""
+    rows = [person("A-001", "张\x07三", HEAD, "户主", unit="3号\x01室")]
+    assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
+    c = await Community.get(name="陈家新苑")
+    clerk = Actor("test:desk", role="desk", township=c.township_code, community_id=c.id)
+    await desk.intake(clerk, None, channel="统一接待", category="物业维修", text="楼道灯坏了", resident=HEAD)
+    data = await desk.lists(clerk, None, period(month=TODAY.strftime("%Y-%m")))
+    texts = xlsx_cells(write_lists(data, tmp_path / "l.xlsx"))
+    assert {"张\ufffd三", "3号\ufffd室"} <= set(texts)
+    assert "张\x07三" in read_csv(write_lists(data, tmp_path / "l.csv", ["demands"]))  # csv holds it as it is
+
+
+async def test_pdfs_print_markup_as_typed(db, tmp_path):
+    """reportlab's Paragraph parses markup: a name with <font> or & must print as typed."""
+    name, title = "<font size=40>王</font>&amp;五", "A&B <b>电梯</b> " + "很长的问题描述" * 12
+    rows = [person("A-001", name, HEAD, "户主")]
+    assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
+    c = await Community.get(name="陈家新苑")
+    clerk = Actor("test:desk", role="desk", township=c.township_code, community_id=c.id)
+    taken = await desk.intake(clerk, None, channel="统一接待", category="物业维修", text=title, resident=HEAD)
+    await desk.link(clerk, [taken["id"]], title=title)
+    data = await desk.lists(clerk, None, period(month=TODAY.strftime("%Y-%m")))
+    text = pdf_text(write_lists(data, tmp_path / "l.pdf"))
+    flat = text.replace("\n", "")  # a narrow column wraps the name
+    assert name in flat and "A&B <b>电梯</b>" in flat
+
+
+async def test_a_download_name_cannot_break_its_header():
+    """A community name is part of a download's file name: a quote, a line break or a slash in it
+    must neither end the header nor name a folder."""
+    response = await attachment(lambda path: path.write_bytes(b"x") and path,
+                                'a"b\r\nSet-Cookie: x=1/..\\c', "csv")
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment; filename*=UTF-8''")
+    encoded = disposition.removeprefix("attachment; filename*=UTF-8''")
+    assert re.fullmatch(r"[A-Za-z0-9!#$&+.^_`|~%-]+", encoded), encoded  # RFC 8187 attr-chars only
+    assert unquote(encoded) == "a_b__Set-Cookie: x=1_.._c.csv"
