@@ -4,6 +4,7 @@ as an attachment with a Chinese file name, and the folder is gone before the res
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+# Not in a file name: path separators, a quote, control characters (a line break would end the header).
+_NOT_IN_NAME = re.compile(r'[/\\"\x00-\x1f\x7f]')
 TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -23,4 +26,11 @@ async def attachment(write: Callable[[Path], Path], name: str, fmt: str) -> web.
         body = path.read_bytes()
     content_type, _, charset = TYPES[fmt].partition("; charset=")
     return web.Response(body=body, content_type=content_type, charset=charset or None,
-                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(f'{name}.{fmt}')}"})
+                        headers={"Content-Disposition": disposition(f"{name}.{fmt}")})
+
+
+def disposition(filename: str) -> str:
+    """The attachment header for a file name made of user text (a community's name): separators
+    and control characters become "_", and everything outside RFC 8187's attr-chars is
+    percent-encoded (quote's default keeps "/")."""
+    return f"attachment; filename*=UTF-8''{quote(_NOT_IN_NAME.sub('_', filename), safe='')}"
