@@ -244,3 +244,27 @@ async def test_a_download_name_cannot_break_its_header():
     encoded = disposition.removeprefix("attachment; filename*=UTF-8''")
     assert re.fullmatch(r"[A-Za-z0-9!#$&+.^_`|~%-]+", encoded), encoded  # RFC 8187 attr-chars only
     assert unquote(encoded) == "a_b__Set-Cookie: x=1_.._c.csv"
+
+
+async def test_web_downloads_are_inert(aiohttp_client, db_url, tmp_path):
+    """The same papers as a clerk downloads them from the desk pages."""
+    from services import accounts
+    from tests.test_desk_web import take
+    from tests.test_web import PASSWORD, log_in
+    from web.app import init_app
+
+    site = await aiohttp_client(init_app(db_url, secret=b"d" * 32, uploads=tmp_path / "uploads"))
+    rows = [person("A-001", NAME, HEAD, "户主", community=COMMUNITY, unit=UNIT)]
+    assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
+    await accounts.add_user(ADMIN, "clerk", "社区干部", "desk", PASSWORD, community=COMMUNITY, carriage="居委会")
+    await log_in(site, "clerk")
+    await take(site, q=HEAD, text=DEMAND)
+    month = TODAY.strftime("%Y-%m")
+    xlsx = await site.get(f"/desk/lists?month={month}&format=xlsx")
+    assert xlsx.status == 200, await xlsx.text()
+    (tmp_path / "web.xlsx").write_bytes(await xlsx.read())
+    assert {NAME, UNIT, DEMAND} <= set(xlsx_cells(tmp_path / "web.xlsx"))
+    assert unquote(xlsx.headers["Content-Disposition"].partition("''")[2]).startswith(COMMUNITY)
+    one = await site.get(f"/desk/lists?month={month}&list=demands&format=csv")
+    assert one.status == 200
+    assert {NAME, UNIT, DEMAND} <= set(inert_csv((await one.read()).decode("utf-8-sig")))
