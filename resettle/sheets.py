@@ -241,16 +241,23 @@ def csv_rows(rows: list[dict], columns: dict[str, str]) -> Iterator[list]:
 
 
 def xlsx_cell(sheet, value: object, number_format: str | None = None):
-    """A cell for `sheet.append` (a normal or a write-only worksheet). Text is always a string
-    cell: openpyxl makes text that starts with "=" a formula, and "#N/A" an error, unless told.
-    Characters an .xlsx cannot hold (control characters) become U+FFFD instead of failing the
-    whole paper."""
+    """What to put in a row for `sheet.append` (a normal or a write-only worksheet) so that the
+    value is stored as it is: text as a string cell, never a formula ("=...") or an error
+    ("#N/A"), which is what openpyxl makes of text starting with "=" or "#"; dates in the
+    formats the papers have always had. Characters an .xlsx cannot hold (control characters)
+    become U+FFFD instead of failing the whole paper. Plain values go as they are: a cell object
+    costs openpyxl's write-only append several times a value."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     value = _plain(value)
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+        if ILLEGAL_CHARACTERS_RE.search(value):
+            value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+        if not number_format and not value.startswith(("=", "#")):
+            return value
+    elif not number_format and not isinstance(value, dt.date):
+        return value  # numbers (a negative amount stays a number), None
     cell = WriteOnlyCell(sheet, value)
     if isinstance(value, str):
         cell.data_type = "s"
