@@ -210,9 +210,10 @@ def cell_text(value: object) -> str:
 
 # What a spreadsheet takes for the start of a formula: "=", and "+", "-", "@" too (Excel and WPS
 # read "+1+1" and "@SUM(A1)" as formulas when a .csv is opened), also hidden behind a leading tab
-# or carriage return; the full-width forms because a Chinese input method types them and some
-# spreadsheets fold them. Text we write that starts so must stay text (OWASP "CSV injection").
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+# or carriage return (or NUL, which OWASP ASVS 1.2.10 names too); the full-width forms because a
+# Chinese input method types them and some spreadsheets fold them. Text we write that starts so
+# must stay text (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00", "＝", "＋", "－", "＠")
 DATE_FORMAT, DATETIME_FORMAT = "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS"
 
 
