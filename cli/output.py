@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 import unicodedata
 from collections.abc import Callable
@@ -20,6 +21,17 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+# Control characters (C0, DEL, C1) of stored text: an escape sequence would drive the clerk's
+# terminal (retitle it, hide lines, plant links); a line break or tab would break the table.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]")
+_BREAKS = re.compile(r"[\t\n\r]")
+
+
+def _shown(value: object) -> str:
+    """A table cell as the terminal may print it."""
+    return _CONTROL.sub("\ufffd", _BREAKS.sub(" ", str(value)))
+
+
 def render(rows: list[dict], columns: dict[str, str], fmt: str) -> str:
     """`columns` maps the stable English key to the Chinese header shown in table and csv."""
     if fmt == "json":
@@ -27,8 +39,8 @@ def render(rows: list[dict], columns: dict[str, str], fmt: str) -> str:
     if fmt == "csv":
         buffer = io.StringIO()
         csv.writer(buffer).writerows(csv_rows(rows, columns))  # formula-like text made inert
-        return buffer.getvalue().rstrip("\n")
-    cells = [list(columns.values())] + [[str(row.get(k, "")) for k in columns] for row in rows]
+        return buffer.getvalue().rstrip("\r\n")
+    cells = [list(columns.values())] + [[_shown(row.get(k, "")) for k in columns] for row in rows]
     widths = [max(_width(line[i]) for line in cells) for i in range(len(columns))]
     lines = []
     for n, line in enumerate(cells):

@@ -270,3 +270,11 @@ async def test_web_downloads_are_inert(aiohttp_client, db_url, tmp_path):
     one = await site.get(f"/desk/lists?month={month}&list=demands&format=csv")
     assert one.status == 200
     assert {NAME, UNIT, DEMAND} <= set(inert_csv((await one.read()).decode("utf-8-sig")))
+
+
+def test_a_table_on_the_terminal_prints_no_escape_sequence():
+    """A name from a sheet can carry ESC: printed raw, it drives the clerk's terminal."""
+    rows = [{"name": "\x1b]0;owned\x07张三\x1b[8m", "text": "第一行\n第二行\t完", "n": -1}]
+    table = render(rows, {"name": "姓名", "text": "内容", "n": "数"}, "table")
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", table)
+    assert "\ufffd]0;owned\ufffd张三\ufffd[8m" in table and "第一行 第二行 完" in table and len(table.splitlines()) == 3
