@@ -219,7 +219,7 @@ DATE_FORMAT, DATETIME_FORMAT = "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS"
 
 def _plain(value: object) -> object:
     """None for a missing value, whichever way pandas or a service spelled it."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value):
         return None
     return value
 

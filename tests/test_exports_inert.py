@@ -278,3 +278,14 @@ def test_a_table_on_the_terminal_prints_no_escape_sequence():
     table = render(rows, {"name": "姓名", "text": "内容", "n": "数"}, "table")
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", table)
     assert "\ufffd]0;owned\ufffd张三\ufffd[8m" in table and "第一行 第二行 完" in table and len(table.splitlines()) == 3
+
+
+def test_missing_values_stay_empty_cells(tmp_path):
+    """Rows built from pandas frames carry NA, NaN and NaT: empty cells, as pandas wrote them."""
+    import pandas as pd
+
+    rows = [{"a": pd.NA, "b": float("nan"), "c": pd.NaT, "d": None, "e": "=x"}]
+    columns = {key: key for key in "abcde"}
+    sheet = load_workbook(write_table(rows, columns, tmp_path / "na.xlsx")).active
+    assert [c.value for c in sheet[2]] == [None, None, None, None, "=x"]
+    assert read_csv(write_table(rows, columns, tmp_path / "na.csv")).splitlines()[1] == ",,,,'=x"
