@@ -195,6 +195,27 @@ NOTES = {"received_on": "如 2026-11-02 或 2026年11月2日，不晚于导入�
          "phone": "非本社区登记居民必填（手机或座机）"}
 
 
+CHOICES_SHEET = "选项"
+
+
+def _choice_list(book, key: str, choices: list[str]) -> str:
+    """A drop-down's list formula. Written out ("a,b") when Excel reads it back as these very
+    choices: no comma (the separator), no quote (it would end the string and the rest would be
+    formula text) and within Excel's 255 characters; otherwise the choices go, as text cells, in
+    a row of a hidden sheet the drop-down refers to."""
+    inline = ",".join(choices)
+    if len(inline) <= 255 and not any("," in c or '"' in c for c in choices):
+        return f'"{inline}"'
+    from openpyxl.utils import get_column_letter
+
+    if CHOICES_SHEET not in book.sheetnames:
+        book.create_sheet(CHOICES_SHEET).sheet_state = "hidden"
+    sheet = book[CHOICES_SHEET]
+    sheet.append([xlsx_cell(sheet, choice) for choice in choices])  # one row per drop-down
+    row = sheet.max_row
+    return f"'{CHOICES_SHEET}'!$A${row}:${get_column_letter(len(choices))}${row}"
+
+
 def write_template(path: str | Path, policy: Policy | None = None) -> Path:
     """The blank template: the header (required columns marked *), drop-down lists for 渠道 and
     类别 from the policy, the ID column as text, and a sheet of notes."""
@@ -213,7 +234,7 @@ def write_template(path: str | Path, policy: Policy | None = None) -> Path:
         letter = chr(ord("A") + n)
         sheet.column_dimensions[letter].width = 40 if key == "text" else 22 if key == "id_number" else 14
         if key in choices:
-            rule = DataValidation(type="list", formula1=f'"{",".join(choices[key])}"', allow_blank=True)
+            rule = DataValidation(type="list", formula1=_choice_list(book, key, choices[key]), allow_blank=True)
             rule.add(f"{letter}2:{letter}{TEMPLATE_ROWS}")
             sheet.add_data_validation(rule)
         if key == "id_number":

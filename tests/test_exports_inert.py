@@ -289,3 +289,21 @@ def test_missing_values_stay_empty_cells(tmp_path):
     sheet = load_workbook(write_table(rows, columns, tmp_path / "na.xlsx")).active
     assert [c.value for c in sheet[2]] == [None, None, None, None, "=x"]
     assert read_csv(write_table(rows, columns, tmp_path / "na.csv")).splitlines()[1] == ",,,,'=x"
+
+
+def test_the_template_drop_down_cannot_be_broken_by_a_category(tmp_path):
+    """A quote in a category ended the drop-down's string and made the rest formula text; a comma
+    split one category in two. Such choices go on a hidden sheet, as text."""
+    from services.desk_import import write_template
+
+    base = load_policy()
+    odd = ('x",HYPERLINK("http://e"),"', "水,电", "物业维修")
+    policy = dataclasses.replace(base, desk=dataclasses.replace(base.desk, categories=odd))
+    book = load_workbook(write_template(tmp_path / "t.xlsx", policy))
+    lists = [v.formula1 for v in book["需求"].data_validations.dataValidation]
+    assert '"统一接待,走访,电话,12345热线,网上"' in lists and "'选项'!$A$1:$C$1" in lists
+    assert not any("HYPERLINK" in f for f in lists)
+    choices = book["选项"]
+    assert choices.sheet_state == "hidden" and [c.value for c in choices[1]] == list(odd)
+    assert all(c.data_type == "s" for c in choices[1])
+    assert book.sheetnames[0] == "需求"
