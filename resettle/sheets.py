@@ -226,8 +226,9 @@ def _plain(value: object) -> object:
 
 def csv_cell(value: object) -> object:
     """A value as a .csv cell. A .csv has no text type, so text that would start a formula gets
-    a leading single quote, which Excel and WPS read as "this is text" (and hide); everything
-    else, numbers (a negative amount) and dates included, is written as it is."""
+    a leading single quote (OWASP's advice: the spreadsheet then takes the cell for text, the
+    clerk still reads what was typed); everything else, numbers (a negative amount) and dates
+    included, is written as it is."""
     value = _plain(value)
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value

@@ -198,7 +198,7 @@ NOTES = {"received_on": "如 2026-11-02 或 2026年11月2日，不晚于导入�
 CHOICES_SHEET = "选项"
 
 
-def _choice_list(book, key: str, choices: list[str]) -> str:
+def _choice_list(book, choices: list[str]) -> str:
     """A drop-down's list formula. Written out ("a,b") when Excel reads it back as these very
     choices: no comma (the separator), no quote (it would end the string and the rest would be
     formula text) and within Excel's 255 characters; otherwise the choices go, as text cells, in
@@ -234,7 +234,7 @@ def write_template(path: str | Path, policy: Policy | None = None) -> Path:
         letter = chr(ord("A") + n)
         sheet.column_dimensions[letter].width = 40 if key == "text" else 22 if key == "id_number" else 14
         if key in choices:
-            rule = DataValidation(type="list", formula1=_choice_list(book, key, choices[key]), allow_blank=True)
+            rule = DataValidation(type="list", formula1=_choice_list(book, choices[key]), allow_blank=True)
             rule.add(f"{letter}2:{letter}{TEMPLATE_ROWS}")
             sheet.add_data_validation(rule)
         if key == "id_number":
