@@ -209,7 +209,8 @@ async def csrf_token(request: web.Request) -> str:
 @web.middleware
 async def csrf_middleware(request: web.Request, handler):
     """State-changing form posts carry the session's token (the API uses tokens, not cookies)."""
-    if request.method in UNSAFE and not is_api(request):
+    # a path or method no route takes changes nothing: answered 404/405 with its body unread
+    if request.method in UNSAFE and not is_api(request) and request.match_info.http_exception is None:
         session = await get_session(request)
         expected = session.get("csrf", "")
         sent = request.headers.get("X-CSRF-Token") or (await request.post()).get("csrf", "")
