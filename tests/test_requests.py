@@ -95,8 +95,16 @@ async def test_forms_and_json_have_a_small_limit(site):
             **auth(site), "Content-Type": "application/json"})
         assert response.status == 413
         assert (await response.json())["error"]["message"] == "提交的内容太大（上限 1 MB），未作处理"
-    # the biggest real form still fits: the desk's meeting page
-    assert len(b"x" * 64 * 1024) < limits.FORM_LIMIT
+    # the biggest real form still fits: the desk's meeting page with 20 units of 50 attendees
+    # each, both lists, and a decision of the longest text the desk keeps
+    await log_in(site, "desk")
+    page = await site.get("/desk/meeting")
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', await page.text()))
+    names = "、".join(["欧阳明华"] * 50)
+    form = {**fields, "decisions": "决" * desk.TEXT_MAX,
+            **{f"{kind}:单位{i}": names for kind in ("reception", "meeting") for i in range(20)}}
+    response = await site.post("/desk/meeting", data=form, allow_redirects=False)
+    assert response.status in (303, 400) and "太大" not in await response.text()
 
 
 async def test_an_upload_over_the_sheet_limit_is_refused_and_nothing_stays(site, monkeypatch):
