@@ -23,7 +23,7 @@ from resettle.models import AuditEvent
 from services import audit, desk, funding
 from tests.sheets import make_id, person, write_csv
 from tests.test_web import ADMIN, HEAD_ID, IN_SCOPE, csrf_of, log_in, make_site
-from web import api, keys, limits, logs, pages, uploads
+from web import api, keys, logs, pages, uploads
 from web.app import init_app
 
 MB = 1024 * 1024
@@ -270,6 +270,13 @@ async def test_huge_page_numbers_and_far_dates_are_refused_in_chinese(site):
         response = await site.get(path)
         assert response.status == 400 and ("页码" in await response.text() or "日期" in await response.text()), path
     assert (await site.get("/audit?since=2024-01-01&until=2099-12-31&page=1")).status == 200
+
+
+async def test_a_recorded_step_refuses_far_dates_and_huge_versions(site):
+    for body in ({"event": "handed_over", "on": "0001-01-01"}, {"event": "handed_over", "on": "9999-12-31"},
+                 {"event": "handed_over", "version": "99999999999999999999"}):
+        response = await site.post("/api/v1/households/A-001/events", json=body, headers=auth(site))
+        assert response.status == 400, body
 
 
 def _multipart(fields: dict, sheet: bytes, disposition: str) -> tuple[bytes, dict]:
