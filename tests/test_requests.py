@@ -134,6 +134,29 @@ async def test_an_upload_over_the_sheet_limit_is_refused_and_nothing_stays(site,
     assert in_folder(site) == []
 
 
+async def test_an_api_upload_takes_one_sheet_and_small_options_only(site, monkeypatch):
+    """Per-part bounds hold the whole body: a second sheet, a huge option or an unknown part is
+    refused at once, and nothing is left on disk."""
+    monkeypatch.setattr(api.imports, "body_limit", 100_000)
+    sheet = write_csv(site.tmp / "ok.csv", ROWS[:1]).read_bytes()
+    async def endless():  # no Content-Length: only the bounds of each part can stop it
+        yield sheet
+        for _ in range(50 * MB // 65536):
+            yield b"t" * 65536
+    for name, words in (("sheet", "只能出现一次"), ("dry_run", "只能是 true 或 false"), ("junk", "不认识的字段")):
+        with aiohttp.MultipartWriter("form-data") as body:
+            body.append(sheet).set_content_disposition("form-data", name="sheet", filename="a.csv")
+            part = body.append_payload(AsyncIterablePayload(endless()))
+            part.set_content_disposition("form-data", name=name, **({"filename": "b.csv"} if name == "sheet" else {}))
+        response = await site.post("/api/v1/imports", data=body, headers=auth(site, "office"))
+        assert response.status == 400 and words in (await response.json())["error"]["message"], words
+    with (site.tmp / "ok.csv").open("rb") as handle:
+        response = await site.post("/api/v1/imports", data={"sheet": handle, "dry_run": "true"},
+                                   headers=auth(site, "office"))
+    assert response.status == 200 and (await response.json())["outcome"] == "preview"
+    assert in_folder(site) == []
+
+
 # ---------------------------------------------------------------- PATCH keeps what it leaves out
 
 

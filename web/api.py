@@ -98,6 +98,16 @@ async def record(request: web.Request) -> web.Response:
     return respond(result, status=201)
 
 
+async def _option(part) -> str:
+    """A yes/no multipart field, read no further than such a value goes."""
+    value = b""
+    while chunk := await part.read_chunk():
+        value += chunk
+        if len(value) > 16:
+            raise DomainError(f"字段 {part.name} 只能是 true 或 false")
+    return value.decode("utf-8", "replace")
+
+
 @routes.post("/api/v1/imports")
 @limits.body_limit(limits.SHEET_LIMIT, upload=True)
 async def imports(request: web.Request) -> web.Response:
@@ -110,11 +120,17 @@ async def imports(request: web.Request) -> web.Response:
     upload, options = None, {}
     try:
         try:
+            # each field once, and nothing else: a streamed body is bounded part by part (one
+            # sheet up to the route's limit, a few bytes per option), never read on regardless
             async for part in await request.multipart():
-                if part.name == "sheet" and part.filename:
+                if part.name in options or (part.name == "sheet" and upload is not None):
+                    raise DomainError(f"字段 {part.name} 只能出现一次")
+                if part.name == "sheet":
                     upload = await uploads.save_part(request, who, part)
                 elif part.name in ("skip_invalid", "dry_run"):
-                    options[part.name] = (await part.text()).strip().lower() in ("1", "true", "yes")
+                    options[part.name] = flag({part.name: await _option(part)}, part.name)
+                else:
+                    raise DomainError(f"不认识的字段 {part.name}：只有 sheet、skip_invalid 和 dry_run")
         except (HttpProcessingError, ValueError):
             return api_error(400, "bad_multipart", "上传内容不是有效的 multipart/form-data")
         if upload is None:

@@ -37,11 +37,11 @@ def number(value: str, what: str) -> int | None:
 
 
 def flag(values: Mapping, name: str) -> bool:
-    """A yes/no query value: absent is no; anything but 1/0/true/false is refused, not read as no."""
+    """A yes/no value: absent is no; anything but 1/0/true/false/yes/no is refused, not read as no."""
     value = field(values, name).lower()
-    if value not in ("", "1", "0", "true", "false"):
+    if value not in ("", "1", "0", "true", "false", "yes", "no"):
         raise DomainError(f"参数 {name} 只能是 true 或 false")
-    return value in ("1", "true")
+    return value in ("1", "true", "yes")
 
 
 def page_of(values: Mapping) -> int:
