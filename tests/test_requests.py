@@ -255,6 +255,10 @@ async def test_a_confirmed_upload_is_deleted_and_its_report_still_served(site):
     assert report.status == 200 and (await report.read())[:2] == b"PK"
     again = await site.post(f"/registry/import/{upload}/confirm", data={"csrf": token, "skip_invalid": "1"})
     assert again.status == 404
+    response, token = await _preview(site, ROWS[:1], name="clean.csv")  # no problem, no report: all gone
+    upload = re.search(r"/registry/import/([\w-]+)/confirm", await response.text())[1]
+    done = await site.post(f"/registry/import/{upload}/confirm", data={"csrf": token})
+    assert done.status == 200 and not (site.app[keys.UPLOADS] / upload).exists()
 
 
 async def test_a_refused_upload_is_deleted(site):

@@ -130,8 +130,11 @@ def discard(folder: Path, upload: str) -> None:
 
 
 def imported(sheet: Path) -> None:
-    """An import has written: the sheet is done with (its error report stays until swept)."""
+    """An import has written (or failed for good): the sheet is done with. Its error report, if
+    any, stays for the result page's download until swept; without one the upload goes whole."""
     sheet.unlink(missing_ok=True)
+    if not report_path(sheet).exists():
+        shutil.rmtree(sheet.parent, ignore_errors=True)
 
 
 def touch(folder: Path, upload: str) -> None:
