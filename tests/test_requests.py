@@ -383,7 +383,7 @@ def as_read(text: str) -> str:
 @pytest.mark.parametrize("typed", [
     HEAD_ID.translate(str.maketrans("0123456789", "０１２３４５６７８９")),  # full-width
     f"{HEAD_ID[:6]} {HEAD_ID[6:14]} {HEAD_ID[14:]}", f"{HEAD_ID[:6]}\u3000{HEAD_ID[6:]}",
-    f"{HEAD_ID[:6]}-{HEAD_ID[6:]}", "138 1234 5678"])
+    f"{HEAD_ID[:6]}-{HEAD_ID[6:]}", "138 1234 5678", "+86 138 1234 5678", "008613812345678"])
 def test_scrub_folds_before_masking(typed):
     from urllib.parse import quote
 

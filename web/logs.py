@@ -48,8 +48,9 @@ def _mask_digits(match: re.Match) -> str:
     compact = _SEPARATORS.sub("", run)
     if _ID_NUMBER.fullmatch(compact):
         return _mask_id(compact)
-    if _MOBILE.fullmatch(compact):
-        return compact[:3] + "****" + compact[-4:]
+    mobile = re.sub(r"^(?:0086|86)(?=1[3-9][0-9]{9}$)", "", compact)  # +86 138 …
+    if _MOBILE.fullmatch(mobile):
+        return compact[:-8] + "****" + compact[-4:]
     run = _ID_NUMBER.sub(lambda m: _mask_id(m[0]), run)
     return _MOBILE.sub(lambda m: m[0][:3] + "****" + m[0][-4:], run)
 
