@@ -31,7 +31,7 @@ from resettle.models import (
 )
 from resettle.policy import Policy, load_policy
 from resettle.rules import idnumber
-from resettle.rules.contact import normalize_phone
+from resettle.rules.contact import mask_phone, normalize_phone
 from resettle.rules.desk import (
     ACTION_LABELS,
     CHANNEL_LABELS,
@@ -318,9 +318,12 @@ async def intake(actor: Actor, community: str | int | None, *, channel: str, cat
             person_id=person.id if person else None, resident_name=name, contact=phone,
             unit=_text(unit, "房号", required=False, limit=64), entitlement_id=line.id if line else None,
             status=DemandStatus.RECEIVED.value)
+        # what was taken, as the demand holds it; the phone only masked (the log is read widely)
         await audit.record(actor, "desk.intake", "demand", demand.id, audit.diff({}, {
-            "community_id": c.id, "channel": channel.value, "category": category, "person_id": demand.person_id,
-            "entitlement_id": demand.entitlement_id, "received_on": received_on}))
+            "community_id": c.id, "channel": channel.value, "category": category, "text": demand.text,
+            "person_id": demand.person_id, "resident_name": demand.resident_name, "unit": demand.unit,
+            "contact": mask_phone(demand.contact), "entitlement_id": demand.entitlement_id,
+            "received_on": received_on}))
     return {**(await _demand_dicts([demand]))[0],
             "similar": await _similar(c.id, category, text) if similar else []}
 
@@ -422,11 +425,16 @@ async def _close_demand(actor: Actor, demand_id: int, to: DemandStatus, text: st
 # ---------------------------------------------------------------- problems and actions
 
 
-async def edit_problem(actor: Actor, problem_id: int, *, title: str, description: str, version: int) -> dict:
-    """Two staff editing one problem: the second save is refused (version), nothing lost."""
+async def edit_problem(actor: Actor, problem_id: int, *, title: str | None = None, description: str | None = None,
+                       version: int) -> dict:
+    """Two staff editing one problem: the second save is refused (version), nothing lost. A
+    field not given (None) keeps its value, so a partial update changes only what it names."""
     require(actor.role, "desk.work")
-    after = {"title": _text(title, "问题标题", limit=200),
-             "description": _text(description, "问题说明", required=False)}
+    after = {}
+    if title is not None:
+        after["title"] = _text(title, "问题标题", limit=200)
+    if description is not None:
+        after["description"] = _text(description, "问题说明", required=False)
     async with in_transaction():
         problem = await _problem(actor, problem_id)
         before = {k: getattr(problem, k) for k in after}

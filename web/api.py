@@ -11,11 +11,11 @@ from aiohttp.http_exceptions import HttpProcessingError
 from resettle.errors import DomainError
 from services import ledger, registry
 from services.registry_import import import_sheets
-from web import keys, uploads
-from web.fields import CONTROL, field
+from web import keys, limits, uploads
+from web.fields import CONTROL, field, flag
 from web.forms import record_from_form
 from web.openapi import OPENAPI
-from web.security import actor, api_error
+from web.security import actor, api_error, is_api
 
 routes = web.RouteTableDef()
 MAX_LIMIT = 200
@@ -38,6 +38,17 @@ async def json_object(request: web.Request) -> dict:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="请求体应为 JSON 对象")
     return body
+
+
+@web.middleware
+async def query_middleware(request: web.Request, handler):
+    """On the API a parameter given is a parameter meant: `?limit=` is refused, not read as
+    the default (leave a parameter out to get its default)."""
+    if is_api(request):
+        empty = sorted({k for k, v in request.query.items() if not v.strip()})
+        if empty:
+            return api_error(400, "invalid_parameter", f"参数 {'、'.join(empty)} 不能为空（不需要时请不写该参数）")
+    return await handler(request)
 
 
 def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -87,7 +98,18 @@ async def record(request: web.Request) -> web.Response:
     return respond(result, status=201)
 
 
+async def _option(part) -> str:
+    """A yes/no multipart field, read no further than such a value goes."""
+    value = b""
+    while chunk := await part.read_chunk():
+        value += chunk
+        if len(value) > 16:
+            raise DomainError(f"字段 {part.name} 只能是 true 或 false")
+    return value.decode("utf-8", "replace")
+
+
 @routes.post("/api/v1/imports")
+@limits.body_limit(limits.SHEET_LIMIT, upload=True)
 async def imports(request: web.Request) -> web.Response:
     """A multipart sheet (field `sheet`) and `skip_invalid`; the CLI's JSON summary plus every
     problem row."""
@@ -98,11 +120,17 @@ async def imports(request: web.Request) -> web.Response:
     upload, options = None, {}
     try:
         try:
+            # each field once, and nothing else: a streamed body is bounded part by part (one
+            # sheet up to the route's limit, a few bytes per option), never read on regardless
             async for part in await request.multipart():
-                if part.name == "sheet" and part.filename:
-                    upload = await uploads.save_part(folder, who, part)
+                if part.name in options or (part.name == "sheet" and upload is not None):
+                    raise DomainError(f"字段 {part.name} 只能出现一次")
+                if part.name == "sheet":
+                    upload = await uploads.save_part(request, who, part)
                 elif part.name in ("skip_invalid", "dry_run"):
-                    options[part.name] = (await part.text()).strip().lower() in ("1", "true", "yes")
+                    options[part.name] = flag({part.name: await _option(part)}, part.name)
+                else:
+                    raise DomainError(f"不认识的字段 {part.name}：只有 sheet、skip_invalid 和 dry_run")
         except (HttpProcessingError, ValueError):
             return api_error(400, "bad_multipart", "上传内容不是有效的 multipart/form-data")
         if upload is None:
@@ -125,7 +153,7 @@ async def ledger_handoffs(request: web.Request) -> web.Response:
         return api_error(422, "invalid_parameter", "参数 direction 只能是 incoming、outgoing 或 both")
     found = await ledger.list_handoffs(
         actor(request), township=field(q, "township") or None, direction=direction,
-        overdue=q.get("overdue") in ("1", "true"), open_only=q.get("all") not in ("1", "true"),
+        overdue=flag(q, "overdue"), open_only=not flag(q, "all"),
         limit=_int(request, "limit", ledger.PAGE, 1, 1000), offset=_int(request, "offset", 0, 0, 10**9))
     return respond(found)
 

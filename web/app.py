@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -12,10 +11,23 @@ from aiohttp_session import session_middleware
 from tortoise.context import set_global_context
 
 from resettle.db import connect, resolve_url
-from web import api, desk_api, desk_pages, funding_api, funding_pages, jobs, keys, ledger_pages, logs, pages, security
+from web import (
+    api,
+    desk_api,
+    desk_pages,
+    funding_api,
+    funding_pages,
+    jobs,
+    keys,
+    ledger_pages,
+    limits,
+    logs,
+    pages,
+    security,
+)
+from web import uploads as web_uploads
 
 HERE = Path(__file__).parent
-MAX_UPLOAD = 256 * 1024 * 1024  # a city-wide signing sheet as .xlsx stays well under this
 
 
 async def _database(app: web.Application):
@@ -31,18 +43,21 @@ async def _database(app: web.Application):
 
 def init_app(db_url: str | None = None, *, secret: bytes | None = None,
              uploads: Path | None = None) -> web.Application:
+    # Who is asking is settled before any body is read: auth runs before the length check and
+    # before CSRF parses a form, so an anonymous body is never read beyond the login form's.
     app = web.Application(
-        client_max_size=MAX_UPLOAD,
-        middlewares=[logs.request_id_middleware,
+        client_max_size=limits.FORM_LIMIT,
+        middlewares=[logs.request_id_middleware, limits.route_limit_middleware,
                      session_middleware(security.session_storage(secret or security.secret_key())),
                      security.headers_middleware, security.errors_middleware,
-                     security.csrf_middleware, security.auth_middleware])
+                     security.auth_middleware, limits.length_middleware, security.csrf_middleware,
+                     api.query_middleware])
     app[keys.DB_URL] = resolve_url(db_url)
-    app[keys.UPLOADS] = uploads or Path(tempfile.gettempdir()) / "resettle-uploads"
-    app[keys.UPLOADS].mkdir(parents=True, exist_ok=True)
+    app[keys.UPLOADS] = web_uploads.prepare(uploads or web_uploads.configured())
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                          context_processors=[pages.template_context])
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(web_uploads.sweeping)
     jobs.setup(app)
     pages.setup_routes(app)
     ledger_pages.setup_routes(app)

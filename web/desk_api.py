@@ -137,8 +137,7 @@ async def problem(request: web.Request) -> web.Response:
 @routes.patch(f"/api/v1/desk/problems/{ID}")
 async def edit(request: web.Request) -> web.Response:
     body = await body_of(request, "ProblemEdit")
-    return respond(await desk.edit_problem(actor(request), path_id(request), description=body.pop("description", ""),
-                                           **body))
+    return respond(await desk.edit_problem(actor(request), path_id(request), **body))
 
 
 @routes.post(f"/api/v1/desk/problems/{ID}/actions")

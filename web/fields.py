@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from resettle.errors import DomainError
 from resettle.rules.dates import parse_date
 
+MAX_PAGE = 1_000_000
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not storable (NUL) or not typed by anyone
 
 
@@ -34,10 +36,34 @@ def number(value: str, what: str) -> int | None:
     return int(value)
 
 
+def flag(values: Mapping, name: str) -> bool:
+    """A yes/no value: absent is no; anything but 1/0/true/false/yes/no is refused, not read as no."""
+    value = field(values, name).lower()
+    if value not in ("", "1", "0", "true", "false", "yes", "no"):
+        raise DomainError(f"参数 {name} 只能是 true 或 false")
+    return value in ("1", "true", "yes")
+
+
+def page_of(values: Mapping) -> int:
+    """The page number asked for (1 when none is). One beyond what any list holds is refused
+    rather than sent on as an offset no database column takes."""
+    value = field(values, "page")
+    if not value:
+        return 1
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PAGE:
+        raise DomainError(f"页码应为 1 到 {MAX_PAGE} 之间的整数")
+    return int(value)
+
+
 def day(value: str, what: str) -> dt.date | None:
+    """A date as typed, within FIRST_DAY..LAST_DAY (year 1 or 9999 is a typo, and its day
+    after or time zone shift overflows)."""
     if not value:
         return None
     try:
-        return parse_date(value)
+        parsed = parse_date(value)
     except ValueError as exc:
         raise DomainError(f"{what}：{exc}") from None
+    if not FIRST_DAY <= parsed <= LAST_DAY:
+        raise DomainError(f"{what}应在{FIRST_DAY:%Y}年到{LAST_DAY:%Y}年之间")
+    return parsed

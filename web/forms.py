@@ -6,9 +6,9 @@ import datetime as dt
 
 from resettle.actor import Actor
 from resettle.errors import DomainError
-from resettle.rules.dates import parse_date
 from resettle.rules.household import Status
 from services import registry
+from web.fields import day, number
 
 STEP_CHOICES = {"handed_over": "交房", "allocated": "分房", "moved_in": "入住", "withdrawn": "退出",
                 "hukou_moved": "户籍迁入"}
@@ -19,15 +19,8 @@ async def record_from_form(who: Actor, no: str, data: dict[str, str]) -> dict:
     step = data.get("event", "")
     if step not in STEP_CHOICES:
         raise DomainError(f"事项只能是：{'、'.join(STEP_CHOICES)}")
-    try:
-        on = parse_date(data["on"]) if data.get("on") else dt.date.today()
-    except ValueError as exc:
-        raise DomainError(str(exc)) from None
-    version = data.get("version") or None
-    if version is not None:
-        if not (version.isascii() and version.isdigit()):
-            raise DomainError("版本号应为整数")
-        version = int(version)
+    on = day(data.get("on", ""), "日期") or dt.date.today()
+    version = number(data.get("version", ""), "版本号")
     if step == "hukou_moved":
         if not data.get("person"):
             raise DomainError("请指明户籍迁入的成员身份证号")

@@ -11,6 +11,7 @@ from resettle.rules.ledger import ACTION_LABELS
 from resettle.rules.permissions import require
 from services import ledger
 from web import downloads
+from web.fields import page_of
 from web.security import actor
 
 routes = web.RouteTableDef()
@@ -21,8 +22,7 @@ def setup_routes(app: web.Application) -> None:
 
 
 def _page(request: web.Request) -> int:
-    value = request.query.get("page", "1")
-    return max(1, int(value)) if value.isascii() and value.isdigit() else 1
+    return page_of(request.query)
 
 
 @routes.get("/ledger/inbox")

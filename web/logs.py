@@ -11,6 +11,8 @@ import logging
 import re
 import secrets
 import sys
+import unicodedata
+from urllib.parse import unquote
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -24,10 +26,39 @@ _SECRET = re.compile(r"(?i)(password|passwd|token|authorization|csrf)([\"']?\s*[
                      r"[^\s&\"',}]+")
 
 
+# digits as people type them: spaced, hyphenated, '+' for a space in a query string
+_DIGITS = re.compile(r"(?<![0-9])[0-9](?:[ +\-]*[0-9])*(?:[ +\-]*[Xx])?(?![0-9])")
+_SEPARATORS = re.compile(r"[ +\-]")
+
+
+def fold(text: str) -> str:
+    """`text` as its reader would take it: percent-decoded, full-width and other compatibility
+    forms folded (NFKC: '３１０' is '310', an ideographic space a space)."""
+    return unicodedata.normalize("NFKC", unquote(text, errors="replace"))
+
+
+def _mask_id(value: str) -> str:
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def _mask_digits(match: re.Match) -> str:
+    """One run of digits masked by what it is once its separators are gone; a run holding more
+    than one number (two IDs side by side) is masked number by number."""
+    run = match[0]
+    compact = _SEPARATORS.sub("", run)
+    if _ID_NUMBER.fullmatch(compact):
+        return _mask_id(compact)
+    mobile = re.sub(r"^(?:0086|86)(?=1[3-9][0-9]{9}$)", "", compact)  # +86 138 …
+    if _MOBILE.fullmatch(mobile):
+        return compact[:-8] + "****" + compact[-4:]
+    run = _ID_NUMBER.sub(lambda m: _mask_id(m[0]), run)
+    return _MOBILE.sub(lambda m: m[0][:3] + "****" + m[0][-4:], run)
+
+
 def scrub(text: str) -> str:
-    """`text` with personal numbers and secrets masked."""
-    text = _ID_NUMBER.sub(lambda m: m[0][:6] + "*" * (len(m[0]) - 10) + m[0][-4:], text)
-    text = _MOBILE.sub(lambda m: m[0][:3] + "****" + m[0][-4:], text)
+    """`text` with personal numbers and secrets masked, judged after folding (a full-width,
+    spaced or percent-encoded ID is still an ID)."""
+    text = _DIGITS.sub(_mask_digits, fold(text))
     return _SECRET.sub(lambda m: f"{m[1]}{m[2]}***", text)
 
 

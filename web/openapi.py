@@ -167,7 +167,7 @@ OPENAPI = {
                 "rating": _text("满意度", 16, enum=[*(r.value for r in RATING_LABELS), *RATING_LABELS.values()]),
                 "remark": _text("回访备注", 500, description="不满意时必填原因"),
                 "on": _date("回访日期", nullable=True)}},
-            "ProblemEdit": {"type": "object", "additionalProperties": False, "required": ["title", "version"],
+            "ProblemEdit": {"type": "object", "additionalProperties": False, "required": ["version"],
                             "properties": {"title": _text("问题标题", 200), "description": _text("问题说明"),
                                            "version": _VERSION}},
             "ActionNew": {"type": "object", "additionalProperties": False, "required": ["owner", "text", "due"],
@@ -287,7 +287,7 @@ OPENAPI = {
         "/api/v1/desk/problems/{id}": {
             "get": {"summary": "一个问题：需求及本轮回访、实事、重新办理记录", "parameters": [_DESK_ID],
                     "responses": _ok(_PROBLEM)},
-            "patch": {"summary": "修改问题标题与说明（须带读到的版本号）", "parameters": [_DESK_ID],
+            "patch": {"summary": "修改问题标题与说明（只改给出的项，须带读到的版本号）", "parameters": [_DESK_ID],
                       "requestBody": _body("ProblemEdit"), "responses": _ok(_PROBLEM, conflict=True)}},
         "/api/v1/desk/problems/{id}/actions": {"post": {
             "summary": "例会为问题安排一件实事（责任方、完成期限）", "parameters": [_DESK_ID],

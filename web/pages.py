@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -10,13 +11,13 @@ from aiohttp_session import get_session
 
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound
-from resettle.rules.dates import parse_date
 from resettle.rules.household import STATUS_LABELS
 from resettle.rules.permissions import ROLES, Forbidden, allowed, require
 from services import accounts, health, registry
 from services.audit import audit_log
 from services.registry_import import import_sheets, write_issue_report
-from web import jobs, keys, uploads
+from web import jobs, keys, limits, uploads
+from web.fields import day, field, page_of
 from web.forms import STEP_CHOICES, record_from_form
 from web.security import ACTOR, actor, csrf_token, database_down, is_api, log_in
 
@@ -63,6 +64,7 @@ async def login_form(request: web.Request) -> dict:
 
 
 @routes.post("/login")
+@limits.body_limit(limits.LOGIN_LIMIT)
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
     try:
@@ -120,10 +122,7 @@ async def search(request: web.Request) -> dict:
 
 
 def _page(request: web.Request) -> int:
-    try:
-        return max(1, int(request.query.get("page", "1")))
-    except ValueError:
-        return 1
+    return page_of(request.query)
 
 
 async def _household_page(request: web.Request, *, full_ids: bool = False, error: str = "",
@@ -166,6 +165,7 @@ async def import_form(request: web.Request) -> dict:
 
 
 @routes.post("/registry/import")
+@limits.body_limit(limits.SHEET_LIMIT, upload=True)
 async def import_upload(request: web.Request) -> web.Response:
     """Upload, then (as a job with a progress page) see what an import would do and every
     problem, before anything is written."""
@@ -176,9 +176,14 @@ async def import_upload(request: web.Request) -> web.Response:
     sheet = uploads.find(folder, who, upload)
 
     async def preview(job: jobs.Job):
-        report = await import_sheets(who, [sheet], skip_invalid=True, dry_run=True, progress=job.progress)
-        if report.issues:
-            write_issue_report(report, uploads.report_path(sheet))
+        try:
+            report = await import_sheets(who, [sheet], skip_invalid=True, dry_run=True, progress=job.progress)
+            if report.issues:
+                write_issue_report(report, uploads.report_path(sheet))
+                uploads.private(uploads.report_path(sheet))
+        except BaseException:  # refused (unreadable, wrong shape) or crashed: nothing to confirm
+            uploads.discard(folder, upload)
+            raise
         return report
     await jobs.start(request.app, upload, jobs.Job("preview", who.login), preview)
     raise web.HTTPSeeOther(f"/registry/import/{upload}")
@@ -189,7 +194,7 @@ async def import_status(request: web.Request) -> web.Response:
     """Progress while the job runs, then the preview or the result."""
     who, upload = actor(request), request.match_info["upload"]
     require(who.role, "registry.import")
-    uploads.find(request.app[keys.UPLOADS], who, upload)
+    # the job is its owner's alone; its upload may be gone already (refused, or imported)
     job = await jobs.settle(request.app, upload, who.login)
     if job is None:
         raise NotFound("找不到该上传的检查结果，请重新上传")
@@ -206,11 +211,22 @@ async def import_status(request: web.Request) -> web.Response:
 async def import_confirm(request: web.Request) -> web.Response:
     who, upload = actor(request), request.match_info["upload"]
     require(who.role, "registry.import")
-    sheet = uploads.find(request.app[keys.UPLOADS], who, upload)
+    folder = request.app[keys.UPLOADS]
+    sheet = uploads.find(folder, who, upload)
+    if not sheet.exists():
+        raise NotFound("该表已经导入或已过期删除，请重新上传")
+    uploads.touch(folder, upload)
     skip_invalid = (await request.post()).get("skip_invalid") == "1"
 
     async def run_import(job: jobs.Job):
-        return await import_sheets(who, [sheet], skip_invalid=skip_invalid, progress=job.progress)
+        try:
+            report = await import_sheets(who, [sheet], skip_invalid=skip_invalid, progress=job.progress)
+        except BaseException:
+            uploads.imported(sheet)  # a crashed import is not retried from this upload
+            raise
+        if report.outcome != "rejected":  # written: the sheet is done with; rejected: it may be confirmed again
+            uploads.imported(sheet)
+        return report
     await jobs.start(request.app, upload, jobs.Job("import", who.login), run_import)
     raise web.HTTPSeeOther(f"/registry/import/{upload}")
 
@@ -230,15 +246,9 @@ async def import_errors(request: web.Request) -> web.FileResponse:
 @aiohttp_jinja2.template("audit.html")
 async def audit_page(request: web.Request) -> dict:
     q = request.query
-
-    def day(name: str) -> dt.date | None:
-        try:
-            return parse_date(q[name]) if q.get(name) else None
-        except ValueError as exc:
-            raise DomainError(str(exc)) from None
-    log = await audit_log(actor(request), who=q.get("actor", ""), object_type=q.get("object_type", ""),
-                          object_id=q.get("object_id", ""), action=q.get("action", ""),
-                          since=day("since"), until=day("until"), page=_page(request))
-    filters = {k: q.get(k, "") for k in ("actor", "object_type", "object_id", "action", "since", "until")}
-    return {"log": log, "filters": filters,
-            "query": "&".join(f"{k}={v}" for k, v in filters.items() if v)}
+    filters = {k: field(q, k) for k in ("actor", "object_type", "object_id", "action", "since", "until")}
+    log = await audit_log(actor(request), who=filters["actor"], object_type=filters["object_type"],
+                          object_id=filters["object_id"], action=filters["action"],
+                          since=day(filters["since"], "起始日期"), until=day(filters["until"], "截止日期"),
+                          page=_page(request))
+    return {"log": log, "filters": filters, "query": urlencode({k: v for k, v in filters.items() if v})}

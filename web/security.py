@@ -22,6 +22,7 @@ from resettle.actor import Actor
 from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.rules.permissions import Forbidden
 from services import accounts
+from web import limits
 from web.logs import REQUEST_ID
 
 log = logging.getLogger("resettle.web")
@@ -92,8 +93,11 @@ async def errors_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except web.HTTPException as exc:
-        if is_api(request) and exc.status >= 400:
-            return api_error(exc.status, exc.reason.lower().replace(" ", "_"), _http_message(exc))
+        if exc.status >= 400 and (is_api(request) or exc.status in (405, 413)):
+            response = _refusal(request, exc.status, exc.reason.lower().replace(" ", "_"), _http_message(request, exc))
+            # what the client needs to go on: Allow of a 405 above all
+            response.headers.extend((k, v) for k, v in exc.headers.items() if k.lower() not in _OWN_HEADERS)
+            return response
         raise
     except Forbidden as exc:
         return _refusal(request, 403, "forbidden", exc.message)
@@ -149,9 +153,16 @@ def database_busy(exc: BaseException) -> bool:
     return _in_chain(exc, lambda e: isinstance(e, sqlite3.OperationalError) and "locked" in str(e))
 
 
-def _http_message(exc: web.HTTPException) -> str:
-    return {401: "请先登录或提供有效的 API 令牌", 403: "无权访问", 404: "找不到该资源",
-            405: "不支持该请求方法", 413: "上传的文件太大"}.get(exc.status, exc.text or exc.reason)
+_OWN_HEADERS = {"content-type", "content-length"}
+
+
+def _http_message(request: web.Request, exc: web.HTTPException) -> str:
+    if exc.status == 405:
+        return f"不支持该请求方法（可用：{exc.headers.get('Allow', '无')}）"
+    if exc.status == 413:
+        return limits.message(request)
+    return {401: "请先登录或提供有效的 API 令牌", 403: "无权访问", 404: "找不到该资源"}.get(
+        exc.status, exc.text or exc.reason)
 
 
 def _refusal(request: web.Request, status: int, code: str, message: str) -> web.Response:
@@ -198,7 +209,8 @@ async def csrf_token(request: web.Request) -> str:
 @web.middleware
 async def csrf_middleware(request: web.Request, handler):
     """State-changing form posts carry the session's token (the API uses tokens, not cookies)."""
-    if request.method in UNSAFE and not is_api(request):
+    # a path or method no route takes changes nothing: answered 404/405 with its body unread
+    if request.method in UNSAFE and not is_api(request) and request.match_info.http_exception is None:
         session = await get_session(request)
         expected = session.get("csrf", "")
         sent = request.headers.get("X-CSRF-Token") or (await request.post()).get("csrf", "")

@@ -27,3 +27,8 @@ def normalize_phone(raw: str) -> tuple[str, bool]:
     if _LANDLINE.match(compact):
         return text, True
     return "", False
+
+
+def mask_phone(phone: str) -> str:
+    """A stored phone as a record may show it: the first three and last four digits."""
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
