@@ -30,14 +30,16 @@ async def _database(app: web.Application):
 
 
 def init_app(db_url: str | None = None, *, secret: bytes | None = None,
-             uploads: Path | None = None) -> web.Application:
+             uploads: Path | None = None, trusted_proxies: str | None = None) -> web.Application:
+    """`trusted_proxies`: as RESETTLE_TRUSTED_PROXIES (read here, once, when not given)."""
     app = web.Application(
         client_max_size=MAX_UPLOAD,
-        middlewares=[logs.request_id_middleware,
+        middlewares=[security.proxy_middleware, logs.request_id_middleware,
                      session_middleware(security.session_storage(secret or security.secret_key())),
                      security.headers_middleware, security.errors_middleware,
                      security.csrf_middleware, security.auth_middleware])
     app[keys.DB_URL] = resolve_url(db_url)
+    app[security.TRUSTED_PROXIES] = security.trusted_proxies(trusted_proxies)
     app[keys.UPLOADS] = uploads or Path(tempfile.gettempdir()) / "resettle-uploads"
     app[keys.UPLOADS].mkdir(parents=True, exist_ok=True)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
