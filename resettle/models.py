@@ -140,6 +140,7 @@ class Throttle(Model):
 
     class Meta:
         table = "login_throttle"
+        indexes = (Index(fields=("window_start",), name="ix_login_throttle_window"),)  # the sweep
 
 
 class LoginSession(Model):

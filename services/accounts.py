@@ -214,11 +214,12 @@ async def login(login: str, password: str, address: str, *, now: dt.datetime | N
     place, pair, account = (f"address:{_token_hash(address)}", f"pair:{_token_hash(name + chr(0) + address)}",
                             f"account:{_token_hash(name)}")
     async with in_transaction():
-        alarm = await _count(account, now, None) > ACCOUNT_ALARM
-        locked = [await _count(place, now, ADDRESS_LIMIT),
-                  await _count(pair, now, ALARM_LIMIT if alarm else ACCOUNT_LIMIT)]
-    if any(isinstance(until, dt.datetime) for until in locked):
-        until = max(u for u in locked if isinstance(u, dt.datetime))
+        # a locked address adds no rows: made-up names cannot fill the table from there
+        until = await _count(place, now, ADDRESS_LIMIT)
+        if not isinstance(until, dt.datetime):
+            alarm = await _count(account, now, None) > ACCOUNT_ALARM
+            until = await _count(pair, now, ALARM_LIMIT if alarm else ACCOUNT_LIMIT)
+    if isinstance(until, dt.datetime):
         minutes = max(1, int((until - now).total_seconds() // 60) + 1)
         raise LoginRefused(f"登录失败次数过多，请{minutes}分钟后再试")
     user = await User.get_or_none(login=name, active=True) if len(name) <= 64 else None
@@ -233,6 +234,9 @@ async def login(login: str, password: str, address: str, *, now: dt.datetime | N
     async with in_transaction():  # a success gives its attempt back and clears this place's tally
         await Throttle.filter(key=pair).delete()
         await Throttle.filter(key__in=(place, account), failures__gt=0).update(failures=F("failures") - 1)
+        await Throttle.filter(key__in=(place, account), failures__lte=0, locked_until__isnull=True).delete()
+        # rows whose window and any lock begun in it are over (a lock starts within the window)
+        await Throttle.filter(window_start__lt=now - WINDOW - LOCK).delete()
     if _hasher.check_needs_rehash(user.password_hash):
         await User.filter(id=user.id).update(password_hash=_hasher.hash(password))
     return actor_of(user)

@@ -69,6 +69,44 @@ async def test_guessing_from_many_places_tightens_each_but_never_locks_the_owner
     assert (await accounts.login("admin", PASSWORD, OWNER)).login == "web:admin"
 
 
+async def test_parallel_guesses_do_not_slip_past_the_limit(db, monkeypatch):
+    import asyncio
+
+    hasher = CountingHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", hasher)
+    await accounts.add_user(ADMIN, "admin", "管理员", "admin", PASSWORD)
+    before = CountingHasher.verified
+
+    async def guess(n):
+        try:
+            await accounts.login("admin", f"guess-{n}", ATTACKER)
+        except accounts.LoginRefused as exc:
+            return exc.message
+    answers = await asyncio.gather(*(guess(n) for n in range(4 * accounts.ACCOUNT_LIMIT)))
+    assert CountingHasher.verified - before == accounts.ACCOUNT_LIMIT  # the rest never reach argon2
+    assert answers.count("登录名或密码错误") == accounts.ACCOUNT_LIMIT
+
+
+async def test_made_up_names_cannot_fill_the_throttle_table(db):
+    import datetime as dt
+
+    from resettle.models import Throttle
+
+    await accounts.add_user(ADMIN, "admin", "管理员", "admin", PASSWORD)
+    start = dt.datetime.now(dt.UTC)
+    for n in range(accounts.ADDRESS_LIMIT):
+        with pytest.raises(accounts.LoginRefused, match="登录名或密码错误"):
+            await accounts.login(f"nobody{n}" * 50, "wrong-password", ATTACKER, now=start)
+    rows = await Throttle.all().count()
+    for n in range(100):  # the locked address keeps trying new names: nothing more is stored
+        with pytest.raises(accounts.LoginRefused, match="次数过多"):
+            await accounts.login(f"other{n}", "wrong-password", ATTACKER, now=start)
+    assert await Throttle.all().count() == rows
+    later = start + accounts.WINDOW + accounts.LOCK + dt.timedelta(minutes=1)
+    await accounts.login("admin", PASSWORD, OWNER, now=later)  # a success sweeps what is over
+    assert await Throttle.all().count() == 0  # and its own attempt is given back
+
+
 async def test_forwarded_for_is_ignored_unless_the_peer_is_trusted(aiohttp_client, db_url, tmp_path):
     """Without the setting, or from a peer outside it, an attacker cannot pick addresses to
     dodge throttling: every spoofed X-Forwarded-For counts against the real peer."""

@@ -6,7 +6,7 @@ from tortoise.indexes import Index
 
 # Server-side sessions (issue 12, item 6): a copied cookie stops working after logout, a new
 # password, a disabled account or "sign out everywhere", and every session has an absolute
-# lifetime counted from `created_at`.
+# lifetime counted from `created_at`. Login throttling sweeps expired rows by window_start.
 
 
 class Migration(migrations.Migration):
@@ -24,5 +24,10 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'login_session', 'app': 'models', 'indexes': [Index(fields=['created_at'], name='ix_login_session_created')], 'pk_attr': 'key', 'table_description': 'One signed-in browser. The cookie carries a random id, this table its hash: logging out'},
             bases=['Model'],
+        ),
+        # expired failure counts are swept by window_start
+        ops.AddIndex(
+            model_name='Throttle',
+            index=Index(fields=['window_start'], name='ix_login_throttle_window'),
         ),
     ]
