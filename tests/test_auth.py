@@ -279,3 +279,26 @@ async def test_users_signout_from_the_command_line(proxied, db_url):
     assert response.status == 302 and response.headers["Location"] == "/login"
     missing = await asyncio.to_thread(CliRunner().invoke, main, ["users", "signout", "nobody", "--db", db_url])
     assert missing.exit_code != 0 and "没有登录名为“nobody”的账号" in missing.output
+
+
+async def test_the_access_log_still_names_who_asked_behind_the_proxy(aiohttp_client, db_url, tmp_path):
+    import io
+    import json
+    import logging
+
+    from web import logs
+
+    stream = io.StringIO()
+    logs.configure(stream=stream)
+    try:
+        site = await make_site(aiohttp_client, db_url, tmp_path, trusted_proxies=PROXY,
+                               access_log_class=logs.AccessLog, access_log=logging.getLogger("resettle.access"))
+        await attempt(site, "office", via=OWNER)
+        assert (await site.get("/", headers={"X-Forwarded-For": OWNER}, allow_redirects=False)).status == 200
+        await site.get("/api/v1/registry/stats", headers={"X-Forwarded-For": OWNER,
+                                                          "Authorization": f"Bearer {site.tokens['office']}"})
+    finally:
+        logging.getLogger().handlers.clear()
+    access = [json.loads(line) for line in stream.getvalue().splitlines() if '"resettle.access"' in line]
+    assert {line["actor"] for line in access if line["path"] in ("/", "/api/v1/registry/stats")} == {
+        "web:office", "api:office"}
