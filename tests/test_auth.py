@@ -178,6 +178,14 @@ async def test_a_copied_cookie_stops_working_after_logout(proxied, aiohttp_clien
     assert (await other.get("/", allow_redirects=False)).status == 200  # logout ends only that session
 
 
+async def test_logging_in_again_replaces_the_session(proxied):
+    first = await logged_in(proxied, "office")
+    await logged_in(proxied, "admin")
+    assert await LoginSession.all().count() == 1
+    replayed = await with_cookie(proxied, first)
+    assert replayed.status == 302 and replayed.headers["Location"] == "/login"
+
+
 @pytest.mark.parametrize("revoke", ["passwd", "disable", "signout"])
 async def test_password_change_disable_and_sign_out_everywhere_end_every_session(proxied, aiohttp_client,
                                                                                  revoke):

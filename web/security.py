@@ -1,6 +1,6 @@
-"""Sessions (encrypted cookie), login state with idle timeout, CSRF, security headers, and the
-mapping of domain errors to responses. Every route needs a logged-in actor except those in
-PUBLIC."""
+"""The client as a trusted proxy reports it, sessions (an encrypted cookie naming a server-side
+session, with idle timeout and absolute lifetime), CSRF, security headers, and the mapping of
+domain errors to responses. Every route needs a logged-in actor except those in PUBLIC."""
 
 from __future__ import annotations
 
@@ -286,6 +286,9 @@ async def csrf_middleware(request: web.Request, handler):
 async def log_in(request: web.Request, actor: Actor) -> None:
     """A fresh cookie and a server-side session behind it (which logout or an admin can end)."""
     now = clock()
+    previous = (await get_session(request)).get("sid")
+    if isinstance(previous, str):  # logging in again over a live session replaces it
+        await accounts.end_session(previous)
     session = await new_session(request)
     session["sid"] = await accounts.open_session(actor, dt.datetime.fromtimestamp(now, dt.UTC),
                                                  dt.timedelta(seconds=SESSION_LIFETIME))
