@@ -47,7 +47,8 @@ class LoginRefused(DomainError):
 
 
 def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    # surrogatepass: aiohttp hands undecodable header bytes over as lone surrogates
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def actor_of(user: User, channel: str = "web") -> Actor:
@@ -63,6 +64,8 @@ def _check_password(password: str, login: str) -> None:
         raise DomainError(f"密码至少{MIN_PASSWORD}位")
     if len(password) > MAX_PASSWORD:
         raise DomainError(f"密码不能超过{MAX_PASSWORD}位")
+    if not password.isprintable() or not password.isascii() and not _utf8(password):
+        raise DomainError("密码不能含控制字符或无法识别的字符")
     if password.isdigit():
         raise DomainError("密码不能全是数字")
     if len(set(password)) == 1:
@@ -72,6 +75,14 @@ def _check_password(password: str, login: str) -> None:
         raise DomainError("密码不能包含登录名")
     if folded in COMMON_PASSWORDS:
         raise DomainError("这个密码太常见，容易被猜中，请换一个")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, from undecodable bytes on a C-locale stdin
+        return False
+    return True
 
 
 async def add_user(actor: Actor, login: str, name: str, role: str, password: str, *,
@@ -222,12 +233,12 @@ async def login(login: str, password: str, address: str, *, now: dt.datetime | N
     if isinstance(until, dt.datetime):
         minutes = max(1, int((until - now).total_seconds() // 60) + 1)
         raise LoginRefused(f"登录失败次数过多，请{minutes}分钟后再试")
-    user = await User.get_or_none(login=name, active=True) if len(name) <= 64 else None
+    user = await User.get_or_none(login=name, active=True) if len(name) <= 64 and _utf8(name) else None
     # A missing or disabled account costs the same argon2 work as a wrong password: the time
     # taken does not tell which logins exist.
     try:
         ok = _hasher.verify(user.password_hash if user else _dummy_hash(), password) and user is not None
-    except (VerificationError, InvalidHashError):
+    except (VerificationError, InvalidHashError, UnicodeEncodeError):  # the last: no password has it
         ok = False
     if not ok:
         raise LoginRefused("登录名或密码错误")

@@ -237,17 +237,20 @@ async def test_missing_and_disabled_accounts_cost_one_verification_like_a_wrong_
     await accounts.add_user(ADMIN, "office", "办公室", "office", PASSWORD)
     await accounts.add_user(ADMIN, "gone", "已停用", "office", PASSWORD)
     await accounts.disable(ADMIN, "gone")
-    for login in ("office", "nobody", "gone", "x" * 10_000, ""):
+    for login in ("office", "nobody", "gone", "x" * 10_000, "", "\udcff"):
         before = CountingHasher.verified
         with pytest.raises(accounts.LoginRefused, match="登录名或密码错误"):
             await accounts.login(login, "wrong-password", f"192.0.2.{len(login) % 250}")
         assert CountingHasher.verified == before + 1, login
+    with pytest.raises(accounts.LoginRefused, match="登录名或密码错误"):  # not a crash
+        await accounts.login("office", "bad\udcffbyte", OWNER)
 
 
 @pytest.mark.parametrize(("password", "message"), [
     ("short1", "至少8位"), ("12345678", "全是数字"), ("８８８８８８８８", "全是数字"), ("aaaaaaaa", "同一个字符"),
     ("wangwu2024", "登录名"), ("xxWANGWUxx", "登录名"), ("Password1", "太常见"), ("woaini1314", "太常见"),
     ("qwerty123", "太常见"), ("abc12345", "太常见"), ("admin123", "太常见"), ("p" * 257 + "1", "不能超过"),
+    ("tab\there-9", "控制字符"), ("nul\x00byte-9", "控制字符"), ("bad\udcffbyte-9", "无法识别"),
 ])
 async def test_obvious_passwords_are_refused(db, password, message):
     with pytest.raises(DomainError, match=message):
@@ -310,3 +313,23 @@ async def test_the_access_log_still_names_who_asked_behind_the_proxy(aiohttp_cli
     access = [json.loads(line) for line in stream.getvalue().splitlines() if '"resettle.access"' in line]
     assert {line["actor"] for line in access if line["path"] in ("/", "/api/v1/registry/stats")} == {
         "web:office", "api:office"}
+
+
+async def raw_request(client, head: bytes) -> bytes:
+    """The status line of a request written byte for byte (headers a client library refuses)."""
+    import asyncio
+
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(head + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    status = await reader.readline()
+    writer.close()
+    return status
+
+
+async def test_undecodable_header_bytes_are_refused_not_crashed(proxied):
+    status = await raw_request(proxied, b"GET /api/v1/registry/stats HTTP/1.1\r\nAuthorization: Bearer \xff\xfe")
+    assert b" 401 " in status
+    status = await raw_request(proxied, b"GET /login HTTP/1.1\r\nX-Forwarded-For: \xff, 10.0.0.1\r\n"
+                                        b"X-Forwarded-Proto: \xffhttps")
+    assert b" 200 " in status
