@@ -895,7 +895,7 @@ def funding_summary(year, fmt, out, db) -> None:
 
 @main.group("users")
 def users_group() -> None:
-    """账号：添加、列出、改密码、停用、发放 API 令牌。"""
+    """账号：添加、列出、改密码、停用、全部退出登录、发放 API 令牌。"""
 
 
 def _password(stdin: bool) -> str:
@@ -941,7 +941,7 @@ def users_list(fmt, db) -> None:
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取新密码")
 @db_option
 def users_passwd(login, password_stdin, db) -> None:
-    """修改账号的密码。"""
+    """修改账号的密码（其所有登录会话随之结束）。"""
     password = _password(password_stdin)
     run(db, lambda: accounts.set_password(cli_actor(), login, password))
     click.echo(f"已修改 {login} 的密码")
@@ -951,9 +951,18 @@ def users_passwd(login, password_stdin, db) -> None:
 @click.argument("login")
 @db_option
 def users_disable(login, db) -> None:
-    """停用账号（其 API 令牌一并作废）。"""
+    """停用账号（其 API 令牌和所有登录会话一并作废）。"""
     run(db, lambda: accounts.disable(cli_actor(), login))
     click.echo(f"已停用 {login}")
+
+
+@users_group.command("signout")
+@click.argument("login")
+@db_option
+def users_signout(login, db) -> None:
+    """让账号在所有浏览器上退出登录（如手机丢失、在公用电脑上忘记退出）。"""
+    ended = run(db, lambda: accounts.sign_out_everywhere(cli_actor(), login))
+    click.echo(f"已让 {login} 在所有浏览器上退出登录（结束 {ended} 个会话）")
 
 
 @users_group.command("token")

@@ -140,6 +140,23 @@ class Throttle(Model):
 
     class Meta:
         table = "login_throttle"
+        indexes = (Index(fields=("window_start",), name="ix_login_throttle_window"),)  # the sweep
+
+
+class LoginSession(Model):
+    """One signed-in browser. The cookie carries a random id, this table its hash: logging out
+    ends that browser's session only, while a new password, a disabled account or "sign out
+    everywhere" deletes every row of the user (a per-user counter could only do the latter).
+    A session also ends SESSION_LIFETIME after `created_at`, however busy it has been."""
+
+    key = fields.CharField(max_length=64, primary_key=True)  # sha256 of the id in the cookie
+    user = fields.ForeignKeyField("models.User", related_name="sessions", on_delete=fields.CASCADE,
+                                  db_index=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "login_session"
+        indexes = (Index(fields=("created_at",), name="ix_login_session_created"),)
 
 
 class Entitlement(Timestamped):

@@ -32,7 +32,7 @@ def live_server(db_url, tmp_path):
         admin = Actor("test:setup")
         await import_sheets(admin, [write_csv(tmp_path / "seed.csv", [
             person("A-001", "甲", make_id("19600101", 1)), person("A-001", "乙", make_id("19610101", 2), "配偶")])])
-        await accounts.add_user(admin, "fuzz", "模糊测试", "office", "fuzz-password-1")
+        await accounts.add_user(admin, "fuzz", "模糊测试", "office", "schema-walk-7")  # not containing the login
         return site._server.sockets[0].getsockname()[1], await accounts.issue_token(admin, "fuzz")
 
     thread = threading.Thread(target=loop.run_forever, daemon=True)

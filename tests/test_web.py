@@ -36,11 +36,12 @@ async def site(aiohttp_client, db_url, tmp_path):
     return await make_site(aiohttp_client, db_url, tmp_path)
 
 
-async def make_site(aiohttp_client, db_url, tmp_path, **server_kwargs):
+async def make_site(aiohttp_client, db_url, tmp_path, trusted_proxies=None, **server_kwargs):
     """The app seeded with four households and one account (and API token) per role."""
     from aiohttp.test_utils import TestServer
 
-    server = TestServer(init_app(db_url, secret=b"k" * 32, uploads=tmp_path / "uploads"))
+    server = TestServer(init_app(db_url, secret=b"k" * 32, uploads=tmp_path / "uploads",
+                                 trusted_proxies=trusted_proxies))
     await server.start_server(**server_kwargs)  # e.g. the access log (the client's own start keeps these)
     client = await aiohttp_client(server)
     rows = [

@@ -42,17 +42,19 @@ async def _database(app: web.Application):
 
 
 def init_app(db_url: str | None = None, *, secret: bytes | None = None,
-             uploads: Path | None = None) -> web.Application:
+             uploads: Path | None = None, trusted_proxies: str | None = None) -> web.Application:
+    """`trusted_proxies`: as RESETTLE_TRUSTED_PROXIES (read here, once, when not given)."""
     # Who is asking is settled before any body is read: auth runs before the length check and
     # before CSRF parses a form, so an anonymous body is never read beyond the login form's.
     app = web.Application(
         client_max_size=limits.FORM_LIMIT,
-        middlewares=[logs.request_id_middleware, limits.route_limit_middleware,
+        middlewares=[security.edge_middleware, logs.request_id_middleware,
                      session_middleware(security.session_storage(secret or security.secret_key())),
                      security.headers_middleware, security.errors_middleware,
                      security.auth_middleware, limits.length_middleware, security.csrf_middleware,
                      api.query_middleware])
     app[keys.DB_URL] = resolve_url(db_url)
+    app[security.TRUSTED_PROXIES] = security.trusted_proxies(trusted_proxies)
     app[keys.UPLOADS] = web_uploads.prepare(uploads or web_uploads.configured())
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                          context_processors=[pages.template_context])

@@ -41,24 +41,6 @@ def message(request: web.Request) -> str:
 
 
 @web.middleware
-async def route_limit_middleware(request: web.Request, handler):
-    """The request as every later middleware and the handler see it, with its route's limit.
-    Outermost but for the request id, so that the session and the handler share one request;
-    the actor is copied back for the access log, which sees the original."""
-    from web.security import ACTOR
-
-    limit = limit_of(request)
-    if limit == request.client_max_size:
-        return await handler(request)
-    bounded = request.clone(client_max_size=limit)
-    try:
-        return await handler(bounded)
-    finally:
-        if ACTOR in bounded:
-            request[ACTOR] = bounded[ACTOR]
-
-
-@web.middleware
 async def length_middleware(request: web.Request, handler):
     """A declared body over the route's limit is refused unread (after auth: an anonymous
     request has already been sent to the login page)."""

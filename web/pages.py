@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
-from aiohttp_session import get_session
 
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound
@@ -19,7 +18,7 @@ from services.registry_import import import_sheets, write_issue_report
 from web import jobs, keys, limits, uploads
 from web.fields import day, field, page_of
 from web.forms import STEP_CHOICES, record_from_form
-from web.security import ACTOR, actor, csrf_token, database_down, is_api, log_in
+from web.security import ACTOR, actor, csrf_token, database_down, is_api, log_in, log_out
 
 routes = web.RouteTableDef()
 
@@ -67,7 +66,7 @@ async def login_form(request: web.Request) -> dict:
 @limits.body_limit(limits.LOGIN_LIMIT)
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
-    try:
+    try:  # request.remote is the browser's address when a trusted proxy says so (edge_middleware)
         who = await accounts.login(str(form.get("login", "")), str(form.get("password", "")),
                                    request.remote or "")
     except accounts.LoginRefused as exc:
@@ -80,7 +79,7 @@ async def login(request: web.Request) -> web.Response:
 
 @routes.post("/logout")
 async def logout(request: web.Request) -> web.Response:
-    (await get_session(request)).invalidate()
+    await log_out(request)  # ends the session on the server too: a copied cookie stops working
     raise web.HTTPSeeOther("/login")
 
 

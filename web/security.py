@@ -1,11 +1,13 @@
-"""Sessions (encrypted cookie), login state with idle timeout, CSRF, security headers, and the
-mapping of domain errors to responses. Every route needs a logged-in actor except those in
-PUBLIC."""
+"""The client as a trusted proxy reports it, sessions (an encrypted cookie naming a server-side
+session, with idle timeout and absolute lifetime), CSRF, security headers, and the mapping of
+domain errors to responses. Every route needs a logged-in actor except those in PUBLIC."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import errno
+import ipaddress
 import logging
 import os
 import secrets
@@ -27,8 +29,12 @@ from web.logs import REQUEST_ID
 
 log = logging.getLogger("resettle.web")
 IDLE_SECONDS = 30 * 60
+SESSION_LIFETIME = 12 * 3600  # from login, however busy the session: a copied cookie dies too
+clock = time.time  # seconds since the epoch; tests move it
 PUBLIC = ("/login", "/healthz", "/readyz", "/static/")
 ACTOR = web.RequestKey("actor", Actor)  # the logged-in Actor of a request
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple)  # of Network
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -45,6 +51,79 @@ class SessionStorage(EncryptedCookieStorage):
     async def save_session(self, request, response, session):
         self._cookie_params = {**self._cookie_params, "secure": request.secure}
         await super().save_session(request, response, session)
+
+
+def trusted_proxies(setting: str | None = None) -> tuple[Network, ...]:
+    """RESETTLE_TRUSTED_PROXIES (or `setting`): comma-separated addresses or networks of the
+    reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed. Unset: none."""
+    text = os.environ.get("RESETTLE_TRUSTED_PROXIES", "") if setting is None else setting
+    networks = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"RESETTLE_TRUSTED_PROXIES 中的“{item}”不是 IP 地址或网段") from None
+    return tuple(networks)
+
+
+def _trusted(address: str | None, proxies: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return False
+    ip = getattr(ip, "ipv4_mapped", None) or ip  # ::ffff:127.0.0.1 from a dual-stack socket
+    return any(ip.version == net.version and ip in net for net in proxies)
+
+
+def forwarded_client(peer: str | None, forwarded_for: list[str], proto: str | None,
+                     proxies: tuple[Network, ...]) -> tuple[str | None, str | None]:
+    """The client's address and scheme as far as trusted proxies vouch for them: walk
+    X-Forwarded-For from the right (each proxy appends the address it saw) past the trusted
+    ones; the first other address is the client. Anything a proxy did not vouch for, or that
+    does not parse, leaves the peer (and the connection's scheme) as they are."""
+    if not _trusted(peer, proxies):
+        return peer, None
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",")]
+    client = peer
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            client = peer  # malformed (or "unknown"): the chain cannot be trusted past here
+            break
+        client = hop
+        if not _trusted(hop, proxies):
+            break
+    scheme = (proto or "").split(",")[-1].strip().lower()  # the nearest proxy's word counts
+    return client, scheme if scheme in ("http", "https") else None
+
+
+@web.middleware
+async def edge_middleware(request: web.Request, handler):
+    """Once, at the edge, the request every later middleware and the handler see: the client
+    address and scheme a trusted proxy reports (so throttling, logs and the cookie's Secure flag
+    see the browser, not the proxy) and the body limit of its route (web/limits.py). A clone has
+    its own state and the access log reads who asked from the original, so the actor is copied
+    back."""
+    changes: dict = {}
+    proxies = request.app[TRUSTED_PROXIES]
+    if proxies:
+        remote, scheme = forwarded_client(request.remote, request.headers.getall("X-Forwarded-For", []),
+                                          request.headers.get("X-Forwarded-Proto"), proxies)
+        if remote and remote != request.remote:
+            changes["remote"] = remote
+        if scheme:
+            changes["scheme"] = scheme
+    if (limit := limits.limit_of(request)) != request.client_max_size:
+        changes["client_max_size"] = limit
+    if not changes:
+        return await handler(request)
+    seen = request.clone(**changes)
+    try:
+        return await handler(seen)
+    finally:
+        if ACTOR in seen:
+            request[ACTOR] = seen[ACTOR]
 
 
 def secret_key() -> bytes:
@@ -187,15 +266,19 @@ async def auth_middleware(request: web.Request, handler):
         request[ACTOR] = actor
         return await handler(request)
     session = await get_session(request)
-    user_id, seen = session.get("user_id"), session.get("seen", 0)
-    actor = await accounts.actor_for_user(user_id) if user_id else None
-    if actor is None or time.time() - seen > IDLE_SECONDS:
-        if user_id is None:  # anonymous: keep the session (it holds the login form's CSRF token)
+    session_id, seen = session.get("sid"), session.get("seen", 0)
+    found = await accounts.session_of(session_id) if isinstance(session_id, str) else None
+    now = clock()
+    if found is None or now - seen > IDLE_SECONDS or now - found[1].timestamp() > SESSION_LIFETIME:
+        if session_id is None:  # anonymous: keep the session (it holds the login form's CSRF token)
             raise web.HTTPFound("/login")
         session.invalidate()
-        raise web.HTTPFound("/login?expired=1" if actor is not None else "/login")
-    session["seen"] = time.time()
-    request[ACTOR] = actor
+        if found is None:  # logged out, revoked or disabled on the server
+            raise web.HTTPFound("/login")
+        await accounts.end_session(session_id)
+        raise web.HTTPFound("/login?expired=1")
+    session["seen"] = now
+    request[ACTOR] = found[0]
     return await handler(request)
 
 
@@ -220,10 +303,23 @@ async def csrf_middleware(request: web.Request, handler):
 
 
 async def log_in(request: web.Request, actor: Actor) -> None:
-    session = await new_session(request)  # a fresh session id on login
-    session["user_id"] = actor.user_id
-    session["seen"] = time.time()
+    """A fresh cookie and a server-side session behind it (which logout or an admin can end)."""
+    now = clock()
+    previous = (await get_session(request)).get("sid")
+    if isinstance(previous, str):  # logging in again over a live session replaces it
+        await accounts.end_session(previous)
+    session = await new_session(request)
+    session["sid"] = await accounts.open_session(actor, dt.datetime.fromtimestamp(now, dt.UTC),
+                                                 dt.timedelta(seconds=SESSION_LIFETIME))
+    session["seen"] = now
     session["csrf"] = secrets.token_urlsafe(32)
+
+
+async def log_out(request: web.Request) -> None:
+    session = await get_session(request)
+    if isinstance(session.get("sid"), str):
+        await accounts.end_session(session["sid"])
+    session.invalidate()
 
 
 def actor(request: web.Request) -> Actor:
