@@ -252,3 +252,18 @@ async def test_the_migration_keeps_the_first_holder_of_a_doubly_allocated_unit(r
     assert "陈家新苑的房号6号601室已分给协议编号A-001的户" in capsys.readouterr().err
     with pytest.raises(IntegrityError):  # from now on the database itself refuses a second holder
         await Household.filter(agreement_no="B-002").update(unit="6号601室")
+
+
+@pytest.mark.xfail(strict=True, raises=IntegrityError,
+                   reason="services/registry_import.py (the import's owner): a sheet may move an allocated "
+                          "household to another community, whose same 房号 the unique index then refuses")
+async def test_a_sheet_cannot_move_an_allocated_household_onto_a_held_unit(db, tmp_path):
+    rows = [person("A-1", "甲", make_id("19600101", 1), handed="2023-06-01", community="甲苑"),
+            person("B-1", "乙", make_id("19600101", 2), handed="2023-06-01", community="乙苑")]
+    await import_sheets(ACTOR, [write_csv(tmp_path / "a.csv", rows)])
+    for agreement in ("A-1", "B-1"):
+        await registry.record_step(ACTOR, agreement, Status.ALLOCATED, D(2023, 7, 1), unit="1号101室")
+    await import_sheets(ACTOR, [write_csv(tmp_path / "b.csv", [
+        person("A-1", "甲", make_id("19600101", 1), handed="2023-06-01", community="乙苑")])])
+    moved = await Household.get(agreement_no="A-1").prefetch_related("community")
+    assert (moved.community.name, moved.unit) == ("甲苑", "1号101室")  # allocation fixed both
