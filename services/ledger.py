@@ -123,6 +123,28 @@ async def sync_tag_lines(conn: BaseDBAsyncClient, actor: Actor, person_ids: list
         await _send_needs(conn, actor, households[household_id], lines, on, policy)
 
 
+async def send_new_lines(conn: BaseDBAsyncClient, actor: Actor, person_ids: list[int], on: dt.date,
+                         policy: Policy) -> int:
+    """What the lines of persons just added to stored households need (`line_need`): a member a
+    sheet adds to a household that has moved in gets its transfers and, unless one is open, a
+    notice, as at the move-in. For the import, with the persons it adds to stored households."""
+    found: dict[int, list[tuple[Entitlement, bool]]] = {}
+    households: dict[int, Household] = {}
+    for start in range(0, len(person_ids), LOOKUP_CHUNK):
+        chunk = person_ids[start:start + LOOKUP_CHUNK]
+        persons = {p.id: p for p in await Person.filter(id__in=chunk, household__status=Status.MOVED_IN)
+                   .prefetch_related("household")}
+        for line in await Entitlement.filter(person_id__in=list(persons), closed_on=None).order_by("id"):
+            person = persons[line.person_id]
+            households[person.household.id] = person.household
+            found.setdefault(person.household.id, []).append(
+                (line, person.hukou_township == person.household.dest_township))
+    sent = 0
+    for household_id, lines in found.items():
+        sent += await _send_needs(conn, actor, households[household_id], lines, on, policy)
+    return sent
+
+
 def _need(household: Household, line: Entitlement, hukou_at_dest: bool):
     return line_need(line.routing, origin=household.origin_township, dest=household.dest_township,
                      moved_in=household.status == Status.MOVED_IN, hukou_at_dest=hukou_at_dest,
