@@ -235,18 +235,22 @@ async def test_two_processes_allocating_one_unit_leave_one_holder(db, db_url, tm
 
 
 async def test_the_migration_keeps_the_first_holder_of_a_doubly_allocated_unit(registry_rows, capsys):
-    """A database from before migration 0010 may hold one unit twice: the earliest allocation
-    keeps it, the later household's 房号 is cleared with an audit event and a line saying so."""
+    """A database from before migration 0010 may hold one unit twice, even spelled apart: held
+    units are folded, the earliest allocation keeps the unit, the later household's 房号 is
+    cleared with an audit event and a line saying so."""
     conn = connection()
     executor = MigrationExecutor(conn, {"models": APP})
     await executor.migrate([MigrationTarget("models", "0009_handoff_open_inbox")])
     await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="6号601室")
+    await Household.filter(agreement_no="A-001").update(unit="６号 601室")  # as spelled before folding
     await registry.record_step(ACTOR, "B-002", Status.HANDED_OVER, D(2023, 6, 1))
     await registry.record_step(ACTOR, "B-002", Status.ALLOCATED, D(2023, 8, 1), unit="6号601室")
     await registry.record_step(ACTOR, "B-002", Status.MOVED_IN, D(2023, 9, 1))
     await MigrationExecutor(conn, {"models": APP}).migrate()
     stored = dict(await Household.filter(agreement_no__in=["A-001", "B-002"]).values_list("agreement_no", "unit"))
     assert stored == {"A-001": "6号601室", "B-002": ""}
+    folded = await AuditEvent.get(action="registry.unit_folded")
+    assert (folded.object_id, folded.changes) == ("A-001", {"unit": ["６号 601室", "6号601室"]})
     event = await AuditEvent.get(action="registry.unit_released")
     assert (event.object_id, event.changes) == ("B-002", {"unit": ["6号601室", ""], "holder": [None, "A-001"]})
     assert "陈家新苑的房号6号601室已分给协议编号A-001的户" in capsys.readouterr().err
