@@ -213,7 +213,8 @@ async def build(communities: int, demands: int, seed: int = 7) -> dict:
         await write("community", [(cid, stamp, stamp, town(n).code, f"{town(n).name}第{n + 1}安置社区")
                                   for n, cid in enumerate(cids)])
         hids = list(await bulk.allocate_ids(tx, "household", communities * HOUSEHOLDS))
-        units = [f"{n % 40 + 1}号{n % 6 + 1}0{n % 4 + 1}室" for n in range(len(hids))]
+        # one unit per household of a community: a unit holds one household once moved in
+        units = [f"{i // 24 + 1}号{i // 4 % 6 + 1}0{i % 4 + 1}室" for i in (n % HOUSEHOLDS for n in range(len(hids)))]
         signed = bulk.db_date(tx, first - dt.timedelta(days=400))
         await write("household", [(hid, stamp, stamp, f"BENCH-{hid:07d}", towns[0].code, "",
                                    town(n // HOUSEHOLDS).code, units[n], "moved_in", signed, "", 3, 0, 1,

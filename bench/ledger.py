@@ -88,8 +88,9 @@ async def step_ledger(url: str) -> dict:
         chosen = households[:MOVE_INS]
         on = dt.date.today() - dt.timedelta(days=3)
         ids = ", ".join(str(h["id"]) for h in chosen)
+        # moved in without a 房号: the sheet's provisional ones repeat, and a held unit cannot
         await conn.execute_query(f"UPDATE household SET status = 'moved_in', allocated_on = signed_on, "
-                                 f"moved_in_on = signed_on WHERE id IN ({ids})")
+                                 f"moved_in_on = signed_on, unit = '' WHERE id IN ({ids})")
         objects = [types.SimpleNamespace(**h) for h in chosen]
         start = time.perf_counter()
         async with in_transaction() as tx:

@@ -70,8 +70,9 @@ async def step_prepare(url: str) -> dict:
             "SELECT id, agreement_no, origin_township, dest_township FROM household "
             f"WHERE origin_township <> dest_township ORDER BY id LIMIT {MOVE_INS}")
         ids = ", ".join(str(h["id"]) for h in households)
+        # moved in without a 房号: the sheet's provisional ones repeat, and a held unit cannot
         await conn.execute_query(f"UPDATE household SET status = 'moved_in', allocated_on = signed_on, "
-                                 f"moved_in_on = signed_on WHERE id IN ({ids})")
+                                 f"moved_in_on = signed_on, unit = '' WHERE id IN ({ids})")
         import types
 
         async with in_transaction() as tx:

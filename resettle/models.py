@@ -73,6 +73,8 @@ class Household(Timestamped):
             Index(fields=("community_id", "status", "member_count", "separated_count"),
                   name="ix_household_community"),
             Index(fields=("unit",), name="ix_household_unit"),  # search by 房号
+            # and ux_household_unit_held (migration 0010): a partial unique index on
+            # (community_id, unit) of the statuses that hold a unit (rules.household.HOLDS_UNIT)
         )
 
 

@@ -55,8 +55,9 @@ async def seed_demo(actor: Actor, sheet: Path, households: int, *, seed: int = 2
     rng = random.Random(seed)
     counts = {"allocated": 0, "moved_in": 0, "withdrawn": 0}
     handed = await Household.filter(status=Status.HANDED_OVER).order_by("id") \
-        .values_list("agreement_no", "handed_over_on")
-    for n, (agreement, handed_on) in enumerate(handed):
+        .values_list("agreement_no", "handed_over_on", "community_id")
+    taken: set[tuple[int, str]] = set()  # (community, 房号) already allocated: a unit holds one household
+    for n, (agreement, handed_on, community_id) in enumerate(handed):
         if progress:
             progress("登记分房与入住", n + 1, len(handed))
         roll = rng.random()
@@ -68,8 +69,8 @@ async def seed_demo(actor: Actor, sheet: Path, households: int, *, seed: int = 2
         if roll > 0.75:
             continue
         allocated_on = handed_on + dt.timedelta(days=rng.randrange(15, 60))
-        await registry.record_step(actor, agreement, Status.ALLOCATED, allocated_on,
-                                   unit=f"{rng.randrange(1, 40)}号{rng.randrange(1, 7)}0{rng.randrange(1, 5)}室")
+        unit = _free_unit(taken, community_id, rng.randrange(1, 40), rng.randrange(1, 7), rng.randrange(1, 5))
+        await registry.record_step(actor, agreement, Status.ALLOCATED, allocated_on, unit=unit)
         counts["allocated"] += 1
         if roll < 0.5:
             # most moved in long ago; a few this week, so that some hand-offs are not yet overdue
@@ -89,6 +90,17 @@ async def seed_demo(actor: Actor, sheet: Path, households: int, *, seed: int = 2
             "password": password, "users": users, "desk": desk_counts, "funding": projects,
             "stats": await registry.township_stats(actor),
             "sample_agreement": handed[0][0] if handed else ""}
+
+
+def _free_unit(taken: set[tuple[int, str]], community_id: int, building: int, floor: int, room: int) -> str:
+    """The drawn 房号 (building, floor, room), or the next free one after it in the community."""
+    n = ((building - 1) * 6 + floor - 1) * 4 + room - 1
+    while True:
+        unit = f"{n // 24 + 1}号{n // 4 % 6 + 1}0{n % 4 + 1}室"
+        if (community_id, unit) not in taken:
+            taken.add((community_id, unit))
+            return unit
+        n += 1
 
 
 async def _desk_communities() -> list[Community]:

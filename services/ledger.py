@@ -33,7 +33,7 @@ from resettle.rules.ledger import (
     age_on,
     applies,
     is_overdue,
-    move_in_action,
+    line_need,
     step,
 )
 from resettle.rules.permissions import require
@@ -95,11 +95,13 @@ async def open_lines_bulk(conn: BaseDBAsyncClient, persons: pd.DataFrame, policy
 async def sync_tag_lines(conn: BaseDBAsyncClient, actor: Actor, person_ids: list[int], on: dt.date,
                          reason: str, policy: Policy) -> None:
     """After tags changed: open lines for matters that now apply, close tag-driven lines that
-    no longer do. Age- and head-based lines are left alone (policy never rewrites history)."""
+    no longer do. Age- and head-based lines are left alone (policy never rewrites history). A
+    line opening after its household moved in gets what `line_need` says, as at the move-in."""
     persons = await Person.filter(id__in=person_ids).prefetch_related("household")
     open_lines = {}
     for line in await Entitlement.filter(person_id__in=person_ids, closed_on=None):
         open_lines.setdefault(line.person_id, {})[line.matter_code] = line
+    opened: dict[int, list[tuple[Entitlement, bool]]] = {}
     for person in persons:
         household = person.household
         tags = split_tags(person.tags)
@@ -112,12 +114,57 @@ async def sync_tag_lines(conn: BaseDBAsyncClient, actor: Actor, person_ids: list
                                             responsible_township=household.origin_township, opened_on=on)
             await audit.record(actor, "ledger.open", "entitlement", line.id,
                                {"matter_code": [None, code], "reason": [None, reason]})
-            if household.status == Status.MOVED_IN and matter.routing is Routing.FOLLOWS \
-                    and household.origin_township != household.dest_township:
-                await _send(conn, actor, household, [line.id], on, policy)
+            opened.setdefault(household.id, []).append((line, person.hukou_township == household.dest_township))
         for code, line in have.items():
             if code not in due and _tag_driven(policy, code):
                 await _close(actor, line, on, reason)
+    households = {p.household.id: p.household for p in persons}
+    for household_id, lines in opened.items():
+        await _send_needs(conn, actor, households[household_id], lines, on, policy)
+
+
+async def send_new_lines(conn: BaseDBAsyncClient, actor: Actor, person_ids: list[int], on: dt.date,
+                         policy: Policy) -> int:
+    """What the lines of persons just added to stored households need (`line_need`): a member a
+    sheet adds to a household that has moved in gets its transfers and, unless one is open, a
+    notice, as at the move-in. For the import, with the persons it adds to stored households."""
+    found: dict[int, list[tuple[Entitlement, bool]]] = {}
+    households: dict[int, Household] = {}
+    for start in range(0, len(person_ids), LOOKUP_CHUNK):
+        chunk = person_ids[start:start + LOOKUP_CHUNK]
+        persons = {p.id: p for p in await Person.filter(id__in=chunk, household__status=Status.MOVED_IN)
+                   .prefetch_related("household")}
+        for line in await Entitlement.filter(person_id__in=list(persons), closed_on=None).order_by("id"):
+            person = persons[line.person_id]
+            households[person.household.id] = person.household
+            found.setdefault(person.household.id, []).append(
+                (line, person.hukou_township == person.household.dest_township))
+    sent = 0
+    for household_id, lines in found.items():
+        sent += await _send_needs(conn, actor, households[household_id], lines, on, policy)
+    return sent
+
+
+def _need(household: Household, line: Entitlement, hukou_at_dest: bool):
+    return line_need(line.routing, origin=household.origin_township, dest=household.dest_township,
+                     moved_in=household.status == Status.MOVED_IN, hukou_at_dest=hukou_at_dest,
+                     responsible=line.responsible_township)
+
+
+async def _send_needs(conn: BaseDBAsyncClient, actor: Actor, household: Household,
+                      lines: list[tuple[Entitlement, bool]], on: dt.date, policy: Policy) -> int:
+    """The hand-offs some new lines of one household need (each with whether its person's hukou
+    is in the destination): their transfers, and a notice unless one is open (a notice lists the
+    lines the origin keeps as they stand when it is read, new ones included)."""
+    needs = [(line, _need(household, line, hukou).handoff) for line, hukou in lines]
+    transfers = [(line.id, line.matter_code) for line, kind in needs if kind is Kind.TRANSFER]
+    notice = any(kind is Kind.NOTICE for _, kind in needs) and not await Handoff.filter(
+        household_id=household.id, kind=Kind.NOTICE, status__in=list(OPEN)).exists()
+    if not transfers and not notice:
+        return 0
+    batch = _Batch(conn, on, policy)
+    batch.add(household, transfers, notice)
+    return await batch.send(actor)
 
 
 def _tag_driven(policy: Policy, code: str) -> bool:
@@ -145,15 +192,15 @@ async def _close(actor: Actor, line: Entitlement, on: dt.date, reason: str) -> N
 
 def _line_predicates() -> dict[Kind, str]:
     """SQL conditions selecting, among the open lines the origin holds, those a move-in transfers
-    and those its notice lists — generated from `move_in_action`, so the rule stays in one place
+    and those its notice lists — generated from `line_need`, so the rule stays in one place
     while a batch of 100,000 households is decided inside the database."""
     found: dict[Kind, list[str]] = {Kind.TRANSFER: [], Kind.NOTICE: []}
     for routing in Routing:
-        for moved in (False, True):
-            action = move_in_action(routing.value, True, moved)
-            if action is not None:
-                found[action].append(f"(e.routing = '{routing.value}' AND "
-                                     f"p.hukou_moved_on IS {'NOT ' if moved else ''}NULL)")
+        for there in (False, True):
+            need = line_need(routing.value, origin="origin", dest="dest", moved_in=True, hukou_at_dest=there)
+            if need.handoff is not None:
+                found[need.handoff].append(f"(e.routing = '{routing.value}' AND "
+                                           f"p.hukou_township {'=' if there else '<>'} h.dest_township)")
     return {kind: " OR ".join(conds) or "1 = 0" for kind, conds in found.items()}
 
 
@@ -577,14 +624,15 @@ async def dashboard(actor: Actor, today: dt.date | None = None, policy: Policy |
 
 async def send_hukou_transfers(conn: BaseDBAsyncClient, actor: Actor, household: Household, person_id: int,
                                on: dt.date, policy: Policy) -> int:
-    """A moved-in person's hukou moved: the lines that follow the hukou transfer now."""
-    if household.status != Status.MOVED_IN or household.origin_township == household.dest_township:
-        return 0  # not living there yet: the move-in will send them
-    lines = await Entitlement.filter(person_id=person_id, closed_on=None, routing=Routing.HUKOU,
+    """A person's hukou moved to the destination: the lines whose need the move changes to a
+    transfer (`line_need`: HUKOU lines of a moved-in household) are sent now."""
+    lines = await Entitlement.filter(person_id=person_id, closed_on=None,
                                      responsible_township=household.origin_township)
     pending = set(await Handoff.filter(entitlement_id__in=[line.id for line in lines],
                                        status__in=list(OPEN)).values_list("entitlement_id", flat=True))
-    return await _send(conn, actor, household, [line.id for line in lines if line.id not in pending], on, policy)
+    moved = [line.id for line in lines if line.id not in pending and _need(household, line, True).handoff
+             is Kind.TRANSFER and _need(household, line, False).handoff is not Kind.TRANSFER]
+    return await _send(conn, actor, household, moved, on, policy) if moved else 0
 
 
 REPORT_COLUMNS = {"id": "编号", "kind_label": "类型", "household": "协议编号", "person": "人员", "matter": "事项",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -14,7 +15,7 @@ from resettle.errors import DomainError, NotFound
 from resettle.models import Community, Household, Person
 from resettle.policy import Policy, load_policy
 from resettle.rules import idnumber
-from resettle.rules.household import ORDER, STATUS_LABELS, Dates, Status, advance
+from resettle.rules.household import HOLDS_UNIT, ORDER, STATUS_LABELS, Dates, Status, advance, unit_key
 from resettle.rules.permissions import require
 from services import audit, ledger, versioned
 
@@ -276,28 +277,50 @@ async def show_household(actor: Actor, key: str, policy: Policy | None = None, *
 async def record_step(actor: Actor, agreement_no: str, step: Status, on: dt.date, *,
                       unit: str | None = None, reason: str = "",
                       expected_version: int | None = None) -> dict:
-    """Take one step of the household state machine; a stale version is refused."""
+    """Take one step of the household state machine; a stale version is refused, and so is a
+    unit another household of the community holds (the database decides, even at once)."""
     require(actor.role, "registry.record")
     if step is Status.WITHDRAWN and not reason.strip():
         raise DomainError("退出必须写明原因")
-    async with in_transaction() as conn:
-        h = await _find_household(actor, agreement_no)
-        dates = advance(_dates(h), step, on)
-        changes = {"status": dates.status.value, **{
-            field: getattr(dates, field) for field in
-            ("handed_over_on", "allocated_on", "moved_in_on", "withdrawn_on")}}
-        if unit:
-            changes["unit"] = unit.strip()
-        if reason:
-            changes["withdrawn_reason"] = reason.strip()
-        before = {k: getattr(h, k) for k in changes}
-        await versioned.save(h, changes, expected_version, "该户")
-        await audit.record(actor, f"registry.{step.value}", "household", h.agreement_no,
-                           audit.diff(before, changes))
-        if step is Status.MOVED_IN:
-            await ledger.send_move_in(conn, actor, [h], on, load_policy())
+    unit = unit_key(unit) if unit else ""
+    try:
+        async with in_transaction() as conn:
+            h = await _find_household(actor, agreement_no)
+            dates = advance(_dates(h), step, on)
+            changes = {"status": dates.status.value, **{
+                field: getattr(dates, field) for field in
+                ("handed_over_on", "allocated_on", "moved_in_on", "withdrawn_on")}}
+            # A unit given now replaces the stored one; the sheet's provisional 房号 becomes the
+            # held unit at allocation, in the one spelling the unique index compares.
+            if unit or (dates.status in HOLDS_UNIT and h.unit != unit_key(h.unit)):
+                changes["unit"] = unit or unit_key(h.unit)
+            if reason:
+                changes["withdrawn_reason"] = reason.strip()
+            before = {k: getattr(h, k) for k in changes}
+            await versioned.save(h, changes, expected_version, "该户")
+            await audit.record(actor, f"registry.{step.value}", "household", h.agreement_no,
+                               audit.diff(before, changes))
+            if step is Status.MOVED_IN:
+                await ledger.send_move_in(conn, actor, [h], on, load_policy())
+    except IntegrityError:
+        # Looked up after the rollback: the winner of a race has committed by then (PostgreSQL
+        # reports the conflict only once the other transaction commits; SQLite has one writer).
+        holder = await _unit_holder(h, unit or unit_key(h.unit))
+        if holder is None:
+            raise
+        raise DomainError(f"{holder['community']}的房号{holder['unit']}已分给协议编号{holder['agreement_no']}的户"
+                          f"（{STATUS_LABELS[Status(holder['status'])]}），同一套房同一时间只能分给一户") from None
     return {"agreement_no": h.agreement_no, "status": dates.status.value,
             "status_label": STATUS_LABELS[dates.status], "version": h.version}
+
+
+async def _unit_holder(household: Household, unit: str) -> dict | None:
+    """The other household of the community holding `unit`, if any."""
+    if not unit:
+        return None
+    return await Household.filter(community_id=household.community_id, unit=unit,
+                                  status__in=[s.value for s in HOLDS_UNIT]).exclude(id=household.id).first().values(
+        "agreement_no", "unit", "status", community="community__name")
 
 
 async def record_hukou_moved(actor: Actor, agreement_no: str, id_number: str, on: dt.date) -> dict:

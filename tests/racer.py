@@ -2,9 +2,11 @@
 would, and print what happened as JSON.
 
     python -m tests.racer URL approve YEAR ENVELOPE AMOUNT '[ids]'   (finance approving projects)
-    python -m tests.racer URL edit PROBLEM VERSION TITLE             (a clerk saving a problem)"""
+    python -m tests.racer URL edit PROBLEM VERSION TITLE             (a clerk saving a problem)
+    python -m tests.racer URL allocate UNIT '[agreement nos]'        (clerks allocating one 房号)"""
 
 import asyncio
+import datetime as dt
 import json
 import sys
 
@@ -12,7 +14,8 @@ from resettle.actor import Actor
 from resettle.db import open_db
 from resettle.errors import DomainError, StaleVersion
 from resettle.policy import load_policy
-from services import desk, funding
+from resettle.rules.household import Status
+from services import desk, funding, registry
 
 
 async def approve(year: str, envelope: str, amount: str, ids: str) -> dict:
@@ -33,9 +36,17 @@ async def edit(problem: str, version: str, title: str) -> dict:
     return {"saved": True, "version": saved["version"]}
 
 
+async def allocate(unit: str, agreements: str) -> dict:
+    clerk = Actor("test:liaison")
+    results = await asyncio.gather(*(registry.record_step(clerk, a, Status.ALLOCATED, dt.date(2023, 7, 1), unit=unit)
+                                     for a in json.loads(agreements)), return_exceptions=True)
+    unexpected = [repr(r) for r in results if isinstance(r, Exception) and not isinstance(r, DomainError)]
+    return {"allocated": sum(isinstance(r, dict) for r in results), "unexpected": unexpected}
+
+
 async def main(url: str, action: str, *args: str) -> dict:
     async with open_db(url):
-        return await {"approve": approve, "edit": edit}[action](*args)
+        return await {"approve": approve, "edit": edit, "allocate": allocate}[action](*args)
 
 
 if __name__ == "__main__":

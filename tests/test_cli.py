@@ -99,6 +99,17 @@ def test_show_and_record(cli, tmp_path):
     assert cli("registry", "record", "A-001", "--moved-in", "2023-13-01").exit_code == 2
 
 
+def test_record_refuses_a_unit_another_household_holds(cli, tmp_path):
+    cli("registry", "import", str(write_csv(tmp_path / "s.csv", [
+        person("A-001", "张三", make_id("19600101", 1), handed="2023-06-01"),
+        person("A-002", "李四", make_id("19600101", 2), handed="2023-06-01")])))
+    assert cli("registry", "record", "A-001", "--allocated", "2023-07-01", "--unit", "1号101室").exit_code == 0
+    refused = cli("registry", "record", "A-002", "--allocated", "2023-07-01", "--unit", "1号 101室")
+    assert refused.exit_code == 1
+    assert refused.output.strip() == ("错误：陈家新苑的房号1号101室已分给协议编号A-001的户（已分房），"
+                                      "同一套房同一时间只能分给一户")
+
+
 def test_unreadable_input_is_one_line_not_a_traceback(cli, tmp_path):
     (tmp_path / "x.txt").write_text("hello")
     result = cli("registry", "import", str(tmp_path / "x.txt"))

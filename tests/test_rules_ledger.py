@@ -9,11 +9,13 @@ from resettle.rules.ledger import (
     HandoffStatus,
     Kind,
     Matter,
+    Need,
     Routing,
     add_working_days,
     age_on,
     applies,
     is_overdue,
+    line_need,
     move_in_action,
     step,
 )
@@ -102,3 +104,42 @@ def test_overdue():
     assert not is_overdue("accepted", D(2024, 3, 6), D(2024, 3, 22), D(2024, 3, 20))
     assert is_overdue("accepted", D(2024, 3, 6), D(2024, 3, 22), D(2024, 3, 23))
     assert not is_overdue("completed", D(2024, 3, 6), D(2024, 3, 22), D(2025, 1, 1))
+
+
+ORIGIN, DEST = "310151101", "310151110"
+
+
+@pytest.mark.parametrize(("routing", "moved_in", "hukou", "responsible", "dest", "need"), [
+    # not yet living in the destination: nothing yet, the move-in decides
+    ("FOLLOWS", False, False, ORIGIN, DEST, Need(None, ORIGIN)),
+    ("HUKOU", False, True, ORIGIN, DEST, Need(None, ORIGIN)),
+    # living there: what the routing says, with the hukou deciding HUKOU lines
+    ("FOLLOWS", True, False, ORIGIN, DEST, Need(Kind.TRANSFER, ORIGIN, DEST)),
+    ("STAYS", True, False, ORIGIN, DEST, Need(Kind.NOTICE, ORIGIN, DEST)),
+    ("STAYS", True, True, ORIGIN, DEST, Need(Kind.NOTICE, ORIGIN, DEST)),
+    ("HUKOU", True, False, ORIGIN, DEST, Need(Kind.NOTICE, ORIGIN, DEST)),
+    # … e.g. 城乡居保 opening at 16 after the hukou moved
+    ("HUKOU", True, True, ORIGIN, DEST, Need(Kind.TRANSFER, ORIGIN, DEST)),
+    # a line already transferred, or a move within one township: nothing to hand off
+    ("FOLLOWS", True, True, DEST, DEST, Need(None, DEST)),
+    ("HUKOU", True, True, DEST, DEST, Need(None, DEST)),
+    ("FOLLOWS", True, False, ORIGIN, ORIGIN, Need(None, ORIGIN)),
+])
+def test_line_need(routing, moved_in, hukou, responsible, dest, need):
+    assert line_need(routing, origin=ORIGIN, dest=dest, moved_in=moved_in, hukou_at_dest=hukou,
+                     responsible=responsible) == need
+
+
+@given(routing=st.sampled_from(list(Routing)), moved_in=st.booleans(), hukou=st.booleans(),
+       dest=st.sampled_from([ORIGIN, DEST]), responsible=st.sampled_from([ORIGIN, DEST, None]))
+def test_line_need_invariants(routing, moved_in, hukou, dest, responsible):
+    need = line_need(routing, origin=ORIGIN, dest=dest, moved_in=moved_in, hukou_at_dest=hukou, responsible=responsible)
+    held = ORIGIN if responsible is None else responsible
+    assert need.responsible == held  # a decision never moves responsibility; a completed transfer does
+    assert (need.handoff is None) == (need.to is None) == (dest == ORIGIN or not moved_in or held != ORIGIN)
+    if need.handoff is not None:
+        assert need.to == dest != ORIGIN
+        assert (need.handoff is Kind.TRANSFER) == (routing is Routing.FOLLOWS or (routing is Routing.HUKOU and hukou))
+    # the move-in's view of the rule is the same rule
+    if dest == DEST and moved_in:
+        assert move_in_action(routing, held == ORIGIN, hukou) is need.handoff

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, replace
 
 from resettle.errors import DomainError
+from resettle.rules.township import clean_name
 
 
 class Status(enum.StrEnum):
@@ -31,6 +32,12 @@ STATUS_LABELS = {
 
 # The forward path; withdrawn sits beside it.
 ORDER = (Status.SIGNED, Status.HANDED_OVER, Status.ALLOCATED, Status.MOVED_IN)
+# Once allocated a unit (房号) holds one household at a time per community; before allocation a
+# sheet's 房号 is only provisional, and a withdrawn household frees its unit. The database enforces
+# it with the partial unique index ux_household_unit_held (migration 0010, same statuses).
+HOLDS_UNIT = (Status.ALLOCATED, Status.MOVED_IN)
+UNIT_MAX = 64  # household.unit's column width
+
 DATE_FIELD = {
     Status.SIGNED: "signed_on",
     Status.HANDED_OVER: "handed_over_on",
@@ -60,6 +67,17 @@ class Dates:
     @property
     def last_date(self) -> dt.date:
         return max(d for d in (getattr(self, f) for f in DATE_FIELD.values()) if d is not None)
+
+
+def unit_key(text: str) -> str:
+    """A 房号 as stored: NFKC-folded and without whitespace, so that “２７号 503室” and “27号503室”
+    are one unit (and cannot be given to two households by spelling them apart)."""
+    unit = clean_name(text)
+    if len(unit) > UNIT_MAX:
+        raise DomainError(f"房号“{unit[:20]}…”过长（最多{UNIT_MAX}个字）")
+    if any(not c.isprintable() for c in unit):
+        raise DomainError("房号含有不可见的控制字符")
+    return unit
 
 
 def advance(dates: Dates, step: Status, on: dt.date) -> Dates:

@@ -114,11 +114,32 @@ def is_overdue(status: str, accept_due: dt.date, complete_due: dt.date, today: d
     return False
 
 
+@dataclass(frozen=True)
+class Need:
+    """What one open line needs: the hand-off the origin sends (None: nothing), to whom, and
+    the township responsible meanwhile (responsibility moves only when a transfer completes)."""
+
+    handoff: Kind | None
+    responsible: str
+    to: str | None = None
+
+
+def line_need(routing: str, *, origin: str, dest: str, moved_in: bool, hukou_at_dest: bool,
+              responsible: str | None = None) -> Need:
+    """The one rule for a line that opens, a household that moves in and a hukou that moves.
+    A line opens with the origin responsible. Until the household lives in the destination — or
+    when it never leaves the township — nothing is handed off (the move-in decides). Once it
+    does, a line the origin still holds is transferred when it follows the person (FOLLOWS), or
+    the hukou that is now in the destination (HUKOU); otherwise the destination is told (notice).
+    A line another township already holds is left alone."""
+    responsible = origin if responsible is None else responsible
+    if origin == dest or not moved_in or responsible != origin:
+        return Need(None, responsible)
+    follows = routing == Routing.FOLLOWS or (routing == Routing.HUKOU and hukou_at_dest)
+    return Need(Kind.TRANSFER if follows else Kind.NOTICE, origin, dest)
+
+
 def move_in_action(routing: str, at_origin: bool, hukou_moved: bool) -> Kind | None:
-    """What a move-in does with one open line: a FOLLOWS line — and a HUKOU line whose person's
-    hukou has moved — transfers; other lines the origin still holds are listed in the notice;
-    lines another township already holds are left alone."""
-    if not at_origin:
-        return None
-    follows = routing == Routing.FOLLOWS or (routing == Routing.HUKOU and hukou_moved)
-    return Kind.TRANSFER if follows else Kind.NOTICE
+    """`line_need` at a move-in between two townships, for a line held at the origin or not."""
+    return line_need(routing, origin="origin", dest="dest", moved_in=True, hukou_at_dest=hukou_moved,
+                     responsible="origin" if at_origin else "elsewhere").handoff
