@@ -10,7 +10,7 @@ from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0009_handoff_open_inbox')]
+    dependencies = [('models', '0010_household_unit_held')]
 
     initial = False
 
