@@ -164,6 +164,7 @@ def check_sheets(sheets: list[Sheet], policy: Policy, today: dt.date) -> Checked
     _check_dates(out, frame)
     _check_tags(out, frame, policy)
     _check_households(out, frame)
+    _check_units(out, frame)
 
     keep = ~frame["agreement_no"].isin(out.bad_households) & (frame["agreement_no"] != "")
     out.rows = frame.loc[keep, ["agreement_no", "name", "id_number", "relation", "phone",
@@ -324,13 +325,29 @@ def _check_households(out: Checked, frame: pd.DataFrame) -> None:
                     f"同一协议编号的各行{HEADER_OF[column]}不一致，请统一后重新导入")
 
 
-def check_scope(checked: Checked, township: str, township_name: str) -> None:
-    """A township liaison imports only households moving out of or into its own township."""
-    rows = checked.rows
-    outside = (rows["origin_township"] != township) & (rows["dest_township"] != township)
-    for file, row, agreement in zip(rows.loc[outside, "_file"], rows.loc[outside, "_row"],
-                                    rows.loc[outside, "agreement_no"], strict=True):
-        checked.issues.append(Issue(file, int(row), agreement, HEADER_OF["origin_township"], "",
-                                    ERROR, f"该户既不从{township_name}迁出，也不迁入{township_name}，"
-                                           "请由相关乡镇或区集中居住办导入"))
-        checked.bad_households.add(agreement)
+def unit_note(holder: str) -> str:
+    """Why a provisional 房号 is worth a look: another household was given it."""
+    return f"房号与同一安置社区的{holder}相同；签约表上的房号只是暂定，以分房登记为准，请核对"
+
+
+def _check_units(out: Checked, frame: pd.DataFrame) -> None:
+    """One unit for two households of one community: a warning (the sheet's 房号 is provisional
+    until allocation, which is where one household per unit is enforced)."""
+    households = frame[(frame["unit"] != "") & (frame["agreement_no"] != "")].drop_duplicates("agreement_no")
+    place = ["dest_township", "community", "unit"]
+    shared = households[households.duplicated(place, keep=False) & households["dest_township"].notna()]
+    if shared.empty:
+        return
+    keys = list(zip(*(shared[c].astype("str") for c in place), strict=True))  # the few shared
+    groups: dict[tuple, list[str]] = {}
+    for key, agreement in zip(keys, shared["agreement_no"], strict=True):
+        groups.setdefault(key, []).append(agreement)
+
+    def others(key: tuple, agreement: str) -> str:
+        named = [a for a in groups[key] if a != agreement]
+        return "协议编号" + "、".join(named[:3]) + (f"等{len(named)}户" if len(named) > 3 else "")
+
+    messages = pd.Series([unit_note(others(key, agreement))
+                          for key, agreement in zip(keys, shared["agreement_no"], strict=True)],
+                         index=shared.index, dtype=object)
+    out.add(frame, frame.index.isin(shared.index), "unit", WARNING, messages.reindex(frame.index))
