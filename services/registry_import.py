@@ -61,7 +61,8 @@ class ImportReport:
     persons_unchanged: int = 0
     lines_opened: int = 0
     error_rows: int = 0
-    warnings: int = 0
+    warnings: int = 0  # warnings reported: a repeated one counts once (see Issue.count)
+    warning_rows: int = 0  # sheet rows with at least one warning
     new_communities: list[str] = field(default_factory=list)
     new_villages: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
@@ -175,6 +176,7 @@ def _count_issues(report: ImportReport, checked: Checked) -> None:
     report.issues = sorted(checked.issues, key=lambda i: (i.file, i.row))
     report.error_rows = len({(i.file, i.row) for i in checked.issues if i.level == ERROR})
     report.warnings = sum(1 for i in checked.issues if i.level == WARNING)
+    report.warning_rows = checked.warning_rows
     report.households_skipped = len(checked.bad_households)
 
 
@@ -294,6 +296,7 @@ async def _check_held_units(conn: BaseDBAsyncClient, checked: Checked, stored: d
                  else f"另一户（{label}，不在您的管辖范围内）")
         checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"], HEADER_OF["unit"],
                                     h["unit"], WARNING, unit_note(other)))
+    checked.note_warned(clash["_file"], clash["_row"])
 
 
 class _Writer:
@@ -558,6 +561,7 @@ async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: A
                                         HEADER_OF["unit"], h["unit"], WARNING,
                                         f"该户已于{before['allocated_on']}分房，房号以登记的"
                                         f"“{before['unit']}”为准，表中的房号未采用"))
+            checked.note_warned(pd.Series([h["_file"]]), pd.Series([h["_row"]]))
         sheet = {k: h[k] for k in ("signed_on", "handed_over_on") if h[k] is not None}
         problem = order_problem(_dates({**before, **sheet}))
         if problem:

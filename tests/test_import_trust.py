@@ -1,15 +1,19 @@
 """The registry import under hostile or careless sheets: scope judged on the stored rows, one
-户主 per household, townships never changed by a sheet, provisional 房号."""
+户主 per household, townships never changed by a sheet, provisional 房号, warnings at scale."""
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from resettle.actor import Actor
 from resettle.errors import NotFound
 from resettle.models import Household, Person
+from resettle.policy import default_policy_path, load_policy
 from services import registry
-from services.registry_import import import_sheets
+from services.registry_import import import_sheets, write_issue_report
 from tests.sheets import make_id, person, write_csv
 
 TODAY = dt.date(2026, 1, 1)
@@ -140,4 +144,26 @@ async def test_an_id_held_out_of_scope_does_not_name_its_household(db, tmp_path)
     report = await run(BAOZHEN, write_csv(tmp_path / "id.csv", rows))
     [issue] = report.issues
     assert issue.level == "错误" and "A-001" not in issue.message and "另一户" in issue.message
+
+
+async def test_repeated_warning_is_reported_once_with_count_and_first_rows(db, tmp_path):
+    from fixtures.generate import write_sheet
+
+    unmarked = tmp_path / "policy.toml"  # the example policy with no township marked out or in
+    unmarked.write_text(re.sub(r"(?m)^roles = .*$", "roles = []",
+                               Path(default_policy_path()).read_text(encoding="utf-8")), encoding="utf-8")
+    stats = write_sheet(tmp_path / "g.csv", 400, seed=3)
+    report = await run(OFFICE, tmp_path / "g.csv", policy=load_policy(str(unmarked)))
+    assert report.outcome == "imported", report.issues[:3]
+    townships = [i for i in report.issues if "未标为" in i.message]
+    # one finding per township named, however many rows name it
+    assert len(townships) == len({(i.column, i.value) for i in townships}) < 40
+    assert sum(i.count for i in townships) == 2 * stats.persons
+    biggest = max(townships, key=lambda i: i.count)
+    assert biggest.count > 5 and f"共 {biggest.count:,} 行，首见于第 {biggest.row}、" in biggest.message
+    assert report.warning_rows == stats.persons and report.warnings == len(report.issues)
+    # the clerk's report keeps its columns, one line per finding
+    sheet = load_workbook(write_issue_report(report, tmp_path / "g.errors.xlsx")).active
+    assert [c.value for c in sheet[1]] == ["行号", "协议编号", "列", "值", "级别", "问题"]
+    assert sheet.max_row == len(report.issues) + 1
 
