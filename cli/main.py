@@ -168,7 +168,7 @@ IMPORT_LABELS = {
     "rows_read": "读取行数", "duplicate_rows": "重复行", "households_added": "新增户",
     "households_updated": "更新户", "households_unchanged": "未变户", "households_skipped": "跳过户",
     "persons_added": "新增人", "persons_updated": "更新人", "persons_unchanged": "未变人",
-    "error_rows": "错误行", "warnings": "警告",
+    "error_rows": "错误行", "warnings": "警告", "warning_rows": "警告行",
 }
 
 

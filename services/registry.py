@@ -4,7 +4,10 @@ recording a household's steps (allocation, move-in, withdrawal, hukou moves)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
+import numpy as np
+import pandas as pd
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -33,6 +36,24 @@ def scope_columns(actor: Actor) -> list[tuple[str, object]] | None:
     if actor.role == "desk":
         return [("community_id", actor.community_id)]
     return None
+
+
+def admits(actor: Actor, household: Mapping) -> bool:
+    """Whether `scope_columns` admits a household given by its stored columns."""
+    columns = scope_columns(actor)
+    return columns is None or any(household.get(column) == value for column, value in columns)
+
+
+def admitted(actor: Actor, households: pd.DataFrame) -> np.ndarray:
+    """`admits` over a frame of households, a flag per row (a column it lacks admits none)."""
+    columns = scope_columns(actor)
+    if columns is None:
+        return np.ones(len(households), dtype=bool)
+    flags = np.zeros(len(households), dtype=bool)
+    for column, value in columns:
+        if column in households:
+            flags |= (households[column] == value).to_numpy(dtype=bool, na_value=False)
+    return flags
 
 
 def household_scope(actor: Actor) -> Q | None:

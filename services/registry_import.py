@@ -22,12 +22,13 @@ from tortoise.transactions import in_transaction
 from resettle.actor import Actor
 from resettle.db import as_date, connection, is_postgres, placeholders
 from resettle.policy import Policy, load_policy
-from resettle.rules.household import Dates, order_problem
+from resettle.rules.household import STATUS_LABELS, Dates, Status, order_problem
 from resettle.rules.permissions import require
-from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_scope, check_sheets
+from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_sheets, unit_note
 from resettle.sheets import HEADER_OF, read_sheet, write_table
 from services import audit, ledger
 from services.bulk import LOOKUP_CHUNK, Chunks, allocate_ids, db_date, db_stamp, has_rows, insert, select_in
+from services.registry import admits, admitted
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BIG_LOAD = 10_000  # rows added by one import above which planner statistics are refreshed
@@ -60,7 +61,8 @@ class ImportReport:
     persons_unchanged: int = 0
     lines_opened: int = 0
     error_rows: int = 0
-    warnings: int = 0
+    warnings: int = 0  # warnings reported: a repeated one counts once (see Issue.count)
+    warning_rows: int = 0  # sheet rows with at least one warning
     new_communities: list[str] = field(default_factory=list)
     new_villages: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
@@ -126,8 +128,6 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
     checked = check_sheets(sheets, policy, today)
     del sheets
     report.rows_read, report.duplicate_rows = checked.total_rows, checked.duplicate_rows
-    if actor.role == "township":
-        check_scope(checked, actor.township, policy.township(actor.township).name)
     with contextlib.suppress(_Preview):
         await _import_checked(actor, checked, report, policy, skip_invalid, progress, dry_run)
     if report.outcome == "rejected":
@@ -143,8 +143,12 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
 async def _import_checked(actor: Actor, checked: Checked, report: ImportReport, policy: Policy,
                           skip_invalid: bool, progress: Progress | None, dry_run: bool) -> None:
     async with in_transaction() as conn:
-        existing_people = await _existing_people(conn, checked)
-        stored = await _stored_households(conn, checked)
+        # Scope, townships and progress are judged on the stored rows, before anything else
+        # about a stored household is looked at (an error must not tell what lies out of scope).
+        stored = await _stored_households(conn, checked, actor, policy)
+        existing_people = await _existing_people(conn, checked, actor)
+        await _check_heads(conn, checked, stored)
+        await _check_held_units(conn, checked, stored, actor)
         if checked.bad_households and not skip_invalid:
             _finish_report(report, checked, rejected=True)
             return
@@ -172,6 +176,7 @@ def _count_issues(report: ImportReport, checked: Checked) -> None:
     report.issues = sorted(checked.issues, key=lambda i: (i.file, i.row))
     report.error_rows = len({(i.file, i.row) for i in checked.issues if i.level == ERROR})
     report.warnings = sum(1 for i in checked.issues if i.level == WARNING)
+    report.warning_rows = checked.warning_rows
     report.households_skipped = len(checked.bad_households)
 
 
@@ -187,15 +192,16 @@ def _finish_report(report: ImportReport, checked: Checked, *, rejected: bool) ->
     return report
 
 
-async def _existing_people(conn: BaseDBAsyncClient, checked: Checked) -> dict[str, dict]:
+async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Actor) -> dict[str, dict]:
     """Persons of this sheet already in the registry; an ID registered to another household
-    is an error for the row of the new one."""
+    is an error for the row of the new one (naming that household only if the actor may see it)."""
     if not await has_rows(conn, "person"):
         return {}
     ids = checked.rows["id_number"].tolist()
     found = await select_in(
         conn, 'SELECT p.id, p.id_number, p.name, p.relation, p.phone, p.hukou_township, p.tags, '
-              'p.household_id, h.agreement_no FROM person p JOIN household h ON h.id = p.household_id',
+              'p.household_id, h.agreement_no, h.origin_township, h.dest_township, h.community_id '
+              'FROM person p JOIN household h ON h.id = p.household_id',
         "p.id_number", ids)
     people = {row["id_number"]: row for row in found}
     if people:
@@ -204,12 +210,93 @@ async def _existing_people(conn: BaseDBAsyncClient, checked: Checked) -> dict[st
         clash = owner.notna() & (owner != rows["agreement_no"])
         for idx in rows.index[clash]:
             row = rows.loc[idx]
+            other = people[row["id_number"]]
+            where = f"协议编号{owner[idx]}的户" if admits(actor, other) else "另一户（不在您的管辖范围内）"
             checked.issues.append(Issue(
                 row["_file"], int(row["_row"]), row["agreement_no"], HEADER_OF["id_number"],
-                row["id_number"], ERROR,
-                f"此身份证号已登记在协议编号{owner[idx]}的户中，同一人不能属于两户"))
+                row["id_number"], ERROR, f"此身份证号已登记在{where}中，同一人不能属于两户"))
             checked.bad_households.add(row["agreement_no"])
     return people
+
+
+async def _check_heads(conn: BaseDBAsyncClient, checked: Checked, stored: dict[str, dict]) -> None:
+    """A household ends with exactly one 户主, counting its stored members beside the sheet's:
+    a stored 户主 the sheet leaves out of that household stays 户主 (the sheet's rows decide
+    only for themselves)."""
+    keys = {row["id"]: key for key, row in stored.items() if key not in checked.bad_households}
+    if not keys:
+        return
+    heads = await select_in(
+        conn, "SELECT p.household_id, p.id_number, p.name FROM "
+              "(SELECT household_id, id_number, name FROM person WHERE relation = '户主') p",
+        "p.household_id", list(keys))
+    rows = checked.rows
+    listed = rows[rows["id_number"].isin([head["id_number"] for head in heads])]
+    on_sheet = set(zip(listed["id_number"], listed["agreement_no"], strict=True))
+    kept: dict[str, list[str]] = {}
+    for head in heads:
+        key = keys[head["household_id"]]
+        if (head["id_number"], key) not in on_sheet:
+            kept.setdefault(key, []).append(head["name"])
+    if not kept:
+        return
+    mine = rows[rows["agreement_no"].isin(kept)]
+    first = mine.drop_duplicates("agreement_no").set_index("agreement_no")
+    sheet_heads = mine[mine["relation"] == "户主"]
+    named = sheet_heads.groupby("agreement_no")["name"].agg(list)
+    at_head = sheet_heads.drop_duplicates("agreement_no").set_index("agreement_no")
+    for key, names in kept.items():
+        own = named.get(key, [])
+        if len(names) + len(own) == 1:
+            continue
+        at = at_head.loc[key] if own else first.loc[key]
+        message = (f"该户已登记户主{'、'.join(names)}（不在表中），表中又填了户主{'、'.join(own)}；"
+                   "一户只能有1个户主（更换户主请在表中一并写上原户主，改填其与户主关系）"
+                   if own else "导入后该户没有户主")
+        checked.issues.append(Issue(at["_file"], int(at["_row"]), key, HEADER_OF["relation"],
+                                    at["relation"], ERROR, message))
+        checked.bad_households.add(key)
+
+
+HELD = (Status.ALLOCATED.value, Status.MOVED_IN.value)
+
+
+async def _check_held_units(conn: BaseDBAsyncClient, checked: Checked, stored: dict[str, dict],
+                            actor: Actor) -> None:
+    """A sheet's 房号 is provisional until allocation: one already held by another household of
+    the community is a warning naming the holder (if the actor may see it), not an error."""
+    rows = checked.rows
+    households = rows.loc[rows["unit"] != "", ["agreement_no", "dest_township", "community", "unit",
+                                               "_file", "_row"]].drop_duplicates("agreement_no")
+    households = households[~households["agreement_no"].isin(checked.bad_households) & ~households[
+        "agreement_no"].isin([key for key, h in stored.items() if h["allocated_on"] is not None])]  # unit stays
+    if households.empty or not await has_rows(conn, "community"):
+        return
+    communities = pd.DataFrame(await conn.execute_query_dict("SELECT id, township_code, name FROM community"))
+    households = households.merge(communities, how="inner", left_on=["dest_township", "community"],
+                                  right_on=["township_code", "name"])
+    if households.empty:
+        return
+    marks = ", ".join(f"'{status}'" for status in HELD)
+    holders = pd.DataFrame(await select_in(
+        conn, "SELECT h.agreement_no, h.community_id, h.unit, h.status, h.origin_township, h.dest_township "
+              "FROM (SELECT agreement_no, community_id, unit, status, origin_township, dest_township "
+              f"FROM household WHERE status IN ({marks}) AND unit <> '') h",
+        "h.community_id", sorted(set(households["id"].tolist()))))
+    if holders.empty:
+        return
+    clash = households.merge(holders.drop_duplicates(["community_id", "unit"]), how="inner",
+                             left_on=["id", "unit"], right_on=["community_id", "unit"], suffixes=("", "_held"))
+    clash = clash[clash["agreement_no"] != clash["agreement_no_held"]]
+    for h in clash.to_dict("records"):
+        holder = {"agreement_no": h["agreement_no_held"], "community_id": h["community_id"],
+                  "origin_township": h["origin_township"], "dest_township": h["dest_township_held"]}
+        label = STATUS_LABELS[Status(h["status"])]
+        other = (f"协议编号{holder['agreement_no']}（{label}）" if admits(actor, holder)
+                 else f"另一户（{label}，不在您的管辖范围内）")
+        checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"], HEADER_OF["unit"],
+                                    h["unit"], WARNING, unit_note(other)))
+    checked.note_warned(clash["_file"], clash["_row"])
 
 
 class _Writer:
@@ -410,34 +497,81 @@ def _dates(household: dict) -> Dates:
                  household["moved_in_on"], household["withdrawn_on"])
 
 
-async def _stored_households(conn: BaseDBAsyncClient, checked: Checked) -> dict[str, dict]:
-    """Households of this sheet already in the registry. Sheet dates that contradict a step
-    recorded since (交房 after 分房, say) are an error for that household."""
-    if not await has_rows(conn, "household"):
-        return {}
+def _refuse(checked: Checked, rows: pd.DataFrame, column: str, message: str, value: str = "") -> None:
+    """An error on each of `rows`, skipping their households."""
+    for file, row, agreement in zip(rows["_file"], rows["_row"], rows["agreement_no"], strict=True):
+        checked.issues.append(Issue(file, int(row), agreement, HEADER_OF[column], value, ERROR, message))
+        checked.bad_households.add(agreement)
+
+
+def _outside(actor: Actor, policy: Policy) -> str:
+    if actor.role == "township":
+        name = policy.township(actor.township).name
+        return f"既不从{name}迁出，也不迁入{name}"
+    return "不在您的管辖范围内"
+
+
+TOWNSHIP_FIXED = ("{header}与已登记的“{stored}”不同：迁出、迁入乡镇不能通过导入签约交房表更改，"
+                  "须由区集中居住办另行办理（本系统尚无此项操作，请联系区集中居住办）")
+
+
+async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: Actor,
+                             policy: Policy) -> dict[str, dict]:
+    """Households of this sheet already in the registry, and the rules that need them. An
+    import adds only households in the actor's scope and changes only stored households the
+    actor may change, judged on the stored row (`services.registry.scope_columns`, the rule
+    every other look-up uses); it never moves a household to another origin or destination
+    township. Sheet dates that contradict a step recorded since (交房 after 分房, say) are an
+    error for that household."""
     rows = checked.rows.drop_duplicates("agreement_no")
-    found = await select_in(
-        conn, 'SELECT id, agreement_no, origin_township, village_id, "group", dest_township, '
-              'community_id, unit, status, signed_on, handed_over_on, allocated_on, moved_in_on, '
-              'withdrawn_on, version FROM household',
-        "agreement_no", rows["agreement_no"].tolist())
     stored = {}
-    for row in found:
-        for key in ("signed_on", "handed_over_on", "allocated_on", "moved_in_on", "withdrawn_on"):
-            row[key] = as_date(row[key])
-        stored[row["agreement_no"]] = row
-    for h in rows[rows["agreement_no"].isin(stored)].to_dict("records"):
+    if await has_rows(conn, "household"):
+        found = await select_in(
+            conn, 'SELECT id, agreement_no, origin_township, village_id, "group", dest_township, '
+                  'community_id, unit, status, signed_on, handed_over_on, allocated_on, moved_in_on, '
+                  'withdrawn_on, version FROM household',
+            "agreement_no", rows["agreement_no"].tolist())
+        for row in found:
+            for key in ("signed_on", "handed_over_on", "allocated_on", "moved_in_on", "withdrawn_on"):
+                row[key] = as_date(row[key])
+            stored[row["agreement_no"]] = row
+    known = rows["agreement_no"].isin(stored).to_numpy()
+    new = rows[~known]
+    outside = new["agreement_no"][~admitted(actor, new)]
+    if len(outside):  # judged on the sheet: there is no stored row yet
+        _refuse(checked, checked.rows[checked.rows["agreement_no"].isin(outside)], "origin_township",
+                f"该户{_outside(actor, policy)}，请由相关乡镇或区集中居住办导入")
+    foreign = []
+    for h in rows[known].to_dict("records"):
         before = stored[h["agreement_no"]]
+        if not admits(actor, before):  # nothing more is said about a household out of scope
+            foreign.append(h["agreement_no"])
+            continue
+        moved = [column for column in ("origin_township", "dest_township") if h[column] != before[column]]
+        for column in moved:
+            checked.issues.append(Issue(
+                h["_file"], int(h["_row"]), h["agreement_no"], HEADER_OF[column],
+                policy.township(h[column]).name, ERROR,
+                TOWNSHIP_FIXED.format(header=HEADER_OF[column], stored=policy.township(before[column]).name)))
+            checked.bad_households.add(h["agreement_no"])
+        if moved:
+            continue
         if before["allocated_on"] is not None and h["unit"] and h["unit"] != before["unit"]:
             checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"],
                                         HEADER_OF["unit"], h["unit"], WARNING,
                                         f"该户已于{before['allocated_on']}分房，房号以登记的"
                                         f"“{before['unit']}”为准，表中的房号未采用"))
+            checked.note_warned(pd.Series([h["_file"]]), pd.Series([h["_row"]]))
         sheet = {k: h[k] for k in ("signed_on", "handed_over_on") if h[k] is not None}
-        problem = order_problem(_dates({**stored[h["agreement_no"]], **sheet}))
+        problem = order_problem(_dates({**before, **sheet}))
         if problem:
             checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"],
                                         HEADER_OF["signed_on"], str(h["signed_on"]), ERROR,
                                         f"{problem}，与已登记的进度矛盾"))
             checked.bad_households.add(h["agreement_no"])
+    if foreign:
+        rows = checked.rows[checked.rows["agreement_no"].isin(foreign)]
+        for agreement, part in rows.groupby("agreement_no", sort=False):
+            _refuse(checked, part, "agreement_no", f"此协议编号已登记为{_outside(actor, policy)}的户，"
+                    "不能通过导入更改；请由相关乡镇或区集中居住办导入", agreement)
     return stored

@@ -124,11 +124,13 @@ OPENAPI = {
                 "outcome": {"type": "string", "enum": ["imported", "partial", "rejected", "unchanged", "preview"]},
                 **{k: {"type": "integer"} for k in (
                     "households_added", "households_updated", "households_unchanged", "persons_added",
-                    "persons_updated", "persons_unchanged", "error_rows", "warnings", "rows_read")},
+                    "persons_updated", "persons_unchanged", "error_rows", "warnings", "warning_rows",
+                    "rows_read")},
                 "new_communities": {"type": "array", "items": {"type": "string"}},
                 "issues": {"type": "array", "items": {"type": "object", "properties": {
                     "row": {"type": "integer"}, "agreement_no": {"type": "string"}, "column": {"type": "string"},
-                    "value": {"type": "string"}, "level": {"type": "string"}, "message": {"type": "string"}}}}}},
+                    "value": {"type": "string"}, "level": {"type": "string"}, "message": {"type": "string"},
+                    "count": {"type": "integer", "description": "此条问题涉及的行数（重复的警告只报一条）"}}}}}},
             "Demand": {"type": "object", "required": ["id", "status", "category", "channel", "problem", "text"],
                        "properties": {"id": {"type": "integer"}, "status": {"type": "string"},
                                       "category": {"type": "string"}, "channel": {"type": "string"},

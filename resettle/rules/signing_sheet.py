@@ -44,6 +44,18 @@ class Issue:
     value: str
     level: str
     message: str
+    count: int = 1  # rows this finding stands for: a repeated warning is reported once
+
+
+FIRST_ROWS = 5  # rows named in a repeated warning's message
+
+
+def repeated_message(message: str, count: int, rows: list[int]) -> str:
+    """A warning found on `count` rows, reported once: the rows a clerk should look at first."""
+    if count <= 1:
+        return message
+    more = "…" if count > len(rows) else ""
+    return f"{message}（共 {count:,} 行，首见于第 {'、'.join(map(str, rows))}{more} 行）"
 
 
 @dataclass
@@ -58,25 +70,82 @@ class Checked:
     total_rows: int = 0
     # row indexes with an error per column, so later rules don't pile on a cell already named
     failed: dict[str, set] = field(default_factory=dict)
+    # per file, a flag per sheet row number: which rows carry a warning (a count, not objects)
+    warned: dict[str, np.ndarray] = field(default_factory=dict)
 
     def add(self, frame: pd.DataFrame, mask, column: str, level: str, message,
             values: pd.Series | None = None) -> None:
-        """Record an issue for each masked row; `message` is a string or a per-row Series."""
+        """Record the masked rows' issue; `message` is a string or a per-row Series. Errors are
+        one issue per row; a warning is one issue per distinct message and value, with its
+        count and first rows, so a warning on every row of a city's sheet stays one line."""
         index = frame.index[np.asarray(mask, dtype=bool)]
         if index.empty:
             return
         hit = frame.loc[index, ["_file", "_row", "agreement_no"]]
-        if level == ERROR:
-            self.failed.setdefault(column, set()).update(index)
         messages = message[index] if isinstance(message, pd.Series) else None
         shown = (values if values is not None else self.raw[column])[index]
+        if level == WARNING:
+            self._add_repeated(hit, shown, messages, message, column)
+            return
+        self.failed.setdefault(column, set()).update(index)
         for idx, file, row, agreement in zip(index, hit["_file"], hit["_row"],
                                              hit["agreement_no"], strict=True):
             self.issues.append(Issue(file, int(row), agreement, HEADER_OF[column],
                                      cell_text(shown[idx]), level,
                                      messages[idx] if messages is not None else message))
-            if level == ERROR and agreement:
+            if agreement:
                 self.bad_households.add(agreement)
+
+    def note_warned(self, files: pd.Series, rows: pd.Series) -> None:
+        """Flag rows as warned (for the count of warned rows, however the warnings group)."""
+        for file, numbers in pd.Series(np.asarray(rows, dtype=np.int64)).groupby(
+                np.asarray(files), sort=False):
+            flags = self.warned.get(file)
+            top = int(numbers.max()) + 1
+            if flags is None or len(flags) < top:
+                grown = np.zeros(top, dtype=bool)
+                if flags is not None:
+                    grown[:len(flags)] = flags
+                self.warned[file] = flags = grown
+            flags[numbers.to_numpy()] = True
+
+    @property
+    def warning_rows(self) -> int:
+        return int(sum(flags.sum() for flags in self.warned.values()))
+
+    def _add_repeated(self, hit: pd.DataFrame, shown: pd.Series, messages: pd.Series | None,
+                      message: str, column: str) -> None:
+        """One issue per (file, message, value), grouped with integer codes: no per-row objects."""
+        self.note_warned(hit["_file"], hit["_row"])
+        value_codes, values = pd.factorize(shown, use_na_sentinel=False)
+        texts, value_codes = _recode(value_codes, [cell_text(v) for v in values])
+        key = pd.factorize(hit["_file"])[0].astype(np.int64)
+        if messages is not None:
+            message_codes, message_texts = pd.factorize(messages, use_na_sentinel=False)
+            key = pd.factorize(key * len(message_texts) + message_codes)[0].astype(np.int64)
+        key = pd.factorize(key * len(texts) + value_codes)[0]
+        order = np.argsort(key, kind="stable")  # sheet order within each group
+        ordered = key[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        counts = np.diff(np.r_[starts, len(ordered)])
+        agreement_codes = pd.factorize(hit["agreement_no"])[0][order]
+        same_household = (np.minimum.reduceat(agreement_codes, starts)
+                          == np.maximum.reduceat(agreement_codes, starts))
+        files, rows, agreements = (hit[c].to_numpy() for c in ("_file", "_row", "agreement_no"))
+        for start, count, single in zip(starts, counts, same_household, strict=True):
+            first = order[start:start + min(count, FIRST_ROWS)]
+            at = first[0]
+            text = messages.iat[at] if messages is not None else message
+            self.issues.append(Issue(
+                files[at], int(rows[at]), agreements[at] if single else "", HEADER_OF[column],
+                texts[value_codes[at]], WARNING,
+                repeated_message(text, int(count), [int(r) for r in rows[first]]), int(count)))
+
+
+def _recode(codes: np.ndarray, texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """Codes of distinct raw values -> codes of distinct texts (1 and "1" read as one value)."""
+    text_codes, unique = pd.factorize(np.asarray(texts, dtype=object))
+    return list(unique), text_codes[codes]
 
 
 def _as_text(column: pd.Series, typed: bool) -> pd.Series:
@@ -164,6 +233,7 @@ def check_sheets(sheets: list[Sheet], policy: Policy, today: dt.date) -> Checked
     _check_dates(out, frame)
     _check_tags(out, frame, policy)
     _check_households(out, frame)
+    _check_units(out, frame)
 
     keep = ~frame["agreement_no"].isin(out.bad_households) & (frame["agreement_no"] != "")
     out.rows = frame.loc[keep, ["agreement_no", "name", "id_number", "relation", "phone",
@@ -324,13 +394,29 @@ def _check_households(out: Checked, frame: pd.DataFrame) -> None:
                     f"同一协议编号的各行{HEADER_OF[column]}不一致，请统一后重新导入")
 
 
-def check_scope(checked: Checked, township: str, township_name: str) -> None:
-    """A township liaison imports only households moving out of or into its own township."""
-    rows = checked.rows
-    outside = (rows["origin_township"] != township) & (rows["dest_township"] != township)
-    for file, row, agreement in zip(rows.loc[outside, "_file"], rows.loc[outside, "_row"],
-                                    rows.loc[outside, "agreement_no"], strict=True):
-        checked.issues.append(Issue(file, int(row), agreement, HEADER_OF["origin_township"], "",
-                                    ERROR, f"该户既不从{township_name}迁出，也不迁入{township_name}，"
-                                           "请由相关乡镇或区集中居住办导入"))
-        checked.bad_households.add(agreement)
+def unit_note(holder: str) -> str:
+    """Why a provisional 房号 is worth a look: another household was given it."""
+    return f"房号与同一安置社区的{holder}相同；签约表上的房号只是暂定，以分房登记为准，请核对"
+
+
+def _check_units(out: Checked, frame: pd.DataFrame) -> None:
+    """One unit for two households of one community: a warning (the sheet's 房号 is provisional
+    until allocation, which is where one household per unit is enforced)."""
+    households = frame[(frame["unit"] != "") & (frame["agreement_no"] != "")].drop_duplicates("agreement_no")
+    place = ["dest_township", "community", "unit"]
+    shared = households[households.duplicated(place, keep=False) & households["dest_township"].notna()]
+    if shared.empty:
+        return
+    keys = list(zip(*(shared[c].astype("str") for c in place), strict=True))  # the few shared
+    groups: dict[tuple, list[str]] = {}
+    for key, agreement in zip(keys, shared["agreement_no"], strict=True):
+        groups.setdefault(key, []).append(agreement)
+
+    def others(key: tuple, agreement: str) -> str:
+        named = [a for a in groups[key] if a != agreement]
+        return "协议编号" + "、".join(named[:3]) + (f"等{len(named)}户" if len(named) > 3 else "")
+
+    messages = pd.Series([unit_note(others(key, agreement))
+                          for key, agreement in zip(keys, shared["agreement_no"], strict=True)],
+                         index=shared.index, dtype=object)
+    out.add(frame, frame.index.isin(shared.index), "unit", WARNING, messages.reindex(frame.index))
