@@ -4,15 +4,39 @@ ORM's bulk_create is ~5x slower), and IN-lookups chunked under SQLite's paramete
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
+import numpy as np
+import pandas as pd
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from resettle.db import is_postgres, placeholders
 
 CHUNK = 20_000
 LOOKUP_CHUNK = 5_000
+
+
+def factorize_rows(*columns) -> tuple[np.ndarray, list[tuple]]:
+    """Per row the index of its distinct combination of `columns`' values (a few columns of
+    repeated values: townships, tags, ages), and those combinations. Integer codes combined, not a
+    MultiIndex of a Python tuple per row, which at city scale holds the GIL (and so the event loop)
+    for a tenth of a second at a time."""
+    codes, uniques = np.zeros(len(columns[0]), dtype=np.int64), []
+    for column in columns:
+        part, values = pd.factorize(column)
+        codes = codes * len(values) + part
+        uniques.append(values)
+    codes, combined = pd.factorize(codes)
+    combos = []
+    for code in combined.tolist():
+        combo = []
+        for values in reversed(uniques):
+            code, index = divmod(code, len(values))
+            combo.append(values[index])
+        combos.append(tuple(reversed(combo)))
+    return codes, combos
 
 
 def db_date(conn: BaseDBAsyncClient, value: dt.date | None):
@@ -72,10 +96,10 @@ async def has_rows(conn: BaseDBAsyncClient, table: str) -> bool:
 async def insert(conn: BaseDBAsyncClient, table: str, columns: Sequence[str],
                   rows: list[tuple] | Chunks, progress: Callable[[int], None] | None = None) -> None:
     """Bulk insert inside the caller's transaction: COPY on PostgreSQL, chunked executemany
-    on SQLite (DESIGN.md: bulk_create is ~5x slower)."""
-    chunks = rows if isinstance(rows, Chunks) else (
-        rows[start:start + CHUNK] for start in range(0, len(rows), CHUNK))
-    for chunk in chunks:
+    on SQLite (DESIGN.md: bulk_create is ~5x slower). The tuples of a chunk are made in a worker
+    thread: at city scale that is seconds of Python, which on the event loop would stall every
+    other request of the server."""
+    async for chunk in _chunks(rows):
         if is_postgres(conn):
             await conn._connection.copy_records_to_table(table, records=chunk, columns=list(columns))
         else:
@@ -84,6 +108,15 @@ async def insert(conn: BaseDBAsyncClient, table: str, columns: Sequence[str],
                 chunk)
         if progress:
             progress(len(chunk))
+
+
+async def _chunks(rows: list[tuple] | Chunks) -> AsyncIterator[list[tuple]]:
+    if isinstance(rows, Chunks):
+        for start, stop in rows.bounds:
+            yield await asyncio.to_thread(rows.make, start, stop)
+    else:
+        for start in range(0, len(rows), CHUNK):
+            yield rows[start:start + CHUNK]
 
 
 async def allocate_ids(conn: BaseDBAsyncClient, table: str, count: int) -> Sequence[int]:

@@ -3,6 +3,7 @@ accepting / rejecting / completing / revoking them, tag changes, and the views o
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import statistics
 from collections.abc import Iterable
@@ -39,7 +40,7 @@ from resettle.rules.ledger import (
 from resettle.rules.permissions import require
 from resettle.rules.tags import join_tags, split_tags
 from services import audit
-from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, insert
+from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, factorize_rows, insert
 
 ENTITLEMENT_COLUMNS = ("created_at", "updated_at", "person_id", "matter_code", "routing",
                        "responsible_township", "opened_on", "close_reason", "version")
@@ -61,18 +62,10 @@ async def open_lines_bulk(conn: BaseDBAsyncClient, persons: pd.DataFrame, policy
     catalog rule runs once per distinct (tags, age, head), not once per person."""
     if persons.empty:
         return 0
-    born = persons["id_number"].astype("str")
-    signed = pd.to_datetime(pd.Series(persons["signed_on"].to_numpy(), index=persons.index))
-    birth_md = born.str.slice(10, 14).astype(int).to_numpy()
-    on_md = (signed.dt.month * 100 + signed.dt.day).to_numpy()
-    ages = signed.dt.year.to_numpy() - born.str.slice(6, 10).astype(int).to_numpy() - (on_md < birth_md)
-    combos = pd.MultiIndex.from_arrays([persons["tags"].astype("object"), ages,
-                                        (persons["relation"] == "户主").to_numpy()])
-    codes, uniques = pd.factorize(combos)
-    per_combo = [matters_for(policy, split_tags(t), int(a), bool(h)) for t, a, h in uniques]
-    counts = np.array([len(m) for m in per_combo], dtype=np.int64)[codes]
-    starts = np.concatenate(([0], np.cumsum(counts)))
-    total = int(starts[-1])
+    # pandas over every person: in a worker thread, as the import's other steps (the event loop
+    # keeps serving meanwhile)
+    codes, per_combo = await asyncio.to_thread(_combos, persons, policy)
+    total = int(np.array([len(m) for m in per_combo], dtype=np.int64)[codes].sum())
     if not total:
         return 0
     # Lines are never read back here, so the database numbers them; and the values that repeat
@@ -90,6 +83,18 @@ async def open_lines_bulk(conn: BaseDBAsyncClient, persons: pd.DataFrame, policy
     bounds = [(b, min(b + 5_000, len(persons))) for b in range(0, len(persons), 5_000)]
     await insert(conn, "entitlement", ENTITLEMENT_COLUMNS, Chunks(bounds, rows), progress)
     return total
+
+
+def _combos(persons: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, list[list[str]]]:
+    """Per person the index of its distinct (tags, age, head), and per such combination the
+    catalog's matters."""
+    born = persons["id_number"].astype("str")
+    signed = pd.to_datetime(pd.Series(persons["signed_on"].to_numpy(), index=persons.index))
+    birth_md = born.str.slice(10, 14).astype(int).to_numpy()
+    on_md = (signed.dt.month * 100 + signed.dt.day).to_numpy()
+    ages = signed.dt.year.to_numpy() - born.str.slice(6, 10).astype(int).to_numpy() - (on_md < birth_md)
+    codes, uniques = factorize_rows(persons["tags"], ages, (persons["relation"] == "户主").to_numpy())
+    return codes, [matters_for(policy, split_tags(t), int(a), bool(h)) for t, a, h in uniques]
 
 
 async def sync_tag_lines(conn: BaseDBAsyncClient, actor: Actor, person_ids: list[int], on: dt.date,

@@ -7,6 +7,7 @@ A crash or kill mid-write leaves the database as it was.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import itertools
@@ -27,7 +28,17 @@ from resettle.rules.permissions import require
 from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_sheets, unit_note
 from resettle.sheets import HEADER_OF, read_sheet, write_table
 from services import audit, ledger
-from services.bulk import LOOKUP_CHUNK, Chunks, allocate_ids, db_date, db_stamp, has_rows, insert, select_in
+from services.bulk import (
+    LOOKUP_CHUNK,
+    Chunks,
+    allocate_ids,
+    db_date,
+    db_stamp,
+    factorize_rows,
+    has_rows,
+    insert,
+    select_in,
+)
 from services.registry import admits, admitted
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -78,12 +89,6 @@ class ImportReport:
         return data
 
 
-def _place_ids(rows: pd.DataFrame, township: str, name: str, ids: dict) -> np.ndarray:
-    """Row-wise (township, name) -> id, computed once per distinct pair."""
-    codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([rows[township], rows[name]]))
-    return np.array([ids[pair] for pair in pairs], dtype=np.int64)[codes]
-
-
 ISSUE_COLUMNS = {"file": "文件", "row": "行号", "agreement_no": "协议编号", "column": "列",
                  "value": "值", "level": "级别", "message": "问题"}
 
@@ -121,11 +126,12 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
     for n, path in enumerate(paths):
         if progress:
             progress("读取表格", n, len(paths))
-        sheets.append(read_sheet(path))
+        sheets.append(await asyncio.to_thread(read_sheet, path))
     report = ImportReport(files=[p.name for p in paths])
     if progress:
         progress("逐行校验", 0, 1)
-    checked = check_sheets(sheets, policy, today)
+    # Seconds of pandas at city scale: off the event loop, so other requests keep answering.
+    checked = await asyncio.to_thread(check_sheets, sheets, policy, today)
     del sheets
     report.rows_read, report.duplicate_rows = checked.total_rows, checked.duplicate_rows
     with contextlib.suppress(_Preview):
@@ -321,12 +327,14 @@ class _Writer:
                     stored: dict[str, dict]) -> None:
         if rows.empty:
             return
-        villages = await self._places("village", rows[["origin_township", "village"]],
-                                      self.report.new_villages)
-        communities = await self._places("community", rows[["dest_township", "community"]],
-                                         self.report.new_communities)
-        rows["village_id"] = _place_ids(rows, "origin_township", "village", villages)
-        rows["community_id"] = _place_ids(rows, "dest_township", "community", communities)
+        for table, township, name, new_names in (
+                ("village", "origin_township", "village", self.report.new_villages),
+                ("community", "dest_township", "community", self.report.new_communities)):
+            # pandas over every row (here and below) runs in a worker thread: at city scale each
+            # step is a fraction of a second the event loop would otherwise stand still for
+            codes, pairs = await asyncio.to_thread(factorize_rows, rows[township], rows[name])
+            ids = await self._places(table, pairs, new_names)
+            rows[f"{table}_id"] = np.array([ids[pair] for pair in pairs], dtype=np.int64)[codes]
         households = rows.drop_duplicates("agreement_no")
         ids = await self._add_households(households[~households["agreement_no"].isin(stored)], rows)
         touched = await self._update_households(households[households["agreement_no"].isin(stored)],
@@ -340,10 +348,10 @@ class _Writer:
                 if key not in ("outcome", "written", "issues")}))
         await audit.record_many(self.actor, "registry.import", self.events)
 
-    async def _places(self, table: str, pairs: pd.DataFrame, new_names: list[str]) -> dict:
+    async def _places(self, table: str, pairs: list[tuple[str, str]], new_names: list[str]) -> dict:
         """Villages and communities are created on first sight; returns (township, name) -> id."""
         conn = self.conn
-        wanted = set(map(tuple, pairs.drop_duplicates().to_numpy().tolist()))
+        wanted = set(pairs)
         known = {(r["township_code"], r["name"]): r["id"] for r in await conn.execute_query_dict(
             f'SELECT id, township_code, name FROM "{table}"')}
         missing = sorted(wanted - known.keys())
@@ -362,10 +370,13 @@ class _Writer:
             return {}
         conn = self.conn
         ids = await allocate_ids(conn, "household", len(new))
-        members = rows.groupby("agreement_no").size()
-        separated = (rows["hukou"] != rows["dest_township"]).groupby(rows["agreement_no"]).sum()
         keys = new["agreement_no"]
-        member_counts, separated_counts = keys.map(members).tolist(), keys.map(separated).tolist()
+
+        def counts() -> tuple[list[int], list[int]]:
+            members = rows.groupby("agreement_no").size()
+            separated = (rows["hukou"] != rows["dest_township"]).groupby(rows["agreement_no"]).sum()
+            return keys.map(members).tolist(), keys.map(separated).tolist()
+        member_counts, separated_counts = await asyncio.to_thread(counts)
         stamp = self.stamp
 
         def records(start: int, stop: int) -> list[tuple]:
@@ -420,7 +431,7 @@ class _Writer:
         conn = self.conn
         known = rows["id_number"].isin(people)
         fresh = rows[~known]
-        household_ids = fresh["agreement_no"].map(ids)
+        household_ids = await asyncio.to_thread(fresh["agreement_no"].map, ids)
         person_ids = await allocate_ids(conn, "person", len(fresh))
 
         def records(start: int, stop: int) -> list[tuple]:
@@ -435,12 +446,12 @@ class _Writer:
                       self._tick("写入人员", len(fresh)))
         self.report.persons_added = len(fresh)
         # 事项台账: every new person's lines open with the origin township responsible.
+        persons = await asyncio.to_thread(lambda: pd.DataFrame({
+            "person_id": person_ids, "id_number": fresh["id_number"].to_numpy(),
+            "relation": fresh["relation"].to_numpy(), "tags": fresh["tags"].to_numpy(),
+            "origin_township": fresh["origin_township"].to_numpy(), "signed_on": fresh["signed_on"].to_numpy()}))
         self.report.lines_opened = await ledger.open_lines_bulk(
-            conn, pd.DataFrame({"person_id": person_ids, "id_number": fresh["id_number"].to_numpy(),
-                                "relation": fresh["relation"].to_numpy(), "tags": fresh["tags"].to_numpy(),
-                                "origin_township": fresh["origin_township"].to_numpy(),
-                                "signed_on": fresh["signed_on"].to_numpy()}),
-            self.policy, self._tick("建立事项台账", len(fresh) * 5))
+            conn, persons, self.policy, self._tick("建立事项台账", len(fresh) * 5))
         stored_households = {r["household_id"] for r in people.values()}
         touched = {ids[a] for a in fresh["agreement_no"].unique() if ids[a] in stored_households}
         updates, retagged = [], []

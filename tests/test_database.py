@@ -7,11 +7,12 @@ import json
 import uuid
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
 from resettle.db import open_db
 from resettle.errors import DomainError
-from resettle.models import AuditEvent, Demand, Entitlement, Household, Person
+from resettle.models import AuditEvent, Community, Demand, Entitlement, Household, Person
 from resettle.rules.household import Status
 from services import database, desk, registry
 from services.registry_import import import_sheets
@@ -155,3 +156,24 @@ def test_the_commands(sqlite_source, tmp_path):
             assert all(t["match"] for t in json.loads(result.output))
         finally:
             asyncio.run(_pg(PG_URL, f'DROP DATABASE IF EXISTS "{target.rpartition("/")[2]}" WITH (FORCE)'))
+
+
+async def test_a_read_outside_a_transaction_does_not_wait_for_a_writer(db):
+    """An import writes in one long transaction; a page read meanwhile answers at once with
+    what is committed (on SQLite, tortoise's single connection made it wait for the whole
+    import)."""
+    await Community.create(township_code="310151110", name="陈家新苑")
+    written, finish = asyncio.Event(), asyncio.Event()
+
+    async def import_like() -> None:
+        async with in_transaction():
+            await Community.create(township_code="310151110", name="瀛东苑")
+            written.set()
+            await finish.wait()
+    writer = asyncio.create_task(import_like())
+    await asyncio.wait_for(written.wait(), 5)
+    names = await asyncio.wait_for(Community.all().values_list("name", flat=True), 2)
+    assert names == ["陈家新苑"]  # the writer's row is not seen before it commits
+    finish.set()
+    await writer
+    assert sorted(await Community.all().values_list("name", flat=True)) == ["瀛东苑", "陈家新苑"]
