@@ -15,6 +15,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from resettle.db import is_postgres, placeholders
 
 CHUNK = 20_000
+COPY_BATCH = 4_000
 LOOKUP_CHUNK = 5_000
 
 
@@ -101,7 +102,11 @@ async def insert(conn: BaseDBAsyncClient, table: str, columns: Sequence[str],
     other request of the server."""
     async for chunk in _chunks(rows):
         if is_postgres(conn):
-            await conn._connection.copy_records_to_table(table, records=chunk, columns=list(columns))
+            # asyncpg encodes a COPY's records on the event loop: a few thousand at a time keeps
+            # each pause of the loop short
+            for start in range(0, len(chunk), COPY_BATCH):
+                await conn._connection.copy_records_to_table(table, records=chunk[start:start + COPY_BATCH],
+                                                             columns=list(columns))
         else:
             await conn.execute_many(
                 f'INSERT INTO "{table}" ({quote(columns)}) VALUES ({placeholders(conn, len(columns))})',

@@ -210,7 +210,8 @@ async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Act
               'FROM person p JOIN household h ON h.id = p.household_id',
         "p.id_number", ids)
     people = {row["id_number"]: row for row in found}
-    if people:
+
+    def judge() -> None:  # in a worker thread, as _stored_households
         rows = checked.rows
         owner = rows["id_number"].map(lambda i: people[i]["agreement_no"] if i in people else None)
         clash = owner.notna() & (owner != rows["agreement_no"])
@@ -222,6 +223,8 @@ async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Act
                 row["_file"], int(row["_row"]), row["agreement_no"], HEADER_OF["id_number"],
                 row["id_number"], ERROR, f"此身份证号已登记在{where}中，同一人不能属于两户"))
             checked.bad_households.add(row["agreement_no"])
+    if people:
+        await asyncio.to_thread(judge)
     return people
 
 
@@ -236,32 +239,35 @@ async def _check_heads(conn: BaseDBAsyncClient, checked: Checked, stored: dict[s
         conn, "SELECT p.household_id, p.id_number, p.name FROM "
               "(SELECT household_id, id_number, name FROM person WHERE relation = '户主') p",
         "p.household_id", list(keys))
-    rows = checked.rows
-    listed = rows[rows["id_number"].isin([head["id_number"] for head in heads])]
-    on_sheet = set(zip(listed["id_number"], listed["agreement_no"], strict=True))
-    kept: dict[str, list[str]] = {}
-    for head in heads:
-        key = keys[head["household_id"]]
-        if (head["id_number"], key) not in on_sheet:
-            kept.setdefault(key, []).append(head["name"])
-    if not kept:
-        return
-    mine = rows[rows["agreement_no"].isin(kept)]
-    first = mine.drop_duplicates("agreement_no").set_index("agreement_no")
-    sheet_heads = mine[mine["relation"] == "户主"]
-    named = sheet_heads.groupby("agreement_no")["name"].agg(list)
-    at_head = sheet_heads.drop_duplicates("agreement_no").set_index("agreement_no")
-    for key, names in kept.items():
-        own = named.get(key, [])
-        if len(names) + len(own) == 1:
-            continue
-        at = at_head.loc[key] if own else first.loc[key]
-        message = (f"该户已登记户主{'、'.join(names)}（不在表中），表中又填了户主{'、'.join(own)}；"
-                   "一户只能有1个户主（更换户主请在表中一并写上原户主，改填其与户主关系）"
-                   if own else "导入后该户没有户主")
-        checked.issues.append(Issue(at["_file"], int(at["_row"]), key, HEADER_OF["relation"],
-                                    at["relation"], ERROR, message))
-        checked.bad_households.add(key)
+
+    def judge() -> None:  # in a worker thread, as _stored_households
+        rows = checked.rows
+        listed = rows[rows["id_number"].isin([head["id_number"] for head in heads])]
+        on_sheet = set(zip(listed["id_number"], listed["agreement_no"], strict=True))
+        kept: dict[str, list[str]] = {}
+        for head in heads:
+            key = keys[head["household_id"]]
+            if (head["id_number"], key) not in on_sheet:
+                kept.setdefault(key, []).append(head["name"])
+        if not kept:
+            return
+        mine = rows[rows["agreement_no"].isin(kept)]
+        first = mine.drop_duplicates("agreement_no").set_index("agreement_no")
+        sheet_heads = mine[mine["relation"] == "户主"]
+        named = sheet_heads.groupby("agreement_no")["name"].agg(list)
+        at_head = sheet_heads.drop_duplicates("agreement_no").set_index("agreement_no")
+        for key, names in kept.items():
+            own = named.get(key, [])
+            if len(names) + len(own) == 1:
+                continue
+            at = at_head.loc[key] if own else first.loc[key]
+            message = (f"该户已登记户主{'、'.join(names)}（不在表中），表中又填了户主{'、'.join(own)}；"
+                       "一户只能有1个户主（更换户主请在表中一并写上原户主，改填其与户主关系）"
+                       if own else "导入后该户没有户主")
+            checked.issues.append(Issue(at["_file"], int(at["_row"]), key, HEADER_OF["relation"],
+                                        at["relation"], ERROR, message))
+            checked.bad_households.add(key)
+    await asyncio.to_thread(judge)
 
 
 HELD = (Status.ALLOCATED.value, Status.MOVED_IN.value)
@@ -335,10 +341,10 @@ class _Writer:
             codes, pairs = await asyncio.to_thread(factorize_rows, rows[township], rows[name])
             ids = await self._places(table, pairs, new_names)
             rows[f"{table}_id"] = np.array([ids[pair] for pair in pairs], dtype=np.int64)[codes]
-        households = rows.drop_duplicates("agreement_no")
-        ids = await self._add_households(households[~households["agreement_no"].isin(stored)], rows)
-        touched = await self._update_households(households[households["agreement_no"].isin(stored)],
-                                                stored)
+        households = await asyncio.to_thread(rows.drop_duplicates, "agreement_no")
+        known = households["agreement_no"].isin(stored)
+        ids = await self._add_households(households[~known], rows)
+        touched = await self._update_households(households[known], stored)
         ids.update({key: row["id"] for key, row in stored.items()})
         touched |= await self._write_people(rows, people, ids)
         await self._recount(touched)
@@ -535,54 +541,58 @@ async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: A
     township. Sheet dates that contradict a step recorded since (交房 after 分房, say) are an
     error for that household."""
     rows = checked.rows.drop_duplicates("agreement_no")
+    found = await select_in(
+        conn, 'SELECT id, agreement_no, origin_township, village_id, "group", dest_township, '
+              'community_id, unit, status, signed_on, handed_over_on, allocated_on, moved_in_on, '
+              'withdrawn_on, version FROM household',
+        "agreement_no", rows["agreement_no"].tolist()) if await has_rows(conn, "household") else []
     stored = {}
-    if await has_rows(conn, "household"):
-        found = await select_in(
-            conn, 'SELECT id, agreement_no, origin_township, village_id, "group", dest_township, '
-                  'community_id, unit, status, signed_on, handed_over_on, allocated_on, moved_in_on, '
-                  'withdrawn_on, version FROM household',
-            "agreement_no", rows["agreement_no"].tolist())
+
+    # per household in Python: in a worker thread, so a city-scale re-import does not stand the
+    # event loop still (the same for the other checks against stored rows)
+    def judge() -> None:
         for row in found:
             for key in ("signed_on", "handed_over_on", "allocated_on", "moved_in_on", "withdrawn_on"):
                 row[key] = as_date(row[key])
             stored[row["agreement_no"]] = row
-    known = rows["agreement_no"].isin(stored).to_numpy()
-    new = rows[~known]
-    outside = new["agreement_no"][~admitted(actor, new)]
-    if len(outside):  # judged on the sheet: there is no stored row yet
-        _refuse(checked, checked.rows[checked.rows["agreement_no"].isin(outside)], "origin_township",
-                f"该户{_outside(actor, policy)}，请由相关乡镇或区集中居住办导入")
-    foreign = []
-    for h in rows[known].to_dict("records"):
-        before = stored[h["agreement_no"]]
-        if not admits(actor, before):  # nothing more is said about a household out of scope
-            foreign.append(h["agreement_no"])
-            continue
-        moved = [column for column in ("origin_township", "dest_township") if h[column] != before[column]]
-        for column in moved:
-            checked.issues.append(Issue(
-                h["_file"], int(h["_row"]), h["agreement_no"], HEADER_OF[column],
-                policy.township(h[column]).name, ERROR,
-                TOWNSHIP_FIXED.format(header=HEADER_OF[column], stored=policy.township(before[column]).name)))
-            checked.bad_households.add(h["agreement_no"])
-        if moved:
-            continue
-        if before["allocated_on"] is not None and h["unit"] and h["unit"] != before["unit"]:
-            checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"],
-                                        HEADER_OF["unit"], h["unit"], WARNING,
-                                        f"该户已于{before['allocated_on']}分房，房号以登记的"
-                                        f"“{before['unit']}”为准，表中的房号未采用"))
-            checked.note_warned(pd.Series([h["_file"]]), pd.Series([h["_row"]]))
-        sheet = {k: h[k] for k in ("signed_on", "handed_over_on") if h[k] is not None}
-        problem = order_problem(_dates({**before, **sheet}))
-        if problem:
-            checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"],
-                                        HEADER_OF["signed_on"], str(h["signed_on"]), ERROR,
-                                        f"{problem}，与已登记的进度矛盾"))
-            checked.bad_households.add(h["agreement_no"])
-    if foreign:
-        rows = checked.rows[checked.rows["agreement_no"].isin(foreign)]
-        for agreement, part in rows.groupby("agreement_no", sort=False):
-            _refuse(checked, part, "agreement_no", f"此协议编号已登记为{_outside(actor, policy)}的户，"
-                    "不能通过导入更改；请由相关乡镇或区集中居住办导入", agreement)
+        known = rows["agreement_no"].isin(stored).to_numpy()
+        new = rows[~known]
+        outside = new["agreement_no"][~admitted(actor, new)]
+        if len(outside):  # judged on the sheet: there is no stored row yet
+            _refuse(checked, checked.rows[checked.rows["agreement_no"].isin(outside)], "origin_township",
+                    f"该户{_outside(actor, policy)}，请由相关乡镇或区集中居住办导入")
+        foreign = []
+        for h in rows[known].to_dict("records"):
+            before = stored[h["agreement_no"]]
+            if not admits(actor, before):  # nothing more is said about a household out of scope
+                foreign.append(h["agreement_no"])
+                continue
+            moved = [column for column in ("origin_township", "dest_township") if h[column] != before[column]]
+            for column in moved:
+                checked.issues.append(Issue(
+                    h["_file"], int(h["_row"]), h["agreement_no"], HEADER_OF[column],
+                    policy.township(h[column]).name, ERROR,
+                    TOWNSHIP_FIXED.format(header=HEADER_OF[column], stored=policy.township(before[column]).name)))
+                checked.bad_households.add(h["agreement_no"])
+            if moved:
+                continue
+            if before["allocated_on"] is not None and h["unit"] and h["unit"] != before["unit"]:
+                checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"],
+                                            HEADER_OF["unit"], h["unit"], WARNING,
+                                            f"该户已于{before['allocated_on']}分房，房号以登记的"
+                                            f"“{before['unit']}”为准，表中的房号未采用"))
+                checked.note_warned(pd.Series([h["_file"]]), pd.Series([h["_row"]]))
+            sheet = {k: h[k] for k in ("signed_on", "handed_over_on") if h[k] is not None}
+            problem = order_problem(_dates({**before, **sheet}))
+            if problem:
+                checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"],
+                                            HEADER_OF["signed_on"], str(h["signed_on"]), ERROR,
+                                            f"{problem}，与已登记的进度矛盾"))
+                checked.bad_households.add(h["agreement_no"])
+        if foreign:
+            refused = checked.rows[checked.rows["agreement_no"].isin(foreign)]
+            for agreement, part in refused.groupby("agreement_no", sort=False):
+                _refuse(checked, part, "agreement_no", f"此协议编号已登记为{_outside(actor, policy)}的户，"
+                        "不能通过导入更改；请由相关乡镇或区集中居住办导入", agreement)
+    await asyncio.to_thread(judge)
     return stored
