@@ -23,7 +23,7 @@ from resettle.rules.dates import parse_date
 from resettle.rules.desk import CHANNEL_LABELS
 from resettle.rules.permissions import require
 from resettle.rules.signing_sheet import ERROR, NUMERIC_ID_MESSAGE, WARNING, Issue
-from resettle.sheets import SheetSpec, cell_text, read_sheet, write_table, xlsx_cell
+from resettle.sheets import SheetSpec, cell_text, read_sheet_apart, write_table, xlsx_cell
 from services import audit, desk
 from services.registry_import import ISSUE_COLUMNS, Progress
 
@@ -126,7 +126,7 @@ async def import_demands(actor: Actor, path: str | Path, community: str | int | 
     path = Path(path)
     if progress:
         progress("读取表格", 0, 1)
-    sheet = read_sheet(path, DEMAND_SHEET)
+    sheet = await read_sheet_apart(path, DEMAND_SHEET)
     records = sheet.frame.to_dict("records")
     if not records:
         raise DomainError(f"{path.name} 中没有需求行")

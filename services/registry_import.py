@@ -26,7 +26,7 @@ from resettle.policy import Policy, load_policy
 from resettle.rules.household import STATUS_LABELS, Dates, Status, order_problem
 from resettle.rules.permissions import require
 from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_sheets, unit_note
-from resettle.sheets import HEADER_OF, read_sheet, write_table
+from resettle.sheets import HEADER_OF, read_sheet_apart, write_table
 from services import audit, ledger
 from services.bulk import (
     LOOKUP_CHUNK,
@@ -126,7 +126,7 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
     for n, path in enumerate(paths):
         if progress:
             progress("读取表格", n, len(paths))
-        sheets.append(await asyncio.to_thread(read_sheet, path))
+        sheets.append(await read_sheet_apart(path))
     report = ImportReport(files=[p.name for p in paths])
     if progress:
         progress("逐行校验", 0, 1)
