@@ -9,10 +9,12 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
-from resettle.sheets import csv_rows
+from cli.common import fail
+from resettle.errors import DomainError
 
 FORMATS = click.Choice(["table", "csv", "json"])
 
@@ -37,6 +39,8 @@ def render(rows: list[dict], columns: dict[str, str], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(rows, ensure_ascii=False, indent=2, default=str)
     if fmt == "csv":
+        from resettle.sheets import csv_rows  # pandas: only when a csv is asked for
+
         buffer = io.StringIO()
         csv.writer(buffer).writerows(csv_rows(rows, columns))  # formula-like text made inert
         return buffer.getvalue().rstrip("\r\n")
@@ -82,3 +86,34 @@ class Progress:
         for bar in self.bars.values():
             bar.__exit__(None, None, None)
         self.bars.clear()
+
+
+def check_out(fmt: str, out: str | None) -> None:
+    """A paper goes to a file of its own kind; a table only to the terminal."""
+    if fmt in ("xlsx", "pdf") and not out:
+        fail(f"--format {fmt} 需要用 --out 指定文件", 2)
+    if fmt in ("xlsx", "pdf", "csv") and out and Path(out).suffix.lower() != f".{fmt}":
+        fail(f"--out 应为 .{fmt} 文件", 2)
+    if fmt == "table" and out:
+        fail("表格只显示在屏幕上；保存到文件请用 --format xlsx、pdf、csv 或 json", 2)
+
+
+def written(write: Callable[[], Path]) -> Path:
+    try:
+        return write()
+    except DomainError as exc:
+        fail(exc.message)
+    except OSError as exc:
+        fail(f"无法写入文件：{exc}")
+
+
+def write_json(data, out: str | None) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    if not out:
+        click.echo(text)
+        return
+
+    def save() -> Path:
+        Path(out).write_text(text + "\n", encoding="utf-8")
+        return Path(out)
+    click.echo(f"已保存 {written(save)}", err=True)

@@ -469,3 +469,23 @@ def test_case_by_case_through_the_cli(funding_cli):
     shown = json.loads(cli("funding", "show", project, "--format", "json").output)
     assert shown["status"] == "rejected" and shown["reason"] == "与已建项目重复"
     assert [h["action"] for h in shown["history"]][-1] == "funding.rejected"
+
+
+def test_help_names_every_area_without_loading_it():
+    """`resettle --help` lists the areas from cli.main.AREAS, whose short help must be what each
+    group says of itself, and loads none of them (no pandas, reportlab or ORM at start)."""
+    import subprocess
+    import sys
+
+    import click
+
+    from cli.main import AREAS
+
+    for name, (_, _, short) in AREAS.items():
+        assert main.get_command(click.Context(main), name).get_short_help_str(limit=200) == short, name
+    probe = ("import sys; from click.testing import CliRunner; from cli.main import main; "
+             "out = CliRunner().invoke(main, ['--help']).output; "
+             "print(sorted(m for m in ('pandas', 'reportlab', 'tortoise', 'services') if m in sys.modules)); "
+             "print(out)")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert shown.startswith("[]\n") and all(short in shown for _, _, short in AREAS.values())

@@ -1,0 +1,78 @@
+"""What every command shares: one-line refusals, the database option, dates."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import sys
+from collections.abc import Awaitable, Callable
+
+import click
+from tortoise.exceptions import BaseORMException
+
+from resettle.db import open_db, resolve_url
+from resettle.errors import DomainError
+from resettle.rules.dates import parse_date
+
+EXIT_REJECTED, EXIT_PARTIAL = 3, 4
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(code)
+
+
+def run(db: str | None, work: Callable[[], Awaitable], *, migrate: bool = True, connect: bool = True):
+    """Open the database (creating the schema on an empty one), run one service call, and
+    turn refusals and database failures into one Chinese line and a non-zero exit. A service
+    that opens databases itself (`db copy`) runs with connect=False."""
+    async def main():
+        if not connect:
+            return await work()
+        async with open_db(db, migrate=migrate):
+            return await work()
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        fail(exc.message)
+    except (BaseORMException, OSError) as exc:
+        fail(f"数据库出错（{resolve_url(db)}）：{exc}")
+
+
+def sync(db: str | None, work: Callable[[], object]):
+    """A service call that needs no ORM (file backups), with the same one-line refusals."""
+    try:
+        return work()
+    except DomainError as exc:
+        fail(exc.message)
+    except OSError as exc:
+        fail(f"文件或数据库出错（{resolve_url(db)}）：{exc}")
+
+
+def db_option(func):
+    @click.option("--db", "db", envvar="DATABASE_URL", metavar="URL",
+                  help="数据库地址：sqlite:///路径 或 postgres://用户@主机:端口/库名（默认 DATABASE_URL，"
+                       "未设置时为当前目录的 resettle.db）")
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+    return wrapper
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DATE = DateType()
+
+
+COMMUNITY = click.option("--community", required=True, help="安置社区（名称、编号，重名时写 乡镇/社区名）")
