@@ -40,14 +40,19 @@ def run(db: str | None, work: Callable[[], Awaitable], *, migrate: bool = True, 
         fail(f"数据库出错（{resolve_url(db)}）：{exc}")
 
 
-def sync(db: str | None, work: Callable[[], object]):
-    """A service call that needs no ORM (file backups), with the same one-line refusals."""
+def attempt(work: Callable[[], object], trouble: str):
+    """work(), with a refusal or a failing file as one Chinese line ("{trouble}：…") and exit 1."""
     try:
         return work()
     except DomainError as exc:
         fail(exc.message)
     except OSError as exc:
-        fail(f"文件或数据库出错（{resolve_url(db)}）：{exc}")
+        fail(f"{trouble}：{exc}")
+
+
+def sync(db: str | None, work: Callable[[], object]):
+    """A service call that needs no ORM (file backups), with the same one-line refusals."""
+    return attempt(work, f"文件或数据库出错（{resolve_url(db)}）")
 
 
 def db_option(func):

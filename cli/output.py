@@ -13,8 +13,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import fail
-from resettle.errors import DomainError
+from cli.common import attempt, fail
 
 FORMATS = click.Choice(["table", "csv", "json"])
 
@@ -99,12 +98,7 @@ def check_out(fmt: str, out: str | None) -> None:
 
 
 def written(write: Callable[[], Path]) -> Path:
-    try:
-        return write()
-    except DomainError as exc:
-        fail(exc.message)
-    except OSError as exc:
-        fail(f"无法写入文件：{exc}")
+    return attempt(write, "无法写入文件")
 
 
 def write_json(data, out: str | None) -> None:
