@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
@@ -39,7 +40,7 @@ from services.bulk import (
     insert,
     select_in,
 )
-from services.registry import admits, admitted
+from services.registry import admits, admitted, unit_taken
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BIG_LOAD = 10_000  # rows added by one import above which planner statistics are refreshed
@@ -148,6 +149,22 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
 
 async def _import_checked(actor: Actor, checked: Checked, report: ImportReport, policy: Policy,
                           skip_invalid: bool, progress: Progress | None, dry_run: bool) -> None:
+    held: list[tuple[int, str, int]] = []  # (community, unit, household) the write gives a held unit
+    try:
+        await _write_checked(actor, checked, report, policy, skip_invalid, progress, dry_run, held)
+    except IntegrityError:
+        # A backstop behind _community_fixed and _check_held_units (a race, say): the refusal of
+        # the unique index of held units in a sentence, as for a single allocation.
+        for key in held:
+            refusal = await unit_taken(*key)
+            if refusal is not None:
+                raise refusal from None
+        raise
+
+
+async def _write_checked(actor: Actor, checked: Checked, report: ImportReport, policy: Policy,
+                         skip_invalid: bool, progress: Progress | None, dry_run: bool,
+                         held: list[tuple[int, str, int]]) -> None:
     async with in_transaction() as conn:
         # Scope, townships and progress are judged on the stored rows, before anything else
         # about a stored household is looked at (an error must not tell what lies out of scope).
@@ -162,7 +179,7 @@ async def _import_checked(actor: Actor, checked: Checked, report: ImportReport, 
         rows = checked.rows
         if checked.bad_households:
             rows = rows[~rows["agreement_no"].isin(checked.bad_households)].reset_index(drop=True)
-        writer = _Writer(conn, actor, policy, report, progress)
+        writer = _Writer(conn, actor, policy, report, progress, held)
         await writer.write(rows, existing_people, stored)
         if dry_run:
             raise _Preview
@@ -313,9 +330,10 @@ async def _check_held_units(conn: BaseDBAsyncClient, checked: Checked, stored: d
 
 class _Writer:
     def __init__(self, conn: BaseDBAsyncClient, actor: Actor, policy: Policy,
-                 report: ImportReport, progress: Progress | None):
+                 report: ImportReport, progress: Progress | None, held: list[tuple[int, str, int]]):
         self.conn, self.actor, self.policy, self.report = conn, actor, policy, report
         self.progress = progress
+        self.held = held  # (community, unit, household) of stored households written holding a unit
         self.stamp = db_stamp(conn)
         self.events: list[tuple[str, object, dict]] = []
 
@@ -405,32 +423,41 @@ class _Writer:
         return dict(zip(keys.tolist(), ids, strict=True))
 
     async def _update_households(self, changed: pd.DataFrame, stored: dict[str, dict]) -> set[int]:
-        conn = self.conn
-        updates, touched = [], set()
-        for h in changed.to_dict("records"):
-            before = stored[h["agreement_no"]]
-            after = _sheet_household(h)
-            if before["allocated_on"] is not None:
-                after.pop("unit", None)  # the unit recorded at allocation wins over the sheet
-            changes = audit.diff(before, after)
-            if not changes:
-                self.report.households_unchanged += 1
-                continue
-            merged = {**before, **after}
-            status = _dates(merged).status.value
-            if status != before["status"]:
-                changes["status"] = [before["status"], status]
-            values = [merged[k] for k in HOUSEHOLD_SHEET_FIELDS]
-            values[6], values[7] = db_date(conn, values[6]), db_date(conn, values[7])
-            updates.append((*values, status, self.stamp, before["id"]))
-            self.events.append(("household", h["agreement_no"], changes))
-            touched.add(before["id"])
+        conn, stamp = self.conn, self.stamp
+
+        def judge() -> tuple[list[tuple], list[tuple], list[tuple[int, str, int]]]:
+            # audit.diff per household: a second of Python for a city-scale re-import, in a worker
+            # thread; the database is written on the event loop below
+            updates, events, held = [], [], []
+            for h in changed.to_dict("records"):
+                before = stored[h["agreement_no"]]
+                after = _sheet_household(h)
+                if before["allocated_on"] is not None:
+                    after.pop("unit", None)  # the unit recorded at allocation wins over the sheet
+                changes = audit.diff(before, after)
+                if not changes:
+                    continue
+                merged = {**before, **after}
+                status = _dates(merged).status.value
+                if status != before["status"]:
+                    changes["status"] = [before["status"], status]
+                if status in HELD and ("community_id" in changes or "unit" in changes):
+                    held.append((merged["community_id"], merged["unit"], before["id"]))
+                values = [merged[k] for k in HOUSEHOLD_SHEET_FIELDS]
+                values[6], values[7] = db_date(conn, values[6]), db_date(conn, values[7])
+                updates.append((*values, status, stamp, before["id"]))
+                events.append(("household", h["agreement_no"], changes))
+            return updates, events, held
+        updates, events, held = await asyncio.to_thread(judge)
+        self.events += events
+        self.held += held
         if updates:
             await conn.execute_many(
                 _update_sql(conn, "household", (*HOUSEHOLD_SHEET_FIELDS, "status", "updated_at")),
                 updates)
         self.report.households_updated = len(updates)
-        return touched
+        self.report.households_unchanged += len(changed) - len(updates)
+        return {update[-1] for update in updates}
 
     async def _write_people(self, rows: pd.DataFrame, people: dict[str, dict],
                             ids: dict[str, int]) -> set[int]:
@@ -532,6 +559,16 @@ TOWNSHIP_FIXED = ("{header}与已登记的“{stored}”不同：迁出、迁入
                   "须由区集中居住办另行办理（本系统尚无此项操作，请联系区集中居住办）")
 
 
+def _community_fixed(before: dict, h: dict) -> str | None:
+    """Why a sheet may not re-home a stored household, if it may not: once allocated, the unit is
+    held in the stored community (the sheet's 房号 is provisional only until allocation)."""
+    if before["status"] not in HELD or h["community"] == before["community"]:
+        return None
+    return (f"{HEADER_OF['community']}与已登记的“{before['community']}”不同：该户"
+            f"{STATUS_LABELS[Status(before['status'])]}，已分房或入住的户不能通过导入签约交房表更换安置社区"
+            "（本系统尚无换房操作，请联系区集中居住办）")
+
+
 async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: Actor,
                              policy: Policy) -> dict[str, dict]:
     """Households of this sheet already in the registry, and the rules that need them. An
@@ -544,7 +581,8 @@ async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: A
     found = await select_in(
         conn, 'SELECT id, agreement_no, origin_township, village_id, "group", dest_township, '
               'community_id, unit, status, signed_on, handed_over_on, allocated_on, moved_in_on, '
-              'withdrawn_on, version FROM household',
+              'withdrawn_on, version, (SELECT name FROM community c WHERE c.id = household.community_id) '
+              'AS community FROM household',
         "agreement_no", rows["agreement_no"].tolist()) if await has_rows(conn, "household") else []
     stored = {}
 
@@ -575,6 +613,12 @@ async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: A
                     TOWNSHIP_FIXED.format(header=HEADER_OF[column], stored=policy.township(before[column]).name)))
                 checked.bad_households.add(h["agreement_no"])
             if moved:
+                continue
+            refused = _community_fixed(before, h)
+            if refused:
+                checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"], HEADER_OF["community"],
+                                            h["community"], ERROR, refused))
+                checked.bad_households.add(h["agreement_no"])
                 continue
             if before["allocated_on"] is not None and h["unit"] and h["unit"] != before["unit"]:
                 checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"],
