@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
 from resettle.db import as_date, connection, is_postgres, placeholders
+from resettle.models import Household
 from resettle.policy import Policy, load_policy
 from resettle.rules.household import STATUS_LABELS, Dates, Status, order_problem
 from resettle.rules.permissions import require
@@ -136,7 +137,7 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
     del sheets
     report.rows_read, report.duplicate_rows = checked.total_rows, checked.duplicate_rows
     with contextlib.suppress(_Preview):
-        await _import_checked(actor, checked, report, policy, skip_invalid, progress, dry_run)
+        await _import_checked(actor, checked, report, policy, today, skip_invalid, progress, dry_run)
     if report.outcome == "rejected":
         return report
     _finish_report(report, checked, rejected=False)
@@ -147,11 +148,11 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
     return report
 
 
-async def _import_checked(actor: Actor, checked: Checked, report: ImportReport, policy: Policy,
+async def _import_checked(actor: Actor, checked: Checked, report: ImportReport, policy: Policy, today: dt.date,
                           skip_invalid: bool, progress: Progress | None, dry_run: bool) -> None:
     held: list[tuple[int, str, int]] = []  # (community, unit, household) the write gives a held unit
     try:
-        await _write_checked(actor, checked, report, policy, skip_invalid, progress, dry_run, held)
+        await _write_checked(actor, checked, report, policy, today, skip_invalid, progress, dry_run, held)
     except IntegrityError:
         # A backstop behind _community_fixed and _check_held_units (a race, say): the refusal of
         # the unique index of held units in a sentence, as for a single allocation.
@@ -163,13 +164,13 @@ async def _import_checked(actor: Actor, checked: Checked, report: ImportReport, 
 
 
 async def _write_checked(actor: Actor, checked: Checked, report: ImportReport, policy: Policy,
-                         skip_invalid: bool, progress: Progress | None, dry_run: bool,
+                         today: dt.date, skip_invalid: bool, progress: Progress | None, dry_run: bool,
                          held: list[tuple[int, str, int]]) -> None:
     async with in_transaction() as conn:
         # Scope, townships and progress are judged on the stored rows, before anything else
         # about a stored household is looked at (an error must not tell what lies out of scope).
         stored = await _stored_households(conn, checked, actor, policy)
-        existing_people = await _existing_people(conn, checked, actor)
+        existing_people = await _existing_people(conn, checked, actor, policy)
         await _check_heads(conn, checked, stored)
         await _check_held_units(conn, checked, stored, actor)
         if checked.bad_households and not skip_invalid:
@@ -179,7 +180,7 @@ async def _write_checked(actor: Actor, checked: Checked, report: ImportReport, p
         rows = checked.rows
         if checked.bad_households:
             rows = rows[~rows["agreement_no"].isin(checked.bad_households)].reset_index(drop=True)
-        writer = _Writer(conn, actor, policy, report, progress, held)
+        writer = _Writer(conn, actor, policy, today, report, progress, held)
         await writer.write(rows, existing_people, stored)
         if dry_run:
             raise _Preview
@@ -215,16 +216,20 @@ def _finish_report(report: ImportReport, checked: Checked, *, rejected: bool) ->
     return report
 
 
-async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Actor) -> dict[str, dict]:
+async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Actor,
+                           policy: Policy) -> dict[str, dict]:
     """Persons of this sheet already in the registry; an ID registered to another household
-    is an error for the row of the new one (naming that household only if the actor may see it)."""
+    is an error for the row of the new one (naming that household only if the actor may see it).
+    A sheet's 户籍地 in the destination is a hukou move (see _Writer._write_people); a recorded
+    move wins over the sheet, and a moved-in household's hukou cannot leave the destination, its
+    lines having been handed off as it stood."""
     if not await has_rows(conn, "person"):
         return {}
     ids = checked.rows["id_number"].tolist()
     found = await select_in(
-        conn, 'SELECT p.id, p.id_number, p.name, p.relation, p.phone, p.hukou_township, p.tags, '
-              'p.household_id, h.agreement_no, h.origin_township, h.dest_township, h.community_id '
-              'FROM person p JOIN household h ON h.id = p.household_id',
+        conn, 'SELECT p.id, p.id_number, p.name, p.relation, p.phone, p.hukou_township, p.hukou_moved_on, '
+              'p.tags, p.household_id, h.agreement_no, h.origin_township, h.dest_township, h.community_id, '
+              'h.status FROM person p JOIN household h ON h.id = p.household_id',
         "p.id_number", ids)
     people = {row["id_number"]: row for row in found}
 
@@ -240,6 +245,26 @@ async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Act
                 row["_file"], int(row["_row"]), row["agreement_no"], HEADER_OF["id_number"],
                 row["id_number"], ERROR, f"此身份证号已登记在{where}中，同一人不能属于两户"))
             checked.bad_households.add(row["agreement_no"])
+        for person in people.values():
+            person["hukou_moved_on"] = as_date(person["hukou_moved_on"])
+        same = rows[owner.notna() & ~clash]
+        stored = same["id_number"].map(lambda i: people[i]["hukou_township"])
+        for row in same[same["hukou"] != stored].to_dict("records"):
+            before = people[row["id_number"]]
+            dest = policy.township(before["dest_township"]).name
+            if before["hukou_moved_on"] is not None:
+                checked.issues.append(Issue(
+                    row["_file"], int(row["_row"]), row["agreement_no"], HEADER_OF["hukou"],
+                    policy.township(row["hukou"]).name, WARNING, f"{before['name']}的户籍已于"
+                    f"{before['hukou_moved_on']}登记迁入{dest}，户籍地以登记的为准，表中的户籍地未采用"))
+                checked.note_warned(pd.Series([row["_file"]]), pd.Series([row["_row"]]))
+            elif before["status"] == Status.MOVED_IN and before["hukou_township"] == before["dest_township"]:
+                checked.issues.append(Issue(
+                    row["_file"], int(row["_row"]), row["agreement_no"], HEADER_OF["hukou"],
+                    policy.township(row["hukou"]).name, ERROR, f"户籍地与已登记的“{dest}”不同：该户已入住，"
+                    "民生保障事项已按户籍在迁入乡镇对接，户籍地不能通过导入签约交房表改回"
+                    "（本系统只登记户籍迁入迁入乡镇，如确有误请联系区集中居住办）"))
+                checked.bad_households.add(row["agreement_no"])
     if people:
         await asyncio.to_thread(judge)
     return people
@@ -329,9 +354,9 @@ async def _check_held_units(conn: BaseDBAsyncClient, checked: Checked, stored: d
 
 
 class _Writer:
-    def __init__(self, conn: BaseDBAsyncClient, actor: Actor, policy: Policy,
+    def __init__(self, conn: BaseDBAsyncClient, actor: Actor, policy: Policy, today: dt.date,
                  report: ImportReport, progress: Progress | None, held: list[tuple[int, str, int]]):
-        self.conn, self.actor, self.policy, self.report = conn, actor, policy, report
+        self.conn, self.actor, self.policy, self.today, self.report = conn, actor, policy, today, report
         self.progress = progress
         self.held = held  # (community, unit, household) of stored households written holding a unit
         self.stamp = db_stamp(conn)
@@ -364,7 +389,7 @@ class _Writer:
         ids = await self._add_households(households[~known], rows)
         touched = await self._update_households(households[known], stored)
         ids.update({key: row["id"] for key, row in stored.items()})
-        touched |= await self._write_people(rows, people, ids)
+        touched |= await self._write_people(rows, people, ids, stored)
         await self._recount(touched)
         if self.events or self.report.households_added or self.report.persons_added:
             self.events.append(("import", ",".join(self.report.files), {
@@ -460,9 +485,9 @@ class _Writer:
         return {update[-1] for update in updates}
 
     async def _write_people(self, rows: pd.DataFrame, people: dict[str, dict],
-                            ids: dict[str, int]) -> set[int]:
+                            ids: dict[str, int], stored: dict[str, dict]) -> set[int]:
         conn = self.conn
-        known = rows["id_number"].isin(people)
+        known = await asyncio.to_thread(rows["id_number"].isin, people)
         fresh = rows[~known]
         household_ids = await asyncio.to_thread(fresh["agreement_no"].map, ids)
         person_ids = await allocate_ids(conn, "person", len(fresh))
@@ -485,32 +510,54 @@ class _Writer:
             "origin_township": fresh["origin_township"].to_numpy(), "signed_on": fresh["signed_on"].to_numpy()}))
         self.report.lines_opened = await ledger.open_lines_bulk(
             conn, persons, self.policy, self._tick("建立事项台账", len(fresh) * 5))
-        stored_households = {r["household_id"] for r in people.values()}
-        touched = {ids[a] for a in fresh["agreement_no"].unique() if ids[a] in stored_households}
-        updates, retagged = [], []
-        for p in rows[known].itertuples(index=False):
-            before = people[p.id_number]
-            after = {"name": p.name, "relation": p.relation, "phone": p.phone,
-                     "hukou_township": p.hukou, "tags": p.tags}
-            after = {k: v for k, v in after.items() if not (k in OPTIONAL and v == "")}
-            changes = audit.diff(before, after)
-            if not changes:
-                self.report.persons_unchanged += 1
-                continue
-            merged = {**before, **after}
-            updates.append((*(merged[k] for k in PERSON_SHEET_FIELDS), self.stamp, before["id"]))
-            self.events.append(("person", before["id"], changes))
-            if "hukou_township" in changes:
-                touched.add(before["household_id"])
-            if "tags" in changes:
-                retagged.append(before["id"])
+        stamp, today = self.stamp, self.today
+
+        def judge() -> tuple[set[int], list[int], list[tuple], list[tuple], list[int], list[tuple[int, int]]]:
+            # per known person in Python: in a worker thread, as in _update_households
+            touched = set(household_ids[fresh["agreement_no"].isin(stored).to_numpy()].tolist())
+            moved_in = [key for key, h in stored.items() if h["status"] == Status.MOVED_IN]
+            joined = np.asarray(person_ids, dtype=np.int64)[fresh["agreement_no"].isin(moved_in).to_numpy()]
+            updates, events, retagged, hukou_moved = [], [], [], []
+            for p in rows[known].itertuples(index=False):
+                before = people[p.id_number]
+                after = {"name": p.name, "relation": p.relation, "phone": p.phone,
+                         "hukou_township": p.hukou, "tags": p.tags}
+                after = {k: v for k, v in after.items() if not (k in OPTIONAL and v == "")}
+                if before["hukou_moved_on"] is not None:
+                    del after["hukou_township"]  # a recorded hukou move wins over the sheet (warned)
+                elif p.hukou != before["hukou_township"] and p.hukou == before["dest_township"]:
+                    # the sheet tells of a move to the destination: recorded as
+                    # services.registry.record_hukou_moved does, dated the import
+                    after["hukou_moved_on"] = today
+                    hukou_moved.append((before["id"], before["household_id"]))
+                changes = audit.diff(before, after)
+                if not changes:
+                    continue
+                merged = {**before, **after}
+                updates.append((*(merged[k] for k in PERSON_SHEET_FIELDS),
+                                db_date(conn, merged["hukou_moved_on"]), stamp, before["id"]))
+                events.append(("person", before["id"], changes))
+                if "hukou_township" in changes:
+                    touched.add(before["household_id"])
+                if "tags" in changes:
+                    retagged.append(before["id"])
+            return touched, joined.tolist(), updates, events, retagged, hukou_moved
+        touched, joined, updates, events, retagged, hukou_moved = await asyncio.to_thread(judge)
+        self.events += events
         if updates:
             await conn.execute_many(
-                _update_sql(conn, "person", (*PERSON_SHEET_FIELDS, "updated_at")), updates)
+                _update_sql(conn, "person", (*PERSON_SHEET_FIELDS, "hukou_moved_on", "updated_at")), updates)
         self.report.persons_updated = len(updates)
+        self.report.persons_unchanged = int(known.sum()) - len(updates)
+        # What moved-in households' new lines need, as for any line opening after the move-in.
+        await ledger.send_new_lines(conn, self.actor, joined, today, self.policy)
+        if hukou_moved:
+            households = {h.id: h for h in await Household.filter(id__in={h for _, h in hukou_moved})}
+            for person_id, household_id in hukou_moved:
+                await ledger.send_hukou_transfers(conn, self.actor, households[household_id], person_id, today,
+                                                  self.policy)
         if retagged:
-            await ledger.sync_tag_lines(conn, self.actor, retagged, dt.date.today(), "签约交房表更新特殊群体标签",
-                                        self.policy)
+            await ledger.sync_tag_lines(conn, self.actor, retagged, today, "签约交房表更新特殊群体标签", self.policy)
         return touched
 
     async def _recount(self, household_ids: set[int]) -> None:
