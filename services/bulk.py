@@ -76,16 +76,16 @@ def quote(columns: Sequence[str]) -> str:
 
 
 async def select_in(conn: BaseDBAsyncClient, sql: str, column: str, keys: list) -> list[dict]:
-    """`sql` with `WHERE {column} IN keys`, chunked for SQLite's parameter limit."""
-    if not keys:
-        return []
-    if is_postgres(conn):
-        return await conn.execute_query_dict(f"{sql} WHERE {column} = ANY($1)", [keys])
+    """`sql` with `WHERE {column} IN keys`, chunked for SQLite's parameter limit and, on
+    PostgreSQL, so that decoding the rows of one chunk (on the event loop) stays short."""
     rows: list[dict] = []
     for start in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[start:start + LOOKUP_CHUNK]
-        rows += await conn.execute_query_dict(
-            f"{sql} WHERE {column} IN ({placeholders(conn, len(chunk))})", chunk)
+        if is_postgres(conn):
+            rows += await conn.execute_query_dict(f"{sql} WHERE {column} = ANY($1)", [chunk])
+        else:
+            rows += await conn.execute_query_dict(
+                f"{sql} WHERE {column} IN ({placeholders(conn, len(chunk))})", chunk)
     return rows
 
 

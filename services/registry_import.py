@@ -231,7 +231,7 @@ async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Act
               'p.tags, p.household_id, h.agreement_no, h.origin_township, h.dest_township, h.community_id, '
               'h.status FROM person p JOIN household h ON h.id = p.household_id',
         "p.id_number", ids)
-    people = {row["id_number"]: row for row in found}
+    people = await asyncio.to_thread(lambda: {row["id_number"]: row for row in found})
 
     def judge() -> None:  # in a worker thread, as _stored_households
         rows = checked.rows
@@ -385,7 +385,7 @@ class _Writer:
             ids = await self._places(table, pairs, new_names)
             rows[f"{table}_id"] = np.array([ids[pair] for pair in pairs], dtype=np.int64)[codes]
         households = await asyncio.to_thread(rows.drop_duplicates, "agreement_no")
-        known = households["agreement_no"].isin(stored)
+        known = await asyncio.to_thread(households["agreement_no"].isin, stored)  # Arrow's isin: Python per key
         ids = await self._add_households(households[~known], rows)
         touched = await self._update_households(households[known], stored)
         ids.update({key: row["id"] for key, row in stored.items()})
