@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from resettle.db import is_postgres, placeholders
@@ -87,6 +89,13 @@ async def select_in(conn: BaseDBAsyncClient, sql: str, column: str, keys: list) 
             rows += await conn.execute_query_dict(
                 f"{sql} WHERE {column} IN ({placeholders(conn, len(chunk))})", chunk)
     return rows
+
+
+def among(values: pd.Series, keys: Collection[str]) -> np.ndarray:
+    """`values.isin(keys)` for text, in Arrow's C: pandas' isin over Arrow strings makes a Python
+    scalar of every key (a third of a second for 100,000 keys, holding the GIL)."""
+    found = pc.is_in(pa.array(values, type=pa.string()), value_set=pa.array(list(keys), type=pa.string()))
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 async def has_rows(conn: BaseDBAsyncClient, table: str) -> bool:

@@ -34,6 +34,7 @@ from services.bulk import (
     LOOKUP_CHUNK,
     Chunks,
     allocate_ids,
+    among,
     db_date,
     db_stamp,
     factorize_rows,
@@ -284,7 +285,7 @@ async def _check_heads(conn: BaseDBAsyncClient, checked: Checked, stored: dict[s
 
     def judge() -> None:  # in a worker thread, as _stored_households
         rows = checked.rows
-        listed = rows[rows["id_number"].isin([head["id_number"] for head in heads])]
+        listed = rows[among(rows["id_number"], [head["id_number"] for head in heads])]
         on_sheet = set(zip(listed["id_number"], listed["agreement_no"], strict=True))
         kept: dict[str, list[str]] = {}
         for head in heads:
@@ -322,8 +323,8 @@ async def _check_held_units(conn: BaseDBAsyncClient, checked: Checked, stored: d
     rows = checked.rows
     households = rows.loc[rows["unit"] != "", ["agreement_no", "dest_township", "community", "unit",
                                                "_file", "_row"]].drop_duplicates("agreement_no")
-    households = households[~households["agreement_no"].isin(checked.bad_households) & ~households[
-        "agreement_no"].isin([key for key, h in stored.items() if h["allocated_on"] is not None])]  # unit stays
+    households = households[~households["agreement_no"].isin(checked.bad_households) & ~among(
+        households["agreement_no"], [key for key, h in stored.items() if h["allocated_on"] is not None])]  # unit stays
     if households.empty or not await has_rows(conn, "community"):
         return
     communities = pd.DataFrame(await conn.execute_query_dict("SELECT id, township_code, name FROM community"))
@@ -385,7 +386,7 @@ class _Writer:
             ids = await self._places(table, pairs, new_names)
             rows[f"{table}_id"] = np.array([ids[pair] for pair in pairs], dtype=np.int64)[codes]
         households = await asyncio.to_thread(rows.drop_duplicates, "agreement_no")
-        known = await asyncio.to_thread(households["agreement_no"].isin, stored)  # Arrow's isin: Python per key
+        known = await asyncio.to_thread(among, households["agreement_no"], stored)
         ids = await self._add_households(households[~known], rows)
         touched = await self._update_households(households[known], stored)
         ids.update({key: row["id"] for key, row in stored.items()})
@@ -454,7 +455,11 @@ class _Writer:
             # audit.diff per household: a second of Python for a city-scale re-import, in a worker
             # thread; the database is written on the event loop below
             updates, events, held = [], [], []
-            for h in changed.to_dict("records"):
+            kept = [stored[key] for key in changed["agreement_no"].tolist()]
+            unit_free = np.array([k["allocated_on"] is None for k in kept], dtype=bool)  # see below
+            maybe = _may_differ(changed, kept, {k: k for k in HOUSEHOLD_SHEET_FIELDS if k != "unit"}) | (
+                _may_differ(changed, kept, {"unit": "unit"}) & unit_free)
+            for h in changed[maybe].to_dict("records"):
                 before = stored[h["agreement_no"]]
                 after = _sheet_household(h)
                 if before["allocated_on"] is not None:
@@ -487,7 +492,7 @@ class _Writer:
     async def _write_people(self, rows: pd.DataFrame, people: dict[str, dict],
                             ids: dict[str, int], stored: dict[str, dict]) -> set[int]:
         conn = self.conn
-        known = await asyncio.to_thread(rows["id_number"].isin, people)
+        known = await asyncio.to_thread(among, rows["id_number"], people)
         fresh = rows[~known]
         household_ids = await asyncio.to_thread(fresh["agreement_no"].map, ids)
         person_ids = await allocate_ids(conn, "person", len(fresh))
@@ -514,11 +519,14 @@ class _Writer:
 
         def judge() -> tuple[set[int], list[int], list[tuple], list[tuple], list[int], list[tuple[int, int]]]:
             # per known person in Python: in a worker thread, as in _update_households
-            touched = set(household_ids[fresh["agreement_no"].isin(stored).to_numpy()].tolist())
+            touched = set(household_ids[among(fresh["agreement_no"], stored)].tolist())
             moved_in = [key for key, h in stored.items() if h["status"] == Status.MOVED_IN]
-            joined = np.asarray(person_ids, dtype=np.int64)[fresh["agreement_no"].isin(moved_in).to_numpy()]
+            joined = np.asarray(person_ids, dtype=np.int64)[among(fresh["agreement_no"], moved_in)]
             updates, events, retagged, hukou_moved = [], [], [], []
-            for p in rows[known].itertuples(index=False):
+            mine = rows[known]
+            maybe = _may_differ(mine, [people[i] for i in mine["id_number"].tolist()], {
+                "name": "name", "relation": "relation", "phone": "phone", "hukou": "hukou_township", "tags": "tags"})
+            for p in mine[maybe].itertuples(index=False):
                 before = people[p.id_number]
                 after = {"name": p.name, "relation": p.relation, "phone": p.phone,
                          "hukou_township": p.hukou, "tags": p.tags}
@@ -576,6 +584,20 @@ async def recount(conn: BaseDBAsyncClient, household_ids: list[int]) -> None:
     for start in range(0, len(household_ids), LOOKUP_CHUNK):
         chunk = household_ids[start:start + LOOKUP_CHUNK]
         await conn.execute_query(f"{sql} WHERE id IN ({placeholders(conn, len(chunk))})", chunk)
+
+
+def _may_differ(sheet: pd.DataFrame, stored: list[dict], fields: dict[str, str]) -> np.ndarray:
+    """The rows with a value (blank optional cells aside) unlike the stored one's, a column at a
+    time: a superset of those `audit.diff` finds changed, so that a re-import looks at the
+    changed rows one by one, not at each of a city's rows."""
+    found = np.zeros(len(sheet), dtype=bool)
+    for column, key in fields.items():
+        values = sheet[column].to_numpy(dtype=object)
+        differ = np.asarray(values != np.array([row[key] for row in stored], dtype=object), dtype=bool)
+        if key in OPTIONAL:
+            differ &= pd.notna(values) & (values != "")
+        found |= differ
+    return found
 
 
 def _sheet_household(h: dict) -> dict:
@@ -640,7 +662,7 @@ async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: A
             for key in ("signed_on", "handed_over_on", "allocated_on", "moved_in_on", "withdrawn_on"):
                 row[key] = as_date(row[key])
             stored[row["agreement_no"]] = row
-        known = rows["agreement_no"].isin(stored).to_numpy()
+        known = among(rows["agreement_no"], stored)
         new = rows[~known]
         outside = new["agreement_no"][~admitted(actor, new)]
         if len(outside):  # judged on the sheet: there is no stored row yet
