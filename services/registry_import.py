@@ -669,7 +669,12 @@ async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: A
             _refuse(checked, checked.rows[checked.rows["agreement_no"].isin(outside)], "origin_township",
                     f"该户{_outside(actor, policy)}，请由相关乡镇或区集中居住办导入")
         foreign = []
-        for h in rows[known].to_dict("records"):
+        mine = rows[known]
+        kept = [stored[key] for key in mine["agreement_no"].tolist()]
+        # only households out of scope or unlike the stored row can be refused or warned about
+        look = ~np.array([admits(actor, before) for before in kept], dtype=bool) | _may_differ(mine, kept, {
+            k: k for k in ("origin_township", "dest_township", "community", "unit", "signed_on", "handed_over_on")})
+        for h in mine[look].to_dict("records"):
             before = stored[h["agreement_no"]]
             if not admits(actor, before):  # nothing more is said about a household out of scope
                 foreign.append(h["agreement_no"])
