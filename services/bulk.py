@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from resettle.db import is_postgres, placeholders
@@ -76,17 +78,24 @@ def quote(columns: Sequence[str]) -> str:
 
 
 async def select_in(conn: BaseDBAsyncClient, sql: str, column: str, keys: list) -> list[dict]:
-    """`sql` with `WHERE {column} IN keys`, chunked for SQLite's parameter limit."""
-    if not keys:
-        return []
-    if is_postgres(conn):
-        return await conn.execute_query_dict(f"{sql} WHERE {column} = ANY($1)", [keys])
+    """`sql` with `WHERE {column} IN keys`, chunked for SQLite's parameter limit and, on
+    PostgreSQL, so that decoding the rows of one chunk (on the event loop) stays short."""
     rows: list[dict] = []
     for start in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[start:start + LOOKUP_CHUNK]
-        rows += await conn.execute_query_dict(
-            f"{sql} WHERE {column} IN ({placeholders(conn, len(chunk))})", chunk)
+        if is_postgres(conn):
+            rows += await conn.execute_query_dict(f"{sql} WHERE {column} = ANY($1)", [chunk])
+        else:
+            rows += await conn.execute_query_dict(
+                f"{sql} WHERE {column} IN ({placeholders(conn, len(chunk))})", chunk)
     return rows
+
+
+def among(values: pd.Series, keys: Collection[str]) -> np.ndarray:
+    """`values.isin(keys)` for text, in Arrow's C: pandas' isin over Arrow strings makes a Python
+    scalar of every key (a third of a second for 100,000 keys, holding the GIL)."""
+    found = pc.is_in(pa.array(values, type=pa.string()), value_set=pa.array(list(keys), type=pa.string()))
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 async def has_rows(conn: BaseDBAsyncClient, table: str) -> bool:

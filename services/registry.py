@@ -324,24 +324,29 @@ async def record_step(actor: Actor, agreement_no: str, step: Status, on: dt.date
             if step is Status.MOVED_IN:
                 await ledger.send_move_in(conn, actor, [h], on, load_policy())
     except IntegrityError:
-        # Looked up after the rollback: the winner of a race has committed by then (PostgreSQL
-        # reports the conflict only once the other transaction commits; SQLite has one writer).
-        holder = await _unit_holder(h, unit or unit_key(h.unit))
-        if holder is None:
+        refusal = await unit_taken(h.community_id, unit or unit_key(h.unit), h.id)
+        if refusal is None:
             raise
-        raise DomainError(f"{holder['community']}的房号{holder['unit']}已分给协议编号{holder['agreement_no']}的户"
-                          f"（{STATUS_LABELS[Status(holder['status'])]}），同一套房同一时间只能分给一户") from None
+        raise refusal from None
     return {"agreement_no": h.agreement_no, "status": dates.status.value,
             "status_label": STATUS_LABELS[dates.status], "version": h.version}
 
 
-async def _unit_holder(household: Household, unit: str) -> dict | None:
-    """The other household of the community holding `unit`, if any."""
+async def unit_taken(community_id: int, unit: str, household_id: int) -> DomainError | None:
+    """What to say when the unique index of held units refused to give `unit` of a community
+    to a household: the other household holding it, or None if none does (the error was
+    another). Looked up after the rollback: the winner of a race has committed by then
+    (PostgreSQL reports the conflict only once the other transaction commits; SQLite has one
+    writer)."""
     if not unit:
         return None
-    return await Household.filter(community_id=household.community_id, unit=unit,
-                                  status__in=[s.value for s in HOLDS_UNIT]).exclude(id=household.id).first().values(
+    holder = await Household.filter(community_id=community_id, unit=unit, status__in=[
+        s.value for s in HOLDS_UNIT]).exclude(id=household_id).first().values(
         "agreement_no", "unit", "status", community="community__name")
+    if holder is None:
+        return None
+    return DomainError(f"{holder['community']}的房号{holder['unit']}已分给协议编号{holder['agreement_no']}的户"
+                       f"（{STATUS_LABELS[Status(holder['status'])]}），同一套房同一时间只能分给一户")
 
 
 async def record_hukou_moved(actor: Actor, agreement_no: str, id_number: str, on: dt.date) -> dict:

@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
 from resettle.db import as_date, connection, is_postgres, placeholders
+from resettle.models import Household
 from resettle.policy import Policy, load_policy
 from resettle.rules.household import STATUS_LABELS, Dates, Status, order_problem
 from resettle.rules.permissions import require
@@ -32,6 +34,7 @@ from services.bulk import (
     LOOKUP_CHUNK,
     Chunks,
     allocate_ids,
+    among,
     db_date,
     db_stamp,
     factorize_rows,
@@ -39,7 +42,7 @@ from services.bulk import (
     insert,
     select_in,
 )
-from services.registry import admits, admitted
+from services.registry import admits, admitted, unit_taken
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BIG_LOAD = 10_000  # rows added by one import above which planner statistics are refreshed
@@ -135,7 +138,7 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
     del sheets
     report.rows_read, report.duplicate_rows = checked.total_rows, checked.duplicate_rows
     with contextlib.suppress(_Preview):
-        await _import_checked(actor, checked, report, policy, skip_invalid, progress, dry_run)
+        await _import_checked(actor, checked, report, policy, today, skip_invalid, progress, dry_run)
     if report.outcome == "rejected":
         return report
     _finish_report(report, checked, rejected=False)
@@ -146,13 +149,29 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
     return report
 
 
-async def _import_checked(actor: Actor, checked: Checked, report: ImportReport, policy: Policy,
+async def _import_checked(actor: Actor, checked: Checked, report: ImportReport, policy: Policy, today: dt.date,
                           skip_invalid: bool, progress: Progress | None, dry_run: bool) -> None:
+    held: list[tuple[int, str, int]] = []  # (community, unit, household) the write gives a held unit
+    try:
+        await _write_checked(actor, checked, report, policy, today, skip_invalid, progress, dry_run, held)
+    except IntegrityError:
+        # A backstop behind _community_fixed and _check_held_units (a race, say): the refusal of
+        # the unique index of held units in a sentence, as for a single allocation.
+        for key in held:
+            refusal = await unit_taken(*key)
+            if refusal is not None:
+                raise refusal from None
+        raise
+
+
+async def _write_checked(actor: Actor, checked: Checked, report: ImportReport, policy: Policy,
+                         today: dt.date, skip_invalid: bool, progress: Progress | None, dry_run: bool,
+                         held: list[tuple[int, str, int]]) -> None:
     async with in_transaction() as conn:
         # Scope, townships and progress are judged on the stored rows, before anything else
         # about a stored household is looked at (an error must not tell what lies out of scope).
         stored = await _stored_households(conn, checked, actor, policy)
-        existing_people = await _existing_people(conn, checked, actor)
+        existing_people = await _existing_people(conn, checked, actor, policy)
         await _check_heads(conn, checked, stored)
         await _check_held_units(conn, checked, stored, actor)
         if checked.bad_households and not skip_invalid:
@@ -162,7 +181,7 @@ async def _import_checked(actor: Actor, checked: Checked, report: ImportReport, 
         rows = checked.rows
         if checked.bad_households:
             rows = rows[~rows["agreement_no"].isin(checked.bad_households)].reset_index(drop=True)
-        writer = _Writer(conn, actor, policy, report, progress)
+        writer = _Writer(conn, actor, policy, today, report, progress, held)
         await writer.write(rows, existing_people, stored)
         if dry_run:
             raise _Preview
@@ -198,18 +217,22 @@ def _finish_report(report: ImportReport, checked: Checked, *, rejected: bool) ->
     return report
 
 
-async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Actor) -> dict[str, dict]:
+async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Actor,
+                           policy: Policy) -> dict[str, dict]:
     """Persons of this sheet already in the registry; an ID registered to another household
-    is an error for the row of the new one (naming that household only if the actor may see it)."""
+    is an error for the row of the new one (naming that household only if the actor may see it).
+    A sheet's 户籍地 in the destination is a hukou move (see _Writer._write_people); a recorded
+    move wins over the sheet, and a moved-in household's hukou cannot leave the destination, its
+    lines having been handed off as it stood."""
     if not await has_rows(conn, "person"):
         return {}
     ids = checked.rows["id_number"].tolist()
     found = await select_in(
-        conn, 'SELECT p.id, p.id_number, p.name, p.relation, p.phone, p.hukou_township, p.tags, '
-              'p.household_id, h.agreement_no, h.origin_township, h.dest_township, h.community_id '
-              'FROM person p JOIN household h ON h.id = p.household_id',
+        conn, 'SELECT p.id, p.id_number, p.name, p.relation, p.phone, p.hukou_township, p.hukou_moved_on, '
+              'p.tags, p.household_id, h.agreement_no, h.origin_township, h.dest_township, h.community_id, '
+              'h.status FROM person p JOIN household h ON h.id = p.household_id',
         "p.id_number", ids)
-    people = {row["id_number"]: row for row in found}
+    people = await asyncio.to_thread(lambda: {row["id_number"]: row for row in found})
 
     def judge() -> None:  # in a worker thread, as _stored_households
         rows = checked.rows
@@ -223,6 +246,26 @@ async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Act
                 row["_file"], int(row["_row"]), row["agreement_no"], HEADER_OF["id_number"],
                 row["id_number"], ERROR, f"此身份证号已登记在{where}中，同一人不能属于两户"))
             checked.bad_households.add(row["agreement_no"])
+        for person in people.values():
+            person["hukou_moved_on"] = as_date(person["hukou_moved_on"])
+        same = rows[owner.notna() & ~clash]
+        stored = same["id_number"].map(lambda i: people[i]["hukou_township"])
+        for row in same[same["hukou"] != stored].to_dict("records"):
+            before = people[row["id_number"]]
+            dest = policy.township(before["dest_township"]).name
+            if before["hukou_moved_on"] is not None:
+                checked.issues.append(Issue(
+                    row["_file"], int(row["_row"]), row["agreement_no"], HEADER_OF["hukou"],
+                    policy.township(row["hukou"]).name, WARNING, f"{before['name']}的户籍已于"
+                    f"{before['hukou_moved_on']}登记迁入{dest}，户籍地以登记的为准，表中的户籍地未采用"))
+                checked.note_warned(pd.Series([row["_file"]]), pd.Series([row["_row"]]))
+            elif before["status"] == Status.MOVED_IN and before["hukou_township"] == before["dest_township"]:
+                checked.issues.append(Issue(
+                    row["_file"], int(row["_row"]), row["agreement_no"], HEADER_OF["hukou"],
+                    policy.township(row["hukou"]).name, ERROR, f"户籍地与已登记的“{dest}”不同：该户已入住，"
+                    "民生保障事项已按户籍在迁入乡镇对接，户籍地不能通过导入签约交房表改回"
+                    "（本系统只登记户籍迁入迁入乡镇，如确有误请联系区集中居住办）"))
+                checked.bad_households.add(row["agreement_no"])
     if people:
         await asyncio.to_thread(judge)
     return people
@@ -242,7 +285,7 @@ async def _check_heads(conn: BaseDBAsyncClient, checked: Checked, stored: dict[s
 
     def judge() -> None:  # in a worker thread, as _stored_households
         rows = checked.rows
-        listed = rows[rows["id_number"].isin([head["id_number"] for head in heads])]
+        listed = rows[among(rows["id_number"], [head["id_number"] for head in heads])]
         on_sheet = set(zip(listed["id_number"], listed["agreement_no"], strict=True))
         kept: dict[str, list[str]] = {}
         for head in heads:
@@ -280,8 +323,8 @@ async def _check_held_units(conn: BaseDBAsyncClient, checked: Checked, stored: d
     rows = checked.rows
     households = rows.loc[rows["unit"] != "", ["agreement_no", "dest_township", "community", "unit",
                                                "_file", "_row"]].drop_duplicates("agreement_no")
-    households = households[~households["agreement_no"].isin(checked.bad_households) & ~households[
-        "agreement_no"].isin([key for key, h in stored.items() if h["allocated_on"] is not None])]  # unit stays
+    households = households[~households["agreement_no"].isin(checked.bad_households) & ~among(
+        households["agreement_no"], [key for key, h in stored.items() if h["allocated_on"] is not None])]  # unit stays
     if households.empty or not await has_rows(conn, "community"):
         return
     communities = pd.DataFrame(await conn.execute_query_dict("SELECT id, township_code, name FROM community"))
@@ -312,10 +355,11 @@ async def _check_held_units(conn: BaseDBAsyncClient, checked: Checked, stored: d
 
 
 class _Writer:
-    def __init__(self, conn: BaseDBAsyncClient, actor: Actor, policy: Policy,
-                 report: ImportReport, progress: Progress | None):
-        self.conn, self.actor, self.policy, self.report = conn, actor, policy, report
+    def __init__(self, conn: BaseDBAsyncClient, actor: Actor, policy: Policy, today: dt.date,
+                 report: ImportReport, progress: Progress | None, held: list[tuple[int, str, int]]):
+        self.conn, self.actor, self.policy, self.today, self.report = conn, actor, policy, today, report
         self.progress = progress
+        self.held = held  # (community, unit, household) of stored households written holding a unit
         self.stamp = db_stamp(conn)
         self.events: list[tuple[str, object, dict]] = []
 
@@ -342,11 +386,11 @@ class _Writer:
             ids = await self._places(table, pairs, new_names)
             rows[f"{table}_id"] = np.array([ids[pair] for pair in pairs], dtype=np.int64)[codes]
         households = await asyncio.to_thread(rows.drop_duplicates, "agreement_no")
-        known = households["agreement_no"].isin(stored)
+        known = await asyncio.to_thread(among, households["agreement_no"], stored)
         ids = await self._add_households(households[~known], rows)
         touched = await self._update_households(households[known], stored)
         ids.update({key: row["id"] for key, row in stored.items()})
-        touched |= await self._write_people(rows, people, ids)
+        touched |= await self._write_people(rows, people, ids, stored)
         await self._recount(touched)
         if self.events or self.report.households_added or self.report.persons_added:
             self.events.append(("import", ",".join(self.report.files), {
@@ -405,37 +449,50 @@ class _Writer:
         return dict(zip(keys.tolist(), ids, strict=True))
 
     async def _update_households(self, changed: pd.DataFrame, stored: dict[str, dict]) -> set[int]:
-        conn = self.conn
-        updates, touched = [], set()
-        for h in changed.to_dict("records"):
-            before = stored[h["agreement_no"]]
-            after = _sheet_household(h)
-            if before["allocated_on"] is not None:
-                after.pop("unit", None)  # the unit recorded at allocation wins over the sheet
-            changes = audit.diff(before, after)
-            if not changes:
-                self.report.households_unchanged += 1
-                continue
-            merged = {**before, **after}
-            status = _dates(merged).status.value
-            if status != before["status"]:
-                changes["status"] = [before["status"], status]
-            values = [merged[k] for k in HOUSEHOLD_SHEET_FIELDS]
-            values[6], values[7] = db_date(conn, values[6]), db_date(conn, values[7])
-            updates.append((*values, status, self.stamp, before["id"]))
-            self.events.append(("household", h["agreement_no"], changes))
-            touched.add(before["id"])
+        conn, stamp = self.conn, self.stamp
+
+        def judge() -> tuple[list[tuple], list[tuple], list[tuple[int, str, int]]]:
+            # audit.diff per household: a second of Python for a city-scale re-import, in a worker
+            # thread; the database is written on the event loop below
+            updates, events, held = [], [], []
+            kept = [stored[key] for key in changed["agreement_no"].tolist()]
+            unit_free = np.array([k["allocated_on"] is None for k in kept], dtype=bool)  # see below
+            maybe = _may_differ(changed, kept, {k: k for k in HOUSEHOLD_SHEET_FIELDS if k != "unit"}) | (
+                _may_differ(changed, kept, {"unit": "unit"}) & unit_free)
+            for h in changed[maybe].to_dict("records"):
+                before = stored[h["agreement_no"]]
+                after = _sheet_household(h)
+                if before["allocated_on"] is not None:
+                    after.pop("unit", None)  # the unit recorded at allocation wins over the sheet
+                changes = audit.diff(before, after)
+                if not changes:
+                    continue
+                merged = {**before, **after}
+                status = _dates(merged).status.value
+                if status != before["status"]:
+                    changes["status"] = [before["status"], status]
+                if status in HELD and ("community_id" in changes or "unit" in changes):
+                    held.append((merged["community_id"], merged["unit"], before["id"]))
+                values = [merged[k] for k in HOUSEHOLD_SHEET_FIELDS]
+                values[6], values[7] = db_date(conn, values[6]), db_date(conn, values[7])
+                updates.append((*values, status, stamp, before["id"]))
+                events.append(("household", h["agreement_no"], changes))
+            return updates, events, held
+        updates, events, held = await asyncio.to_thread(judge)
+        self.events += events
+        self.held += held
         if updates:
             await conn.execute_many(
                 _update_sql(conn, "household", (*HOUSEHOLD_SHEET_FIELDS, "status", "updated_at")),
                 updates)
         self.report.households_updated = len(updates)
-        return touched
+        self.report.households_unchanged += len(changed) - len(updates)
+        return {update[-1] for update in updates}
 
     async def _write_people(self, rows: pd.DataFrame, people: dict[str, dict],
-                            ids: dict[str, int]) -> set[int]:
+                            ids: dict[str, int], stored: dict[str, dict]) -> set[int]:
         conn = self.conn
-        known = rows["id_number"].isin(people)
+        known = await asyncio.to_thread(among, rows["id_number"], people)
         fresh = rows[~known]
         household_ids = await asyncio.to_thread(fresh["agreement_no"].map, ids)
         person_ids = await allocate_ids(conn, "person", len(fresh))
@@ -458,32 +515,57 @@ class _Writer:
             "origin_township": fresh["origin_township"].to_numpy(), "signed_on": fresh["signed_on"].to_numpy()}))
         self.report.lines_opened = await ledger.open_lines_bulk(
             conn, persons, self.policy, self._tick("建立事项台账", len(fresh) * 5))
-        stored_households = {r["household_id"] for r in people.values()}
-        touched = {ids[a] for a in fresh["agreement_no"].unique() if ids[a] in stored_households}
-        updates, retagged = [], []
-        for p in rows[known].itertuples(index=False):
-            before = people[p.id_number]
-            after = {"name": p.name, "relation": p.relation, "phone": p.phone,
-                     "hukou_township": p.hukou, "tags": p.tags}
-            after = {k: v for k, v in after.items() if not (k in OPTIONAL and v == "")}
-            changes = audit.diff(before, after)
-            if not changes:
-                self.report.persons_unchanged += 1
-                continue
-            merged = {**before, **after}
-            updates.append((*(merged[k] for k in PERSON_SHEET_FIELDS), self.stamp, before["id"]))
-            self.events.append(("person", before["id"], changes))
-            if "hukou_township" in changes:
-                touched.add(before["household_id"])
-            if "tags" in changes:
-                retagged.append(before["id"])
+        stamp, today = self.stamp, self.today
+
+        def judge() -> tuple[set[int], list[int], list[tuple], list[tuple], list[int], list[tuple[int, int]]]:
+            # per known person in Python: in a worker thread, as in _update_households
+            touched = set(household_ids[among(fresh["agreement_no"], stored)].tolist())
+            moved_in = [key for key, h in stored.items() if h["status"] == Status.MOVED_IN]
+            joined = np.asarray(person_ids, dtype=np.int64)[among(fresh["agreement_no"], moved_in)]
+            updates, events, retagged, hukou_moved = [], [], [], []
+            mine = rows[known]
+            maybe = _may_differ(mine, [people[i] for i in mine["id_number"].tolist()], {
+                "name": "name", "relation": "relation", "phone": "phone", "hukou": "hukou_township", "tags": "tags"})
+            for p in mine[maybe].itertuples(index=False):
+                before = people[p.id_number]
+                after = {"name": p.name, "relation": p.relation, "phone": p.phone,
+                         "hukou_township": p.hukou, "tags": p.tags}
+                after = {k: v for k, v in after.items() if not (k in OPTIONAL and v == "")}
+                if before["hukou_moved_on"] is not None:
+                    del after["hukou_township"]  # a recorded hukou move wins over the sheet (warned)
+                elif p.hukou != before["hukou_township"] and p.hukou == before["dest_township"]:
+                    # the sheet tells of a move to the destination: recorded as
+                    # services.registry.record_hukou_moved does, dated the import
+                    after["hukou_moved_on"] = today
+                    hukou_moved.append((before["id"], before["household_id"]))
+                changes = audit.diff(before, after)
+                if not changes:
+                    continue
+                merged = {**before, **after}
+                updates.append((*(merged[k] for k in PERSON_SHEET_FIELDS),
+                                db_date(conn, merged["hukou_moved_on"]), stamp, before["id"]))
+                events.append(("person", before["id"], changes))
+                if "hukou_township" in changes:
+                    touched.add(before["household_id"])
+                if "tags" in changes:
+                    retagged.append(before["id"])
+            return touched, joined.tolist(), updates, events, retagged, hukou_moved
+        touched, joined, updates, events, retagged, hukou_moved = await asyncio.to_thread(judge)
+        self.events += events
         if updates:
             await conn.execute_many(
-                _update_sql(conn, "person", (*PERSON_SHEET_FIELDS, "updated_at")), updates)
+                _update_sql(conn, "person", (*PERSON_SHEET_FIELDS, "hukou_moved_on", "updated_at")), updates)
         self.report.persons_updated = len(updates)
+        self.report.persons_unchanged = int(known.sum()) - len(updates)
+        # What moved-in households' new lines need, as for any line opening after the move-in.
+        await ledger.send_new_lines(conn, self.actor, joined, today, self.policy)
+        if hukou_moved:
+            households = {h.id: h for h in await Household.filter(id__in={h for _, h in hukou_moved})}
+            for person_id, household_id in hukou_moved:
+                await ledger.send_hukou_transfers(conn, self.actor, households[household_id], person_id, today,
+                                                  self.policy)
         if retagged:
-            await ledger.sync_tag_lines(conn, self.actor, retagged, dt.date.today(), "签约交房表更新特殊群体标签",
-                                        self.policy)
+            await ledger.sync_tag_lines(conn, self.actor, retagged, today, "签约交房表更新特殊群体标签", self.policy)
         return touched
 
     async def _recount(self, household_ids: set[int]) -> None:
@@ -502,6 +584,20 @@ async def recount(conn: BaseDBAsyncClient, household_ids: list[int]) -> None:
     for start in range(0, len(household_ids), LOOKUP_CHUNK):
         chunk = household_ids[start:start + LOOKUP_CHUNK]
         await conn.execute_query(f"{sql} WHERE id IN ({placeholders(conn, len(chunk))})", chunk)
+
+
+def _may_differ(sheet: pd.DataFrame, stored: list[dict], fields: dict[str, str]) -> np.ndarray:
+    """The rows with a value (blank optional cells aside) unlike the stored one's, a column at a
+    time: a superset of those `audit.diff` finds changed, so that a re-import looks at the
+    changed rows one by one, not at each of a city's rows."""
+    found = np.zeros(len(sheet), dtype=bool)
+    for column, key in fields.items():
+        values = sheet[column].to_numpy(dtype=object)
+        differ = np.asarray(values != np.array([row[key] for row in stored], dtype=object), dtype=bool)
+        if key in OPTIONAL:
+            differ &= pd.notna(values) & (values != "")
+        found |= differ
+    return found
 
 
 def _sheet_household(h: dict) -> dict:
@@ -532,6 +628,16 @@ TOWNSHIP_FIXED = ("{header}与已登记的“{stored}”不同：迁出、迁入
                   "须由区集中居住办另行办理（本系统尚无此项操作，请联系区集中居住办）")
 
 
+def _community_fixed(before: dict, h: dict) -> str | None:
+    """Why a sheet may not re-home a stored household, if it may not: once allocated, the unit is
+    held in the stored community (the sheet's 房号 is provisional only until allocation)."""
+    if before["status"] not in HELD or h["community"] == before["community"]:
+        return None
+    return (f"{HEADER_OF['community']}与已登记的“{before['community']}”不同：该户"
+            f"{STATUS_LABELS[Status(before['status'])]}，已分房或入住的户不能通过导入签约交房表更换安置社区"
+            "（本系统尚无换房操作，请联系区集中居住办）")
+
+
 async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: Actor,
                              policy: Policy) -> dict[str, dict]:
     """Households of this sheet already in the registry, and the rules that need them. An
@@ -544,7 +650,8 @@ async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: A
     found = await select_in(
         conn, 'SELECT id, agreement_no, origin_township, village_id, "group", dest_township, '
               'community_id, unit, status, signed_on, handed_over_on, allocated_on, moved_in_on, '
-              'withdrawn_on, version FROM household',
+              'withdrawn_on, version, (SELECT name FROM community c WHERE c.id = household.community_id) '
+              'AS community FROM household',
         "agreement_no", rows["agreement_no"].tolist()) if await has_rows(conn, "household") else []
     stored = {}
 
@@ -555,14 +662,19 @@ async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: A
             for key in ("signed_on", "handed_over_on", "allocated_on", "moved_in_on", "withdrawn_on"):
                 row[key] = as_date(row[key])
             stored[row["agreement_no"]] = row
-        known = rows["agreement_no"].isin(stored).to_numpy()
+        known = among(rows["agreement_no"], stored)
         new = rows[~known]
         outside = new["agreement_no"][~admitted(actor, new)]
         if len(outside):  # judged on the sheet: there is no stored row yet
             _refuse(checked, checked.rows[checked.rows["agreement_no"].isin(outside)], "origin_township",
                     f"该户{_outside(actor, policy)}，请由相关乡镇或区集中居住办导入")
         foreign = []
-        for h in rows[known].to_dict("records"):
+        mine = rows[known]
+        kept = [stored[key] for key in mine["agreement_no"].tolist()]
+        # only households out of scope or unlike the stored row can be refused or warned about
+        look = ~np.array([admits(actor, before) for before in kept], dtype=bool) | _may_differ(mine, kept, {
+            k: k for k in ("origin_township", "dest_township", "community", "unit", "signed_on", "handed_over_on")})
+        for h in mine[look].to_dict("records"):
             before = stored[h["agreement_no"]]
             if not admits(actor, before):  # nothing more is said about a household out of scope
                 foreign.append(h["agreement_no"])
@@ -575,6 +687,12 @@ async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: A
                     TOWNSHIP_FIXED.format(header=HEADER_OF[column], stored=policy.township(before[column]).name)))
                 checked.bad_households.add(h["agreement_no"])
             if moved:
+                continue
+            refused = _community_fixed(before, h)
+            if refused:
+                checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"], HEADER_OF["community"],
+                                            h["community"], ERROR, refused))
+                checked.bad_households.add(h["agreement_no"])
                 continue
             if before["allocated_on"] is not None and h["unit"] and h["unit"] != before["unit"]:
                 checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"],

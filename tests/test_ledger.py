@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
 from resettle.errors import DomainError, NotFound
@@ -240,31 +239,79 @@ async def test_move_in_transfers_hukou_lines_of_a_member_whose_hukou_is_already_
     assert lines["JTJJ"].id not in kinds  # a STAYS line is listed in the notice, not transferred
 
 
-async def _member_added_after_move_in(tmp_path) -> str:
-    """A-001 moved in; then a sheet adds a wife with 低保 (a FOLLOWS line) to it."""
+async def test_the_import_hands_off_lines_of_a_member_added_after_move_in(db, tmp_path):
+    """A-001 moved in; then a sheet adds a wife with 低保 (a FOLLOWS line) to it: her lines get
+    what `line_need` says, as at the move-in, dated the import."""
     head = person("A-001", "甲", HEAD, "户主", handed="2024-01-02")
     await import_sheets(OFFICE, [write_csv(tmp_path / "a.csv", [head])])
     await move_in()
-    await import_sheets(OFFICE, [write_csv(tmp_path / "b.csv", [
-        head, person("A-001", "乙", WIFE, "配偶", handed="2024-01-02", tags="低保")])])
-    return WIFE
-
-
-async def test_lines_of_a_member_added_after_move_in_get_what_they_need(db, tmp_path):
-    wife = await _member_added_after_move_in(tmp_path)
-    added = await Person.get(id_number=wife)
-    async with in_transaction() as conn:
-        await ledger.send_new_lines(conn, OFFICE, [added.id], D(2024, 5, 6), load_policy())
-        assert await ledger.send_new_lines(conn, OFFICE, [], D(2024, 5, 6), load_policy()) == 0
-    lines = await lines_of(wife)
+    sheet = write_csv(tmp_path / "b.csv", [head, person("A-001", "乙", WIFE, "配偶", handed="2024-01-02", tags="低保")])
+    assert (await import_sheets(OFFICE, [sheet], today=D(2024, 5, 6))).persons_added == 1
+    lines = await lines_of(WIFE)
     [transfer] = await Handoff.filter(entitlement_id=lines["DB"].id)
-    assert (transfer.kind, transfer.from_township, transfer.to_township) == ("transfer", "310151101", "310151110")
+    assert (transfer.kind, transfer.from_township, transfer.to_township, transfer.sent_on) == (
+        "transfer", "310151101", "310151110", D(2024, 5, 6))
     # the move-in's notice is still open and lists the new STAYS lines as they stand
     assert await Handoff.filter(household__agreement_no="A-001", kind="notice").count() == 1
+    handoffs = await Handoff.all().count()
+    assert (await import_sheets(OFFICE, [sheet], today=D(2024, 5, 7))).outcome == "unchanged"
+    assert await Handoff.all().count() == handoffs
 
 
-@pytest.mark.xfail(strict=True, reason="services/registry_import.py (the import's owner) does not yet call "
-                                       "ledger.send_new_lines for the persons it adds to stored households")
-async def test_the_import_hands_off_lines_of_a_member_added_after_move_in(db, tmp_path):
-    wife = await _member_added_after_move_in(tmp_path)
-    assert await Handoff.filter(entitlement_id=(await lines_of(wife))["DB"].id).exists()
+async def _moved_in_couple(tmp_path, wife_hukou: str = "") -> list[list]:
+    """H-001 (城桥镇 → 陈家镇) moved in; returns its sheet, the wife's 户籍地 as given."""
+    rows = [person("H-001", "甲", HEAD, "户主", handed="2024-01-02"),
+            person("H-001", "乙", WIFE, "配偶", handed="2024-01-02", hukou=wife_hukou)]
+    await import_sheets(OFFICE, [write_csv(tmp_path / "h.csv", rows)])
+    await move_in("H-001")
+    return rows
+
+
+async def test_a_sheet_moving_a_hukou_to_the_destination_is_a_hukou_move(db, tmp_path):
+    """As `registry.record_hukou_moved`, dated the import: no longer 人户分离, and the HUKOU lines
+    follow the person."""
+    rows = await _moved_in_couple(tmp_path)
+    rows[1] = person("H-001", "乙", WIFE, "配偶", handed="2024-01-02", hukou="陈家镇")
+    report = await import_sheets(OFFICE, [write_csv(tmp_path / "b.csv", rows)], today=D(2024, 5, 6))
+    assert (report.outcome, report.persons_updated) == ("imported", 1)
+    wife = await Person.get(id_number=WIFE).prefetch_related("household")
+    assert (wife.hukou_township, wife.hukou_moved_on, wife.household.separated_count) == (
+        "310151110", D(2024, 5, 6), 1)
+    lines = await lines_of(WIFE)
+    moved = await Handoff.filter(entitlement_id__in=[lines["CXJB"].id, lines["YB"].id])
+    assert len(moved) == 2 and {(h.kind, h.sent_on) for h in moved} == {("transfer", D(2024, 5, 6))}
+    events = (await registry.show_household(OFFICE, "H-001"))["events"]
+    assert {"on": "2024-05-06", "event": "户籍迁入", "note": "乙的户籍迁入陈家镇"} in events
+
+
+async def test_a_recorded_hukou_move_wins_over_the_sheet(db, tmp_path):
+    rows = await _moved_in_couple(tmp_path)
+    await registry.record_hukou_moved(OFFICE, "H-001", WIFE, D(2024, 4, 1))
+    report = await import_sheets(OFFICE, [write_csv(tmp_path / "again.csv", rows)])  # 户籍地 blank: the origin
+    assert report.outcome == "unchanged"
+    [issue] = report.issues
+    assert (issue.column, issue.value, issue.level, issue.message) == (
+        "户籍地", "城桥镇", "警告", "乙的户籍已于2024-04-01登记迁入陈家镇，户籍地以登记的为准，表中的户籍地未采用")
+    wife = await Person.get(id_number=WIFE)
+    assert (wife.hukou_township, wife.hukou_moved_on) == ("310151110", D(2024, 4, 1))
+
+
+async def test_a_sheet_cannot_take_a_moved_in_members_hukou_out_of_the_destination(db, tmp_path):
+    """Her HUKOU lines were handed off at the move-in as her hukou stood (in the destination)."""
+    rows = await _moved_in_couple(tmp_path, wife_hukou="陈家镇")
+    rows[1] = person("H-001", "乙", WIFE, "配偶", handed="2024-01-02", hukou="城桥镇")
+    report = await import_sheets(OFFICE, [write_csv(tmp_path / "b.csv", rows)])
+    assert report.outcome == "rejected"
+    [issue] = report.issues
+    assert (issue.row, issue.column, issue.value, issue.level) == (5, "户籍地", "城桥镇", "错误")
+    assert issue.message.startswith("户籍地与已登记的“陈家镇”不同：该户已入住")
+    assert (await Person.get(id_number=WIFE)).hukou_township == "310151110"
+
+
+async def test_before_move_in_a_sheet_corrects_a_hukou_outside_the_destination(db, tmp_path):
+    rows = [person("H-001", "甲", HEAD, "户主"), person("H-001", "乙", WIFE, "配偶", hukou="陈家镇")]
+    await import_sheets(OFFICE, [write_csv(tmp_path / "a.csv", rows)])
+    rows[1] = person("H-001", "乙", WIFE, "配偶", hukou="堡镇")
+    assert (await import_sheets(OFFICE, [write_csv(tmp_path / "b.csv", rows)])).persons_updated == 1
+    wife = await Person.get(id_number=WIFE).prefetch_related("household")
+    assert (wife.hukou_township, wife.hukou_moved_on, wife.household.separated_count) == ("310151102", None, 2)

@@ -15,7 +15,7 @@ from resettle.db import APP, connection
 from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.models import AuditEvent, Household
 from resettle.rules.household import Status
-from services import registry
+from services import registry, registry_import
 from services.registry_import import import_sheets
 from tests.conftest import PG_URL
 from tests.sheets import make_id, person, write_csv
@@ -258,16 +258,58 @@ async def test_the_migration_keeps_the_first_holder_of_a_doubly_allocated_unit(r
         await Household.filter(agreement_no="B-002").update(unit="6号601室")
 
 
-@pytest.mark.xfail(strict=True, raises=IntegrityError,
-                   reason="services/registry_import.py (the import's owner): a sheet may move an allocated "
-                          "household to another community, whose same 房号 the unique index then refuses")
-async def test_a_sheet_cannot_move_an_allocated_household_onto_a_held_unit(db, tmp_path):
+async def _two_held_units(tmp_path, *, moved_in: bool = False) -> list:
+    """A-1 of 甲苑 and B-1 of 乙苑 each allocated 1号101室; returns A-1's row re-homed to 乙苑."""
     rows = [person("A-1", "甲", make_id("19600101", 1), handed="2023-06-01", community="甲苑"),
             person("B-1", "乙", make_id("19600101", 2), handed="2023-06-01", community="乙苑")]
     await import_sheets(ACTOR, [write_csv(tmp_path / "a.csv", rows)])
     for agreement in ("A-1", "B-1"):
         await registry.record_step(ACTOR, agreement, Status.ALLOCATED, D(2023, 7, 1), unit="1号101室")
-    await import_sheets(ACTOR, [write_csv(tmp_path / "b.csv", [
-        person("A-1", "甲", make_id("19600101", 1), handed="2023-06-01", community="乙苑")])])
+    if moved_in:
+        await registry.record_step(ACTOR, "A-1", Status.MOVED_IN, D(2023, 8, 1))
+    return person("A-1", "甲", make_id("19600101", 1), handed="2023-06-01", community="乙苑")
+
+
+@pytest.mark.parametrize("moved_in", [False, True])
+async def test_a_sheet_cannot_move_an_allocated_household_onto_a_held_unit(db, tmp_path, moved_in):
+    row = await _two_held_units(tmp_path, moved_in=moved_in)
+    events = await AuditEvent.all().count()
+    report = await import_sheets(ACTOR, [write_csv(tmp_path / "b.csv", [row])])
+    assert report.outcome == "rejected" and report.error_rows == 1
+    [issue] = report.issues
+    assert (issue.row, issue.column, issue.value, issue.level) == (4, "安置社区", "乙苑", "错误")
+    label = "已入住" if moved_in else "已分房"
+    assert issue.message == (f"安置社区与已登记的“甲苑”不同：该户{label}，已分房或入住的户不能通过导入签约交房表"
+                             "更换安置社区（本系统尚无换房操作，请联系区集中居住办）")
     moved = await Household.get(agreement_no="A-1").prefetch_related("community")
     assert (moved.community.name, moved.unit) == ("甲苑", "1号101室")  # allocation fixed both
+    assert await AuditEvent.all().count() == events
+
+
+async def test_a_unit_the_index_refuses_to_an_import_is_a_sentence(db, tmp_path, monkeypatch):
+    """Behind the row error (a race, say): the unique index refuses the write, and the import
+    says who holds the unit, as a single allocation does, writing nothing."""
+    row = await _two_held_units(tmp_path)
+    monkeypatch.setattr(registry_import, "_community_fixed", lambda before, h: None)
+    with pytest.raises(DomainError) as refused:
+        await import_sheets(ACTOR, [write_csv(tmp_path / "b.csv", [row])])
+    assert refused.value.message == "乙苑的房号1号101室已分给协议编号B-1的户（已分房），同一套房同一时间只能分给一户"
+    moved = await Household.get(agreement_no="A-1").prefetch_related("community")
+    assert moved.community.name == "甲苑"
+
+
+async def test_a_sheet_moves_a_signed_household_to_another_community(db, tmp_path):
+    """Before allocation the sheet's 安置社区 and 房号 are provisional: a unit B-1 holds in 乙苑 is
+    a warning, and A-1 moves."""
+    await _two_held_units(tmp_path)
+    await import_sheets(ACTOR, [write_csv(tmp_path / "c.csv", [
+        person("C-1", "丙", make_id("19600101", 3), community="甲苑", unit="2号202室")])])
+    report = await import_sheets(ACTOR, [write_csv(tmp_path / "d.csv", [
+        person("C-1", "丙", make_id("19600101", 3), community="乙苑", unit="1号101室")])])
+    assert (report.outcome, report.households_updated) == ("imported", 1)
+    [issue] = report.issues
+    assert (issue.column, issue.level) == ("房号", "警告") and "B-1" in issue.message
+    moved = await Household.get(agreement_no="C-1").prefetch_related("community")
+    assert (moved.community.name, moved.unit, moved.status) == ("乙苑", "1号101室", "signed")
+    event = await AuditEvent.get(action="registry.import", object_type="household", object_id="C-1")
+    assert set(event.changes) == {"community_id", "unit"}
