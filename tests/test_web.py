@@ -578,3 +578,52 @@ async def test_control_characters_are_refused(site):
     response = await site.post("/api/v1/households/A-001/events", json={"event": "withdrawn", "reason": "a\x00"},
                                headers=auth)
     assert response.status == 400
+
+
+# Page values with a NUL in each place a page reads one: (who, method, path, form)
+NUL_IN_PAGES = [
+    ("office", "GET", "/registry/households?q=a%00", None),
+    ("office", "GET", "/registry/households/A%00", None),
+    ("office", "POST", "/registry/households/A%00/reveal", {}),
+    ("office", "POST", "/registry/households/A%00/events", {"event": "withdrawn", "reason": "走了"}),
+    ("office", "POST", "/registry/households/A-001/events", {"event": "withdrawn", "reason": "a\x00"}),
+    ("office", "POST", "/registry/households/A-001/events", {"event": "allocated", "unit": "1号\x00"}),
+    ("office", "POST", "/registry/households/A-001/events", {"event": "hukou_moved", "person": "a\x00"}),
+    ("township", "GET", "/ledger/inbox?township=%00", None),
+    ("township", "GET", "/ledger/inbox?direction=%00", None),
+    ("township", "GET", f"/ledger/persons/{HEAD_ID}%00", None),
+    ("office", "GET", "/ledger/report?township=%00", None),
+    ("office", "GET", "/ledger/report?township=陈家镇&with=%00", None),
+    ("township", "POST", "/ledger/handoffs/act", {"action": "accept", "id": "1", "reason": "a\x00"}),
+    ("township", "POST", "/ledger/handoffs/act", {"action": "accept\x00", "id": "1"}),
+    ("township", "POST", "/ledger/handoffs/1/resend", {"note": "a\x00"}),
+    (None, "POST", "/login", {"login": "office\x00", "password": PASSWORD}),
+]
+
+
+@pytest.mark.parametrize(("who", "method", "path", "form"), NUL_IN_PAGES)
+async def test_control_characters_in_page_values_are_refused(site, who, method, path, form):
+    """Page queries, paths and forms go through the same field check as the API's (a NUL is a
+    500 on PostgreSQL when it reaches the database)."""
+    if who:
+        await log_in(site, who)
+    if form is None:
+        response = await site.get(path)
+    else:
+        response = await site.post(path, data={"csrf": await csrf_of(site, "/" if who else "/login"), **form},
+                                   allow_redirects=False)
+    assert response.status == 400, await response.text()
+    assert "控制字符" in await response.text()
+
+
+@pytest.mark.parametrize(("method", "path", "form", "status"), [
+    ("POST", "/ledger/handoffs/act", {"action": "accept", "id": "9" * 20}, 400),
+    ("POST", "/ledger/handoffs/act", {"action": "accept", "id": "²"}, 400),
+    ("POST", "/ledger/handoffs/act", {"action": "accept", "id": "1\x00"}, 400),
+    ("POST", f"/ledger/handoffs/{'9' * 20}/resend", {"note": ""}, 404),
+    ("POST", f"/ledger/handoffs/{'9' * 10}/resend", {"note": ""}, 404),
+])
+async def test_ids_past_32_bits_are_refused_not_sent_to_the_database(site, method, path, form, status):
+    await log_in(site, "township")
+    response = await site.post(path, data={"csrf": await csrf_of(site, "/"), **form}, allow_redirects=False)
+    assert response.status == status, await response.text()

@@ -10,8 +10,7 @@ from aiohttp import web
 from services import funding
 from web.api import respond
 from web.desk_api import body_of
-from web.desk_pages import ID, path_id
-from web.fields import field
+from web.fields import ID, field, path_id
 from web.funding_pages import whole, year_of
 from web.security import actor
 

@@ -35,8 +35,7 @@ from services.funding_papers import (
     write_summary,
 )
 from web import downloads
-from web.desk_pages import ID, path_id
-from web.fields import day, field, number
+from web.fields import ID, day, field, number, path_id
 from web.security import actor
 
 routes = web.RouteTableDef()
