@@ -15,6 +15,7 @@ from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from web import security
 from web.app import init_app
+from web.openapi import OPENAPI
 
 ADMIN = Actor("test:setup")
 PASSWORD = "correct-horse-9"
@@ -627,3 +628,89 @@ async def test_ids_past_32_bits_are_refused_not_sent_to_the_database(site, metho
     await log_in(site, "township")
     response = await site.post(path, data={"csrf": await csrf_of(site, "/"), **form}, allow_redirects=False)
     assert response.status == status, await response.text()
+
+
+UNSTABLE = {"version", "history", "qualification"}  # what every save changes, or is judged afresh
+MEETING = {"body": "居民代表会议", "held_on": f"{YEAR}-01-15", "attendance": 9, "votes_for": 7, "votes_against": 1}
+# Per PATCH route of the API: the resource (key in desk_ids/funding_ids), a starting state with every
+# field set, and partial updates (each with the fields that follow from it: an operation project's
+# department is its catalogue item's, and it holds no deliberation)
+PATCHES = {
+    "/api/v1/desk/problems/{id}": (("desk", "problem"), {"title": "电梯", "description": "三号楼电梯常坏"}, [
+        ({"title": "三号楼电梯"}, ()), ({"description": "换新电梯"}, ())]),
+    "/api/v1/funding/projects/{id}": (("funding", "draft"), {
+        "title": "电梯维修", "description": "更换三号楼电梯", "area_m2": 120, "deliberation": MEETING}, [
+        ({"title": "电梯更换"}, ()), ({"description": "只换曳引机"}, ()), ({"year": YEAR + 1}, ()),
+        ({"requested": 200_000}, ()), ({"area_m2": 150}, ()), ({"department": "区房管局"}, ()),
+        ({"deliberation": {**MEETING, "votes_for": 8, "votes_against": 0}}, ()), ({"deliberation": None}, ()),
+        ({"community": "堡新苑"}, ("township", "township_code", "community_id", "evidence")), ({"problems": []}, ()),
+        ({"kind": "operation", "item": "YY01"}, ("kind_label", "department", "deliberation"))]),
+}
+
+
+def test_every_patch_route_is_in_the_table_with_every_field():
+    patched = {path: item["patch"] for path, item in OPENAPI["paths"].items() if "patch" in item}
+    assert patched.keys() == PATCHES.keys()
+    for path, operation in patched.items():
+        schema = OPENAPI["components"]["schemas"][operation["requestBody"]["content"]["application/json"]
+                                                  ["schema"]["$ref"].rsplit("/", 1)[1]]
+        covered = {name for changes, _ in PATCHES[path][2] for name in changes}
+        assert covered == schema["properties"].keys() - {"version"}, path
+
+
+@pytest.mark.parametrize(("path", "case"), [(path, n) for path, (_, _, cases) in PATCHES.items()
+                                            for n in range(len(cases))])
+async def test_a_patch_leaves_fields_it_does_not_name_as_they_were(site, desk_ids, funding_ids, path, case):
+    """Issue 12 item 8: a PATCH of a problem's title used to erase its description."""
+    (kind, name), start, cases = PATCHES[path]
+    changes, follows = cases[case]
+    url = path.replace("{id}", str((desk_ids if kind == "desk" else funding_ids)[IN_SCOPE][name]))
+    auth = {"Authorization": f"Bearer {site.tokens['admin']}"}
+    version = (await (await site.get(url, headers=auth)).json())["version"]
+    started = await site.patch(url, json={**start, "version": version}, headers=auth)
+    assert started.status == 200, await started.text()
+    before = await started.json()
+    response = await site.patch(url, json={**changes, "version": before["version"]}, headers=auth)
+    assert response.status == 200, await response.text()
+    after = await (await site.get(url, headers=auth)).json()
+    for field_name, value in before.items():
+        if field_name in changes or field_name in follows or field_name in UNSTABLE:
+            continue
+        assert after[field_name] == value, field_name
+    for field_name, value in changes.items():
+        if field_name in after:
+            assert after[field_name] == value, field_name
+
+
+
+PATH_VALUES = {"id": "1", "no": IN_SCOPE, "agreement_no": IN_SCOPE, "key": HEAD_ID, "upload": "x" * 16,
+               "week": WEEK, "step": "submit", "filename": "app.css"}
+
+
+def _routes(app):
+    """(a concrete path, the methods it answers) for each resource of the app."""
+    for resource in app.router.resources():
+        methods = {route.method for route in resource} - {"HEAD"}
+        info = resource.get_info()
+        template = info.get("formatter") or info.get("path") or (info.get("prefix", "") + "/app.css")
+        yield re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m[1]], template), methods
+
+
+@pytest.mark.parametrize("who", ["api", "page", None])
+async def test_a_wrong_method_is_405_with_allow_on_every_route(site, who):
+    """Through every middleware (CSRF, the API's errors): 405 and what the route does answer. An
+    anonymous client learns it only of the public routes (the others want a login first)."""
+    headers = {"Authorization": f"Bearer {site.tokens['admin']}"} if who == "api" else {}
+    if who == "page":
+        await log_in(site, "admin")
+    checked = 0
+    for path, methods in _routes(site.app):
+        if "*" in methods or (who == "api") != path.startswith("/api/") or (
+                who is None and not path.startswith(security.PUBLIC)):
+            continue
+        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - methods):
+            response = await site.request(method, path, headers=headers, allow_redirects=False)
+            assert response.status == 405, (method, path, response.status, await response.text())
+            assert set(response.headers.get("Allow", "").split(",")) >= methods, (method, path)
+            checked += 1
+    assert checked > (10 if who is None else 100)
