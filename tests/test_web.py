@@ -164,6 +164,8 @@ async def test_every_page_for_every_role(site, desk_ids, funding_ids, role):
          404 if role == "township" else expected(role, "ledger.handoff")),
         ("POST", "/ledger/handoffs/act", {"csrf": token, "id": "999999", "action": "accept"},
          expected(role, "ledger.handoff")),
+        ("POST", "/ledger/handoffs/999999/resend", {"csrf": token, "note": "请尽快"},
+         expected(role, "ledger.handoff", ok=404)),
         ("GET", f"/desk/summary?month={WEEK[:4]}-01", None, expected(role, "desk.view")),
         ("GET", f"/desk/summary?month={WEEK[:4]}-01&format=xlsx", None, expected(role, "desk.view")),
         ("GET", "/funding", None, expected(role, "funding.view")),
@@ -224,6 +226,16 @@ async def test_every_page_for_every_role(site, desk_ids, funding_ids, role):
              expected(role, "desk.work", key, ok=409)),
             ("POST", f"/desk/meeting?community={c}", {"csrf": token, "week": WEEK, "version": "5"},
              expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/desk/demands/{ids['demand']}/link", {"csrf": token, "title": "又一个"},
+             expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/desk/demands/{ids['demand']}/decline", {"csrf": token, "reason": "转交"},
+             expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/desk/problems/{ids['problem']}/actions", {"csrf": token, "owner": "无此方", "text": "x",
+                                                                  "due": "2099-01-01"},
+             expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/desk/actions/{ids['action']}/complete", {"csrf": token, "problem": str(ids["problem"]),
+                                                                 "result": "修好了", "version": "99"},
+             expected(role, "desk.work", key, ok=409)),
         ]
     for key in (IN_SCOPE, OUT_OF_SCOPE):
         checks.append(("GET", f"/ledger/persons/{PERSON[key]}", None, expected(role, "ledger.view", key)))
@@ -714,3 +726,35 @@ async def test_a_wrong_method_is_405_with_allow_on_every_route(site, who):
             assert set(response.headers.get("Allow", "").split(",")) >= methods, (method, path)
             checked += 1
     assert checked > (10 if who is None else 100)
+
+
+_FORM = re.compile(r'<form method="post" action="([^"]*)"[^>]*>(.*?)</form>', re.S)
+_HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_a_form_a_page_shows_is_one_the_role_may_send(site, desk_ids, funding_ids, role):
+    """Every form on the pages a role reaches (in scope, every project state) is one its POST
+    handler takes from that role: no button answers 403. (That the others refuse each role that
+    may not is test_every_page_for_every_role's.)"""
+    import html
+
+    await log_in(site, role)
+    c, ids, projects = COMMUNITY[IN_SCOPE], desk_ids[IN_SCOPE], funding_ids[IN_SCOPE]
+    pages = ["/", f"/desk?community={c}", f"/desk/demands/{ids['demand']}", f"/desk/problems/{ids['problem']}",
+             f"/desk/meeting?community={c}", f"/desk/intake?community={c}", "/funding", "/funding/new",
+             *(f"/funding/projects/{pid}" for pid in projects.values()), f"/registry/households/{IN_SCOPE}",
+             "/ledger/inbox", "/registry/import", "/audit"]
+    forms = {}
+    for page in pages:
+        response = await site.get(page)
+        if response.status in (403, 404):  # not the role's, or a draft its owner has not submitted
+            continue
+        assert response.status == 200, (role, page)
+        for action, body in _FORM.findall(await response.text()):
+            forms.setdefault(html.unescape(action), dict(_HIDDEN.findall(body)))
+    forms.pop("/logout")
+    for action, hidden in forms.items():
+        response = await site.post(action, data={k: html.unescape(v) for k, v in hidden.items()},
+                                   allow_redirects=False)
+        assert response.status not in (403, 404, 405, 500), (role, action, response.status)
