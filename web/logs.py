@@ -33,7 +33,7 @@ _SECRET = re.compile(r"(?i)(password|passwd|token|authorization|csrf)([\"']?\s*[
 _GAP = rf"[{idnumber.SPACES}+\-]+"
 _DIGITS = re.compile(rf"(?<![0-9])[0-9](?:(?:{_GAP})?[0-9])*(?:(?:{_GAP})?[Xx])?(?![0-9])")
 _GAPS = re.compile(f"({_GAP})")
-_LONGEST = 15 + 4  # an 18-character ID, or '0086' and a mobile number
+_LONGEST = 18  # an ID; '0086' and a mobile number make 15
 
 
 def fold(text: str) -> str:
