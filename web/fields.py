@@ -37,6 +37,14 @@ def number(value: str, what: str) -> int | None:
     return int(value)
 
 
+def whole(values: Mapping, name: str, what: str, low: int, high: int) -> int | None:
+    """A whole number in [low, high] written in ASCII digits, or None when not given."""
+    value = number(field(values, name), what)
+    if value is not None and not low <= value <= high:
+        raise DomainError(f"{what}应在{low}到{high}之间")
+    return value
+
+
 def path_id(request) -> int:
     """The id of a route whose pattern is ID (1 to 9 ASCII digits)."""
     return int(request.match_info["id"])
