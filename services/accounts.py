@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import secrets
 
 from argon2 import PasswordHasher
@@ -75,6 +76,21 @@ def _check_password(password: str, login: str) -> None:
         raise DomainError("密码不能包含登录名")
     if folded in COMMON_PASSWORDS:
         raise DomainError("这个密码太常见，容易被猜中，请换一个")
+
+
+def throttle_place(address: str) -> str:
+    """The place a login attempt from `address` is counted against: an IPv6 client by its /64
+    (one subscriber's network, whose every address is theirs to rotate through), an IPv4-mapped
+    one (::ffff:1.2.3.4) as its IPv4 address; what is not an address is counted as given."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
 
 
 def _utf8(text: str) -> bool:
@@ -221,7 +237,7 @@ async def login(login: str, password: str, address: str, *, now: dt.datetime | N
     everywhere; the last only tightens the per-address limit, so an attacker, however many
     addresses they hold, never locks the owner out of a place that has not been failing."""
     now = now or dt.datetime.now(dt.UTC)
-    name = login.strip()
+    name, address = login.strip(), throttle_place(address)
     place, pair, account = (f"address:{_token_hash(address)}", f"pair:{_token_hash(name + chr(0) + address)}",
                             f"account:{_token_hash(name)}")
     async with in_transaction():

@@ -80,7 +80,9 @@ def fen(text: str, what: str = "金额") -> int:
     if not whole.isascii() or not whole.isdigit() or (dot and not (part.isascii() and part.isdigit()
                                                                     and len(part) <= 2)):
         raise DomainError(f"{what}“{text}”应为以元为单位、最多两位小数的数字")
-    return _amount(int(whole) * 100 + int((part or "0").ljust(2, "0")), what)
+    digits = whole.lstrip("0")  # int() refuses more than 4,300 digits: a longer one is past MAX_FEN anyway
+    yuan = int(digits or "0") if len(digits) <= len(str(MAX_FEN)) else MAX_FEN
+    return _amount(yuan * 100 + int((part or "0").ljust(2, "0")), what)
 
 
 # ---------------------------------------------------------------- drafting and qualification

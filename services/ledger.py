@@ -39,7 +39,7 @@ from resettle.rules.ledger import (
 )
 from resettle.rules.permissions import require
 from resettle.rules.tags import join_tags, split_tags
-from services import audit
+from services import audit, registry  # registry imports this module too: used at call time only
 from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, factorize_rows, insert
 
 ENTITLEMENT_COLUMNS = ("created_at", "updated_at", "person_id", "matter_code", "routing",
@@ -473,7 +473,7 @@ async def person_ledger(actor: Actor, key: str, policy: Policy | None = None) ->
     person = await _find_person(key)
     household = await person.household
     lines = await Entitlement.filter(person_id=person.id).order_by("id")
-    if not _sees_household(actor, household) and not (
+    if not registry.admits(actor, household) and not (
             actor.role == "township" and any(line.responsible_township == actor.township for line in lines)):
         raise NotFound(f"找不到身份证号或编号为“{key.strip()[:64]}”的人员")
     handoffs: dict[int, list[Handoff]] = {}
@@ -577,17 +577,9 @@ async def _find_person(key: str) -> Person:
     return person
 
 
-def _sees_household(actor: Actor, household: Household) -> bool:
-    if actor.role == "township":
-        return actor.township in (household.origin_township, household.dest_township)
-    if actor.role == "desk":
-        return household.community_id == actor.community_id
-    return True
-
-
 async def _person_in_scope(actor: Actor, key: str) -> Person:
     person = await _find_person(key)
-    if not _sees_household(actor, await person.household):
+    if not registry.admits(actor, await person.household):
         raise NotFound(f"找不到身份证号或编号为“{key[:64]}”的人员")
     return person
 

@@ -38,10 +38,14 @@ def scope_columns(actor: Actor) -> list[tuple[str, object]] | None:
     return None
 
 
-def admits(actor: Actor, household: Mapping) -> bool:
-    """Whether `scope_columns` admits a household given by its stored columns."""
+def admits(actor: Actor, household: Mapping | Household) -> bool:
+    """Whether `scope_columns` admits a household given by its stored columns (a row, or the
+    stored Household itself)."""
     columns = scope_columns(actor)
-    return columns is None or any(household.get(column) == value for column, value in columns)
+    if columns is None:
+        return True
+    stored = household.get if isinstance(household, Mapping) else lambda column: getattr(household, column)
+    return any(stored(column) == value for column, value in columns)
 
 
 def admitted(actor: Actor, households: pd.DataFrame) -> np.ndarray:

@@ -333,3 +333,39 @@ async def test_undecodable_header_bytes_are_refused_not_crashed(proxied):
     status = await raw_request(proxied, b"GET /login HTTP/1.1\r\nX-Forwarded-For: \xff, 10.0.0.1\r\n"
                                         b"X-Forwarded-Proto: \xffhttps")
     assert b" 200 " in status
+
+
+@pytest.mark.parametrize(("address", "place"), [
+    ("203.0.113.66", "203.0.113.66"),
+    ("::ffff:203.0.113.66", "203.0.113.66"),  # an IPv4 client of a dual-stack socket
+    ("::FFFF:cb00:7142", "203.0.113.66"),
+    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2::ffff", "2001:db8:1:2::/64"),
+    ("2001:DB8:1:2:0:0:0:1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+    ("fe80::1%eth0", "fe80::/64"),
+    ("::1", "::/64"),
+    ("", ""), ("not-an-ip", "not-an-ip"),  # no address (a Unix socket): counted as given
+])
+def test_the_place_a_login_is_counted_against(address, place):
+    """An IPv6 client holds its whole /64 (one customer's network): rotating through it is one place."""
+    assert accounts.throttle_place(address) == place
+
+
+@pytest.mark.parametrize(("failing", "then", "refused"), [
+    ([f"2001:db8:1:2::{n:x}" for n in range(1, 100)], "2001:db8:1:2:ffff::1", True),
+    ([f"2001:db8:1:2::{n:x}" for n in range(1, 100)], "2001:db8:1:3::1", False),
+    (["::ffff:203.0.113.1"] * 100, "203.0.113.1", True),
+    (["203.0.113.1"] * 100, "::ffff:203.0.113.1", True),
+    (["203.0.113.1"] * 100, "203.0.113.2", False),
+])
+async def test_rotating_addresses_within_a_network_is_throttled(db, failing, then, refused):
+    await accounts.add_user(ADMIN, "admin", "管理员", "admin", PASSWORD)
+    for n in range(accounts.ADDRESS_LIMIT):
+        with pytest.raises(accounts.LoginRefused, match="登录名或密码错误"):
+            await accounts.login(f"nobody{n}", "wrong-password", failing[n])
+    if refused:
+        with pytest.raises(accounts.LoginRefused, match="次数过多"):
+            await accounts.login("admin", PASSWORD, then)
+    else:
+        assert (await accounts.login("admin", PASSWORD, then)).login == "web:admin"

@@ -196,3 +196,15 @@ async def test_two_processes_approving_at_once_never_overspend(community, db_url
     assert (await FundingYear.get(year=YEAR)).committed == 3000
     stored = await Project.filter(status="approved").values_list("approved", "district_share", "township_share")
     assert len(stored) == 10 and all(d + t == a for a, d, t in stored)
+
+
+@pytest.mark.parametrize(("typed", "fen"), [("12,345.6", 1_234_560), ("0" * 30 + "1.05元", 105)])
+def test_amounts_as_typed(typed, fen):
+    assert funding.fen(typed) == fen
+
+
+@pytest.mark.parametrize("typed", ["9" * 14, "9" * 5000, "1" + "0" * 4300 + ".5"])
+def test_an_amount_past_the_bound_is_refused_however_long(typed):
+    """Python's int() refuses a string of more than 4,300 digits with a ValueError (a 500)."""
+    with pytest.raises(DomainError, match="应为0到100,000,000,000元之间的金额"):
+        funding.fen(typed)

@@ -4,9 +4,12 @@ reaches a log line or an error page."""
 import io
 import json
 import logging
+import sys
+from urllib.parse import quote
 
 import pytest
 
+from resettle.rules import idnumber
 from services import registry
 from tests.test_web import HEAD_ID, PASSWORD, log_in, make_site
 from web import logs
@@ -21,6 +24,25 @@ PHONE = "13812345678"  # every seeded member's phone (tests/sheets.py)
 ])
 def test_scrub(text, hidden):
     assert hidden not in logs.scrub(text)
+
+
+# every character the ID normalizer strips between digits, so an ID typed with it is found by search
+STRIPPED = [c for c in map(chr, range(sys.maxunicode + 1)) if idnumber.normalize(f"1{c}2") == "12"]
+
+
+def test_stripped_separators_include_the_unusual_ones():
+    assert {"\t", "\n", "\x85", "\u2028", "\u1680", "\u3000"} <= set(STRIPPED)
+
+
+@pytest.mark.parametrize("separator", STRIPPED, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("encode", [str, quote], ids=["raw", "percent-encoded"])
+def test_scrub_masks_an_id_with_any_separator_normalize_strips(separator, encode):
+    typed = separator.join((HEAD_ID[:6], HEAD_ID[6:14], HEAD_ID[14:]))
+    assert idnumber.normalize(typed) == HEAD_ID  # search finds it: the log must not show it
+    for digits in (typed, typed.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})):  # full width
+        line = logs.scrub(f"GET /registry/households?q={encode(digits)} 200")
+        assert HEAD_ID not in line and HEAD_ID[6:14] not in line, line
+        assert HEAD_ID[:6] + "********" + HEAD_ID[14:] in line
 
 
 def test_scrub_keeps_what_is_not_personal():
@@ -44,6 +66,10 @@ async def test_no_personal_data_in_logs_or_error_pages(logged, monkeypatch):
     await log_in(logged, "office")
     for q in (HEAD_ID, PHONE):  # the query string carries them into the access log, masked
         assert (await logged.get(f"/registry/households?q={q}")).status == 200
+    for separator in ("\t", "\u2028", "\u3000"):  # found by search, so masked in the log
+        typed = separator.join((HEAD_ID[:6], HEAD_ID[6:14], HEAD_ID[14:]))
+        found = await logged.get(f"/registry/households?q={quote(typed)}")
+        assert found.status == 200 and "A-001" in await found.text()
 
     async def broken(*args, **kwargs):
         raise RuntimeError(f"duplicate key (id_number)=({HEAD_ID}), phone {PHONE}")
@@ -58,7 +84,7 @@ async def test_no_personal_data_in_logs_or_error_pages(logged, monkeypatch):
     lines = [json.loads(line) for line in logged.stream.getvalue().splitlines()]
     assert lines and all("at" in line and "level" in line for line in lines)
     text = logged.stream.getvalue()
-    for secret in (HEAD_ID, PHONE, PASSWORD, logged.tokens["office"]):
+    for secret in (HEAD_ID, HEAD_ID[6:14], PHONE, PASSWORD, logged.tokens["office"]):
         assert secret not in text
         assert secret not in error_page
     failure = [line for line in lines if line["level"] == "error"]

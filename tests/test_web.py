@@ -15,6 +15,7 @@ from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from web import security
 from web.app import init_app
+from web.openapi import OPENAPI
 
 ADMIN = Actor("test:setup")
 PASSWORD = "correct-horse-9"
@@ -163,6 +164,8 @@ async def test_every_page_for_every_role(site, desk_ids, funding_ids, role):
          404 if role == "township" else expected(role, "ledger.handoff")),
         ("POST", "/ledger/handoffs/act", {"csrf": token, "id": "999999", "action": "accept"},
          expected(role, "ledger.handoff")),
+        ("POST", "/ledger/handoffs/999999/resend", {"csrf": token, "note": "请尽快"},
+         expected(role, "ledger.handoff", ok=404)),
         ("GET", f"/desk/summary?month={WEEK[:4]}-01", None, expected(role, "desk.view")),
         ("GET", f"/desk/summary?month={WEEK[:4]}-01&format=xlsx", None, expected(role, "desk.view")),
         ("GET", "/funding", None, expected(role, "funding.view")),
@@ -223,6 +226,16 @@ async def test_every_page_for_every_role(site, desk_ids, funding_ids, role):
              expected(role, "desk.work", key, ok=409)),
             ("POST", f"/desk/meeting?community={c}", {"csrf": token, "week": WEEK, "version": "5"},
              expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/desk/demands/{ids['demand']}/link", {"csrf": token, "title": "又一个"},
+             expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/desk/demands/{ids['demand']}/decline", {"csrf": token, "reason": "转交"},
+             expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/desk/problems/{ids['problem']}/actions", {"csrf": token, "owner": "无此方", "text": "x",
+                                                                  "due": "2099-01-01"},
+             expected(role, "desk.work", key, ok=400)),
+            ("POST", f"/desk/actions/{ids['action']}/complete", {"csrf": token, "problem": str(ids["problem"]),
+                                                                 "result": "修好了", "version": "99"},
+             expected(role, "desk.work", key, ok=409)),
         ]
     for key in (IN_SCOPE, OUT_OF_SCOPE):
         checks.append(("GET", f"/ledger/persons/{PERSON[key]}", None, expected(role, "ledger.view", key)))
@@ -578,3 +591,170 @@ async def test_control_characters_are_refused(site):
     response = await site.post("/api/v1/households/A-001/events", json={"event": "withdrawn", "reason": "a\x00"},
                                headers=auth)
     assert response.status == 400
+
+
+# Page values with a NUL in each place a page reads one: (who, method, path, form)
+NUL_IN_PAGES = [
+    ("office", "GET", "/registry/households?q=a%00", None),
+    ("office", "GET", "/registry/households/A%00", None),
+    ("office", "POST", "/registry/households/A%00/reveal", {}),
+    ("office", "POST", "/registry/households/A%00/events", {"event": "withdrawn", "reason": "走了"}),
+    ("office", "POST", "/registry/households/A-001/events", {"event": "withdrawn", "reason": "a\x00"}),
+    ("office", "POST", "/registry/households/A-001/events", {"event": "allocated", "unit": "1号\x00"}),
+    ("office", "POST", "/registry/households/A-001/events", {"event": "hukou_moved", "person": "a\x00"}),
+    ("township", "GET", "/ledger/inbox?township=%00", None),
+    ("township", "GET", "/ledger/inbox?direction=%00", None),
+    ("township", "GET", f"/ledger/persons/{HEAD_ID}%00", None),
+    ("office", "GET", "/ledger/report?township=%00", None),
+    ("office", "GET", "/ledger/report?township=陈家镇&with=%00", None),
+    ("township", "POST", "/ledger/handoffs/act", {"action": "accept", "id": "1", "reason": "a\x00"}),
+    ("township", "POST", "/ledger/handoffs/act", {"action": "accept\x00", "id": "1"}),
+    ("township", "POST", "/ledger/handoffs/1/resend", {"note": "a\x00"}),
+    (None, "POST", "/login", {"login": "office\x00", "password": PASSWORD}),
+]
+
+
+@pytest.mark.parametrize(("who", "method", "path", "form"), NUL_IN_PAGES)
+async def test_control_characters_in_page_values_are_refused(site, who, method, path, form):
+    """Page queries, paths and forms go through the same field check as the API's (a NUL is a
+    500 on PostgreSQL when it reaches the database)."""
+    if who:
+        await log_in(site, who)
+    if form is None:
+        response = await site.get(path)
+    else:
+        response = await site.post(path, data={"csrf": await csrf_of(site, "/" if who else "/login"), **form},
+                                   allow_redirects=False)
+    assert response.status == 400, await response.text()
+    assert "控制字符" in await response.text()
+
+
+@pytest.mark.parametrize(("method", "path", "form", "status"), [
+    ("POST", "/ledger/handoffs/act", {"action": "accept", "id": "9" * 20}, 400),
+    ("POST", "/ledger/handoffs/act", {"action": "accept", "id": "²"}, 400),
+    ("POST", "/ledger/handoffs/act", {"action": "accept", "id": "1\x00"}, 400),
+    ("POST", f"/ledger/handoffs/{'9' * 20}/resend", {"note": ""}, 404),
+    ("POST", f"/ledger/handoffs/{'9' * 10}/resend", {"note": ""}, 404),
+])
+async def test_ids_past_32_bits_are_refused_not_sent_to_the_database(site, method, path, form, status):
+    await log_in(site, "township")
+    response = await site.post(path, data={"csrf": await csrf_of(site, "/"), **form}, allow_redirects=False)
+    assert response.status == status, await response.text()
+
+
+UNSTABLE = {"version", "history", "qualification"}  # what every save changes, or is judged afresh
+MEETING = {"body": "居民代表会议", "held_on": f"{YEAR}-01-15", "attendance": 9, "votes_for": 7, "votes_against": 1}
+# Per PATCH route of the API: the resource (key in desk_ids/funding_ids), a starting state with every
+# field set, and partial updates (each with the fields that follow from it: an operation project's
+# department is its catalogue item's, and it holds no deliberation)
+PATCHES = {
+    "/api/v1/desk/problems/{id}": (("desk", "problem"), {"title": "电梯", "description": "三号楼电梯常坏"}, [
+        ({"title": "三号楼电梯"}, ()), ({"description": "换新电梯"}, ())]),
+    "/api/v1/funding/projects/{id}": (("funding", "draft"), {
+        "title": "电梯维修", "description": "更换三号楼电梯", "area_m2": 120, "deliberation": MEETING}, [
+        ({"title": "电梯更换"}, ()), ({"description": "只换曳引机"}, ()), ({"year": YEAR + 1}, ()),
+        ({"requested": 200_000}, ()), ({"area_m2": 150}, ()), ({"department": "区房管局"}, ()),
+        ({"deliberation": {**MEETING, "votes_for": 8, "votes_against": 0}}, ()), ({"deliberation": None}, ()),
+        ({"community": "堡新苑"}, ("township", "township_code", "community_id", "evidence")), ({"problems": []}, ()),
+        ({"kind": "operation", "item": "YY01"}, ("kind_label", "department", "deliberation"))]),
+}
+
+
+def test_every_patch_route_is_in_the_table_with_every_field():
+    patched = {path: item["patch"] for path, item in OPENAPI["paths"].items() if "patch" in item}
+    assert patched.keys() == PATCHES.keys()
+    for path, operation in patched.items():
+        schema = OPENAPI["components"]["schemas"][operation["requestBody"]["content"]["application/json"]
+                                                  ["schema"]["$ref"].rsplit("/", 1)[1]]
+        covered = {name for changes, _ in PATCHES[path][2] for name in changes}
+        assert covered == schema["properties"].keys() - {"version"}, path
+
+
+@pytest.mark.parametrize(("path", "case"), [(path, n) for path, (_, _, cases) in PATCHES.items()
+                                            for n in range(len(cases))])
+async def test_a_patch_leaves_fields_it_does_not_name_as_they_were(site, desk_ids, funding_ids, path, case):
+    """Issue 12 item 8: a PATCH of a problem's title used to erase its description."""
+    (kind, name), start, cases = PATCHES[path]
+    changes, follows = cases[case]
+    url = path.replace("{id}", str((desk_ids if kind == "desk" else funding_ids)[IN_SCOPE][name]))
+    auth = {"Authorization": f"Bearer {site.tokens['admin']}"}
+    version = (await (await site.get(url, headers=auth)).json())["version"]
+    started = await site.patch(url, json={**start, "version": version}, headers=auth)
+    assert started.status == 200, await started.text()
+    before = await started.json()
+    response = await site.patch(url, json={**changes, "version": before["version"]}, headers=auth)
+    assert response.status == 200, await response.text()
+    after = await (await site.get(url, headers=auth)).json()
+    for field_name, value in before.items():
+        if field_name in changes or field_name in follows or field_name in UNSTABLE:
+            continue
+        assert after[field_name] == value, field_name
+    for field_name, value in changes.items():
+        if field_name in after:
+            assert after[field_name] == value, field_name
+
+
+
+PATH_VALUES = {"id": "1", "no": IN_SCOPE, "agreement_no": IN_SCOPE, "key": HEAD_ID, "upload": "x" * 16,
+               "week": WEEK, "step": "submit", "filename": "app.css"}
+
+
+def _routes(app):
+    """(a concrete path, the methods it answers) for each resource of the app."""
+    for resource in app.router.resources():
+        methods = {route.method for route in resource} - {"HEAD"}
+        info = resource.get_info()
+        template = info.get("formatter") or info.get("path") or (info.get("prefix", "") + "/app.css")
+        yield re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m[1]], template), methods
+
+
+@pytest.mark.parametrize("who", ["api", "page", None])
+async def test_a_wrong_method_is_405_with_allow_on_every_route(site, who):
+    """Through every middleware (CSRF, the API's errors): 405 and what the route does answer. An
+    anonymous client learns it only of the public routes (the others want a login first)."""
+    headers = {"Authorization": f"Bearer {site.tokens['admin']}"} if who == "api" else {}
+    if who == "page":
+        await log_in(site, "admin")
+    checked = 0
+    for path, methods in _routes(site.app):
+        if "*" in methods or (who == "api") != path.startswith("/api/") or (
+                who is None and not path.startswith(security.PUBLIC)):
+            continue
+        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - methods):
+            response = await site.request(method, path, headers=headers, allow_redirects=False)
+            assert response.status == 405, (method, path, response.status, await response.text())
+            assert set(response.headers.get("Allow", "").split(",")) >= methods, (method, path)
+            checked += 1
+    assert checked > (10 if who is None else 100)
+
+
+_FORM = re.compile(r'<form method="post" action="([^"]*)"[^>]*>(.*?)</form>', re.S)
+_HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_a_form_a_page_shows_is_one_the_role_may_send(site, desk_ids, funding_ids, role):
+    """Every form on the pages a role reaches (in scope, every project state) is one its POST
+    handler takes from that role: no button answers 403. (That the others refuse each role that
+    may not is test_every_page_for_every_role's.)"""
+    import html
+
+    await log_in(site, role)
+    c, ids, projects = COMMUNITY[IN_SCOPE], desk_ids[IN_SCOPE], funding_ids[IN_SCOPE]
+    pages = ["/", f"/desk?community={c}", f"/desk/demands/{ids['demand']}", f"/desk/problems/{ids['problem']}",
+             f"/desk/meeting?community={c}", f"/desk/intake?community={c}", "/funding", "/funding/new",
+             *(f"/funding/projects/{pid}" for pid in projects.values()), f"/registry/households/{IN_SCOPE}",
+             "/ledger/inbox", "/registry/import", "/audit"]
+    forms = {}
+    for page in pages:
+        response = await site.get(page)
+        if response.status in (403, 404):  # not the role's, or a draft its owner has not submitted
+            continue
+        assert response.status == 200, (role, page)
+        for action, body in _FORM.findall(await response.text()):
+            forms.setdefault(html.unescape(action), dict(_HIDDEN.findall(body)))
+    forms.pop("/logout")
+    for action, hidden in forms.items():
+        response = await site.post(action, data={k: html.unescape(v) for k, v in hidden.items()},
+                                   allow_redirects=False)
+        assert response.status not in (403, 404, 405, 500), (role, action, response.status)

@@ -12,7 +12,7 @@ from resettle.errors import DomainError
 from services import ledger, registry
 from services.registry_import import import_sheets
 from web import keys, limits, uploads
-from web.fields import CONTROL, field, flag
+from web.fields import CONTROL, field, flag, whole
 from web.forms import record_from_form
 from web.openapi import OPENAPI
 from web.security import actor, api_error, is_api
@@ -51,15 +51,6 @@ async def query_middleware(request: web.Request, handler):
     return await handler(request)
 
 
-def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise DomainError(f"参数 {name} 应为 {low} 到 {high} 之间的整数")
-    return int(raw)
-
-
 @routes.get("/api/v1/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
     return respond(OPENAPI)
@@ -76,8 +67,8 @@ async def stats(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/households")
 async def households(request: web.Request) -> web.Response:
-    limit = _int(request, "limit", registry.SEARCH_LIMIT, 1, MAX_LIMIT)
-    offset = _int(request, "offset", 0, 0, 10**9)
+    limit = whole(request.query, "limit", "参数 limit ", 1, MAX_LIMIT) or registry.SEARCH_LIMIT
+    offset = whole(request.query, "offset", "参数 offset ", 0, 10**9) or 0
     return respond(await registry.search_households(actor(request), field(request.query, "q"),
                                                     limit=limit, offset=offset))
 
@@ -154,7 +145,8 @@ async def ledger_handoffs(request: web.Request) -> web.Response:
     found = await ledger.list_handoffs(
         actor(request), township=field(q, "township") or None, direction=direction,
         overdue=flag(q, "overdue"), open_only=not flag(q, "all"),
-        limit=_int(request, "limit", ledger.PAGE, 1, 1000), offset=_int(request, "offset", 0, 0, 10**9))
+        limit=whole(q, "limit", "参数 limit ", 1, 1000) or ledger.PAGE,
+        offset=whole(q, "offset", "参数 offset ", 0, 10**9) or 0)
     return respond(found)
 
 

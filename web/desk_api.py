@@ -14,8 +14,8 @@ from aiohttp import web
 
 from services import desk
 from web.api import json_object, respond
-from web.desk_pages import ID, community_key, path_id, span_of, week_of
-from web.fields import CONTROL, field
+from web.desk_pages import community_key, span_of, week_of
+from web.fields import CONTROL, ID, field, path_id
 from web.openapi import OPENAPI
 from web.security import actor
 

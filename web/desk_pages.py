@@ -35,11 +35,10 @@ from services.desk_papers import (
     write_summary,
 )
 from web import downloads
-from web.fields import day, field, number
+from web.fields import ID, day, field, number, path_id
 from web.security import actor
 
 routes = web.RouteTableDef()
-ID = "{id:[0-9]{1,9}}"  # ids are 32-bit: a longer number names nothing
 FEEDBACK_INLINE = 20  # problems awaiting feedback whose residents the board lists with a form each
 INTAKE_FIELDS = ("q", "person", "contact", "name", "unit", "channel", "category", "text", "received_on",
                  "entitlement", "lines_offered")
@@ -80,10 +79,6 @@ def _back(form: Mapping, default: str) -> str:
     """Where a form returns to: a desk page of this site, else `default`."""
     back = field(form, "back")
     return back if back.startswith("/desk") and "//" not in back and "\\" not in back else default
-
-
-def path_id(request: web.Request) -> int:
-    return int(request.match_info["id"])  # the route's pattern takes 1 to 9 ASCII digits
 
 
 def _q(community: int | str | None) -> str:

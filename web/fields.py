@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from resettle.errors import DomainError
 from resettle.rules.dates import parse_date
 
+ID = "{id:[0-9]{1,9}}"  # a route's id: ids are 32-bit, a longer number names nothing (not a 500)
 MAX_PAGE = 1_000_000
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not storable (NUL) or not typed by anyone
@@ -34,6 +35,19 @@ def number(value: str, what: str) -> int | None:
     if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise DomainError(f"{what}应为整数")
     return int(value)
+
+
+def whole(values: Mapping, name: str, what: str, low: int, high: int) -> int | None:
+    """A whole number in [low, high] written in ASCII digits, or None when not given."""
+    value = number(field(values, name), what)
+    if value is not None and not low <= value <= high:
+        raise DomainError(f"{what}应在{low}到{high}之间")
+    return value
+
+
+def path_id(request) -> int:
+    """The id of a route whose pattern is ID (1 to 9 ASCII digits)."""
+    return int(request.match_info["id"])
 
 
 def flag(values: Mapping, name: str) -> bool:

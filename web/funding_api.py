@@ -10,9 +10,8 @@ from aiohttp import web
 from services import funding
 from web.api import respond
 from web.desk_api import body_of
-from web.desk_pages import ID, path_id
-from web.fields import field
-from web.funding_pages import whole, year_of
+from web.fields import ID, field, path_id, whole
+from web.funding_pages import year_of
 from web.security import actor
 
 routes = web.RouteTableDef()
@@ -27,7 +26,8 @@ async def projects(request: web.Request) -> web.Response:
     q = request.query
     return respond(await funding.list_projects(
         actor(request), year=year_of(q), status=field(q, "status") or None, township=field(q, "township") or None,
-        limit=whole(q, "limit", "limit", 1, 200) or 200, offset=whole(q, "offset", "offset", 0, 10**9) or 0))
+        limit=whole(q, "limit", "参数 limit ", 1, 200) or 200,
+        offset=whole(q, "offset", "参数 offset ", 0, 10**9) or 0))
 
 
 @routes.post("/api/v1/funding/projects")
@@ -93,8 +93,8 @@ async def complete(request: web.Request) -> web.Response:
 async def queue(request: web.Request) -> web.Response:
     q = request.query
     return respond(await funding.queue(actor(request), year=year_of(q),
-                                       limit=whole(q, "limit", "limit", 1, 200) or funding.QUEUE_PAGE,
-                                       offset=whole(q, "offset", "offset", 0, 10**9) or 0))
+                                       limit=whole(q, "limit", "参数 limit ", 1, 200) or funding.QUEUE_PAGE,
+                                       offset=whole(q, "offset", "参数 offset ", 0, 10**9) or 0))
 
 
 @routes.get("/api/v1/funding/summary")

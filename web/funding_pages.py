@@ -35,8 +35,7 @@ from services.funding_papers import (
     write_summary,
 )
 from web import downloads
-from web.desk_pages import ID, path_id
-from web.fields import day, field, number
+from web.fields import ID, day, field, number, path_id, whole
 from web.security import actor
 
 routes = web.RouteTableDef()
@@ -61,14 +60,6 @@ def setup_routes(app: web.Application) -> None:
 
 
 # ---------------------------------------------------------------- fields (shared with web/funding_api.py)
-
-
-def whole(values: Mapping, name: str, what: str, low: int, high: int) -> int | None:
-    """A whole number in [low, high] written in ASCII digits, or None when not given."""
-    value = number(field(values, name), what)
-    if value is not None and not low <= value <= high:
-        raise DomainError(f"{what}应在{low}到{high}之间")
-    return value
 
 
 def year_of(values: Mapping) -> int | None:

@@ -11,7 +11,7 @@ from resettle.rules.ledger import ACTION_LABELS
 from resettle.rules.permissions import require
 from services import ledger
 from web import downloads
-from web.fields import page_of
+from web.fields import ID, field, flag, number, page_of, path_id
 from web.security import actor
 
 routes = web.RouteTableDef()
@@ -29,12 +29,12 @@ def _page(request: web.Request) -> int:
 async def inbox(request: web.Request, results: list[dict] | None = None, status: int = 200) -> web.Response:
     """Incoming to accept, outgoing awaiting the other side; overdue first."""
     who, q = actor(request), request.query
-    direction = q.get("direction", "incoming")
+    direction = field(q, "direction")
     if direction not in ("incoming", "outgoing", "both"):
         direction = "incoming"
     page = _page(request)
-    found = await ledger.list_handoffs(who, township=q.get("township") or None, direction=direction,
-                                       overdue=q.get("overdue") == "1", open_only=q.get("all") != "1",
+    found = await ledger.list_handoffs(who, township=field(q, "township") or None, direction=direction,
+                                       overdue=flag(q, "overdue"), open_only=not flag(q, "all"),
                                        offset=(page - 1) * ledger.PAGE)
     return aiohttp_jinja2.render_template("inbox.html", request, {
         "found": found, "direction": direction, "q": q, "page": page, "results": results or [],
@@ -45,30 +45,27 @@ async def inbox(request: web.Request, results: list[dict] | None = None, status:
 async def act(request: web.Request) -> web.Response:
     """Bulk action on the ticked hand-offs; each result is shown on the inbox."""
     form = await request.post()
-    action = str(form.get("action", ""))
+    action = field(form, "action")
     if action not in ACTION_LABELS:
         raise DomainError("请选择要执行的操作")
-    try:
-        ids = [int(v) for v in form.getall("id", []) if isinstance(v, str)]
-    except ValueError:
-        raise DomainError("对接单编号应为整数") from None
+    ids = [number(v, "对接单编号") for v in form.getall("id", []) if isinstance(v, str) and v]
     if not ids:
         raise DomainError("请至少勾选一张对接单")
-    results = await ledger.act(actor(request), ids, action, reason=str(form.get("reason", "")))
+    results = await ledger.act(actor(request), ids, action, reason=field(form, "reason"))
     return await inbox(request, results=results)
 
 
-@routes.post("/ledger/handoffs/{id:\\d+}/resend")
+@routes.post(f"/ledger/handoffs/{ID}/resend")
 async def resend(request: web.Request) -> web.Response:
     form = await request.post()
-    await ledger.resend(actor(request), int(request.match_info["id"]), str(form.get("note", "")))
+    await ledger.resend(actor(request), path_id(request), field(form, "note"))
     raise web.HTTPSeeOther("/ledger/inbox?direction=outgoing")
 
 
 @routes.get("/ledger/persons/{key}")
 @aiohttp_jinja2.template("person.html")
 async def person(request: web.Request) -> dict:
-    return {"p": await ledger.person_ledger(actor(request), request.match_info["key"])}
+    return {"p": await ledger.person_ledger(actor(request), field(request.match_info, "key"))}
 
 
 @routes.get("/ledger/dashboard")
@@ -82,7 +79,7 @@ async def report(request: web.Request) -> web.StreamResponse:
     """The 对接清单 of a township (a liaison's own; any for the office) as PDF or xlsx."""
     who, q = actor(request), request.query
     require(who.role, "ledger.view")
-    township = q.get("township") or (who.township or "")
-    fmt = "xlsx" if q.get("format") == "xlsx" else "pdf"
-    data = await ledger.pair_report(who, township, q.get("with") or None)
+    township = field(q, "township") or (who.township or "")
+    fmt = "xlsx" if field(q, "format") == "xlsx" else "pdf"
+    data = await ledger.pair_report(who, township, field(q, "with") or None)
     return await downloads.attachment(lambda path: ledger.write_pair_report(data, path), "对接清单", fmt)

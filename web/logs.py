@@ -17,6 +17,8 @@ from urllib.parse import unquote
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from resettle.rules import idnumber
+
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 _GIVEN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # an 18-character ID (or a 15-digit old one) and a mobile number, wherever they stand in a text
@@ -26,9 +28,12 @@ _SECRET = re.compile(r"(?i)(password|passwd|token|authorization|csrf)([\"']?\s*[
                      r"[^\s&\"',}]+")
 
 
-# digits as people type them: spaced, hyphenated, '+' for a space in a query string
-_DIGITS = re.compile(r"(?<![0-9])[0-9](?:[ +\-]*[0-9])*(?:[ +\-]*[Xx])?(?![0-9])")
-_SEPARATORS = re.compile(r"[ +\-]")
+# digits as people type them: grouped by whatever `idnumber.normalize` strips, hyphens, or '+'
+# for a space in a query string
+_GAP = rf"[{idnumber.SPACES}+\-]+"
+_DIGITS = re.compile(rf"(?<![0-9])[0-9](?:(?:{_GAP})?[0-9])*(?:(?:{_GAP})?[Xx])?(?![0-9])")
+_GAPS = re.compile(f"({_GAP})")
+_LONGEST = 18  # an ID; '0086' and a mobile number make 15
 
 
 def fold(text: str) -> str:
@@ -41,18 +46,36 @@ def _mask_id(value: str) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
-def _mask_digits(match: re.Match) -> str:
-    """One run of digits masked by what it is once its separators are gone; a run holding more
-    than one number (two IDs side by side) is masked number by number."""
-    run = match[0]
-    compact = _SEPARATORS.sub("", run)
+def _masked(compact: str) -> str | None:
+    """`compact` masked if it is an ID or a mobile number (with or without +86), else None."""
     if _ID_NUMBER.fullmatch(compact):
         return _mask_id(compact)
     mobile = re.sub(r"^(?:0086|86)(?=1[3-9][0-9]{9}$)", "", compact)  # +86 138 …
     if _MOBILE.fullmatch(mobile):
         return compact[:-8] + "****" + compact[-4:]
-    run = _ID_NUMBER.sub(lambda m: _mask_id(m[0]), run)
-    return _MOBILE.sub(lambda m: m[0][:3] + "****" + m[0][-4:], run)
+    return None
+
+
+def _mask_digits(match: re.Match) -> str:
+    """One run of digit groups masked by what its groups say once the gaps are gone: from each
+    group on, the longest stretch of groups that makes a personal number is masked, so a spaced
+    ID followed by another number, or two IDs side by side, are masked number by number."""
+    parts = _GAPS.split(match[0])
+    groups, gaps = parts[::2], parts[1::2]
+    out, i = [], 0
+    while i < len(groups):
+        end, masked, compact = i + 1, groups[i], ""
+        for j in range(i, len(groups)):
+            compact += groups[j]
+            if len(compact) > _LONGEST:
+                break
+            if (found := _masked(compact)) is not None:
+                end, masked = j + 1, found
+        out.append(masked)
+        if end < len(groups):
+            out.append(gaps[end - 1])
+        i = end
+    return "".join(out)
 
 
 def scrub(text: str) -> str:

@@ -66,12 +66,11 @@ async def login_form(request: web.Request) -> dict:
 @limits.body_limit(limits.LOGIN_LIMIT)
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
+    name = field(form, "login")  # the password is taken as typed: argon2 alone reads it
     try:  # request.remote is the browser's address when a trusted proxy says so (edge_middleware)
-        who = await accounts.login(str(form.get("login", "")), str(form.get("password", "")),
-                                   request.remote or "")
+        who = await accounts.login(name, str(form.get("password", "")), request.remote or "")
     except accounts.LoginRefused as exc:
-        return aiohttp_jinja2.render_template("login.html", request, {"error": exc.message,
-                                                                     "login": form.get("login", "")},
+        return aiohttp_jinja2.render_template("login.html", request, {"error": exc.message, "login": name},
                                               status=401)
     await log_in(request, who)
     raise web.HTTPSeeOther("/")
@@ -95,7 +94,7 @@ async def home(request: web.Request) -> dict:
 @aiohttp_jinja2.template("stats.html")
 async def stats(request: web.Request) -> dict:
     who = actor(request)
-    by = "community" if request.query.get("by") == "community" else "township"
+    by = "community" if field(request.query, "by") == "community" else "township"
     if by == "township":
         rows = await registry.township_stats(who)
         shown = [r for r in rows[:-1] if r["out_households"] or r["in_households"]] or rows[:-1]
@@ -113,7 +112,7 @@ async def stats(request: web.Request) -> dict:
 @routes.get("/registry/households")
 @aiohttp_jinja2.template("search.html")
 async def search(request: web.Request) -> dict:
-    q = request.query.get("q", "")
+    q = field(request.query, "q")
     page = _page(request)
     found = await registry.search_households(actor(request), q, offset=(page - 1) * registry.SEARCH_LIMIT)
     return {"q": q, "found": found, "page": page,
@@ -126,7 +125,7 @@ def _page(request: web.Request) -> int:
 
 async def _household_page(request: web.Request, *, full_ids: bool = False, error: str = "",
                           status: int = 200) -> web.Response:
-    household = await registry.show_household(actor(request), request.match_info["no"], full_ids=full_ids)
+    household = await registry.show_household(actor(request), field(request.match_info, "no"), full_ids=full_ids)
     return aiohttp_jinja2.render_template("household.html", request, {
         "h": household, "full_ids": full_ids, "error": error, "steps": STEP_CHOICES,
         "today": dt.date.today().isoformat()}, status=status)
@@ -145,10 +144,10 @@ async def reveal(request: web.Request) -> web.Response:
 @routes.post("/registry/households/{no}/events")
 async def record_event(request: web.Request) -> web.Response:
     """Record a step; a refusal of the state machine is shown in place, on the same page."""
-    who, no = actor(request), request.match_info["no"]
+    who, no = actor(request), field(request.match_info, "no")
     form = await request.post()
     try:
-        await record_from_form(who, no, {k: v for k, v in form.items() if isinstance(v, str)})
+        await record_from_form(who, no, {k: field(form, k) for k in form})
     except (Forbidden, NotFound):
         raise
     except DomainError as exc:

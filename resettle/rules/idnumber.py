@@ -19,7 +19,10 @@ CHECK_CHARS = "10X98765432"  # indexed by (weighted sum mod 11)
 
 # Full-width digits and X (Excel/IME input) fold to ASCII; lower-case x becomes X.
 FOLD = str.maketrans("０１２３４５６７８９ｘＸx", "0123456789XXX")
-_SPACES = re.compile(r"[\s\u3000]+")
+# What clerks leave between digit groups and `normalize` strips (a regex class body: every Unicode
+# space, tab, newline, U+0085, U+2028, U+1680, U+3000, ...); the log masking reads the same list.
+SPACES = r"\s\u3000"
+_SPACES = re.compile(f"[{SPACES}]+")
 _SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
