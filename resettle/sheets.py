@@ -11,10 +11,7 @@ import codecs
 import csv
 import datetime as dt
 import itertools
-import posixpath
 import re
-import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from resettle.errors import DomainError
+from resettle.sheet_bounds import LIMITS, Limits, check_csv_lines, check_xlsx, size, too_big
 
 Columns = dict[str, tuple[str, tuple[str, ...], bool]]  # key -> (header shown, aliases accepted, required)
 
@@ -50,24 +48,6 @@ HEADER_OF = {key: spec[0] for key, spec in COLUMNS.items()}
 REPEATED = {"relation", "origin_township", "village", "group", "dest_township", "community",
             "hukou", "tags"}
 _HEADER_SCAN_ROWS = 30
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What no real sheet reaches, checked before a sheet is loaded: a 1.6 KB .xlsx with one cell
-    at XFD1048576 makes the reader lay out 17 billion cells. A city-wide signing sheet is ~1M rows
-    of 15 columns (15M cells, well under 1 GiB unpacked)."""
-
-    rows: int = 1_100_000  # data rows of a .csv (an .xlsx stops at Excel's 1,048,576)
-    columns: int = 200
-    cells: int = 30_000_000  # rows × columns of the area the reader lays out
-    unpacked: int = 2 << 30  # bytes of a .csv, or of an .xlsx's parts once unpacked
-    ratio: int = 1000  # unpacked ÷ packed bytes of one .xlsx part; real sheet XML packs ~10-30×
-    memory: int = 8 << 30  # address space of the process that reads a sheet (resettle.isolated)
-
-
-LIMITS = Limits()
-_MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -142,9 +122,7 @@ def read_sheet(path: str | Path, spec: SheetSpec = SIGNING_SHEET, limits: Limits
         return _read_csv(path, spec, limits)
     if suffix in (".xlsx", ".xlsm"):
         check_xlsx(path, limits)
-        return _read_excel(path, spec)
-    if suffix == ".xls":  # BIFF8 holds at most 65,536 × 256 cells: bounded by the format itself
-        return _read_excel(path, spec)
+        return _read_excel(path, spec, limits)
     raise DomainError(f"{path.name}：只支持 .xlsx 和 .csv 文件")
 
 
@@ -154,101 +132,9 @@ async def read_sheet_apart(path: str | Path, spec: SheetSpec = SIGNING_SHEET) ->
     from resettle import isolated
 
     path = Path(path)
-    return await isolated.run(read_sheet, (path, spec, LIMITS), memory=LIMITS.memory,
-                              died=f"{path.name} 无法读取：读取它的进程意外终止（文件可能已损坏或过大），"
-                                   "其他工作未受影响")
-
-
-def _size(n: int) -> str:
-    return f"{n / (1 << 30):.0f} GB" if n >= 1 << 30 else f"{max(1, n // _MB)} MB"
-
-
-def _too_big(path: Path, what: str) -> DomainError:
-    return DomainError(f"{path.name} 超出可读取的范围：{what}；真实的表格不会这么大，请检查文件"
-                       "（如误把格式或内容填到了很远的单元格，请删除多余的行列后另存）")
-
-
-# SpreadsheetML's <row ...> and <c ...>, with or without a namespace prefix. A cell's place is its
-# r="B7", else the one after the cell before it (as the reader places it).
-_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*?)/?>")
-_R = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]*)([0-9]+)["']""")
-# How Excel, WPS and openpyxl write every cell: r= first, unprefixed.
-_PLACED = re.compile(rb'<c r="([A-Za-z]{1,3})([0-9]{1,7})"')
-_CELL_STARTS = (b"<c ", b"<c>", b"<c/>", b":c ", b":c>", b":c/>")
-
-
-def _column_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ch - 64
-    return n
-
-
-def check_xlsx(path: Path, limits: Limits) -> None:
-    """Refuse, before any reader lays out cells, an .xlsx whose parts unpack too big or too far
-    (a zip bomb), or whose first worksheet reaches further than `limits` allow. The worksheet's
-    own <dimension> is not believed: the extent is measured from the cells themselves."""
-    try:
-        book = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
-        raise DomainError(f"{path.name} 不是可读取的 Excel 文件（.xlsx 应是一个压缩包）") from None
-    with book:
-        parts = book.infolist()
-        unpacked = sum(part.file_size for part in parts)
-        if unpacked > limits.unpacked:
-            raise _too_big(path, f"解压后 {_size(unpacked)}，上限 {_size(limits.unpacked)}")
-        for part in parts:
-            if part.file_size > _MB and part.file_size > limits.ratio * max(part.compress_size, 1):
-                raise _too_big(path, f"其中 {part.filename} 的压缩比超过 {limits.ratio} 倍，像是“压缩炸弹”")
-        try:
-            _check_extent(path, book, _first_worksheet(book), limits)
-        except (KeyError, ET.ParseError, zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise DomainError(f"{path.name} 不是可读取的 Excel 文件：{exc}") from None
-
-
-def _first_worksheet(book: zipfile.ZipFile) -> str:
-    """The part of the workbook's first sheet (what the reader opens as sheet 0)."""
-    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-    workbook = ET.fromstring(book.read("xl/workbook.xml"))  # both parts are small, sized above
-    first = next(el for el in workbook.iter() if el.tag.rsplit("}", 1)[-1] == "sheet")
-    rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
-    target = next(el.get("Target", "") for el in rels.iter() if el.get("Id") == first.get(rel_ns))
-    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-
-
-def _check_extent(path: Path, book: zipfile.ZipFile, part: str, limits: Limits) -> None:
-    """The extent of worksheet `part`'s cells, measured chunk by chunk before any reader lays
-    them out; a styled empty cell counts too. A chunk whose cells all start <c r="..."> is read
-    at C speed; others (prefixed tags, cells placed by order) element by element."""
-    last_row = last_column = row = column = 0
-    with book.open(part) as stream:
-        carry = b""
-        while chunk := stream.read(8 * _MB):
-            chunk = carry + chunk
-            cut = chunk.rfind(b">") + 1
-            chunk, carry = chunk[:cut], chunk[cut:]
-            placed = _PLACED.findall(chunk)
-            if len(placed) == sum(map(chunk.count, _CELL_STARTS)):
-                if placed:
-                    letters = max({c.upper() for c, _ in placed}, key=lambda c: (len(c), c))
-                    last_column = max(last_column, _column_number(letters))
-                    last_row = max(last_row, max(map(int, {r for _, r in placed})))
-                    row = int(placed[-1][1])  # where a later chunk's unplaced cells continue
-            else:
-                for match in _ELEMENT.finditer(chunk):
-                    place = _R.search(match[2])
-                    if match[1] == b"row":
-                        row, column = (int(place[2]) if place else row + 1), 0
-                        continue
-                    column = _column_number(place[1]) if place and place[1] else column + 1
-                    if place:
-                        row = int(place[2])
-                    last_row, last_column = max(last_row, row), max(last_column, column)
-            if last_column > limits.columns:
-                raise _too_big(path, f"第一个工作表用到第 {last_column} 列，上限 {limits.columns} 列")
-            if last_row * last_column > limits.cells:
-                raise _too_big(path, f"第一个工作表用到 {last_row} 行 × {last_column} 列，"
-                                     f"超过 {limits.cells // 10000} 万个单元格")
+    return await isolated.run(read_sheet, (path, spec, LIMITS), limits=LIMITS,
+                              died=f"{path.name} 无法读取：文件可能已损坏，或大到读不完"
+                                   "（读取它的进程已停止，其他工作未受影响）")
 
 
 def _finish(path: Path, frame: pd.DataFrame, mapping: dict[int, str], first_data_row: int,
@@ -279,9 +165,9 @@ def _read_csv(path: Path, spec: SheetSpec, limits: Limits) -> Sheet:
     import pyarrow as pa
     from pyarrow import csv as arrow_csv
 
-    size = path.stat().st_size
-    if size > limits.unpacked:
-        raise _too_big(path, f"文件 {_size(size)}，上限 {_size(limits.unpacked)}")
+    stored = path.stat().st_size
+    if stored > limits.unpacked:
+        raise too_big(path, f"文件 {size(stored)}，上限 {size(limits.unpacked)}")
     encoding = detect_encoding(path)
     try:
         with path.open(encoding=encoding, newline="") as handle:
@@ -292,7 +178,8 @@ def _read_csv(path: Path, spec: SheetSpec, limits: Limits) -> Sheet:
         raise DomainError(f"{path.name} 无法读取：前{_HEADER_SCAN_ROWS}行中有超长或含非法字符的单元格") from None
     widest = max(map(len, head), default=0)
     if widest > limits.columns:
-        raise _too_big(path, f"有一行分成了 {widest} 列，上限 {limits.columns} 列")
+        raise too_big(path, f"有一行分成了 {widest} 列，上限 {limits.columns} 列")
+    check_csv_lines(path, limits)
     header_index, mapping = _find_header(head, path, spec)
     names = [f"c{i}" for i in range(len(head[header_index]))]
     # Arrow's reader: multi-threaded, no Python object per cell, and repeated columns arrive
@@ -312,14 +199,14 @@ def _read_csv(path: Path, spec: SheetSpec, limits: Limits) -> Sheet:
         raise DomainError(f"{path.name} 无法读取（请检查各行的列数是否与表头一致、"
                           f"编码是否为 UTF-8 或 GB18030）：{exc}") from None
     if table.num_rows > limits.rows:
-        raise _too_big(path, f"{table.num_rows} 行，上限 {limits.rows} 行")
+        raise too_big(path, f"{table.num_rows} 行，上限 {limits.rows} 行")
     frame = table.to_pandas(self_destruct=True)
     frame.columns = list(mapping)
     # Text editors and Excel both number the header line; data starts right after it.
     return _finish(path, frame, mapping, header_index + 2, False, spec)
 
 
-def _read_excel(path: Path, spec: SheetSpec) -> Sheet:
+def _read_excel(path: Path, spec: SheetSpec, limits: Limits) -> Sheet:
     from python_calamine import CalamineWorkbook
 
     try:
@@ -337,6 +224,11 @@ def _read_excel(path: Path, spec: SheetSpec) -> Sheet:
         raise
     except Exception as exc:  # calamine raises its own error types for damaged files
         raise DomainError(f"{path.name} 不是可读取的 Excel 文件：{exc}") from None
+    # A shared string is stored once and may be referenced by every cell: bound what the rows
+    # hold, not the file, before they cross to the server.
+    text = sum(len(v) for row in body for v in row if type(v) is str)
+    if text > limits.text:
+        raise too_big(path, f"各列文字合计 {text // 10000} 万字，上限 {limits.text // 10000} 万字")
     frame = pd.DataFrame(body, columns=keep, dtype=object)
     return _finish(path, frame, mapping, header_index + 2, True, spec)
 

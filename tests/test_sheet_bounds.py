@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import os
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -13,11 +14,12 @@ from click.testing import CliRunner
 from openpyxl import Workbook
 
 from cli.main import main
-from resettle import isolated, sheets
+from resettle import isolated, sheet_bounds, sheets
 from resettle.actor import Actor
 from resettle.errors import DomainError
 from resettle.models import Household
-from resettle.sheets import Limits, check_xlsx, read_sheet, read_sheet_apart
+from resettle.sheet_bounds import Limits, check_xlsx
+from resettle.sheets import read_sheet, read_sheet_apart
 from services import desk_import
 from services.registry_import import import_sheets
 from tests.sheets import HEADER, make_id, person, write_csv, write_xlsx
@@ -57,7 +59,7 @@ def good_sheet(tmp_path: Path) -> Path:
 def test_the_far_corner_is_refused_before_any_reader_lays_it_out(tmp_path):
     path = far_cell(tmp_path / "attack.xlsx")
     assert path.stat().st_size < 8000
-    with pytest.raises(DomainError, match=f"attack.xlsx {TOO_BIG}：第一个工作表用到第 16384 列"):
+    with pytest.raises(DomainError, match=f"attack.xlsx {TOO_BIG}：工作表用到第 16384 列"):
         read_sheet(path)
 
 
@@ -82,12 +84,89 @@ def test_cells_placed_by_order_or_under_a_prefix_are_measured_too(tmp_path):
     unplaced = "".join('<c t="inlineStr"><is><t>x</t></is></c>' for _ in range(250))
     by_order = rewrite_sheet(good_sheet(tmp_path), lambda xml: xml.replace(
         "</sheetData>", f"<row>{unplaced}</row></sheetData>"))
-    with pytest.raises(DomainError, match="第 250 列"):
-        check_xlsx(by_order, sheets.LIMITS)
+    with pytest.raises(DomainError, match="第 201 列"):  # refused as soon as it is too far
+        check_xlsx(by_order, sheet_bounds.LIMITS)
     prefixed = rewrite_sheet(good_sheet(tmp_path), lambda xml: xml.replace(
         "</sheetData>", '<x:row r="9"><x:c r="ZZ9" t="inlineStr"><x:is><x:t>x</x:t></x:is></x:c></x:row></sheetData>'))
     with pytest.raises(DomainError, match="第 702 列"):
-        check_xlsx(prefixed, sheets.LIMITS)
+        check_xlsx(prefixed, sheet_bounds.LIMITS)
+
+
+# Cells no plain pattern reads (found by an attacker's review): each is measured by a real parser.
+UNUSUAL = {
+    "tab after <c": '<row r="3"><c\tr="GS3" t="inlineStr"><is><t>x</t></is></c></row>',
+    "line break after <c": '<row r="3"><c\nr="GS3"><v>1</v></c></row>',
+    "> in a value before r": '<row r="3"><c x=">" r="GS3"><v>1</v></c></row>',
+    "r= inside another value": '''<row r="3"><c x=" r='A3'" r="GS3"><v>1</v></c></row>''',
+    "single quotes": "<row r='3'><c r='GS3'><v>1</v></c></row>",
+    "spaces around =": '<row r="3"><c r = "GS3"><v>1</v></c></row>',
+    "a row's > in a value, cells by order": '<row x=">" r="1048576">' + "<c><v>1</v></c>" * 32 + "</row>",
+}
+
+
+@pytest.mark.parametrize("cells", UNUSUAL.values(), ids=UNUSUAL.keys())
+def test_cells_written_unusually_are_measured_all_the_same(tmp_path, cells):
+    path = rewrite_sheet(good_sheet(tmp_path), lambda xml: xml.replace("</sheetData>", cells + "</sheetData>"))
+    with pytest.raises(DomainError, match="第 201 列|1048576 行 × "):
+        check_xlsx(path, sheet_bounds.LIMITS)
+
+
+def test_every_part_is_measured_not_only_the_one_the_workbook_names(tmp_path):
+    path = good_sheet(tmp_path)
+    with zipfile.ZipFile(path, "a") as book:  # calamine resolves part names its own way (case, "//")
+        book.writestr("xl/Worksheets/Sheet9.xml", '<worksheet><sheetData><row r="9"><c r="XFD9"><v>1</v></c>'
+                                                  "</row></sheetData></worksheet>")
+        book.writestr("xl/media/image1.png", b"\x89PNG<c r=\"XFD1\"><c \x00\xff" * 1000)  # bytes, not XML
+    with pytest.raises(DomainError, match="第 16384 列"):
+        check_xlsx(path, sheet_bounds.LIMITS)
+
+
+def test_a_picture_whose_bytes_spell_a_cell_is_no_reason_to_refuse(tmp_path):
+    path = good_sheet(tmp_path)
+    with zipfile.ZipFile(path, "a") as book:
+        book.writestr("xl/media/image1.png", b"\x89PNG\r\n<c \x00\xff<c>" * 1000)
+    assert len(read_sheet(path).frame) == 1
+
+
+@pytest.mark.parametrize("damage", ["duplicate attribute", "no sheet", "bad deflate"])
+def test_a_damaged_workbook_is_one_sentence_and_never_a_hang(tmp_path, damage):
+    path = good_sheet(tmp_path)
+    if damage == "duplicate attribute":
+        rewrite_sheet(path, lambda xml: xml.replace("</sheetData>", '<row r="3"><c r="A3" r="GS3"><v>1</v></c>'
+                                                                    "</row></sheetData>"))
+    elif damage == "no sheet":
+        with zipfile.ZipFile(path) as book:
+            parts = {name: book.read(name) for name in book.namelist()}
+        parts["xl/workbook.xml"] = re.sub(rb"<sheet [^>]*/>", b"", parts["xl/workbook.xml"])
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+            for name, data in parts.items():
+                book.writestr(name, data)
+    else:
+        data = bytearray(path.read_bytes())
+        with zipfile.ZipFile(path) as book:
+            part = book.getinfo("xl/worksheets/sheet1.xml")
+        start = part.header_offset + 30 + len(part.filename.encode()) + len(part.extra)
+        data[start:start + 40] = b"\xff" * 40
+        path.write_bytes(bytes(data))
+    with pytest.raises(DomainError, match="good.xlsx (不是可读取的 Excel 文件|无法读取)"):
+        asyncio.run(asyncio.wait_for(read_sheet_apart(path), 60))
+
+
+def test_an_xls_is_refused_as_the_upload_page_says(tmp_path):
+    old = tmp_path / "old.xls"  # BIFF's 16-bit columns let a 6 KB file ask for 65,536 × 65,536 cells
+    old.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 508)
+    with pytest.raises(DomainError, match="只支持 .xlsx 和 .csv 文件"):
+        read_sheet(old)
+
+
+def test_text_a_shared_string_multiplies_is_bounded(tmp_path):
+    long = "长" * 1000  # stored once in sharedStrings.xml, referenced by every row
+    path = write_xlsx(tmp_path / "shared.xlsx", [person(f"S-{n:03}", long, make_id("19800101", n))
+                                                 for n in range(1, 21)], title=False)
+    assert path.stat().st_size < 20_000
+    with pytest.raises(DomainError, match="各列文字合计 2 万字，上限 1 万字"):
+        read_sheet(path, limits=Limits(text=10_000))
+    assert len(read_sheet(path).frame) == 20
 
 
 def test_unpacked_size_and_zip_bombs_are_refused(tmp_path):
@@ -119,6 +198,10 @@ def test_csv_bounds(tmp_path):
     wide.write_text(",".join(HEADER) + "," * 500 + "\n", encoding="utf-8")
     with pytest.raises(DomainError, match="分成了 517 列，上限 200 列"):
         read_sheet(wide)
+    newlines = tmp_path / "newlines.csv"
+    newlines.write_text(",".join(HEADER) + "\n" * 50, encoding="utf-8")
+    with pytest.raises(DomainError, match="超过 20 行（上限 10 行）"):
+        read_sheet(newlines, limits=Limits(rows=10))
     huge_field = tmp_path / "field.csv"
     huge_field.write_text("标题" + "长" * 200_000 + "\n" + ",".join(HEADER) + "\n", encoding="utf-8")
     with pytest.raises(DomainError, match="前30行中有超长或含非法字符的单元格"):
@@ -129,12 +212,16 @@ def _die() -> None:
     os.abort()
 
 
-async def test_a_reader_that_dies_is_one_sentence_and_the_next_read_works(tmp_path, monkeypatch):
+async def test_a_reader_that_dies_or_takes_too_long_is_one_sentence_and_the_next_read_works(tmp_path, monkeypatch):
     with pytest.raises(DomainError, match="^挂了$"):
-        await isolated.run(_die, (), memory=sheets.LIMITS.memory, died="挂了")
+        await isolated.run(_die, (), limits=Limits(), died="挂了")
+    started = time.monotonic()
+    with pytest.raises(DomainError, match="^太久$"):
+        await isolated.run(time.sleep, (30,), limits=Limits(seconds=1), died="太久")
+    assert time.monotonic() - started < 10
     # Bounds lifted: the far corner reaches the reader, which runs out of its 2 GiB and dies alone.
     monkeypatch.setattr(sheets, "LIMITS", Limits(columns=1 << 20, cells=1 << 60, memory=2 << 30))
-    with pytest.raises(DomainError, match="attack.xlsx 无法读取：读取它的进程意外终止|内存超出上限"):
+    with pytest.raises(DomainError, match="attack.xlsx 无法读取：文件可能已损坏，或大到读不完"):
         await read_sheet_apart(far_cell(tmp_path / "attack.xlsx"))
     assert len((await read_sheet_apart(good_sheet(tmp_path))).frame) == 1
 
