@@ -269,7 +269,7 @@ async def test_the_page_and_the_api_answer_with_one_sentence(aiohttp_client, db_
             break
         await asyncio.sleep(0.1)
         page = await site.get(page.url.path)
-    assert TOO_BIG in text and page.status < 500
+    assert TOO_BIG in text and page.status == 400 and 'href="/registry/import">改好后重新上传' in text
     assert not list((tmp_path / "uploads").glob("*.xlsx"))  # a refused sheet is not kept
     assert (await site.get("/healthz")).status == 200
     assert dataclasses.asdict(sheets.LIMITS) == dataclasses.asdict(Limits())

@@ -199,8 +199,9 @@ async def import_status(request: web.Request) -> web.Response:
     if not job.finished:
         return aiohttp_jinja2.render_template("progress.html", request, {"job": job})
     if job.error:
-        return aiohttp_jinja2.render_template("error.html", request, {"message": job.error, "status": 400},
-                                              status=400)
+        back = {"href": "/registry/import", "label": "改好后重新上传"}  # the clerk's next step
+        return aiohttp_jinja2.render_template("error.html", request, {"message": job.error, "status": 400,
+                                                                      "back": back}, status=400)
     template = "preview.html" if job.kind == "preview" else "import_done.html"
     return aiohttp_jinja2.render_template(template, request, {"upload": upload, "r": job.result})
 
