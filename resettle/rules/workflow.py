@@ -70,12 +70,18 @@ def _rows(table: Table, state: str, step: str) -> list[Transition]:
 
 
 def apply(table: Table, state: str, step: str, actor_role: str, **facts: Any) -> str:
-    """The state after `step`, or a DomainError saying why not. A role that may take the step from
-    no state is refused first; then the state, the role for this state, and what the step needs."""
+    """The state after `step`, or a DomainError saying why not. What the step asks of anyone is
+    checked first (a role that may take it from no state, a fact not given), then the state, the
+    role for this state, and how the facts stand to it."""
     every = [t for t in table.transitions if t.step == step]
     here = _rows(table, state, step)
-    if every and not any(t.may(actor_role) for t in every):
-        table.forbid(state, (here or every)[0], actor_role)
+    if every:
+        first = (here or every)[0]
+        if not any(t.may(actor_role) for t in every):
+            table.forbid(state, first, actor_role)
+        for need in first.needs:
+            if not given(facts.get(need.fact)):
+                raise DomainError(need.message.format(**facts))
     row = next((t for t in here if t.when is None or t.when(facts)), None)
     if row is None:
         raise DomainError(table.refused(state, step, facts))
