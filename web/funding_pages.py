@@ -22,8 +22,8 @@ from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
 from services import desk, funding, registry
 from services.funding_papers import (
-    ACTION_LABELS,
     ENVELOPE_COLUMNS,
+    EVENT_LABELS,
     NUMBERS,
     SUMMARY_COLUMNS,
     TOWNSHIP_COLUMNS,
@@ -232,7 +232,7 @@ async def _page(request: web.Request, project_id: int, *, error: str = "", faile
         "short": envelope is not None and p["split_preview"]["district_share"] > envelope["remaining"],
         "v": _typed(typed) if typed is not None and failed == "edit" else _values(p),
         "verdict": verdict, "error": error, "failed": failed, "typed": typed or {},
-        "done": DONE.get(done, ""), "actions": ACTION_LABELS, "today": funding.today().isoformat(),
+        "done": DONE.get(done, ""), "actions": EVENT_LABELS, "today": funding.today().isoformat(),
         "sheet": p["status"] in (ProjectStatus.VERIFIED, ProjectStatus.APPROVED, ProjectStatus.COMPLETED),
         **(await _choices(request) if editing else {})}, status=status)
 

@@ -47,10 +47,10 @@ def _refused(status: str, step: str, facts: Mapping) -> str:
 
 def _forbid(status: str, row: Transition, role: str) -> None:
     """退回 and 不予通过 belong to whoever holds the project now: the verifying department, then finance."""
-    if row.step not in ("return", "reject"):
-        permissions.require(role, row.who)
-    holder = "核定部门" if row.who == "funding.verify" else "区财政局"
-    raise permissions.Forbidden(f"项目“{STATUS_LABELS[ProjectStatus(status)]}”，只能由{holder}退回或不予通过")
+    if row.step in ("return", "reject"):
+        holder = "核定部门" if row.who == "funding.verify" else "区财政局"
+        raise permissions.Forbidden(f"项目“{STATUS_LABELS[ProjectStatus(status)]}”，只能由{holder}退回或不予通过")
+    permissions.require(role, row.who)
 
 
 def _sent_back(holds: ProjectStatus, who: str) -> tuple[Transition, ...]:
