@@ -450,25 +450,29 @@ def _owner(owner: str, policy: Policy) -> str:
     return owner
 
 
-async def _restatus(actor: Actor, problem: Problem, new: ProblemStatus, on: dt.date,
-                    version: int | None = None) -> None:
-    """Save a problem's status after its actions changed (with its version bumped, so that two
-    clerks acting on one problem at once cannot both win). A done problem given new work starts
-    a new feedback round: residents are asked again about the new result."""
+async def _move_problem(actor: Actor, problem: Problem, step: str, on: dt.date, version: int | None = None, *,
+                        event: str = "desk.status", **facts) -> None:
+    """Take a step of the problem workflow on `on` and save it, with the version bumped even when
+    the status stays, so that two clerks acting on one problem at once cannot both win. A done
+    problem given new work, or reopened, starts a new feedback round when residents answered this
+    one: they are asked again about the new result."""
     old = ProblemStatus(problem.status)
+    new = apply(PROBLEM, old, step, actor.role, problem=problem.id, **facts)
     changes: dict = {"status": new.value}
     if new is ProblemStatus.SCHEDULED and problem.scheduled_on is None:
         changes["scheduled_on"] = on
     if new is ProblemStatus.DONE and old is not ProblemStatus.DONE:
         changes["done_on"] = on
-    if old is ProblemStatus.DONE and new is not ProblemStatus.DONE:
+    if new is ProblemStatus.HAPPY:
+        changes["happy_on"] = on
+    if old is ProblemStatus.DONE and new is ProblemStatus.SCHEDULED:
         changes["done_on"] = None
         if await Feedback.exists(problem_id=problem.id, round=problem.round):
             changes["round"] = problem.round + 1
     before = {k: getattr(problem, k) for k in changes}
     await versioned.save(problem, changes, version, f"问题{problem.id}")
     if new is not old:
-        await audit.record(actor, "desk.status", "problem", problem.id, audit.diff(before, changes))
+        await audit.record(actor, event, "problem", problem.id, audit.diff(before, changes))
 
 
 async def add_action(actor: Actor, problem_id: int, *, owner: str, text: str, due: dt.date,
@@ -484,14 +488,14 @@ async def add_action(actor: Actor, problem_id: int, *, owner: str, text: str, du
         raise DomainError(f"完成期限{due}早于议定日期{decided_on}")
     async with in_transaction():
         problem = await _problem(actor, problem_id)
-        to = apply(PROBLEM, problem.status, "plan", actor.role)
+        apply(PROBLEM, problem.status, "plan", actor.role)  # refused before the action is made
         if decided_on < problem.opened_on:
             raise DomainError(f"议定日期{decided_on}早于问题提出日期{problem.opened_on}")
         action = await Action.create(problem_id=problem.id, community_id=problem.community_id, owner=owner,
                                      text=text, decided_on=decided_on, due=due, status=ActionStatus.PLANNED.value)
         await audit.record(actor, "desk.action", "action", action.id, audit.diff({}, {
             "problem_id": problem.id, "owner": owner, "text": text, "due": due, "decided_on": decided_on}))
-        await _restatus(actor, problem, to, decided_on, version)
+        await _move_problem(actor, problem, "plan", decided_on, version)
     return await problem_detail(actor, problem_id)
 
 
@@ -515,7 +519,7 @@ async def complete_action(actor: Actor, action_id: int, *, result: str, on: dt.d
             "completed_on": [None, on.isoformat()], "result": ["", result]})
         problem = await Problem.get(id=action.problem_id)
         planned = await Action.filter(problem_id=problem.id, status=ActionStatus.PLANNED.value).count()
-        await _restatus(actor, problem, apply(PROBLEM, problem.status, "complete", actor.role, planned=planned), on)
+        await _move_problem(actor, problem, "complete", on, planned=planned)
     return await problem_detail(actor, action.problem_id)
 
 
@@ -550,20 +554,13 @@ async def record_feedback(actor: Actor, demand_id: int, rating: str, remark: str
         given = await Feedback.filter(problem_id=problem.id, round=problem.round).values_list("rating", "remark")
         asked = await Demand.filter(problem_id=problem.id).count()
         outcome = verdict([Rating(r) for r, _ in given], asked - len(given), policy.desk.happy_percent)
-        changes: dict = {}
-        if outcome.outcome == "happy":
-            changes = {"status": apply(PROBLEM, problem.status, "happy", actor.role).value, "happy_on": on}
-        elif outcome.outcome == "reopen":
+        if outcome.outcome == "reopen":
             reason = "；".join(text for r, text in given if r == Rating.UNSATISFIED) or "居民不满意"
             await Reopening.create(problem_id=problem.id, round=problem.round, on=on, reason=reason)
-            changes = {"status": apply(PROBLEM, problem.status, "reopen", actor.role).value, "done_on": None,
-                       "round": problem.round + 1}
-        before = {k: getattr(problem, k) for k in changes}
-        # the version is bumped on every answer, so two clerks recording the last two answers at
-        # once cannot both see someone still waiting
-        await versioned.save(problem, changes, None, f"问题{problem.id}")
-        if changes:
-            await audit.record(actor, f"desk.{outcome.outcome}", "problem", problem.id, audit.diff(before, changes))
+        # saved on every answer (the version bumped), so two clerks recording the last two answers
+        # at once cannot both see someone still waiting
+        await _move_problem(actor, problem, "feedback" if outcome.outcome == "wait" else outcome.outcome, on,
+                            event=f"desk.{outcome.outcome}")
     return {"demand": demand_id, "problem": problem.id, "outcome": outcome.outcome,
             "status": problem.status, "status_label": PROBLEM_LABELS[ProblemStatus(problem.status)],
             "satisfaction": outcome.satisfaction, "waiting": max(0, asked - len(given))}
