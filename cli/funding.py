@@ -70,7 +70,7 @@ def _show_text(p: dict) -> str:
               if proof["problems"] else "申报依据：未引用三合署问题",
               *(f"  #{problem['id']} {problem['title']}" for problem in proof["problems"]),
               "经过：",
-              render([{**h, "action": funding_papers.ACTION_LABELS.get(h["action"], h["action"])}
+              render([{**h, "action": funding_papers.EVENT_LABELS.get(h["action"], h["action"])}
                       for h in p["history"]], {"at": "时间", "actor": "操作人", "action": "事项"}, "table")]
     return "\n".join(lines)
 

@@ -11,7 +11,7 @@ import click
 from cli.common import DATE, EXIT_PARTIAL, db_option, fail, run
 from cli.output import FORMATS, render
 from resettle.actor import cli_actor
-from resettle.rules.ledger import ACTION_LABELS
+from resettle.rules.ledger import HANDOFF_STEPS
 from services import ledger
 
 
@@ -68,15 +68,15 @@ def _ledger_action(action: str):
         results = run(db, lambda: ledger.act(cli_actor(), list(ids), action, reason=reason))
         failed = [r for r in results if not r["ok"]]
         for r in results:
-            click.echo(f"{r['id']}：{'已' + ACTION_LABELS[action] if r['ok'] else '未' + ACTION_LABELS[action]}"
+            click.echo(f"{r['id']}：{'已' + HANDOFF_STEPS[action] if r['ok'] else '未' + HANDOFF_STEPS[action]}"
                        f"{'' if r['ok'] else '，' + r['message']}")
         if failed:
             sys.exit(EXIT_PARTIAL if len(failed) < len(results) else 1)
-    command.__doc__ = f"{ACTION_LABELS[action]}对接单（可一次多个）；每单各自成败，不会做一半。"
+    command.__doc__ = f"{HANDOFF_STEPS[action]}对接单（可一次多个）；每单各自成败，不会做一半。"
     return ledger_group.command(action)(command)
 
 
-for _action in ("accept", "reject", "complete", "revoke"):
+for _action in HANDOFF_STEPS:
     _ledger_action(_action)
 
 

@@ -33,9 +33,11 @@ from resettle.policy import Policy, load_policy
 from resettle.rules import idnumber
 from resettle.rules.contact import mask_phone, normalize_phone
 from resettle.rules.desk import (
-    ACTION_LABELS,
+    ACTION_STATUS_LABELS,
     CHANNEL_LABELS,
+    DEMAND,
     DEMAND_LABELS,
+    PROBLEM,
     PROBLEM_LABELS,
     RATING_LABELS,
     WEEKDAYS,
@@ -46,15 +48,12 @@ from resettle.rules.desk import (
     ProblemStatus,
     Rating,
     action_overdue,
-    can_plan,
-    demand_step,
     iso_week,
     look_alike,
     mask_name,
     median_days,
     parse_label,
     period,
-    problem_status,
     satisfaction,
     valid_slot,
     verdict,
@@ -62,6 +61,7 @@ from resettle.rules.desk import (
 )
 from resettle.rules.ledger import HANDOFF_LABELS, OPEN
 from resettle.rules.permissions import CARRIAGES, require
+from resettle.rules.workflow import apply
 from services import audit, registry, versioned
 
 TEXT_MAX = 2000
@@ -368,8 +368,7 @@ async def link(actor: Actor, demand_ids: list[int], *, problem_id: int | None = 
         demands = [await _demand(actor, i) for i in dict.fromkeys(demand_ids)]
         if problem_id is not None:
             problem = await _problem(actor, problem_id)
-            if problem.status == ProblemStatus.HAPPY:
-                raise DomainError("该问题已进入幸福清单：新的需求请另立问题")
+            apply(PROBLEM, problem.status, "link", actor.role)
         else:
             first = demands[0]
             problem = await Problem.create(
@@ -384,8 +383,8 @@ async def link(actor: Actor, demand_ids: list[int], *, problem_id: int | None = 
                 raise DomainError(f"日期{on}早于需求{demand.id}的受理日期{demand.received_on}")
             if demand.community_id != problem.community_id:
                 raise DomainError(f"需求{demand.id}与问题{problem.id}不属于同一个安置社区")
-            demand_step(DemandStatus(demand.status), DemandStatus.LINKED)
-            await versioned.save(demand, {"status": DemandStatus.LINKED.value, "problem_id": problem.id,
+            linked = apply(DEMAND, demand.status, "link", actor.role)
+            await versioned.save(demand, {"status": linked.value, "problem_id": problem.id,
                                           "closed_on": on}, None, f"需求{demand.id}")
             await audit.record(actor, "desk.link", "demand", demand.id,
                                {"status": [DemandStatus.RECEIVED.value, DemandStatus.LINKED.value],
@@ -396,23 +395,23 @@ async def link(actor: Actor, demand_ids: list[int], *, problem_id: int | None = 
 async def answer(actor: Actor, demand_id: int, text: str, *, on: dt.date | None = None,
                  version: int | None = None) -> dict:
     """当场答复: the demand is closed at the desk with the answer given."""
-    return await _close_demand(actor, demand_id, DemandStatus.ANSWERED, _text(text, "答复内容"), on, version)
+    return await _close_demand(actor, demand_id, "answer", _text(text, "答复内容"), on, version)
 
 
 async def decline(actor: Actor, demand_id: int, reason: str, *, on: dt.date | None = None,
                   version: int | None = None) -> dict:
     """Not taken up here, with the reason (e.g. referred to a department)."""
-    return await _close_demand(actor, demand_id, DemandStatus.DECLINED, _text(reason, "不予受理的原因"), on, version)
+    return await _close_demand(actor, demand_id, "decline", _text(reason, "不予受理的原因"), on, version)
 
 
-async def _close_demand(actor: Actor, demand_id: int, to: DemandStatus, text: str, on: dt.date | None,
+async def _close_demand(actor: Actor, demand_id: int, step: str, text: str, on: dt.date | None,
                         version: int | None) -> dict:
     require(actor.role, "desk.work")
     on = _not_future(on, "日期")
     async with in_transaction():
         demand = await _demand(actor, demand_id)
         before = demand.status
-        demand_step(DemandStatus(before), to)
+        to = apply(DEMAND, before, step, actor.role)
         if on < demand.received_on:
             raise DomainError(f"日期{on}早于需求{demand.id}的受理日期{demand.received_on}")
         await versioned.save(demand, {"status": to.value, "answer": text, "closed_on": on}, version,
@@ -451,26 +450,29 @@ def _owner(owner: str, policy: Policy) -> str:
     return owner
 
 
-async def _restatus(actor: Actor, problem: Problem, on: dt.date, version: int | None = None) -> None:
-    """Recompute a problem's status from its actions and save it (with its version bumped, so that
-    two clerks acting on one problem at once cannot both win). A done problem given new work
-    starts a new feedback round: residents are asked again about the new result."""
-    statuses = [ActionStatus(s) for s in await Action.filter(problem_id=problem.id).values_list("status", flat=True)]
+async def _move_problem(actor: Actor, problem: Problem, step: str, on: dt.date, version: int | None = None, *,
+                        event: str = "desk.status", **facts) -> None:
+    """Take a step of the problem workflow on `on` and save it, with the version bumped even when
+    the status stays, so that two clerks acting on one problem at once cannot both win. A done
+    problem given new work, or reopened, starts a new feedback round when residents answered this
+    one: they are asked again about the new result."""
     old = ProblemStatus(problem.status)
-    new = problem_status(statuses, old)
+    new = apply(PROBLEM, old, step, actor.role, problem=problem.id, **facts)
     changes: dict = {"status": new.value}
     if new is ProblemStatus.SCHEDULED and problem.scheduled_on is None:
         changes["scheduled_on"] = on
     if new is ProblemStatus.DONE and old is not ProblemStatus.DONE:
         changes["done_on"] = on
-    if old is ProblemStatus.DONE and new is not ProblemStatus.DONE:
+    if new is ProblemStatus.HAPPY:
+        changes["happy_on"] = on
+    if old is ProblemStatus.DONE and new is ProblemStatus.SCHEDULED:
         changes["done_on"] = None
         if await Feedback.exists(problem_id=problem.id, round=problem.round):
             changes["round"] = problem.round + 1
     before = {k: getattr(problem, k) for k in changes}
     await versioned.save(problem, changes, version, f"问题{problem.id}")
     if new is not old:
-        await audit.record(actor, "desk.status", "problem", problem.id, audit.diff(before, changes))
+        await audit.record(actor, event, "problem", problem.id, audit.diff(before, changes))
 
 
 async def add_action(actor: Actor, problem_id: int, *, owner: str, text: str, due: dt.date,
@@ -486,14 +488,14 @@ async def add_action(actor: Actor, problem_id: int, *, owner: str, text: str, du
         raise DomainError(f"完成期限{due}早于议定日期{decided_on}")
     async with in_transaction():
         problem = await _problem(actor, problem_id)
-        can_plan(ProblemStatus(problem.status))
+        apply(PROBLEM, problem.status, "plan", actor.role)  # refused before the action is made
         if decided_on < problem.opened_on:
             raise DomainError(f"议定日期{decided_on}早于问题提出日期{problem.opened_on}")
         action = await Action.create(problem_id=problem.id, community_id=problem.community_id, owner=owner,
                                      text=text, decided_on=decided_on, due=due, status=ActionStatus.PLANNED.value)
         await audit.record(actor, "desk.action", "action", action.id, audit.diff({}, {
             "problem_id": problem.id, "owner": owner, "text": text, "due": due, "decided_on": decided_on}))
-        await _restatus(actor, problem, decided_on, version)
+        await _move_problem(actor, problem, "plan", decided_on, version)
     return await problem_detail(actor, problem_id)
 
 
@@ -515,7 +517,9 @@ async def complete_action(actor: Actor, action_id: int, *, result: str, on: dt.d
         await audit.record(actor, "desk.complete", "action", action.id, {
             "status": [ActionStatus.PLANNED.value, ActionStatus.COMPLETED.value],
             "completed_on": [None, on.isoformat()], "result": ["", result]})
-        await _restatus(actor, await Problem.get(id=action.problem_id), on)
+        problem = await Problem.get(id=action.problem_id)
+        planned = await Action.filter(problem_id=problem.id, status=ActionStatus.PLANNED.value).count()
+        await _move_problem(actor, problem, "complete", on, planned=planned)
     return await problem_detail(actor, action.problem_id)
 
 
@@ -538,9 +542,7 @@ async def record_feedback(actor: Actor, demand_id: int, rating: str, remark: str
         if demand.problem_id is None:
             raise DomainError("只有已转为问题的需求才回访")
         problem = await Problem.get(id=demand.problem_id)
-        if problem.status != ProblemStatus.DONE:
-            raise DomainError(f"问题{problem.id}“{PROBLEM_LABELS[ProblemStatus(problem.status)]}”，"
-                              "实事全部完成后才回访")
+        apply(PROBLEM, problem.status, "feedback", actor.role, problem=problem.id)
         if problem.done_on and on < problem.done_on:
             raise DomainError(f"回访日期{on}早于实事办结日期{problem.done_on}")
         if await Feedback.exists(demand_id=demand.id, round=problem.round):
@@ -552,19 +554,13 @@ async def record_feedback(actor: Actor, demand_id: int, rating: str, remark: str
         given = await Feedback.filter(problem_id=problem.id, round=problem.round).values_list("rating", "remark")
         asked = await Demand.filter(problem_id=problem.id).count()
         outcome = verdict([Rating(r) for r, _ in given], asked - len(given), policy.desk.happy_percent)
-        changes: dict = {}
-        if outcome.outcome == "happy":
-            changes = {"status": ProblemStatus.HAPPY.value, "happy_on": on}
-        elif outcome.outcome == "reopen":
+        if outcome.outcome == "reopen":
             reason = "；".join(text for r, text in given if r == Rating.UNSATISFIED) or "居民不满意"
             await Reopening.create(problem_id=problem.id, round=problem.round, on=on, reason=reason)
-            changes = {"status": ProblemStatus.SCHEDULED.value, "done_on": None, "round": problem.round + 1}
-        before = {k: getattr(problem, k) for k in changes}
-        # the version is bumped on every answer, so two clerks recording the last two answers at
-        # once cannot both see someone still waiting
-        await versioned.save(problem, changes, None, f"问题{problem.id}")
-        if changes:
-            await audit.record(actor, f"desk.{outcome.outcome}", "problem", problem.id, audit.diff(before, changes))
+        # saved on every answer (the version bumped), so two clerks recording the last two answers
+        # at once cannot both see someone still waiting
+        await _move_problem(actor, problem, "feedback" if outcome.outcome == "wait" else outcome.outcome, on,
+                            event=f"desk.{outcome.outcome}")
     return {"demand": demand_id, "problem": problem.id, "outcome": outcome.outcome,
             "status": problem.status, "status_label": PROBLEM_LABELS[ProblemStatus(problem.status)],
             "satisfaction": outcome.satisfaction, "waiting": max(0, asked - len(given))}
@@ -647,7 +643,7 @@ def _action_dict(a: Action, now: dt.date, problem_title: str = "") -> dict:
     overdue = action_overdue(ActionStatus(a.status), a.due, now)
     return {"id": a.id, "problem": a.problem_id, "problem_title": problem_title, "owner": a.owner, "text": a.text,
             "decided_on": a.decided_on.isoformat(), "due": a.due.isoformat(), "status": a.status,
-            "status_label": ACTION_LABELS[ActionStatus(a.status)], "overdue": overdue,
+            "status_label": ACTION_STATUS_LABELS[ActionStatus(a.status)], "overdue": overdue,
             "completed_on": a.completed_on.isoformat() if a.completed_on else None, "result": a.result,
             "version": a.version}
 

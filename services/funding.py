@@ -21,6 +21,7 @@ from resettle.rules.dates import parse_date
 from resettle.rules.funding import (
     EDITABLE,
     KIND_LABELS,
+    PROJECT,
     STATUS_LABELS,
     Deliberation,
     Facts,
@@ -30,11 +31,11 @@ from resettle.rules.funding import (
     percent,
     qualify,
     split,
-    step,
     yuan,
 )
 from resettle.rules.household import Status
-from resettle.rules.permissions import Forbidden, require
+from resettle.rules.permissions import require
+from resettle.rules.workflow import apply
 from services import audit, registry, versioned
 
 # a submitted project holds its catalog item for its community and year; drafts do not
@@ -247,13 +248,13 @@ def _verdict_json(verdict: Qualification) -> dict:
 # ---------------------------------------------------------------- the workflow
 
 
-async def _move(actor: Actor, project_id: int, to: ProjectStatus, changes: dict, version: int | None,
-                check=None) -> dict:
-    """One step of the workflow in one transaction: scope, state machine, `check(p)`, save, audit."""
+async def _move(actor: Actor, project_id: int, step: str, changes: dict, version: int | None,
+                check=None, **facts) -> dict:
+    """One step of the workflow in one transaction: scope, the workflow table, `check(p)`, save, audit."""
     async with in_transaction():
         p = await _project(actor, project_id)
         before_status = p.status
-        step(ProjectStatus(p.status), to)
+        to = apply(PROJECT, p.status, step, actor.role, **facts)
         if check:
             changes = {**changes, **(await check(p) or {})}
         changes = {"status": to.value, **changes}
@@ -275,7 +276,7 @@ async def submit(actor: Actor, project_id: int, *, version: int | None = None, p
             raise DomainError("项目不符合申报条件：" + "；".join(verdict.reasons))
         return {"submitted_on": today(), "verified": None, "verified_on": None, "verified_by": "", "reason": "",
                 "qualification": _verdict_json(verdict)}
-    return await _move(actor, project_id, ProjectStatus.SUBMITTED, {}, version, qualifies)
+    return await _move(actor, project_id, "submit", {}, version, qualifies)
 
 
 async def verify(actor: Actor, project_id: int, amount: int, *, version: int | None = None) -> dict:
@@ -288,7 +289,7 @@ async def verify(actor: Actor, project_id: int, amount: int, *, version: int | N
             raise DomainError(f"核定金额{yuan(amount)}超过申请金额{yuan(p.requested)}")
         if amount == 0:
             raise DomainError("核定金额为0时请改为“不予通过”并写明原因")
-    return await _move(actor, project_id, ProjectStatus.VERIFIED,
+    return await _move(actor, project_id, "verify",
                        {"verified": amount, "verified_on": today(), "verified_by": actor.name or actor.login},
                        version, within)
 
@@ -319,26 +320,18 @@ async def approve(actor: Actor, project_id: int, amount: int, *, version: int | 
                               f"{yuan(max(0, envelope - year.committed))}，不足本项目区级承担的{yuan(district)}")
         return {"approved": amount, "ratio_bp": ratio, "district_share": district, "township_share": township,
                 "approved_on": today(), "approved_by": actor.name or actor.login}
-    return await _move(actor, project_id, ProjectStatus.APPROVED, {}, version, commit)
+    return await _move(actor, project_id, "approve", {}, version, commit)
 
 
 async def send_back(actor: Actor, project_id: int, to: str, reason: str, *, version: int | None = None) -> dict:
     """退回 (to the township, to amend and resubmit) or 不予通过, with a reason, by whoever holds
     the project now: the department before verification, finance after."""
     require(actor.role, "funding.view")
-    target = ProjectStatus(to)
-    if target not in (ProjectStatus.RETURNED, ProjectStatus.REJECTED):
+    step = {ProjectStatus.RETURNED: "return", ProjectStatus.REJECTED: "reject"}.get(to)
+    if step is None:
         raise DomainError("只能退回或不予通过")
     reason = reason.strip()
-    if not reason:
-        raise DomainError("退回或不予通过须写明原因")
-
-    async def holder(p: Project) -> None:
-        holds = "department" if p.status == ProjectStatus.SUBMITTED else "finance"
-        if actor.role not in ("admin", holds):
-            raise Forbidden(f"项目“{STATUS_LABELS[ProjectStatus(p.status)]}”，只能由"
-                            f"{'核定部门' if holds == 'department' else '区财政局'}退回或不予通过")
-    return await _move(actor, project_id, target, {"reason": reason[:500]}, version, holder)
+    return await _move(actor, project_id, step, {"reason": reason[:500]}, version, reason=reason)
 
 
 async def complete(actor: Actor, project_id: int, *, spent: int, on: dt.date | None = None,
@@ -356,7 +349,7 @@ async def complete(actor: Actor, project_id: int, *, spent: int, on: dt.date | N
         if on < p.approved_on:
             raise DomainError(f"验收日期{on}早于审定日期{p.approved_on}")
         return {"spent": spent, "completed_on": on}
-    return await _move(actor, project_id, ProjectStatus.COMPLETED, {}, version, within)
+    return await _move(actor, project_id, "complete", {}, version, within)
 
 
 # ---------------------------------------------------------------- reading

@@ -20,9 +20,9 @@ from resettle.sheets import write_sheets
 NONE = "—"
 YUAN_FORMAT = "#,##0.00"
 # the audit log's actions on a project, as a reviewer reads them
-ACTION_LABELS = {"funding.draft": "起草", "funding.update": "修改", "funding.evidence": "关联三合署问题",
-                 "funding.submitted": "提交", "funding.verified": "核定", "funding.approved": "审定",
-                 "funding.returned": "退回", "funding.rejected": "不予通过", "funding.completed": "验收"}
+EVENT_LABELS = {"funding.draft": "起草", "funding.update": "修改", "funding.evidence": "关联三合署问题",
+                "funding.submitted": "提交", "funding.verified": "核定", "funding.approved": "审定",
+                "funding.returned": "退回", "funding.rejected": "不予通过", "funding.completed": "验收"}
 # the marks of a check: √ and × are in GB2312 and so in every CJK font the PDF may use (✓ is not)
 MET, UNMET = "√", "×"
 SIGNED_ON = "（盖章）" + "\u00a0" * 16 + "年" + "\u00a0" * 6 + "月" + "\u00a0" * 6 + "日"  # room to write the date

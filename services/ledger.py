@@ -23,6 +23,7 @@ from resettle.policy import Policy, load_policy
 from resettle.rules import idnumber
 from resettle.rules.household import Status
 from resettle.rules.ledger import (
+    HANDOFF,
     HANDOFF_LABELS,
     KIND_LABELS,
     OPEN,
@@ -35,10 +36,10 @@ from resettle.rules.ledger import (
     applies,
     is_overdue,
     line_need,
-    step,
 )
 from resettle.rules.permissions import require
 from resettle.rules.tags import join_tags, split_tags
+from resettle.rules.workflow import apply
 from services import audit, registry  # registry imports this module too: used at call time only
 from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, factorize_rows, insert
 
@@ -335,7 +336,7 @@ async def _act_one(actor: Actor, handoff_id: int, action: str, reason: str, toda
     handoff = await Handoff.get_or_none(id=handoff_id)
     if handoff is None:
         raise NotFound(f"找不到对接单 {handoff_id}")
-    after = step(handoff.status, action, _side(actor, handoff), reason)
+    after = apply(HANDOFF, handoff.status, action, _side(actor, handoff), reason=reason)
     changes: dict = {"status": after.value, "version": handoff.version + 1}
     if after is HandoffStatus.ACCEPTED:
         changes["accepted_on"] = today

@@ -18,8 +18,9 @@ from resettle.errors import DomainError, NotFound
 from resettle.models import Community, Household, Person
 from resettle.policy import Policy, load_policy
 from resettle.rules import idnumber
-from resettle.rules.household import HOLDS_UNIT, ORDER, STATUS_LABELS, Dates, Status, advance, unit_key
+from resettle.rules.household import HOLDS_UNIT, HOUSEHOLD, ORDER, STATUS_LABELS, Dates, Status, unit_key
 from resettle.rules.permissions import require
+from resettle.rules.workflow import apply
 from services import audit, ledger, versioned
 
 STEPS = tuple(s.value for s in ORDER)
@@ -305,13 +306,13 @@ async def record_step(actor: Actor, agreement_no: str, step: Status, on: dt.date
     """Take one step of the household state machine; a stale version is refused, and so is a
     unit another household of the community holds (the database decides, even at once)."""
     require(actor.role, "registry.record")
-    if step is Status.WITHDRAWN and not reason.strip():
-        raise DomainError("退出必须写明原因")
     unit = unit_key(unit) if unit else ""
     try:
         async with in_transaction() as conn:
             h = await _find_household(actor, agreement_no)
-            dates = advance(_dates(h), step, on)
+            dates = _dates(h)
+            apply(HOUSEHOLD, dates.status, step, actor.role, on=on, reason=reason, **dates.facts)
+            dates = dates.after(step, on)
             changes = {"status": dates.status.value, **{
                 field: getattr(dates, field) for field in
                 ("handed_over_on", "allocated_on", "moved_in_on", "withdrawn_on")}}

@@ -9,13 +9,14 @@ from hypothesis import strategies as st
 from resettle.errors import DomainError
 from resettle.rules.desk import (
     CHANNEL_LABELS,
+    DEMAND,
+    PROBLEM,
     ActionStatus,
     Channel,
     DemandStatus,
     ProblemStatus,
     Rating,
     action_overdue,
-    demand_step,
     iso_week,
     likeness,
     look_alike,
@@ -23,35 +24,43 @@ from resettle.rules.desk import (
     median_days,
     parse_label,
     period,
-    problem_status,
     satisfaction,
     valid_slot,
     verdict,
     week_start,
 )
+from resettle.rules.workflow import apply
 
 S, M, U = Rating.SATISFIED, Rating.MOSTLY, Rating.UNSATISFIED
 P, C = ActionStatus.PLANNED, ActionStatus.COMPLETED
 
 
-@pytest.mark.parametrize("to", [DemandStatus.LINKED, DemandStatus.ANSWERED, DemandStatus.DECLINED])
-def test_a_received_demand_closes_once(to):
-    assert demand_step(DemandStatus.RECEIVED, to) is to
-    for again in (DemandStatus.LINKED, DemandStatus.ANSWERED, DemandStatus.DECLINED):
+@pytest.mark.parametrize("step, to", [("link", DemandStatus.LINKED), ("answer", DemandStatus.ANSWERED),
+                                      ("decline", DemandStatus.DECLINED)])
+def test_a_received_demand_closes_once(step, to):
+    assert apply(DEMAND, DemandStatus.RECEIVED, step, "desk") is to
+    for again in ("link", "answer", "decline"):
         with pytest.raises(DomainError, match="需求已是"):
-            demand_step(to, again)
+            apply(DEMAND, to, again, "desk")
 
 
-@pytest.mark.parametrize("actions, current, expected", [
-    ([], ProblemStatus.OPEN, ProblemStatus.OPEN),
-    ([P], ProblemStatus.OPEN, ProblemStatus.SCHEDULED),
-    ([P, C], ProblemStatus.SCHEDULED, ProblemStatus.SCHEDULED),
-    ([C, C], ProblemStatus.SCHEDULED, ProblemStatus.DONE),
-    ([C, P], ProblemStatus.DONE, ProblemStatus.SCHEDULED),  # new work on a done problem
-    ([C], ProblemStatus.HAPPY, ProblemStatus.HAPPY),
+@pytest.mark.parametrize("step, planned, current, expected", [
+    ("plan", 1, ProblemStatus.OPEN, ProblemStatus.SCHEDULED),
+    ("plan", 2, ProblemStatus.SCHEDULED, ProblemStatus.SCHEDULED),
+    ("complete", 1, ProblemStatus.SCHEDULED, ProblemStatus.SCHEDULED),
+    ("complete", 0, ProblemStatus.SCHEDULED, ProblemStatus.DONE),
+    ("plan", 1, ProblemStatus.DONE, ProblemStatus.SCHEDULED),  # new work on a done problem
 ])
-def test_problem_status_follows_its_actions(actions, current, expected):
-    assert problem_status(actions, current) is expected
+def test_problem_status_follows_its_actions(step, planned, current, expected):
+    assert apply(PROBLEM, current, step, "desk", planned=planned) is expected
+
+
+def test_a_happy_problem_stays_happy():
+    for step, message in (("plan", "问题已进入幸福清单，不能再安排实事"),
+                          ("link", "该问题已进入幸福清单：新的需求请另立问题")):
+        with pytest.raises(DomainError) as caught:
+            apply(PROBLEM, ProblemStatus.HAPPY, step, "desk")
+        assert caught.value.message == message
 
 
 @pytest.mark.parametrize("ratings, waiting, percent, outcome, share", [

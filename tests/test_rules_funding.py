@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from resettle.errors import DomainError
 from resettle.policy import load_policy
 from resettle.rules.funding import (
+    PROJECT,
     CatalogItem,
     Deliberation,
     Facts,
@@ -17,9 +18,9 @@ from resettle.rules.funding import (
     percent,
     qualify,
     split,
-    step,
     yuan,
 )
+from resettle.rules.workflow import apply
 
 GATES = CatalogItem("JS03", "智能门禁", Kind.CONSTRUCTION, "区委政法委", cap_per_project=50_000_000,
                     cap_per_household=150_000)
@@ -85,13 +86,13 @@ def test_split_refuses_nonsense():
 
 
 def test_state_machine():
-    assert step(ProjectStatus.DRAFT, ProjectStatus.SUBMITTED) is ProjectStatus.SUBMITTED
-    assert step(ProjectStatus.RETURNED, ProjectStatus.SUBMITTED) is ProjectStatus.SUBMITTED
+    assert apply(PROJECT, ProjectStatus.DRAFT, "submit", "admin") is ProjectStatus.SUBMITTED
+    assert apply(PROJECT, ProjectStatus.RETURNED, "submit", "admin") is ProjectStatus.SUBMITTED
     S = ProjectStatus
-    for status, to in ((S.DRAFT, S.APPROVED), (S.SUBMITTED, S.APPROVED), (S.APPROVED, S.RETURNED),
-                       (S.REJECTED, S.SUBMITTED)):
+    for status, step in ((S.DRAFT, "approve"), (S.SUBMITTED, "approve"), (S.APPROVED, "return"),
+                         (S.REJECTED, "submit")):
         with pytest.raises(DomainError, match="不能"):
-            step(status, to)
+            apply(PROJECT, status, step, "admin", reason="x")
 
 
 def test_money_and_ratio_text():

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from resettle.errors import DomainError
 from resettle.rules.ledger import (
+    HANDOFF,
     HandoffStatus,
     Kind,
     Matter,
@@ -17,8 +18,8 @@ from resettle.rules.ledger import (
     is_overdue,
     line_need,
     move_in_action,
-    step,
 )
+from resettle.rules.workflow import apply
 
 D = dt.date
 LOW_INCOME = Matter("DB", "最低生活保障", "区民政局", Routing.FOLLOWS, tags=frozenset({"低保"}))
@@ -81,7 +82,7 @@ def test_move_in_action(routing, at_origin, moved, action):
     ("sent", "revoke", "sender", HandoffStatus.REVOKED),
 ])
 def test_handoff_steps(status, action, side, after):
-    assert step(status, action, side, reason="x") is after
+    assert apply(HANDOFF, status, action, side, reason="x") is after
 
 
 @pytest.mark.parametrize(("status", "action", "side", "reason", "message"), [
@@ -94,7 +95,7 @@ def test_handoff_steps(status, action, side, after):
 ])
 def test_handoff_refusals(status, action, side, reason, message):
     with pytest.raises(DomainError) as caught:
-        step(status, action, side, reason)
+        apply(HANDOFF, status, action, side, reason=reason)
     assert caught.value.message == message
 
 

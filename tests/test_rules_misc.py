@@ -6,8 +6,9 @@ from resettle.errors import DomainError
 from resettle.policy import PolicyError, _validate, load_policy
 from resettle.rules.contact import normalize_phone
 from resettle.rules.dates import parse_date
-from resettle.rules.household import Dates, Status, advance, order_problem
+from resettle.rules.household import HOUSEHOLD, Dates, Status, order_problem
 from resettle.rules.township import township_key
+from resettle.rules.workflow import apply
 
 D = dt.date
 
@@ -84,7 +85,8 @@ HANDED = Dates(D(2023, 1, 1), D(2023, 2, 1))
     (HANDED, Status.WITHDRAWN, D(2023, 3, 1), Status.WITHDRAWN),
 ])
 def test_state_machine_steps(dates, step, on, status):
-    assert advance(dates, step, on).status is status
+    assert apply(HOUSEHOLD, dates.status, step, "township", on=on, reason="x", **dates.facts) is status
+    assert dates.after(step, on).status is status
 
 
 @pytest.mark.parametrize(("dates", "step", "on", "message"), [
@@ -99,7 +101,7 @@ def test_state_machine_steps(dates, step, on, status):
 ])
 def test_state_machine_refusals(dates, step, on, message):
     with pytest.raises(DomainError) as caught:
-        advance(dates, step, on)
+        apply(HOUSEHOLD, dates.status, step, "township", on=on, reason="x", **dates.facts)
     assert caught.value.message == message
 
 

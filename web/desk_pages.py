@@ -17,8 +17,9 @@ from aiohttp import web
 
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound, StaleVersion
-from resettle.rules.desk import RATING_LABELS, Period, iso_week, period
+from resettle.rules.desk import DEMAND, PROBLEM, RATING_LABELS, Period, iso_week, period
 from resettle.rules.permissions import Forbidden, allowed, require
+from resettle.rules.workflow import allowed_steps
 from services import desk, ledger, registry
 from services.audit import audit_log
 from services.desk_papers import (
@@ -209,11 +210,11 @@ async def _demand_page(request: web.Request, demand_id: int, *, error: str = "",
     who = actor(request)
     key = community_key(request.query)
     data = await desk.demand_detail(who, demand_id)
-    working = data["status"] == "received" and allowed(who.role, "desk.work")
+    steps = allowed_steps(DEMAND, data["status"], who.role)
     similar = await desk.similar_problems(who, data["community_id"], data["category"], data["text"]) \
-        if working else []
+        if "link" in steps else []
     return aiohttp_jinja2.render_template("desk_demand.html", request, {
-        "d": data, "similar": similar, "working": working, "new": "new" in request.query, "cq": _q(key),
+        "d": data, "similar": similar, "steps": steps, "new": "new" in request.query, "cq": _q(key),
         "error": error, "failed": failed, "typed": typed or {}}, status=status)
 
 
@@ -303,7 +304,8 @@ async def _problem_page(request: web.Request, problem_id: int, *, error: str = "
     history = await audit_log(who, object_type="problem", object_id=str(problem_id)) \
         if allowed(who.role, "audit.view") else None
     return aiohttp_jinja2.render_template("desk_problem.html", request, {
-        "p": data, "info": info, "working": working, "history": history, "cq": _q(key),
+        "p": data, "info": info, "working": working, "steps": allowed_steps(PROBLEM, data["status"], who.role),
+        "history": history, "cq": _q(key),
         "ratings": RATING_LABELS, "today": desk.today().isoformat(), "back": _at(request.path, key),
         "error": error, "failed": failed, "typed": typed or {}}, status=status)
 

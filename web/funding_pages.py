@@ -17,12 +17,13 @@ from aiohttp import web
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.policy import load_policy
-from resettle.rules.funding import EDITABLE, KIND_LABELS, STATUS_LABELS, Kind, ProjectStatus, percent, yuan
+from resettle.rules.funding import EDITABLE, KIND_LABELS, PROJECT, STATUS_LABELS, Kind, ProjectStatus, percent, yuan
 from resettle.rules.permissions import Forbidden, allowed, require
+from resettle.rules.workflow import allowed_steps
 from services import desk, funding, registry
 from services.funding_papers import (
-    ACTION_LABELS,
     ENVELOPE_COLUMNS,
+    EVENT_LABELS,
     NUMBERS,
     SUMMARY_COLUMNS,
     TOWNSHIP_COLUMNS,
@@ -221,15 +222,17 @@ async def _page(request: web.Request, project_id: int, *, error: str = "", faile
     who = actor(request)
     p = await funding.show(who, project_id)
     editing = allowed(who.role, "funding.draft") and ProjectStatus(p["status"]) in EDITABLE
-    envelope = await funding.envelope(who, p["year"]) if p["status"] == ProjectStatus.VERIFIED else None
+    steps = allowed_steps(PROJECT, p["status"], who.role)
+    envelope = await funding.envelope(who, p["year"]) if "approve" in steps else None
     policy = load_policy()
     item = policy.funding.item(p["item"]) if p["item"] else None
     done = field(request.query, "done")
     return aiohttp_jinja2.render_template("funding_project.html", request, {
-        "p": p, "item": item, "envelope": envelope, "editing": editing,
+        "p": p, "item": item, "envelope": envelope, "editing": editing, "steps": steps,
+        "short": envelope is not None and p["split_preview"]["district_share"] > envelope["remaining"],
         "v": _typed(typed) if typed is not None and failed == "edit" else _values(p),
         "verdict": verdict, "error": error, "failed": failed, "typed": typed or {},
-        "done": DONE.get(done, ""), "actions": ACTION_LABELS, "today": funding.today().isoformat(),
+        "done": DONE.get(done, ""), "actions": EVENT_LABELS, "today": funding.today().isoformat(),
         "sheet": p["status"] in (ProjectStatus.VERIFIED, ProjectStatus.APPROVED, ProjectStatus.COMPLETED),
         **(await _choices(request) if editing else {})}, status=status)
 

@@ -7,7 +7,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from resettle.errors import DomainError
-from resettle.rules.ledger import ACTION_LABELS
+from resettle.rules.ledger import HANDOFF_STEPS
 from resettle.rules.permissions import require
 from services import ledger
 from web import downloads
@@ -38,7 +38,7 @@ async def inbox(request: web.Request, results: list[dict] | None = None, status:
                                        offset=(page - 1) * ledger.PAGE)
     return aiohttp_jinja2.render_template("inbox.html", request, {
         "found": found, "direction": direction, "q": q, "page": page, "results": results or [],
-        "pages": max(1, -(-found["total"] // ledger.PAGE)), "actions": ACTION_LABELS}, status=status)
+        "pages": max(1, -(-found["total"] // ledger.PAGE)), "actions": HANDOFF_STEPS}, status=status)
 
 
 @routes.post("/ledger/handoffs/act")
@@ -46,7 +46,7 @@ async def act(request: web.Request) -> web.Response:
     """Bulk action on the ticked hand-offs; each result is shown on the inbox."""
     form = await request.post()
     action = field(form, "action")
-    if action not in ACTION_LABELS:
+    if action not in HANDOFF_STEPS:
         raise DomainError("请选择要执行的操作")
     ids = [number(v, "对接单编号") for v in form.getall("id", []) if isinstance(v, str) and v]
     if not ids:

@@ -10,8 +10,9 @@ from aiohttp import web
 
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound
-from resettle.rules.household import STATUS_LABELS
+from resettle.rules.household import HOUSEHOLD, STATUS_LABELS
 from resettle.rules.permissions import ROLES, Forbidden, allowed, require
+from resettle.rules.workflow import allowed_steps
 from services import accounts, health, registry
 from services.audit import audit_log
 from services.registry_import import import_sheets, write_issue_report
@@ -125,9 +126,12 @@ def _page(request: web.Request) -> int:
 
 async def _household_page(request: web.Request, *, full_ids: bool = False, error: str = "",
                           status: int = 200) -> web.Response:
-    household = await registry.show_household(actor(request), field(request.match_info, "no"), full_ids=full_ids)
+    who = actor(request)
+    household = await registry.show_household(who, field(request.match_info, "no"), full_ids=full_ids)
+    offered = {*allowed_steps(HOUSEHOLD, household["status"], who.role), "hukou_moved"}
     return aiohttp_jinja2.render_template("household.html", request, {
-        "h": household, "full_ids": full_ids, "error": error, "steps": STEP_CHOICES,
+        "h": household, "full_ids": full_ids, "error": error,
+        "steps": {step: label for step, label in STEP_CHOICES.items() if step in offered},
         "today": dt.date.today().isoformat()}, status=status)
 
 

@@ -8,10 +8,11 @@ import datetime as dt
 import enum
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from resettle.errors import DomainError
+from resettle.rules.workflow import Table, Transition
 
 
 class DemandStatus(enum.StrEnum):
@@ -51,7 +52,7 @@ DEMAND_LABELS = {DemandStatus.RECEIVED: "待处理", DemandStatus.LINKED: "已�
                  DemandStatus.ANSWERED: "当场答复", DemandStatus.DECLINED: "不予受理"}
 PROBLEM_LABELS = {ProblemStatus.OPEN: "待商议", ProblemStatus.SCHEDULED: "办理中",
                   ProblemStatus.DONE: "待回访", ProblemStatus.HAPPY: "幸福清单"}
-ACTION_LABELS = {ActionStatus.PLANNED: "办理中", ActionStatus.COMPLETED: "已完成"}
+ACTION_STATUS_LABELS = {ActionStatus.PLANNED: "办理中", ActionStatus.COMPLETED: "已完成"}
 RATING_LABELS = {Rating.SATISFIED: "满意", Rating.MOSTLY: "基本满意", Rating.UNSATISFIED: "不满意"}
 CHANNEL_LABELS = {Channel.RECEPTION: "统一接待", Channel.VISIT: "走访", Channel.PHONE: "电话",
                   Channel.HOTLINE: "12345热线", Channel.ONLINE: "网上"}
@@ -69,35 +70,53 @@ def parse_label(kind: type[enum.StrEnum], labels: dict, text: str, what: str) ->
 
 # ---------------------------------------------------------------- state machines
 
-_DEMAND_MOVES = {DemandStatus.RECEIVED: {DemandStatus.LINKED, DemandStatus.ANSWERED, DemandStatus.DECLINED}}
+DEMAND_STEPS = {"link": "转为问题", "answer": "当场答复", "decline": "不予受理"}
 
 
-def demand_step(status: DemandStatus, to: DemandStatus) -> DemandStatus:
-    """A received demand is linked, answered or declined, once."""
-    if to not in _DEMAND_MOVES.get(status, set()):
-        raise DomainError(f"需求已是“{DEMAND_LABELS[status]}”，不能再{_DEMAND_VERBS[to]}")
-    return to
+def _demand_refused(status: str, step: str, facts: Mapping) -> str:
+    return f"需求已是“{DEMAND_LABELS[DemandStatus(status)]}”，不能再{DEMAND_STEPS[step]}"
 
 
-_DEMAND_VERBS = {DemandStatus.LINKED: "转为问题", DemandStatus.ANSWERED: "当场答复",
-                 DemandStatus.DECLINED: "不予受理", DemandStatus.RECEIVED: "退回待处理"}
+# A received demand is linked to a problem, answered or declined, once.
+DEMAND = Table(frozenset(DemandStatus), (
+    Transition(DemandStatus.RECEIVED, "link", DemandStatus.LINKED, "desk.work"),
+    Transition(DemandStatus.RECEIVED, "answer", DemandStatus.ANSWERED, "desk.work"),
+    Transition(DemandStatus.RECEIVED, "decline", DemandStatus.DECLINED, "desk.work"),
+), _demand_refused)
+
+PROBLEM_STEPS = {"link": "并入需求", "plan": "安排实事", "complete": "办结实事", "feedback": "回访",
+                 "happy": "列入幸福清单", "reopen": "重新办理"}
 
 
-def problem_status(actions: Sequence[ActionStatus], current: ProblemStatus) -> ProblemStatus:
-    """Where a problem stands after its actions changed: scheduled while any action is planned,
-    done when there are actions and all are completed. A happy problem stays happy."""
-    if current is ProblemStatus.HAPPY:
-        return current
-    if not actions:
-        return ProblemStatus.OPEN
-    if all(a is ActionStatus.COMPLETED for a in actions):
-        return ProblemStatus.DONE
-    return ProblemStatus.SCHEDULED
+def _problem_refused(status: str, step: str, facts: Mapping) -> str:
+    if status == ProblemStatus.HAPPY and step == "plan":
+        return "问题已进入幸福清单，不能再安排实事"
+    if status == ProblemStatus.HAPPY and step == "link":
+        return "该问题已进入幸福清单：新的需求请另立问题"
+    if step == "feedback":
+        return f"问题{facts['problem']}“{PROBLEM_LABELS[ProblemStatus(status)]}”，实事全部完成后才回访"
+    return f"问题“{PROBLEM_LABELS[ProblemStatus(status)]}”，不能{PROBLEM_STEPS.get(step, step)}"
 
 
-def can_plan(status: ProblemStatus) -> None:
-    if status is ProblemStatus.HAPPY:
-        raise DomainError("问题已进入幸福清单，不能再安排实事")
+def _planned_left(left: bool) -> Callable[[Mapping], bool]:
+    return lambda facts: (facts["planned"] > 0) is left
+
+
+# A problem is scheduled while any of its actions is planned and done when all are completed;
+# new work on a done problem schedules it again (a new feedback round). Residents are asked
+# about a done problem; their verdict puts it on the 幸福清单 or sends it back to work.
+# Facts: planned (actions still planned, for `complete`), problem (its id, for the refusal).
+PROBLEM = Table(frozenset(ProblemStatus), (
+    *(Transition(s, "link", s, "desk.work") for s in (ProblemStatus.OPEN, ProblemStatus.SCHEDULED, ProblemStatus.DONE)),
+    Transition(ProblemStatus.OPEN, "plan", ProblemStatus.SCHEDULED, "desk.work"),
+    Transition(ProblemStatus.SCHEDULED, "plan", ProblemStatus.SCHEDULED, "desk.work"),
+    Transition(ProblemStatus.DONE, "plan", ProblemStatus.SCHEDULED, "desk.work"),
+    Transition(ProblemStatus.SCHEDULED, "complete", ProblemStatus.SCHEDULED, "desk.work", when=_planned_left(True)),
+    Transition(ProblemStatus.SCHEDULED, "complete", ProblemStatus.DONE, "desk.work", when=_planned_left(False)),
+    Transition(ProblemStatus.DONE, "feedback", ProblemStatus.DONE, "desk.work"),
+    Transition(ProblemStatus.DONE, "happy", ProblemStatus.HAPPY, "desk.work"),
+    Transition(ProblemStatus.DONE, "reopen", ProblemStatus.SCHEDULED, "desk.work"),
+), _problem_refused)
 
 
 # ---------------------------------------------------------------- feedback

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from resettle.errors import DomainError
+from resettle.rules import permissions
+from resettle.rules.workflow import Requirement, Table, Transition
 
 
 class Kind(enum.StrEnum):
@@ -34,21 +37,37 @@ STATUS_LABELS = {ProjectStatus.DRAFT: "草稿", ProjectStatus.SUBMITTED: "待核
                  ProjectStatus.APPROVED: "已审定", ProjectStatus.COMPLETED: "已验收",
                  ProjectStatus.RETURNED: "已退回", ProjectStatus.REJECTED: "未通过"}
 EDITABLE = frozenset({ProjectStatus.DRAFT, ProjectStatus.RETURNED})
-_MOVES = {
-    ProjectStatus.DRAFT: {ProjectStatus.SUBMITTED},
-    ProjectStatus.RETURNED: {ProjectStatus.SUBMITTED},
-    ProjectStatus.SUBMITTED: {ProjectStatus.VERIFIED, ProjectStatus.RETURNED, ProjectStatus.REJECTED},
-    ProjectStatus.VERIFIED: {ProjectStatus.APPROVED, ProjectStatus.RETURNED, ProjectStatus.REJECTED},
-    ProjectStatus.APPROVED: {ProjectStatus.COMPLETED},
-}
-_VERBS = {ProjectStatus.SUBMITTED: "提交", ProjectStatus.VERIFIED: "核定", ProjectStatus.APPROVED: "审定",
-          ProjectStatus.COMPLETED: "验收", ProjectStatus.RETURNED: "退回", ProjectStatus.REJECTED: "不予通过"}
+PROJECT_STEPS = {"submit": "提交", "verify": "核定", "approve": "审定", "complete": "验收", "return": "退回",
+                 "reject": "不予通过"}
 
 
-def step(status: ProjectStatus, to: ProjectStatus) -> ProjectStatus:
-    if to not in _MOVES.get(status, set()):
-        raise DomainError(f"项目“{STATUS_LABELS[status]}”，不能{_VERBS.get(to, to.value)}")
-    return to
+def _refused(status: str, step: str, facts: Mapping) -> str:
+    return f"项目“{STATUS_LABELS[ProjectStatus(status)]}”，不能{PROJECT_STEPS.get(step, step)}"
+
+
+def _forbid(status: str, row: Transition, role: str) -> None:
+    """退回 and 不予通过 belong to whoever holds the project now: the verifying department, then finance."""
+    if row.step in ("return", "reject"):
+        holder = "核定部门" if row.who == "funding.verify" else "区财政局"
+        raise permissions.Forbidden(f"项目“{STATUS_LABELS[ProjectStatus(status)]}”，只能由{holder}退回或不予通过")
+    permissions.require(role, row.who)
+
+
+def _sent_back(holds: ProjectStatus, who: str) -> tuple[Transition, ...]:
+    reason = (Requirement("reason", "退回或不予通过须写明原因"),)
+    return (Transition(holds, "return", ProjectStatus.RETURNED, who, reason),
+            Transition(holds, "reject", ProjectStatus.REJECTED, who, reason))
+
+
+PROJECT = Table(frozenset(ProjectStatus), (
+    Transition(ProjectStatus.DRAFT, "submit", ProjectStatus.SUBMITTED, "funding.draft"),
+    Transition(ProjectStatus.RETURNED, "submit", ProjectStatus.SUBMITTED, "funding.draft"),
+    Transition(ProjectStatus.SUBMITTED, "verify", ProjectStatus.VERIFIED, "funding.verify"),
+    *_sent_back(ProjectStatus.SUBMITTED, "funding.verify"),
+    Transition(ProjectStatus.VERIFIED, "approve", ProjectStatus.APPROVED, "funding.approve"),
+    *_sent_back(ProjectStatus.VERIFIED, "funding.approve"),
+    Transition(ProjectStatus.APPROVED, "complete", ProjectStatus.COMPLETED, "funding.draft"),
+), _refused, _forbid)
 
 
 @dataclass(frozen=True)

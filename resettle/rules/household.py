@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from resettle.errors import DomainError
 from resettle.rules.township import clean_name
+from resettle.rules.workflow import Facts, Requirement, Table, Transition
 
 
 class Status(enum.StrEnum):
@@ -68,6 +70,14 @@ class Dates:
     def last_date(self) -> dt.date:
         return max(d for d in (getattr(self, f) for f in DATE_FIELD.values()) if d is not None)
 
+    @property
+    def facts(self) -> dict[str, dt.date | None]:
+        """What the household workflow's refusals and date checks read."""
+        return {"last_date": self.last_date, "withdrawn_on": self.withdrawn_on}
+
+    def after(self, step: Status, on: dt.date) -> Dates:
+        return replace(self, **{DATE_FIELD[step]: on})
+
 
 def unit_key(text: str) -> str:
     """A 房号 as stored: NFKC-folded and without whitespace, so that “２７号 503室” and “27号503室”
@@ -80,28 +90,36 @@ def unit_key(text: str) -> str:
     return unit
 
 
-def advance(dates: Dates, step: Status, on: dt.date) -> Dates:
-    """The dates after taking `step` on `on`, or a DomainError saying why it cannot be taken."""
-    current = dates.status
-    label = STATUS_LABELS[step][1:]  # the verb: 交房, 分房, 入住, 退出
-    if current is Status.WITHDRAWN:
-        raise DomainError(f"该户已于{dates.withdrawn_on}退出，不能再登记{label}")
-    if step is Status.WITHDRAWN:
-        if current is Status.MOVED_IN:
-            raise DomainError("该户已入住，不能退出")
-    elif step is Status.SIGNED:
-        raise DomainError("签约日期由签约交房表导入，不能单独登记")
-    else:
-        wanted = ORDER.index(step)
-        have = ORDER.index(current)
-        if wanted <= have:
-            raise DomainError(f"该户已是{STATUS_LABELS[current]}状态，不能再登记{label}")
-        if wanted > have + 1:
-            missing = STATUS_LABELS[ORDER[have + 1]][1:]
-            raise DomainError(f"该户尚未{missing}，不能直接登记{label}")
-    if on < dates.last_date:
-        raise DomainError(f"{label}日期{on}早于上一步的日期{dates.last_date}")
-    return replace(dates, **{DATE_FIELD[step]: on})
+def _verb(step: str) -> str:
+    return STATUS_LABELS[Status(step)][1:]  # 交房, 分房, 入住, 退出
+
+
+def _refused(status: str, step: str, facts: Facts) -> str:
+    label = _verb(step)
+    if status == Status.WITHDRAWN:
+        return f"该户已于{facts['withdrawn_on']}退出，不能再登记{label}"
+    if step == Status.WITHDRAWN:
+        return "该户已入住，不能退出"
+    if step == Status.SIGNED:
+        return "签约日期由签约交房表导入，不能单独登记"
+    wanted, have = ORDER.index(Status(step)), ORDER.index(Status(status))
+    if wanted <= have:
+        return f"该户已是{STATUS_LABELS[Status(status)]}状态，不能再登记{label}"
+    return f"该户尚未{_verb(ORDER[have + 1])}，不能直接登记{label}"
+
+
+def _dated(step: Status) -> Requirement:
+    """Each step is dated no earlier than the step before it."""
+    return Requirement("on", f"{_verb(step)}日期{{on}}早于上一步的日期{{last_date}}",
+                       lambda facts: facts["on"] >= facts["last_date"])
+
+
+# A step is named by the status it reaches; facts: on, last_date, withdrawn_on (Dates.facts), reason.
+HOUSEHOLD = Table(frozenset(Status), (
+    *(Transition(before, after, after, "registry.record", (_dated(after),)) for before, after in pairwise(ORDER)),
+    *(Transition(before, Status.WITHDRAWN, Status.WITHDRAWN, "registry.record",
+                 (Requirement("reason", "退出必须写明原因"), _dated(Status.WITHDRAWN))) for before in ORDER[:-1]),
+), _refused)
 
 
 def order_problem(dates: Dates) -> str | None:

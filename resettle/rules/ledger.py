@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from resettle.errors import DomainError
+from resettle.rules.workflow import Facts, Requirement, Table, Transition
 
 
 class Routing(enum.StrEnum):
@@ -79,30 +80,30 @@ HANDOFF_LABELS = {HandoffStatus.SENT: "待接收", HandoffStatus.ACCEPTED: "已�
 KIND_LABELS = {Kind.TRANSFER: "转移", Kind.NOTICE: "告知"}
 OPEN = (HandoffStatus.SENT, HandoffStatus.ACCEPTED)
 
-# action -> (allowed from, result, who may take it)
-_ACTIONS = {
-    "accept": (HandoffStatus.SENT, HandoffStatus.ACCEPTED, {"receiver", "office"}),
-    "reject": (HandoffStatus.SENT, HandoffStatus.REJECTED, {"receiver", "office"}),
-    "complete": (HandoffStatus.ACCEPTED, HandoffStatus.COMPLETED, {"receiver", "office"}),
-    "revoke": (HandoffStatus.SENT, HandoffStatus.REVOKED, {"sender", "office"}),
-}
-ACTION_LABELS = {"accept": "接收", "reject": "退回", "complete": "办结", "revoke": "撤回"}
+HANDOFF_STEPS = {"accept": "接收", "reject": "退回", "complete": "办结", "revoke": "撤回"}
+_RECEIVER = frozenset({"receiver", "office"})
+_SENDER = frozenset({"sender", "office"})
 
 
-def step(status: str, action: str, side: str, reason: str = "") -> HandoffStatus:
-    """The status after `action` taken by `side` ("sender", "receiver" or "office")."""
-    if action not in _ACTIONS:
-        raise DomainError(f"操作只能是：{'、'.join(ACTION_LABELS.values())}")
-    before, after, who = _ACTIONS[action]
-    label = ACTION_LABELS[action]
-    if side not in who:
-        whose = "接收方乡镇" if "receiver" in who else "发出方乡镇"
-        raise DomainError(f"只有{whose}或区集中居住办可以{label}")
-    if status != before:
-        raise DomainError(f"该对接单{HANDOFF_LABELS[HandoffStatus(status)]}，不能{label}")
-    if action == "reject" and not reason.strip():
-        raise DomainError("退回必须写明原因")
-    return after
+def _handoff_refused(status: str, step: str, facts: Facts) -> str:
+    if step not in HANDOFF_STEPS:
+        return f"操作只能是：{'、'.join(HANDOFF_STEPS.values())}"
+    return f"该对接单{HANDOFF_LABELS[HandoffStatus(status)]}，不能{HANDOFF_STEPS[step]}"
+
+
+def _handoff_forbid(status: str, row: Transition, side: str) -> None:
+    whose = "接收方乡镇" if "receiver" in row.who else "发出方乡镇"
+    raise DomainError(f"只有{whose}或区集中居住办可以{HANDOFF_STEPS[row.step]}")
+
+
+# The actor's role here is its side of the hand-off: "sender", "receiver" or "office".
+HANDOFF = Table(frozenset(HandoffStatus), (
+    Transition(HandoffStatus.SENT, "accept", HandoffStatus.ACCEPTED, _RECEIVER),
+    Transition(HandoffStatus.SENT, "reject", HandoffStatus.REJECTED, _RECEIVER,
+               (Requirement("reason", "退回必须写明原因"),)),
+    Transition(HandoffStatus.ACCEPTED, "complete", HandoffStatus.COMPLETED, _RECEIVER),
+    Transition(HandoffStatus.SENT, "revoke", HandoffStatus.REVOKED, _SENDER),
+), _handoff_refused, _handoff_forbid)
 
 
 def is_overdue(status: str, accept_due: dt.date, complete_due: dt.date, today: dt.date) -> bool:
