@@ -1,0 +1,58 @@
+"""The scope rule (`resettle.rules.scope`) as ORM filters: per object kind, the rows an actor may
+see. Services filter every read with these and judge a single stored row with the rule itself."""
+
+from __future__ import annotations
+
+from tortoise.expressions import Q
+
+from resettle.actor import Actor
+from resettle.rules import scope as rule
+from resettle.rules.funding import ProjectStatus
+
+
+def households(actor: Actor, path: str = "") -> Q:
+    """Households (or, with `path` "household__", the rows of a household: persons, hand-offs)."""
+    columns = rule.household_columns(actor)
+    if columns is None:
+        return Q()
+    return Q(*(Q(**{f"{path}{column}": value}) for column, value in columns), join_type="OR")
+
+
+def handoffs(actor: Actor) -> Q:
+    """A liaison the hand-offs to or from its township; desk staff those of their community's
+    households; the others all."""
+    township = rule.own_township(actor)
+    if township is not None:
+        return Q(to_township=township) | Q(from_township=township)
+    community = rule.own_community(actor)
+    return Q() if community is None else Q(household__community_id=community)
+
+
+def communities(actor: Actor) -> Q:
+    """Communities (and through them their desks)."""
+    community = rule.own_community(actor)
+    if community is not None:
+        return Q(id=community)
+    township = rule.own_township(actor)
+    return Q() if township is None else Q(township_code=township)
+
+
+def desk_rows(actor: Actor) -> Q:
+    """A desk's demands, problems and actions, by their community."""
+    community = rule.own_community(actor)
+    if community is not None:
+        return Q(community_id=community)
+    township = rule.own_township(actor)
+    return Q() if township is None else Q(community__township_code=township)
+
+
+def projects(actor: Actor) -> Q:
+    """`rule.sees_project` as a filter."""
+    if actor.role == "township":
+        return Q(township_code=actor.township)
+    submitted = ~Q(status=ProjectStatus.DRAFT.value)
+    if actor.role == "department":
+        return Q(department=actor.department) & submitted
+    if actor.role == "finance":
+        return submitted
+    return Q()
