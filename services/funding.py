@@ -462,9 +462,8 @@ async def queue(actor: Actor, *, year: int | None = None, limit: int = QUEUE_PAG
     to verify, finance's to approve (with the evidence, the split each would get, and the
     remaining envelope of every year the queue holds)."""
     policy = policy or load_policy()
-    if actor.role == "department":
-        status = ProjectStatus.SUBMITTED
-    else:
+    status = rule.review_queue(actor)
+    if status is None:
         require(actor.role, "funding.approve")
         status = ProjectStatus.VERIFIED
     query = Project.filter(_scope(actor), status=status.value)

@@ -117,3 +117,9 @@ def sees_project(actor: Actor, township_code: str, department: str, status: str)
         return status != ProjectStatus.DRAFT.value and (
             actor.role == "finance" or department == actor.department)
     return True
+
+
+def review_queue(actor: Actor) -> ProjectStatus | None:
+    """The projects waiting on a reviewer: a department's to verify, finance's to approve; None
+    for the roles that review nothing of their own (the administrator may ask for either)."""
+    return {"department": ProjectStatus.SUBMITTED, "finance": ProjectStatus.VERIFIED}.get(actor.role)
