@@ -101,21 +101,21 @@ async def community_of(actor: Actor, community: str | int | None = None) -> Comm
 
 
 async def _demand(actor: Actor, demand_id: int) -> Demand:
-    found = await Demand.filter(scope.desk_rows(actor), id=demand_id).first()
+    found = await Demand.filter(scope.communities(actor, of="community"), id=demand_id).first()
     if found is None:
         raise NotFound(f"找不到编号为{demand_id}的需求")
     return found
 
 
 async def _problem(actor: Actor, problem_id: int) -> Problem:
-    found = await Problem.filter(scope.desk_rows(actor), id=problem_id).first()
+    found = await Problem.filter(scope.communities(actor, of="community"), id=problem_id).first()
     if found is None:
         raise NotFound(f"找不到编号为{problem_id}的问题")
     return found
 
 
 async def _action(actor: Actor, action_id: int) -> Action:
-    found = await Action.filter(scope.desk_rows(actor), id=action_id).first()
+    found = await Action.filter(scope.communities(actor, of="community"), id=action_id).first()
     if found is None:
         raise NotFound(f"找不到编号为{action_id}的实事")
     return found

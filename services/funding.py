@@ -191,7 +191,7 @@ async def draft_from_problem(actor: Actor, problem_id: int, *, requested: int, y
     """A desk problem that needs money becomes a draft project citing it (一事一议 unless a catalog
     item is given)."""
     require(actor.role, "funding.draft")
-    problem = await Problem.filter(scope.desk_rows(actor), id=problem_id).first()
+    problem = await Problem.filter(scope.communities(actor, of="community"), id=problem_id).first()
     if problem is None:
         raise NotFound(f"找不到编号为{problem_id}的问题")
     return await draft(actor, community=problem.community_id, kind=kind, title=title or problem.title,

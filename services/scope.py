@@ -28,22 +28,15 @@ def handoffs(actor: Actor) -> Q:
     return Q() if community is None else Q(household__community_id=community)
 
 
-def communities(actor: Actor) -> Q:
-    """Communities (and through them their desks)."""
+def communities(actor: Actor, of: str = "") -> Q:
+    """Communities; with `of="community"`, the rows that belong to one (a desk's demands,
+    problems and actions)."""
+    path = f"{of}__" if of else ""
     community = rule.own_community(actor)
     if community is not None:
-        return Q(id=community)
+        return Q(**{f"{path}id": community})
     township = rule.own_township(actor)
-    return Q() if township is None else Q(township_code=township)
-
-
-def desk_rows(actor: Actor) -> Q:
-    """A desk's demands, problems and actions, by their community."""
-    community = rule.own_community(actor)
-    if community is not None:
-        return Q(community_id=community)
-    township = rule.own_township(actor)
-    return Q() if township is None else Q(community__township_code=township)
+    return Q() if township is None else Q(**{f"{path}township_code": township})
 
 
 def projects(actor: Actor) -> Q:

@@ -63,7 +63,7 @@ async def test_every_filter_admits_what_the_rule_admits(district):
         assert await ids(Community.filter(scope.communities(who))) == {
             c.id for c in communities if rule.sees_community(who, c.id, c.township_code)}, who.role
         by_id = {c.id: c for c in communities}
-        assert await ids(Problem.filter(scope.desk_rows(who))) == {
+        assert await ids(Problem.filter(scope.communities(who, of="community"))) == {
             p.id for p in await Problem.all()
             if rule.sees_community(who, p.community_id, by_id[p.community_id].township_code)}, who.role
         assert await ids(Project.filter(scope.projects(who))) == {
