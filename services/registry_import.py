@@ -27,7 +27,7 @@ from resettle.models import Household
 from resettle.policy import Policy, load_policy
 from resettle.rules.household import STATUS_LABELS, Dates, Status, order_problem
 from resettle.rules.permissions import require
-from resettle.rules.scope import households_reached, own_township, sees_household
+from resettle.rules.scope import household_columns, own_township, sees_household
 from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_sheets, unit_note
 from resettle.sheets import HEADER_OF, read_sheet_apart, write_table
 from services import audit, ledger
@@ -637,6 +637,19 @@ def _community_fixed(before: dict, h: dict) -> str | None:
     return (f"{HEADER_OF['community']}与已登记的“{before['community']}”不同：该户"
             f"{STATUS_LABELS[Status(before['status'])]}，已分房或入住的户不能通过导入签约交房表更换安置社区"
             "（本系统尚无换房操作，请联系区集中居住办）")
+
+
+def households_reached(actor: Actor, households: pd.DataFrame) -> np.ndarray:
+    """`sees_household` (the scope rule) over a frame of households, a flag per row (a column it
+    lacks admits none)."""
+    columns = household_columns(actor)
+    if columns is None:
+        return np.ones(len(households), dtype=bool)
+    flags = np.zeros(len(households), dtype=bool)
+    for column, value in columns:
+        if column in households:
+            flags |= (households[column] == value).to_numpy(dtype=bool, na_value=False)
+    return flags
 
 
 async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: Actor,

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from resettle.actor import Actor
 from resettle.rules import scope
 from resettle.rules.funding import ProjectStatus
+from services.registry_import import households_reached
 
 CJ, BZ, XH = "310151101", "310151102", "310151103"  # three townships
 ADMIN = Actor("t:admin")
@@ -56,13 +57,13 @@ HOUSEHOLDS = [  # origin, destination, community
 def test_households(who, seen):
     rows = [{"origin_township": o, "dest_township": d, "community_id": c} for o, d, c in HOUSEHOLDS]
     assert [scope.sees_household(who, row) for row in rows] == seen
-    assert scope.households_reached(who, pd.DataFrame(rows)).tolist() == seen
+    assert households_reached(who, pd.DataFrame(rows)).tolist() == seen
 
 
 def test_a_frame_without_the_column_reaches_nothing_for_a_limited_role():
     frame = pd.DataFrame({"agreement_no": ["A1", "A2"]})
-    assert scope.households_reached(DESK, frame).tolist() == [False, False]
-    assert scope.households_reached(OFFICE, frame).tolist() == [True, True]
+    assert households_reached(DESK, frame).tolist() == [False, False]
+    assert households_reached(OFFICE, frame).tolist() == [True, True]
 
 
 def test_a_person_is_reached_by_the_township_now_responsible_for_a_line():
@@ -133,7 +134,7 @@ codes = st.sampled_from([CJ, BZ, XH])
 def test_the_frame_and_the_row_say_the_same(who, rows):
     households = [{"origin_township": o, "dest_township": d, "community_id": c} for o, d, c in rows]
     frame = pd.DataFrame(households, columns=["origin_township", "dest_township", "community_id"])
-    assert scope.households_reached(who, frame).tolist() == [scope.sees_household(who, h) for h in households]
+    assert households_reached(who, frame).tolist() == [scope.sees_household(who, h) for h in households]
 
 
 @given(who=st.sampled_from(EVERYONE), community=st.integers(6, 9), township=codes)

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-import numpy as np
-import pandas as pd
-
 from resettle.actor import Actor
 from resettle.rules.funding import ProjectStatus
 
@@ -59,18 +56,6 @@ def sees_household(actor: Actor, household: Mapping | object) -> bool:
     stored: Callable[[str], object] = (household.get if isinstance(household, Mapping)
                                        else lambda column: getattr(household, column))
     return any(stored(column) == value for column, value in columns)
-
-
-def households_reached(actor: Actor, households: pd.DataFrame) -> np.ndarray:
-    """`sees_household` over a frame of households, a flag per row (a column it lacks admits none)."""
-    columns = household_columns(actor)
-    if columns is None:
-        return np.ones(len(households), dtype=bool)
-    flags = np.zeros(len(households), dtype=bool)
-    for column, value in columns:
-        if column in households:
-            flags |= (households[column] == value).to_numpy(dtype=bool, na_value=False)
-    return flags
 
 
 def sees_person(actor: Actor, household: Mapping | object, responsible_townships: Iterable[str]) -> bool:
