@@ -40,12 +40,11 @@ def communities(actor: Actor, of: str = "") -> Q:
 
 
 def projects(actor: Actor) -> Q:
-    """`rule.sees_project` as a filter."""
-    if actor.role == "township":
-        return Q(township_code=actor.township)
-    submitted = ~Q(status=ProjectStatus.DRAFT.value)
-    if actor.role == "department":
-        return Q(department=actor.department) & submitted
-    if actor.role == "finance":
-        return submitted
-    return Q()
+    """`rule.project_reach` as a filter."""
+    reach = rule.project_reach(actor)
+    found = Q()
+    if reach.township is not None:
+        found &= Q(township_code=reach.township)
+    if reach.department is not None:
+        found &= Q(department=reach.department)
+    return found if reach.drafts else found & ~Q(status=ProjectStatus.DRAFT.value)

@@ -10,6 +10,7 @@ into ORM filters; the pages ask it what to offer. An object out of reach is not 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 from resettle.actor import Actor
 from resettle.rules.funding import ProjectStatus
@@ -93,15 +94,31 @@ def handoff_side(actor: Actor, from_township: str, to_township: str) -> str | No
     return None
 
 
-def sees_project(actor: Actor, township_code: str, department: str, status: str) -> bool:
-    """A liaison its township's projects; a department the submitted ones of its catalog items;
-    finance every submitted one; the others all."""
+@dataclass(frozen=True)
+class ProjectReach:
+    """The projects an actor reaches; None is no limit on that column."""
+
+    township: str | None = None
+    department: str | None = None
+    drafts: bool = True
+
+
+def project_reach(actor: Actor) -> ProjectReach:
+    """A liaison its township's projects, drafts too; a department the submitted ones of its
+    catalog items; finance every submitted one; the others all."""
     if actor.role == "township":
-        return township_code == actor.township
-    if actor.role in ("department", "finance"):
-        return status != ProjectStatus.DRAFT.value and (
-            actor.role == "finance" or department == actor.department)
-    return True
+        return ProjectReach(township=actor.township)
+    if actor.role == "department":
+        return ProjectReach(department=actor.department, drafts=False)
+    if actor.role == "finance":
+        return ProjectReach(drafts=False)
+    return ProjectReach()
+
+
+def sees_project(actor: Actor, township_code: str, department: str, status: str) -> bool:
+    reach = project_reach(actor)
+    return (reach.township in (None, township_code) and reach.department in (None, department)
+            and (reach.drafts or status != ProjectStatus.DRAFT.value))
 
 
 def review_queue(actor: Actor) -> ProjectStatus | None:
