@@ -10,12 +10,12 @@ from resettle.rules import scope as rule
 from resettle.rules.funding import ProjectStatus
 
 
-def households(actor: Actor, path: str = "") -> Q:
-    """Households (or, with `path` "household__", the rows of a household: persons, hand-offs)."""
+def households(actor: Actor) -> Q:
+    """`rule.household_columns` as a filter: any one of the columns admits a household."""
     columns = rule.household_columns(actor)
     if columns is None:
         return Q()
-    return Q(*(Q(**{f"{path}{column}": value}) for column, value in columns), join_type="OR")
+    return Q(*(Q(**{column: value}) for column, value in columns), join_type="OR")
 
 
 def handoffs(actor: Actor) -> Q:

@@ -99,6 +99,8 @@ def test_township_counts(who, cj, bz):
     (LIAISON, CJ, BZ, "sender"),
     (LIAISON, BZ, XH, None),
     (Actor("t:bz", role="township", township=BZ), CJ, BZ, "receiver"),
+    (DESK, BZ, CJ, None),  # desk staff stand on no side, though their community lies in 陈家镇
+    (FINANCE, BZ, CJ, None),
 ])
 def test_the_side_of_a_handoff(who, from_, to, side):
     assert scope.handoff_side(who, from_, to) == side

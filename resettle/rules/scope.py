@@ -87,11 +87,12 @@ def handoff_side(actor: Actor, from_township: str, to_township: str) -> str | No
     takes no part in it."""
     if whole_district(actor):
         return "office"
-    if actor.township == to_township:
+    township = own_township(actor)
+    if township is None:
+        return None
+    if township == to_township:
         return "receiver"
-    if actor.township == from_township:
-        return "sender"
-    return None
+    return "sender" if township == from_township else None
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ def project_reach(actor: Actor) -> ProjectReach:
 
 
 def sees_project(actor: Actor, township_code: str, department: str, status: str) -> bool:
+    """Whether the actor reaches a project given by its stored columns."""
     reach = project_reach(actor)
     return (reach.township in (None, township_code) and reach.department in (None, department)
             and (reach.drafts or status != ProjectStatus.DRAFT.value))
