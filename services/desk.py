@@ -31,6 +31,7 @@ from resettle.models import (
 )
 from resettle.policy import Policy, load_policy
 from resettle.rules import idnumber
+from resettle.rules import scope as rule
 from resettle.rules.contact import mask_phone, normalize_phone
 from resettle.rules.desk import (
     ACTION_STATUS_LABELS,
@@ -62,7 +63,7 @@ from resettle.rules.desk import (
 from resettle.rules.ledger import HANDOFF_LABELS, OPEN
 from resettle.rules.permissions import CARRIAGES, require
 from resettle.rules.workflow import apply
-from services import audit, registry, versioned
+from services import audit, registry, scope, versioned
 
 TEXT_MAX = 2000
 # Fields the list rows read: big lists skip building (and parsing timestamps of) whole rows.
@@ -85,8 +86,8 @@ async def community_of(actor: Actor, community: str | int | None = None) -> Comm
     """The community an actor works on: desk staff their own (naming another is not found);
     a liaison one of its township's; the office any. `community` is an id or a name."""
     require(actor.role, "desk.view")
-    if actor.role == "desk":
-        found = await Community.get(id=actor.community_id)
+    if (own := rule.own_community(actor)) is not None:
+        found = await Community.get(id=own)
         if community not in (None, "") and str(community) not in (str(found.id), found.name,
                                                                   f"{found.township_code}/{found.name}"):
             raise NotFound(f"找不到安置社区“{community}”")
@@ -94,36 +95,27 @@ async def community_of(actor: Actor, community: str | int | None = None) -> Comm
     if community in (None, ""):
         raise DomainError("请指定安置社区")
     found = await registry.find_community(str(community).strip())
-    if actor.role == "township" and found.township_code != actor.township:
+    if not rule.sees_community(actor, found.id, found.township_code):
         raise NotFound(f"找不到安置社区“{community}”")
     return found
 
 
-def _scope(actor: Actor) -> Q:
-    """Rows (demands, problems, actions) an actor may read, by their community."""
-    if actor.role == "desk":
-        return Q(community_id=actor.community_id)
-    if actor.role == "township":
-        return Q(community__township_code=actor.township)
-    return Q()
-
-
 async def _demand(actor: Actor, demand_id: int) -> Demand:
-    found = await Demand.filter(_scope(actor), id=demand_id).first()
+    found = await Demand.filter(scope.communities(actor, of="community"), id=demand_id).first()
     if found is None:
         raise NotFound(f"找不到编号为{demand_id}的需求")
     return found
 
 
 async def _problem(actor: Actor, problem_id: int) -> Problem:
-    found = await Problem.filter(_scope(actor), id=problem_id).first()
+    found = await Problem.filter(scope.communities(actor, of="community"), id=problem_id).first()
     if found is None:
         raise NotFound(f"找不到编号为{problem_id}的问题")
     return found
 
 
 async def _action(actor: Actor, action_id: int) -> Action:
-    found = await Action.filter(_scope(actor), id=action_id).first()
+    found = await Action.filter(scope.communities(actor, of="community"), id=action_id).first()
     if found is None:
         raise NotFound(f"找不到编号为{action_id}的实事")
     return found
@@ -796,17 +788,18 @@ async def summary(actor: Actor, *, township: str | None = None, community: str |
         communities = [await community_of(actor, community)]
         title = communities[0].name
     else:
-        if actor.role == "desk":
+        if rule.own_community(actor) is not None:
             communities = [await community_of(actor)]
             title = communities[0].name
         else:
             match = policy.match_township(township or "") if township else None
             if township and match is None:
                 raise DomainError(f"“{township}”不是政策文件中的乡镇")
-            if actor.role == "township" and (match is None or match.code != actor.township):
+            own = rule.own_township(actor)
+            if own is not None and (match is None or match.code != own):
                 if township:
                     raise NotFound(f"找不到乡镇“{township}”")
-                match = policy.township(actor.township)
+                match = policy.township(own)
             query = Community.all() if match is None else Community.filter(township_code=match.code)
             communities = await query.order_by("township_code", "name")
             title = match.name if match else policy.name

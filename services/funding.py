@@ -17,6 +17,7 @@ from resettle.db import connection, placeholders
 from resettle.errors import DomainError, NotFound
 from resettle.models import AuditEvent, Community, Demand, FundingYear, Household, Problem, Project, ProjectEvidence
 from resettle.policy import Policy, load_policy
+from resettle.rules import scope as rule
 from resettle.rules.dates import parse_date
 from resettle.rules.funding import (
     EDITABLE,
@@ -36,7 +37,7 @@ from resettle.rules.funding import (
 from resettle.rules.household import Status
 from resettle.rules.permissions import require
 from resettle.rules.workflow import apply
-from services import audit, registry, versioned
+from services import audit, registry, scope, versioned
 
 # a submitted project holds its catalog item for its community and year; drafts do not
 CLAIMED = [ProjectStatus.SUBMITTED.value, ProjectStatus.VERIFIED.value, ProjectStatus.APPROVED.value,
@@ -51,13 +52,7 @@ def today() -> dt.date:
 
 def _scope(actor: Actor) -> Q:
     require(actor.role, "funding.view")
-    if actor.role == "township":
-        return Q(township_code=actor.township)
-    if actor.role == "department":
-        return Q(department=actor.department) & ~Q(status=ProjectStatus.DRAFT.value)
-    if actor.role == "finance":
-        return ~Q(status=ProjectStatus.DRAFT.value)
-    return Q()
+    return scope.projects(actor)
 
 
 async def _project(actor: Actor, project_id: int) -> Project:
@@ -130,7 +125,7 @@ async def _fields(actor: Actor, policy: Policy, *, community: str | int, kind: s
                   department: str) -> dict:
     """Validated columns of a draft; a township drafts only for its own communities."""
     c = await registry.find_community(str(community).strip())
-    if actor.role == "township" and c.township_code != actor.township:
+    if not rule.sees_community(actor, c.id, c.township_code):
         raise NotFound(f"找不到安置社区“{community}”")
     try:
         kind = Kind(kind)
@@ -197,9 +192,8 @@ async def draft_from_problem(actor: Actor, problem_id: int, *, requested: int, y
     """A desk problem that needs money becomes a draft project citing it (一事一议 unless a catalog
     item is given)."""
     require(actor.role, "funding.draft")
-    problem = await Problem.filter(id=problem_id).first()
-    if problem is None or (actor.role == "township" and
-                           not await Community.exists(id=problem.community_id, township_code=actor.township)):
+    problem = await Problem.filter(scope.communities(actor, of="community"), id=problem_id).first()
+    if problem is None:
         raise NotFound(f"找不到编号为{problem_id}的问题")
     return await draft(actor, community=problem.community_id, kind=kind, title=title or problem.title,
                        year=year or today().year, requested=requested,
@@ -461,9 +455,8 @@ async def queue(actor: Actor, *, year: int | None = None, limit: int = QUEUE_PAG
     to verify, finance's to approve (with the evidence, the split each would get, and the
     remaining envelope of every year the queue holds)."""
     policy = policy or load_policy()
-    if actor.role == "department":
-        status = ProjectStatus.SUBMITTED
-    else:
+    status = rule.review_queue(actor)
+    if status is None:
         require(actor.role, "funding.approve")
         status = ProjectStatus.VERIFIED
     query = Project.filter(_scope(actor), status=status.value)
@@ -492,12 +485,13 @@ async def summary(actor: Actor, year: int, *, policy: Policy | None = None) -> d
     require(actor.role, "funding.view")
     policy = policy or load_policy()
     conn = connection()
-    scope = "" if actor.role != "township" else f" AND township_code = {placeholders(conn, 1, 4)}"
-    params = [year, *COMMITTED] + ([actor.township] if actor.role == "township" else [])
+    own = rule.own_township(actor)
+    within = "" if own is None else f" AND township_code = {placeholders(conn, 1, 4)}"
+    params = [year, *COMMITTED] + ([] if own is None else [own])
     found = await conn.execute_query_dict(
         "SELECT township_code, kind, COUNT(*) AS projects, SUM(approved) AS approved, "
         "SUM(district_share) AS district, SUM(township_share) AS township FROM project "
-        f"WHERE year = {placeholders(conn, 1)} AND status IN ({placeholders(conn, 2, 2)}){scope} "
+        f"WHERE year = {placeholders(conn, 1)} AND status IN ({placeholders(conn, 2, 2)}){within} "
         "GROUP BY township_code, kind", params)
     rows = sorted(({"township": policy.township(r["township_code"]).name, "township_code": r["township_code"],
                     "kind": r["kind"], "kind_label": KIND_LABELS[Kind(r["kind"])], "projects": r["projects"],

@@ -21,6 +21,7 @@ from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.models import AuditEvent, Entitlement, Handoff, Household, Person
 from resettle.policy import Policy, load_policy
 from resettle.rules import idnumber
+from resettle.rules import scope as rule
 from resettle.rules.household import Status
 from resettle.rules.ledger import (
     HANDOFF,
@@ -40,7 +41,7 @@ from resettle.rules.ledger import (
 from resettle.rules.permissions import require
 from resettle.rules.tags import join_tags, split_tags
 from resettle.rules.workflow import apply
-from services import audit, registry  # registry imports this module too: used at call time only
+from services import audit, scope  # registry imports this module too: used at call time only
 from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, factorize_rows, insert
 
 ENTITLEMENT_COLUMNS = ("created_at", "updated_at", "person_id", "matter_code", "routing",
@@ -305,13 +306,10 @@ class _Batch:
 
 def _side(actor: Actor, handoff: Handoff) -> str:
     """Which side of a hand-off the actor stands on; a township with no part in it cannot see it."""
-    if actor.role in ("admin", "office"):
-        return "office"
-    if actor.township == handoff.to_township:
-        return "receiver"
-    if actor.township == handoff.from_township:
-        return "sender"
-    raise NotFound(f"找不到对接单 {handoff.id}")
+    side = rule.handoff_side(actor, handoff.from_township, handoff.to_township)
+    if side is None:
+        raise NotFound(f"找不到对接单 {handoff.id}")
+    return side
 
 
 async def act(actor: Actor, ids: list[int], action: str, *, reason: str = "", today: dt.date | None = None,
@@ -403,11 +401,9 @@ async def list_handoffs(actor: Actor, *, township: str | None = None, direction:
     require(actor.role, "ledger.view")
     policy = policy or load_policy()
     today = today or dt.date.today()
-    query = Handoff.all()
-    if actor.role == "township":
-        township = actor.township
-    elif actor.role == "desk":  # the hand-offs of the community's households
-        query = query.filter(household__community_id=actor.community_id)
+    query = Handoff.filter(scope.handoffs(actor))
+    if (own := rule.own_township(actor)) is not None:
+        township = own
     elif township:
         match = policy.match_township(township)
         if match is None:
@@ -474,8 +470,7 @@ async def person_ledger(actor: Actor, key: str, policy: Policy | None = None) ->
     person = await _find_person(key)
     household = await person.household
     lines = await Entitlement.filter(person_id=person.id).order_by("id")
-    if not registry.admits(actor, household) and not (
-            actor.role == "township" and any(line.responsible_township == actor.township for line in lines)):
+    if not rule.sees_person(actor, household, (line.responsible_township for line in lines)):
         raise NotFound(f"找不到身份证号或编号为“{key.strip()[:64]}”的人员")
     handoffs: dict[int, list[Handoff]] = {}
     for h in await Handoff.filter(entitlement_id__in=[line.id for line in lines]).order_by("id"):
@@ -580,7 +575,7 @@ async def _find_person(key: str) -> Person:
 
 async def _person_in_scope(actor: Actor, key: str) -> Person:
     person = await _find_person(key)
-    if not registry.admits(actor, await person.household):
+    if not rule.sees_household(actor, await person.household):
         raise NotFound(f"找不到身份证号或编号为“{key[:64]}”的人员")
     return person
 
@@ -646,7 +641,7 @@ async def pair_report(actor: Actor, township: str, other: str | None = None, tod
     match = policy.match_township(township)
     if match is None:
         raise DomainError(f"“{township}”不是政策文件中的乡镇")
-    if actor.role == "township" and actor.township != match.code:
+    if rule.own_township(actor) not in (None, match.code):
         raise NotFound(f"找不到{match.name}的对接清单")
     other_match = policy.match_township(other) if other else None
     if other and other_match is None:

@@ -4,10 +4,7 @@ recording a household's steps (allocation, move-in, withdrawal, hukou moves)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 
-import numpy as np
-import pandas as pd
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -18,53 +15,15 @@ from resettle.errors import DomainError, NotFound
 from resettle.models import Community, Household, Person
 from resettle.policy import Policy, load_policy
 from resettle.rules import idnumber
+from resettle.rules import scope as rule
 from resettle.rules.household import HOLDS_UNIT, HOUSEHOLD, ORDER, STATUS_LABELS, Dates, Status, unit_key
 from resettle.rules.permissions import require
 from resettle.rules.workflow import apply
-from services import audit, ledger, versioned
+from services import audit, ledger, scope, versioned
 
 STEPS = tuple(s.value for s in ORDER)
 SEARCH_LIMIT = 50
 KEY_MAX = 64  # the longest 协议编号, name or 房号 the registry stores
-
-
-def scope_columns(actor: Actor) -> list[tuple[str, object]] | None:
-    """The households an actor may see, as (column, value) pairs any one of which admits a
-    household: a township liaison those moving out of or into its township, desk staff those of
-    their community; None means all."""
-    if actor.role == "township":
-        return [("origin_township", actor.township), ("dest_township", actor.township)]
-    if actor.role == "desk":
-        return [("community_id", actor.community_id)]
-    return None
-
-
-def admits(actor: Actor, household: Mapping | Household) -> bool:
-    """Whether `scope_columns` admits a household given by its stored columns (a row, or the
-    stored Household itself)."""
-    columns = scope_columns(actor)
-    if columns is None:
-        return True
-    stored = household.get if isinstance(household, Mapping) else lambda column: getattr(household, column)
-    return any(stored(column) == value for column, value in columns)
-
-
-def admitted(actor: Actor, households: pd.DataFrame) -> np.ndarray:
-    """`admits` over a frame of households, a flag per row (a column it lacks admits none)."""
-    columns = scope_columns(actor)
-    if columns is None:
-        return np.ones(len(households), dtype=bool)
-    flags = np.zeros(len(households), dtype=bool)
-    for column, value in columns:
-        if column in households:
-            flags |= (households[column] == value).to_numpy(dtype=bool, na_value=False)
-    return flags
-
-
-def household_scope(actor: Actor) -> Q | None:
-    """`scope_columns` as an ORM filter."""
-    columns = scope_columns(actor)
-    return None if columns is None else Q(*(Q(**{column: value}) for column, value in columns), join_type="OR")
 
 
 async def find_community(text: str) -> Community:
@@ -91,10 +50,6 @@ async def find_community(text: str) -> Community:
     return found[0]
 
 
-def _visible_township(actor: Actor, code: str) -> bool:
-    return actor.role not in ("township", "desk") or code == actor.township
-
-
 def _blank_counts(prefixes: tuple[str, ...]) -> dict:
     row = {}
     for prefix in prefixes:
@@ -111,7 +66,7 @@ async def township_stats(actor: Actor, policy: Policy | None = None) -> list[dic
     require(actor.role, "registry.stats")
     policy = policy or load_policy()
     rows = {t.code: {"township": t.name, "code": t.code, **_blank_counts(("out_", "in_"))}
-            for t in policy.townships if _visible_township(actor, t.code)}
+            for t in policy.townships if rule.sees_township(actor, t.code)}
     conn = connection()
     for prefix, column in (("out_", "origin_township"), ("in_", "dest_township")):
         found = await conn.execute_query_dict(
@@ -144,8 +99,7 @@ async def community_stats(actor: Actor, policy: Policy | None = None) -> list[di
         "ORDER BY c.township_code, c.name")
     rows: dict[int, dict] = {}
     for r in found:
-        if not _visible_township(actor, r["township_code"]) or (
-                actor.role == "desk" and r["id"] != actor.community_id):
+        if not rule.sees_community(actor, r["id"], r["township_code"]):
             continue
         row = rows.setdefault(r["id"], {
             "community": r["name"], "township": policy.township(r["township_code"]).name,
@@ -180,10 +134,7 @@ async def _find_household(actor: Actor, key: str) -> Household:
     number = idnumber.normalize(key)
     if len(number) == 18:
         query = Household.filter(Q(agreement_no=key) | Q(members__id_number=number))
-    scope = household_scope(actor)
-    if scope is not None:
-        query = query.filter(scope)
-    household = await query.first()
+    household = await query.filter(scope.households(actor)).first()
     if household is None:
         raise NotFound(f"找不到协议编号或身份证号为“{key}”的户")
     return household
@@ -238,13 +189,13 @@ async def _search_page(conn, actor: Actor, matches: str, keys: list, limit: int,
     """How many households in the actor's scope `matches` (SQL over household h, one {} per key)
     admits, and the ids of the asked page in 协议编号 order. Plain SQL: the matched ids never
     travel through Python, however common the name."""
-    scope = scope_columns(actor) or []
-    marks = placeholders(conn, len(keys) + len(scope)).split(", ")
+    columns = rule.household_columns(actor) or []
+    marks = placeholders(conn, len(keys) + len(columns)).split(", ")
     where = matches.format(*marks[:len(keys)])
-    if scope:
+    if columns:
         where += " AND (" + " OR ".join(f"h.{column} = {mark}" for (column, _), mark in
-                                        zip(scope, marks[len(keys):], strict=True)) + ")"
-    params = [*keys, *(value for _, value in scope)]
+                                        zip(columns, marks[len(keys):], strict=True)) + ")"
+    params = [*keys, *(value for _, value in columns)]
     total = (await conn.execute_query_dict(f"SELECT COUNT(*) AS n FROM household h WHERE {where}", params))[0]["n"]
     if not total:
         return 0, []

@@ -27,6 +27,7 @@ from resettle.models import Household
 from resettle.policy import Policy, load_policy
 from resettle.rules.household import STATUS_LABELS, Dates, Status, order_problem
 from resettle.rules.permissions import require
+from resettle.rules.scope import household_columns, own_township, sees_household
 from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_sheets, unit_note
 from resettle.sheets import HEADER_OF, read_sheet_apart, write_table
 from services import audit, ledger
@@ -42,7 +43,7 @@ from services.bulk import (
     insert,
     select_in,
 )
-from services.registry import admits, admitted, unit_taken
+from services.registry import unit_taken
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BIG_LOAD = 10_000  # rows added by one import above which planner statistics are refreshed
@@ -241,7 +242,7 @@ async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Act
         for idx in rows.index[clash]:
             row = rows.loc[idx]
             other = people[row["id_number"]]
-            where = f"协议编号{owner[idx]}的户" if admits(actor, other) else "另一户（不在您的管辖范围内）"
+            where = f"协议编号{owner[idx]}的户" if sees_household(actor, other) else "另一户（不在您的管辖范围内）"
             checked.issues.append(Issue(
                 row["_file"], int(row["_row"]), row["agreement_no"], HEADER_OF["id_number"],
                 row["id_number"], ERROR, f"此身份证号已登记在{where}中，同一人不能属于两户"))
@@ -347,7 +348,7 @@ async def _check_held_units(conn: BaseDBAsyncClient, checked: Checked, stored: d
         holder = {"agreement_no": h["agreement_no_held"], "community_id": h["community_id"],
                   "origin_township": h["origin_township"], "dest_township": h["dest_township_held"]}
         label = STATUS_LABELS[Status(h["status"])]
-        other = (f"协议编号{holder['agreement_no']}（{label}）" if admits(actor, holder)
+        other = (f"协议编号{holder['agreement_no']}（{label}）" if sees_household(actor, holder)
                  else f"另一户（{label}，不在您的管辖范围内）")
         checked.issues.append(Issue(h["_file"], int(h["_row"]), h["agreement_no"], HEADER_OF["unit"],
                                     h["unit"], WARNING, unit_note(other)))
@@ -618,8 +619,8 @@ def _refuse(checked: Checked, rows: pd.DataFrame, column: str, message: str, val
 
 
 def _outside(actor: Actor, policy: Policy) -> str:
-    if actor.role == "township":
-        name = policy.township(actor.township).name
+    if (township := own_township(actor)) is not None:
+        name = policy.township(township).name
         return f"既不从{name}迁出，也不迁入{name}"
     return "不在您的管辖范围内"
 
@@ -638,11 +639,24 @@ def _community_fixed(before: dict, h: dict) -> str | None:
             "（本系统尚无换房操作，请联系区集中居住办）")
 
 
+def households_reached(actor: Actor, households: pd.DataFrame) -> np.ndarray:
+    """`sees_household` (the scope rule) over a frame of households, a flag per row (a column it
+    lacks admits none)."""
+    columns = household_columns(actor)
+    if columns is None:
+        return np.ones(len(households), dtype=bool)
+    flags = np.zeros(len(households), dtype=bool)
+    for column, value in columns:
+        if column in households:
+            flags |= (households[column] == value).to_numpy(dtype=bool, na_value=False)
+    return flags
+
+
 async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: Actor,
                              policy: Policy) -> dict[str, dict]:
     """Households of this sheet already in the registry, and the rules that need them. An
     import adds only households in the actor's scope and changes only stored households the
-    actor may change, judged on the stored row (`services.registry.scope_columns`, the rule
+    actor may change, judged on the stored row (`resettle.rules.scope`, the rule
     every other look-up uses); it never moves a household to another origin or destination
     township. Sheet dates that contradict a step recorded since (交房 after 分房, say) are an
     error for that household."""
@@ -664,7 +678,7 @@ async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: A
             stored[row["agreement_no"]] = row
         known = among(rows["agreement_no"], stored)
         new = rows[~known]
-        outside = new["agreement_no"][~admitted(actor, new)]
+        outside = new["agreement_no"][~households_reached(actor, new)]
         if len(outside):  # judged on the sheet: there is no stored row yet
             _refuse(checked, checked.rows[checked.rows["agreement_no"].isin(outside)], "origin_township",
                     f"该户{_outside(actor, policy)}，请由相关乡镇或区集中居住办导入")
@@ -672,11 +686,11 @@ async def _stored_households(conn: BaseDBAsyncClient, checked: Checked, actor: A
         mine = rows[known]
         kept = [stored[key] for key in mine["agreement_no"].tolist()]
         # only households out of scope or unlike the stored row can be refused or warned about
-        look = ~np.array([admits(actor, before) for before in kept], dtype=bool) | _may_differ(mine, kept, {
+        look = ~np.array([sees_household(actor, before) for before in kept], dtype=bool) | _may_differ(mine, kept, {
             k: k for k in ("origin_township", "dest_township", "community", "unit", "signed_on", "handed_over_on")})
         for h in mine[look].to_dict("records"):
             before = stored[h["agreement_no"]]
-            if not admits(actor, before):  # nothing more is said about a household out of scope
+            if not sees_household(actor, before):  # nothing more is said about a household out of scope
                 foreign.append(h["agreement_no"])
                 continue
             moved = [column for column in ("origin_township", "dest_township") if h[column] != before[column]]

@@ -732,6 +732,41 @@ _FORM = re.compile(r'<form method="post" action="([^"]*)"[^>]*>(.*?)</form>', re
 _HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
 
 
+async def _pages_of(site, role: str, desk_ids, funding_ids) -> list[str]:
+    """The pages a role reaches (in scope, every project state), as text."""
+    c, ids, projects = COMMUNITY[IN_SCOPE], desk_ids[IN_SCOPE], funding_ids[IN_SCOPE]
+    pages = ["/", f"/desk?community={c}", f"/desk/demands/{ids['demand']}", f"/desk/problems/{ids['problem']}",
+             f"/desk/meeting?community={c}", f"/desk/intake?community={c}", "/funding", "/funding/new",
+             *(f"/funding/projects/{pid}" for pid in projects.values()), f"/registry/households/{IN_SCOPE}",
+             "/ledger/inbox", "/registry/import", "/audit"]
+    found = []
+    for page in pages:
+        response = await site.get(page)
+        if response.status in (403, 404):  # not the role's, or a draft its owner has not submitted
+            continue
+        assert response.status == 200, (role, page)
+        found.append(await response.text())
+    return found
+
+
+_LINK = re.compile(r'<a href="(/[^"]*)"')
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_a_link_a_page_shows_is_one_the_role_may_follow(site, desk_ids, funding_ids, role):
+    """Every link on the pages a role reaches leads to a page (or a paper) the role may see:
+    what a page offers comes from the permission table and the scope rule, never a 403 or 404."""
+    import html
+
+    await log_in(site, role)
+    links = {html.unescape(href) for page in await _pages_of(site, role, desk_ids, funding_ids)
+             for href in _LINK.findall(page)} - {"/logout"}
+    assert links
+    for link in sorted(links):
+        response = await site.get(link, allow_redirects=False)
+        assert response.status not in (403, 404, 405, 500), (role, link, response.status)
+
+
 @pytest.mark.parametrize("role", ROLES)
 async def test_a_form_a_page_shows_is_one_the_role_may_send(site, desk_ids, funding_ids, role):
     """Every form on the pages a role reaches (in scope, every project state) is one its POST
@@ -740,18 +775,9 @@ async def test_a_form_a_page_shows_is_one_the_role_may_send(site, desk_ids, fund
     import html
 
     await log_in(site, role)
-    c, ids, projects = COMMUNITY[IN_SCOPE], desk_ids[IN_SCOPE], funding_ids[IN_SCOPE]
-    pages = ["/", f"/desk?community={c}", f"/desk/demands/{ids['demand']}", f"/desk/problems/{ids['problem']}",
-             f"/desk/meeting?community={c}", f"/desk/intake?community={c}", "/funding", "/funding/new",
-             *(f"/funding/projects/{pid}" for pid in projects.values()), f"/registry/households/{IN_SCOPE}",
-             "/ledger/inbox", "/registry/import", "/audit"]
     forms = {}
-    for page in pages:
-        response = await site.get(page)
-        if response.status in (403, 404):  # not the role's, or a draft its owner has not submitted
-            continue
-        assert response.status == 200, (role, page)
-        for action, body in _FORM.findall(await response.text()):
+    for page in await _pages_of(site, role, desk_ids, funding_ids):
+        for action, body in _FORM.findall(page):
             forms.setdefault(html.unescape(action), dict(_HIDDEN.findall(body)))
     forms.pop("/logout")
     for action, hidden in forms.items():

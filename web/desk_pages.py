@@ -17,6 +17,7 @@ from aiohttp import web
 
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound, StaleVersion
+from resettle.rules import scope as rule
 from resettle.rules.desk import DEMAND, PROBLEM, RATING_LABELS, Period, iso_week, period
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
@@ -102,7 +103,7 @@ async def _where(request: web.Request) -> tuple[str | None, list[dict]]:
     who = actor(request)
     require(who.role, "desk.view")
     key = community_key(request.query)
-    if who.role == "desk":
+    if rule.own_community(who) is not None:
         return key, []
     choices = [{"key": f"{r['township']}/{r['community']}", "label": f"{r['township']} · {r['community']}"}
                for r in (await registry.community_stats(who))[:-1]]
@@ -124,7 +125,7 @@ def _pick(request: web.Request, choices: list[dict], title: str) -> web.Response
 async def board(request: web.Request) -> web.Response:
     who, q = actor(request), request.query
     key, choices = await _where(request)
-    if key is None and who.role != "desk":
+    if key is None and rule.own_community(who) is None:
         return _pick(request, choices, "三合署一周看板")
     data = await desk.board(who, key, week_of(q))
     info = await desk.desk_info(who, data["community_id"])
@@ -151,7 +152,7 @@ async def intake_form(request: web.Request) -> web.Response:
     who = actor(request)
     require(who.role, "desk.work")
     key, choices = await _where(request)
-    if key is None and who.role != "desk":
+    if key is None and rule.own_community(who) is None:
         return _pick(request, choices, "受理需求")
     info = await desk.desk_info(who, key)
     return _intake_form(request, info, {"channel": "reception", "received_on": desk.today().isoformat()})
@@ -300,7 +301,7 @@ async def _problem_page(request: web.Request, problem_id: int, *, error: str = "
     data = await desk.problem_detail(who, problem_id)
     working = allowed(who.role, "desk.work")
     # the owners come from the desk of the problem's community: desk staff's own, or the one named
-    info = await desk.desk_info(who, key) if working and (key or who.role == "desk") else None
+    info = await desk.desk_info(who, key) if working and (key or rule.own_community(who) is not None) else None
     history = await audit_log(who, object_type="problem", object_id=str(problem_id)) \
         if allowed(who.role, "audit.view") else None
     return aiohttp_jinja2.render_template("desk_problem.html", request, {
@@ -392,7 +393,7 @@ async def _meeting_page(request: web.Request, key: str | None, week: str, *, err
 @routes.get("/desk/meeting")
 async def meeting(request: web.Request) -> web.Response:
     key, choices = await _where(request)
-    if key is None and actor(request).role != "desk":
+    if key is None and rule.own_community(actor(request)) is None:
         return _pick(request, choices, "例会")
     return await _meeting_page(request, key, week_of(request.query), choices=choices)
 
@@ -434,7 +435,7 @@ async def lists(request: web.Request) -> web.Response:
     """The four lists of a period as tables, and each (or all) as .xlsx, PDF or (one list) .csv."""
     who, q = actor(request), request.query
     key, choices = await _where(request)
-    if key is None and who.role != "desk":
+    if key is None and rule.own_community(who) is None:
         return _pick(request, choices, "三合署清单")
     span, shown, fmt = span_of(q), field(q, "list"), field(q, "format")
     names = chosen_lists([shown] if shown else None)  # refuses a list that does not exist
@@ -479,7 +480,7 @@ async def summary(request: web.Request) -> web.Response:
     chart = bar_chart("各安置社区需求数与解决问题数", [r["community"] for r in shown],
                       {"需求数": [r["demands"] for r in shown], "解决问题数": [r["solved"] for r in shown]})
     townships = sorted({r["township"] for r in (await registry.community_stats(who))[:-1]}) \
-        if who.role in ("admin", "office") else []
+        if rule.whole_district(who) else []
     return aiohttp_jinja2.render_template("desk_summary.html", request, {
         "s": data, "rows": summary_rows(data), "columns": SUMMARY_COLUMNS, "chart": to_svg(chart), "month": month,
         "townships": townships, "q": q,

@@ -17,6 +17,7 @@ from aiohttp import web
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.policy import load_policy
+from resettle.rules import scope as rule
 from resettle.rules.funding import EDITABLE, KIND_LABELS, PROJECT, STATUS_LABELS, Kind, ProjectStatus, percent, yuan
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
@@ -139,16 +140,17 @@ async def home(request: web.Request) -> web.Response:
     found = await funding.list_projects(who, year=year, status=status or None, township=township or None,
                                         limit=PAGE, offset=offset)
     queue_offset = whole(q, "queue_offset", "起始位置", 0, 10**9) or 0
+    reviews = rule.review_queue(who)
     queue = await funding.queue(who, year=year, limit=funding.QUEUE_PAGE, offset=queue_offset) \
-        if who.role in ("department", "finance") else None
-    if who.role == "finance" and not queue["envelopes"]:  # an empty queue still shows what remains
+        if reviews is not None else None
+    if reviews is ProjectStatus.VERIFIED and not queue["envelopes"]:  # an empty queue still shows what remains
         queue["envelopes"] = [await funding.envelope(who, year or funding.today().year)]
     keep = {k: v for k, v in (("year", year), ("status", status), ("township", township)) if v}
     return aiohttp_jinja2.render_template("funding_home.html", request, {
         "found": found, "queue": queue, "year": year, "status": status, "township": township, "offset": offset,
         "page": PAGE, "queue_offset": queue_offset, "queue_page": funding.QUEUE_PAGE, "keep": keep,
         "statuses": {s.value: label for s, label in STATUS_LABELS.items()},
-        "townships": [t.name for t in load_policy().townships] if who.role != "township" else []})
+        "townships": [t.name for t in load_policy().townships] if rule.own_township(who) is None else []})
 
 
 # ---------------------------------------------------------------- the draft form

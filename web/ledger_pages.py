@@ -7,6 +7,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from resettle.errors import DomainError
+from resettle.rules import scope as rule
 from resettle.rules.ledger import HANDOFF_STEPS
 from resettle.rules.permissions import require
 from services import ledger
@@ -79,7 +80,7 @@ async def report(request: web.Request) -> web.StreamResponse:
     """The 对接清单 of a township (a liaison's own; any for the office) as PDF or xlsx."""
     who, q = actor(request), request.query
     require(who.role, "ledger.view")
-    township = field(q, "township") or (who.township or "")
+    township = field(q, "township") or (rule.own_township(who) or "")
     fmt = "xlsx" if field(q, "format") == "xlsx" else "pdf"
     data = await ledger.pair_report(who, township, field(q, "with") or None)
     return await downloads.attachment(lambda path: ledger.write_pair_report(data, path), "对接清单", fmt)

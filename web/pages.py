@@ -10,6 +10,7 @@ from aiohttp import web
 
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound
+from resettle.rules import scope as rule
 from resettle.rules.household import HOUSEHOLD, STATUS_LABELS
 from resettle.rules.permissions import ROLES, Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
@@ -30,7 +31,9 @@ async def template_context(request: web.Request) -> dict:
     who = request.get(ACTOR)
     return {"actor": who, "role_label": ROLES.get(who.role, "") if who else "",
             "csrf": await csrf_token(request),
-            "can": (lambda action: allowed(who.role, action)) if who else (lambda action: False)}
+            "can": (lambda action: allowed(who.role, action)) if who else (lambda action: False),
+            "whole_district": bool(who) and rule.whole_district(who),
+            "own_township": rule.own_township(who) if who else None}
 
 
 def setup_routes(app: web.Application) -> None:
@@ -88,7 +91,7 @@ async def logout(request: web.Request) -> web.Response:
 async def home(request: web.Request) -> dict:
     who = actor(request)
     rows = await registry.township_stats(who)
-    return {"total": rows[-1], "townships": rows[:-1] if who.role in ("township", "desk") else []}
+    return {"total": rows[-1], "townships": rows[:-1] if rule.township_reached(who) is not None else []}
 
 
 @routes.get("/registry/stats")

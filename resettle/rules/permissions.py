@@ -1,5 +1,5 @@
-"""Who may do what: the role table. Scope (which township or community) is checked by the
-services against the rows themselves; this table only says whether a role may act at all."""
+"""Who may do what: the role table. Scope (which township or community) is `resettle.rules.scope`,
+judged on the stored rows; this table only says whether a role may act at all."""
 
 from __future__ import annotations
 

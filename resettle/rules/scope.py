@@ -1,0 +1,129 @@
+"""Which rows an actor reaches: the one scope rule, on plain values.
+
+The role table (`permissions`) says whether a role may take an action at all; this says on which
+rows. A township liaison reaches the households moving out of or into its township, the
+hand-offs to or from it, its communities and their desk work, and its projects; desk staff their
+one community; a department the submitted projects of its catalog items; finance every submitted
+project; the office and the administrator everything. `services.scope` turns the same answers
+into ORM filters; the pages ask it what to offer. An object out of reach is not found (404)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from resettle.actor import Actor
+from resettle.rules.funding import ProjectStatus
+
+WHOLE_DISTRICT = frozenset({"admin", "office"})
+
+
+def whole_district(actor: Actor) -> bool:
+    """Whether the actor works for the whole district (every township, every community)."""
+    return actor.role in WHOLE_DISTRICT
+
+
+def own_township(actor: Actor) -> str | None:
+    """The one township a liaison works for; None for everyone else."""
+    return actor.township if actor.role == "township" else None
+
+
+def own_community(actor: Actor) -> int | None:
+    """The one community desk staff work in; None for everyone else."""
+    return actor.community_id if actor.role == "desk" else None
+
+
+def township_reached(actor: Actor) -> str | None:
+    """The township an actor's figures are limited to: a liaison's, or the township of desk
+    staff's community; None is every township."""
+    return actor.township if actor.role in ("township", "desk") else None
+
+
+def household_columns(actor: Actor) -> list[tuple[str, object]] | None:
+    """The households an actor reaches, as (column, value) pairs any one of which admits a
+    household; None means all."""
+    if actor.role == "township":
+        return [("origin_township", actor.township), ("dest_township", actor.township)]
+    if actor.role == "desk":
+        return [("community_id", actor.community_id)]
+    return None
+
+
+def sees_household(actor: Actor, household: Mapping | object) -> bool:
+    """Whether the actor reaches a household given by its STORED columns (a row, or the model)."""
+    columns = household_columns(actor)
+    if columns is None:
+        return True
+    stored: Callable[[str], object] = (household.get if isinstance(household, Mapping)
+                                       else lambda column: getattr(household, column))
+    return any(stored(column) == value for column, value in columns)
+
+
+def sees_person(actor: Actor, household: Mapping | object, responsible_townships: Iterable[str]) -> bool:
+    """A person's ledger: reached with their household, or by the township now responsible for
+    one of their lines (a transfer moves a line to a township the household never touches)."""
+    township = own_township(actor)
+    return sees_household(actor, household) or (
+        township is not None and any(code == township for code in responsible_townships))
+
+
+def sees_township(actor: Actor, code: str) -> bool:
+    """Whether a township's counts are shown to the actor."""
+    reached = township_reached(actor)
+    return reached is None or code == reached
+
+
+def sees_community(actor: Actor, community_id: int, township_code: str) -> bool:
+    """Whether the actor reaches a community (and its desk: demands, problems, actions, weeks)."""
+    community = own_community(actor)
+    if community is not None:
+        return community_id == community
+    township = own_township(actor)
+    return township is None or township_code == township
+
+
+def handoff_side(actor: Actor, from_township: str, to_township: str) -> str | None:
+    """Which side of a hand-off the actor stands on (office, receiver, sender); None when it
+    takes no part in it."""
+    if whole_district(actor):
+        return "office"
+    township = own_township(actor)
+    if township is None:
+        return None
+    if township == to_township:
+        return "receiver"
+    return "sender" if township == from_township else None
+
+
+@dataclass(frozen=True)
+class ProjectReach:
+    """The projects an actor reaches; None is no limit on that column."""
+
+    township: str | None = None
+    department: str | None = None
+    drafts: bool = True
+
+
+def project_reach(actor: Actor) -> ProjectReach:
+    """A liaison its township's projects, drafts too; a department the submitted ones of its
+    catalog items; finance every submitted one; the others all."""
+    if actor.role == "township":
+        return ProjectReach(township=actor.township)
+    if actor.role == "department":
+        return ProjectReach(department=actor.department, drafts=False)
+    if actor.role == "finance":
+        return ProjectReach(drafts=False)
+    return ProjectReach()
+
+
+def sees_project(actor: Actor, township_code: str, department: str, status: str) -> bool:
+    """Whether the actor reaches a project given by its stored columns."""
+    reach = project_reach(actor)
+    return (reach.township in (None, township_code) and reach.department in (None, department)
+            and (reach.drafts or status != ProjectStatus.DRAFT.value))
+
+
+def review_queue(actor: Actor) -> ProjectStatus | None:
+    """The projects waiting on a reviewer: a department's to verify, finance's to approve; None
+    for the roles that review nothing of their own (the administrator may ask for either)."""
+    return {"department": ProjectStatus.SUBMITTED, "finance": ProjectStatus.VERIFIED}.get(actor.role)
