@@ -38,9 +38,9 @@ from resettle.rules.ledger import (
     is_overdue,
     line_need,
 )
-from resettle.rules.permissions import require
+from resettle.rules.permissions import allowed, require
 from resettle.rules.tags import join_tags, split_tags
-from resettle.rules.workflow import apply
+from resettle.rules.workflow import allowed_steps, apply
 from services import audit, scope  # registry imports this module too: used at call time only
 from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, factorize_rows, insert
 
@@ -437,9 +437,18 @@ async def list_handoffs(actor: Actor, *, township: str | None = None, direction:
         h.update(household_no=numbers[h["household_id"]], matter_code=line.get("matter_code"),
                  person=line.get("person"))
     kept = await notice_lines([h["household_id"] for h in rows if h["kind"] == Kind.NOTICE], policy)
-    items = [_describe(h, today, policy, kept.get(h["household_id"], [])) for h in rows]
+    items = [{**_describe(h, today, policy, kept.get(h["household_id"], [])), "steps": _steps(actor, h)}
+             for h in rows]
     items.sort(key=lambda h: (not h["overdue"], h["due"]))
     return {"total": total, "items": items}
+
+
+def _steps(actor: Actor, h: dict) -> list[str]:
+    """What the actor may do to this hand-off now, by the table and its side: what an inbox offers."""
+    side = rule.handoff_side(actor, h["from_township"], h["to_township"])
+    if side is None or not allowed(actor.role, "ledger.handoff"):
+        return []
+    return list(allowed_steps(HANDOFF, h["status"], side))
 
 
 INBOX_FIELDS = ("id", "kind", "status", "household_id", "entitlement_id", "from_township", "to_township", "sent_on",

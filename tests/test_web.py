@@ -563,11 +563,16 @@ async def test_inbox_bulk_accept_and_person_page(site):
     page = await (await site.get("/ledger/inbox")).text()
     ids = re.findall(r'name="id" value="(\d+)"', page)
     assert len(ids) == 2 and "逾期" in page  # WGZF transfer + the notice, long overdue
+
+    def offered(text: str) -> list[str]:  # the bulk form's steps: what the table lets the receiver do
+        return re.findall(r'<option value="(\w+)">', text.split('name="action"', 1)[1].split("</select>", 1)[0])
+    assert offered(page) == ["accept", "reject"]  # a receiver cannot revoke what it did not send
     token = await csrf_of(site, "/ledger/inbox")
     form = [("csrf", token), ("action", "accept")] + [("id", i) for i in ids]
     done = await site.post("/ledger/handoffs/act", data=form)
     text = await done.text()
     assert done.status == 200 and text.count("已接收") >= 2
+    assert "complete" in offered(text) and "accept" not in offered(text)
     person = await (await site.get(f"/ledger/persons/{HEAD_ID}")).text()
     assert "社区网格走访" in person and "事随人走" in person and "城桥镇" in person
 

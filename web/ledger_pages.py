@@ -37,9 +37,11 @@ async def inbox(request: web.Request, results: list[dict] | None = None, status:
     found = await ledger.list_handoffs(who, township=field(q, "township") or None, direction=direction,
                                        overdue=flag(q, "overdue"), open_only=not flag(q, "all"),
                                        offset=(page - 1) * ledger.PAGE)
+    # the bulk form offers what the listed hand-offs allow this actor now, in the table's order
+    offered = {step: label for step, label in HANDOFF_STEPS.items() if any(step in h["steps"] for h in found["items"])}
     return aiohttp_jinja2.render_template("inbox.html", request, {
         "found": found, "direction": direction, "q": q, "page": page, "results": results or [],
-        "pages": max(1, -(-found["total"] // ledger.PAGE)), "actions": HANDOFF_STEPS}, status=status)
+        "pages": max(1, -(-found["total"] // ledger.PAGE)), "actions": offered}, status=status)
 
 
 @routes.post("/ledger/handoffs/act")
