@@ -7,9 +7,9 @@ API parses into them and the OpenAPI document is generated from them, and the CL
 parse into the same models without importing the web. The `_contracts` suffix is the room's name
 as `_views` is for reads.
 
-Bodies are strict: only JSON integers are numbers (not "12", not 1.0, not true), a date is
-written 2026-11-18, an unknown field is refused. Every refusal is one Chinese sentence naming the
-field by its title (`ContractError.message`)."""
+Bodies are strict: only JSON integers are numbers (not "12", not 1.5, not true; 12.0 is an
+integer as JSON Schema says), a date is written 2026-11-18, an unknown field is refused.
+Every refusal is one Chinese sentence naming the field by its title (`ContractError.message`)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not storable (NUL) or not typed by anyone
+PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # the same, as the documents say it
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_ID = 2**31 - 1
 
@@ -38,9 +39,10 @@ class Contract(BaseModel):
 
 class Query(Contract):
     """A query string: every value arrives as text, so the types below read ASCII digits and
-    yes/no words; what a value means (a week, a community) is the service's to judge."""
+    yes/no words; what a value means (a week, a community) is the service's to judge. A
+    parameter the route does not take is refused, as an unknown body field is."""
 
-    model_config = ConfigDict(strict=False, extra="ignore")
+    model_config = ConfigDict(strict=False, extra="forbid")
 
 
 class Result(BaseModel):
@@ -84,9 +86,14 @@ def text(limit: int, *choices: str, listed: tuple[str, ...] = (), **documented: 
         if choices and value not in choices:
             refuse("choice", f"只能是：{'、'.join(choices)}")
         return value
-    extra = {"maxLength": limit, **({"enum": list(choices or listed)} if choices or listed else {})}
+    extra = {"maxLength": limit, **({"enum": list(choices or listed)} if choices or listed else {"pattern": PRINTABLE})}
     return Annotated[str, AfterValidator(_no_control), AfterValidator(_at_most(limit)), AfterValidator(member),
                      Field(json_schema_extra=extra, **documented)]
+
+
+def _integral(value: Any) -> Any:
+    # JSON Schema counts 12.0 as an integer (the documents say "integer"); 12.5 stays a float
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def whole(low: int, high: int, **documented: Any) -> Any:
@@ -95,8 +102,8 @@ def whole(low: int, high: int, **documented: Any) -> Any:
         if not low <= value <= high:
             refuse("range", f"应在{low}到{high}之间")
         return value
-    return Annotated[int, AfterValidator(within), Field(json_schema_extra={"minimum": low, "maximum": high},
-                                                        **documented)]
+    return Annotated[int, BeforeValidator(_integral), AfterValidator(within),
+                     Field(json_schema_extra={"minimum": low, "maximum": high}, **documented)]
 
 
 def _iso_day(value: Any) -> Any:
@@ -132,8 +139,12 @@ def mapping(key: Any, value: Any, high: int, **documented: Any) -> Any:
         if len(found) > high:
             refuse("count", f"最多{high}项")
         return found
-    return Annotated[dict[key, value], AfterValidator(counted),
-                     Field(json_schema_extra={"maxProperties": high}, **documented)]
+    def documented_keys(schema: dict) -> None:
+        # pydantic writes a key's pattern as patternProperties, which leaves other keys free
+        (pattern, values), = schema.pop("patternProperties").items()
+        schema.update(additionalProperties=values, maxProperties=high)
+        schema["propertyNames"]["pattern"] = pattern
+    return Annotated[dict[key, value], AfterValidator(counted), Field(json_schema_extra=documented_keys, **documented)]
 
 
 ID = whole(1, MAX_ID)
@@ -157,7 +168,8 @@ def query_text(*choices: str, unknown: str = "choice", **documented: Any) -> Any
         if choices and value not in choices:
             refuse(unknown, f"只能是 {'、'.join(choices[:-1])} 或 {choices[-1]}")
         return value
-    extra = {"enum": list(choices)} if choices else {}
+    # a parameter given is a parameter meant: an empty one is refused (web/api.py query_middleware)
+    extra = {"enum": list(choices)} if choices else {"minLength": 1, "pattern": PRINTABLE}
     return Annotated[str, BeforeValidator(_query_text), AfterValidator(member),
                      Field(json_schema_extra=extra, **documented)]
 
@@ -217,7 +229,7 @@ def _title(model: type[BaseModel], loc: tuple) -> tuple[str, str]:
 
 
 def _sentence(model: type[BaseModel], errors: list[dict], query: bool) -> ContractError:
-    for kind, words in (("missing", "缺少字段"), ("extra_forbidden", "不认识的字段")):
+    for kind, words in (("missing", "缺少字段"), ("extra_forbidden", "不认识的参数" if query else "不认识的字段")):
         names = [str(e["loc"][-1]) for e in errors if e["type"] == kind]
         if names:
             return ContractError(f"{words}：{'、'.join(names)}")
