@@ -52,6 +52,9 @@ class Result(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+Rows = list[dict[str, Any]]  # detail rows a result carries as the pages show them
+
+
 class ContractError(ValueError):
     """What was submitted does not fit the contract; `message` is the sentence for the user."""
 

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from resettle.rules.desk import CHANNEL_LABELS, RATING_LABELS
-from services.contracts import ID, VERSION, Contract, Query, Result, day, items, mapping, query_text, text
+from services.contracts import ID, VERSION, Contract, Query, Result, Rows, day, items, mapping, query_text, text
 from services.desk import TEXT_MAX
 
 _NAMES = mapping(text(64, title="单位"), items(text(64, title="姓名"), 0, 50), 20, description="{单位: [姓名, …]}")
@@ -114,9 +114,6 @@ class Summary(InCommunity):
 
 
 # ---------------------------------------------------------------- results
-
-Rows = list[dict[str, Any]]
-
 
 class Demand(Result):
     id: int

@@ -8,7 +8,20 @@ from typing import Any
 from pydantic import Field
 
 from resettle.rules.funding import Kind, ProjectStatus
-from services.contracts import ID, VERSION, Contract, Query, Result, day, items, query_text, query_whole, text, whole
+from services.contracts import (
+    ID,
+    VERSION,
+    Contract,
+    Query,
+    Result,
+    Rows,
+    day,
+    items,
+    query_text,
+    query_whole,
+    text,
+    whole,
+)
 from services.funding import MAX_FEN, QUEUE_PAGE
 
 YEARS = (2000, 2100)  # a project year outside is a typing error (the services refuse it too)
@@ -106,9 +119,6 @@ class OfYear(Query):
 
 
 # ---------------------------------------------------------------- results
-
-Rows = list[dict[str, Any]]
-
 
 class Project(Result):
     id: int

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from services.contracts import Contract, Query, Result, query_text, query_whole, refuse
+from services.contracts import Contract, Query, Result, Rows, query_text, query_whole, refuse
 from services.registry import SEARCH_LIMIT
 
 STEPS = ("handed_over", "allocated", "moved_in", "withdrawn", "hukou_moved")
@@ -43,9 +43,6 @@ class Search(Query):
 
 
 # ---------------------------------------------------------------- results
-
-Rows = list[dict[str, Any]]
-
 
 class Recorded(Result):
     """一户走了一步（status、version），或一名成员户籍迁入（name、hukou_moved_on）。"""
