@@ -99,13 +99,13 @@ def _integral(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def whole(low: int, high: int, **documented: Any) -> Any:
-    """A JSON integer in [low, high]."""
+def whole(low: int, high: int, *, read: Callable[[Any], Any] = _integral, **documented: Any) -> Any:
+    """A JSON integer in [low, high] (`read` turns what was written into one)."""
     def within(value: int) -> int:
         if not low <= value <= high:
             refuse("range", f"应在{low}到{high}之间")
         return value
-    return Annotated[int, BeforeValidator(_integral), AfterValidator(within),
+    return Annotated[int, BeforeValidator(read), AfterValidator(within),
                      Field(json_schema_extra={"minimum": low, "maximum": high}, **documented)]
 
 
@@ -177,21 +177,18 @@ def query_text(*choices: str, unknown: str = "choice", **documented: Any) -> Any
                      Field(json_schema_extra=extra, **documented)]
 
 
+def _digits(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()) or len(value) > 9:
+            refuse("integer", "应为整数")
+        return int(value)
+    return value
+
+
 def query_whole(low: int, high: int, **documented: Any) -> Any:
     """A whole number written in ASCII digits ('²'.isdigit() is true) in [low, high]."""
-    def digits(value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip()
-            if not (value.isascii() and value.isdigit()) or len(value) > 9:
-                refuse("integer", "应为整数")
-            return int(value)
-        return value
-    def within(value: int) -> int:
-        if not low <= value <= high:
-            refuse("range", f"应在{low}到{high}之间")
-        return value
-    return Annotated[int, BeforeValidator(digits), AfterValidator(within),
-                     Field(json_schema_extra={"minimum": low, "maximum": high}, **documented)]
+    return whole(low, high, read=_digits, **documented)
 
 
 def _yes_no(value: Any) -> Any:
