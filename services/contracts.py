@@ -82,14 +82,13 @@ def _at_most(limit: int) -> Callable[[str], str]:
     return check
 
 
-def text(limit: int, *choices: str, listed: tuple[str, ...] = (), **documented: Any) -> Any:
-    """A string of at most `limit` characters without control characters, one of `choices` if
-    given; `listed` documents choices that the use case's rules judge (with their own message)."""
+def text(limit: int, *choices: str, **documented: Any) -> Any:
+    """A string of at most `limit` characters without control characters, one of `choices` if given."""
     def member(value: str) -> str:
         if choices and value not in choices:
             refuse("choice", f"只能是：{'、'.join(choices)}")
         return value
-    extra = {"maxLength": limit, **({"enum": list(choices or listed)} if choices or listed else {"pattern": PRINTABLE})}
+    extra = {"maxLength": limit, **({"enum": list(choices)} if choices else {"pattern": PRINTABLE})}
     return Annotated[str, AfterValidator(_no_control), AfterValidator(_at_most(limit)), AfterValidator(member),
                      Field(json_schema_extra=extra, **documented)]
 

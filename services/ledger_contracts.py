@@ -15,7 +15,7 @@ ACTIONS = ("accept", "reject", "complete", "revoke")
 class Steps(Contract):
     """对多张对接单做同一操作；每张各自成败。"""
     ids: items(ID, 1, 1000, title="对接单编号")
-    action: text(16, listed=ACTIONS, title="操作")
+    action: text(16, *ACTIONS, title="操作")
     reason: text(2000, title="原因") = ""
 
 

@@ -43,6 +43,7 @@ DRAFT = {"community": "陈家新苑", "kind": "operation", "title": "x", "year":
      "赞成票数（votes_for）应为整数"),
     (funding_contracts.Update, {"title": "x"}, "缺少字段：version"),
     (ledger_contracts.Steps, {"ids": [1, -2], "action": "accept"}, "对接单编号（ids）应在1到"),
+    (ledger_contracts.Steps, {"ids": [1], "action": "delete"}, "操作（action）只能是：accept、reject、complete"),
     (registry_contracts.Step, {"event": "handed_over", "version": True}, "version应为字符串或整数"),
     (registry_contracts.Step, {"event": ["handed_over"]}, "event应为字符串或整数"),
 ])
