@@ -154,18 +154,20 @@ class _Schema(GenerateJsonSchema):
 
 
 def _schema(kind: Any, components: dict, mode: str) -> dict:
-    """`kind`'s JSON Schema; the models it names go into `components` (one name, one schema)."""
+    """`kind`'s JSON Schema, a model by reference; the models it names go into `components`
+    (one name, one schema: two contracts of one name would be an error here, not a wrong document)."""
     found = TypeAdapter(kind).json_schema(ref_template=REF, schema_generator=_Schema, mode=mode)
-    for name, schema in {**found.pop("$defs", {}), **({found["title"]: found} if "$ref" not in found and isinstance(
-            kind, type) and issubclass(kind, BaseModel) else {})}.items():
+    named = found.pop("$defs", {})
+    model = isinstance(kind, type) and issubclass(kind, BaseModel)
+    if model:
+        named[kind.__name__] = found
+    for name, schema in named.items():
         if components.setdefault(name, schema) != schema:
             raise ValueError(f"two contracts are both named {name}")
-    if isinstance(kind, type) and issubclass(kind, BaseModel):
-        return {"$ref": REF.format(model=found["title"])}
-    return found
+    return {"$ref": REF.format(model=kind.__name__)} if model else found
 
 
-def _parameters(op: Operation, components: dict) -> list[dict]:
+def _parameters(op: Operation) -> list[dict]:
     found = [{"name": name, "in": "path", "required": True, "schema": schema}
              for name, schema in _PATH.items() if f"{{{name}}}" in op.path]
     if op.query:
@@ -185,7 +187,7 @@ def _operation(op: Operation, components: dict) -> dict:
         str(op.status): {"description": "成功", "content": {"application/json": {
             "schema": _schema(op.result, components, "serialization")}}},
         **{str(status): error for status in op.refusals}}}
-    parameters = _parameters(op, components)
+    parameters = _parameters(op)
     if parameters:
         found["parameters"] = parameters
     if op.body:
