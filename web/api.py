@@ -1,32 +1,56 @@
 """JSON API under /api/v1: Bearer tokens, the same services, roles and scopes as the pages.
-Errors are {"error": {"code", "message"}} with a Chinese message."""
+Errors are {"error": {"code", "message"}} with a Chinese message.
+
+Every route parses its query string and body into the contracts its entry in web/openapi.py
+names, and answers through its result contract: a body that does not fit is a 422 (a wrong
+type, an unknown field, a date not written 2026-11-18); a query value that is not one of the
+listed choices a 422 and a malformed one a 400; a refusal of the rules a 400, a stale version
+a 409."""
 
 from __future__ import annotations
 
 import json
+from functools import cache
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from pydantic import TypeAdapter
 
 from resettle.errors import DomainError
 from services import ledger, registry
+from services.contracts import ContractError, Query, parse
 from services.registry_import import import_sheets
 from web import keys, limits, uploads
-from web.fields import CONTROL, field, flag, whole
+from web.fields import field, flag
 from web.forms import record_from_form
-from web.openapi import OPENAPI
+from web.openapi import BY_ROUTE, OPENAPI, Operation
 from web.security import actor, api_error, is_api
 
 routes = web.RouteTableDef()
-MAX_LIMIT = 200
 
 
 def setup_routes(app: web.Application) -> None:
     app.add_routes(routes)
 
 
-def respond(data, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False, default=str))
+def _operation(request: web.Request) -> Operation:
+    route = request.match_info.route
+    return BY_ROUTE[(route.method, route.resource.canonical)]
+
+
+@cache
+def _adapter(kind: Any) -> TypeAdapter:
+    return TypeAdapter(kind)
+
+
+def respond(request: web.Request, data, status: int | None = None) -> web.Response:
+    """`data` serialised through the route's result contract."""
+    operation = _operation(request)
+    adapter = _adapter(operation.result)
+    result = adapter.dump_python(adapter.validate_python(data), mode="json")
+    return web.json_response(result, status=status or operation.status,
+                             dumps=lambda d: json.dumps(d, ensure_ascii=False))
 
 
 async def json_object(request: web.Request) -> dict:
@@ -38,6 +62,24 @@ async def json_object(request: web.Request) -> dict:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="请求体应为 JSON 对象")
     return body
+
+
+async def body_of(request: web.Request) -> dict:
+    """The fields the body gives, parsed into the route's body contract."""
+    try:
+        return parse(_operation(request).body, await json_object(request)).given()
+    except ContractError as exc:
+        raise web.HTTPUnprocessableEntity(reason="Invalid body", text=exc.message) from None
+
+
+def query_of(request: web.Request) -> Query:
+    """The query string parsed into the route's query contract."""
+    try:
+        return parse(_operation(request).query, dict(request.query))
+    except ContractError as exc:
+        if exc.choice:
+            raise web.HTTPUnprocessableEntity(reason="Invalid parameter", text=exc.message) from None
+        raise DomainError(exc.message) from None
 
 
 @web.middleware
@@ -53,40 +95,33 @@ async def query_middleware(request: web.Request, handler):
 
 @routes.get("/api/v1/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
-    return respond(OPENAPI)
+    return respond(request, OPENAPI)
 
 
 @routes.get("/api/v1/registry/stats")
 async def stats(request: web.Request) -> web.Response:
-    by = request.query.get("by", "township")
-    if by not in ("township", "community"):
-        return api_error(422, "invalid_parameter", "参数 by 只能是 township 或 community")
+    by = query_of(request).by
     service = registry.township_stats if by == "township" else registry.community_stats
-    return respond(await service(actor(request)))
+    return respond(request, await service(actor(request)))
 
 
 @routes.get("/api/v1/households")
 async def households(request: web.Request) -> web.Response:
-    limit = whole(request.query, "limit", "参数 limit ", 1, MAX_LIMIT) or registry.SEARCH_LIMIT
-    offset = whole(request.query, "offset", "参数 offset ", 0, 10**9) or 0
-    return respond(await registry.search_households(actor(request), field(request.query, "q"),
-                                                    limit=limit, offset=offset))
+    q = query_of(request)
+    return respond(request, await registry.search_households(actor(request), q.q, limit=q.limit, offset=q.offset))
 
 
 @routes.get("/api/v1/households/{agreement_no}")
 async def household(request: web.Request) -> web.Response:
-    return respond(await registry.show_household(actor(request), field(request.match_info, "agreement_no")))
+    return respond(request, await registry.show_household(actor(request), field(request.match_info, "agreement_no")))
 
 
 @routes.post("/api/v1/households/{agreement_no}/events")
 async def record(request: web.Request) -> web.Response:
-    body = await json_object(request)
-    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in body.values()):
-        return api_error(422, "invalid_body", "请求体应为 JSON 对象，各字段为字符串或整数")
-    data = {k: str(v) for k, v in body.items()}
-    result = await record_from_form(actor(request), field(request.match_info, "agreement_no"),
-                                    {k: field(data, k) for k in data})
-    return respond(result, status=201)
+    """The same fields as the page's form, read by the same helpers."""
+    data = await body_of(request)
+    return respond(request, await record_from_form(actor(request), field(request.match_info, "agreement_no"),
+                                                   {k: field(data, k) for k in data}))
 
 
 async def _option(part) -> str:
@@ -133,37 +168,25 @@ async def imports(request: web.Request) -> web.Response:
         if upload:
             uploads.discard(folder, upload)
     status = {"rejected": 422, "partial": 200, "preview": 200}.get(report.outcome, 200)
-    return respond({**report.summary(), "issues": [vars(i) for i in report.issues]}, status=status)
+    return respond(request, {**report.summary(), "issues": [vars(i) for i in report.issues]}, status=status)
 
 
 @routes.get("/api/v1/ledger/handoffs")
 async def ledger_handoffs(request: web.Request) -> web.Response:
-    q = request.query
-    direction = q.get("direction", "both")
-    if direction not in ("incoming", "outgoing", "both"):
-        return api_error(422, "invalid_parameter", "参数 direction 只能是 incoming、outgoing 或 both")
-    found = await ledger.list_handoffs(
-        actor(request), township=field(q, "township") or None, direction=direction,
-        overdue=flag(q, "overdue"), open_only=not flag(q, "all"),
-        limit=whole(q, "limit", "参数 limit ", 1, 1000) or ledger.PAGE,
-        offset=whole(q, "offset", "参数 offset ", 0, 10**9) or 0)
-    return respond(found)
+    q = query_of(request)
+    return respond(request, await ledger.list_handoffs(
+        actor(request), township=q.township or None, direction=q.direction, overdue=q.overdue,
+        open_only=not q.all, limit=q.limit, offset=q.offset))
 
 
 @routes.post("/api/v1/ledger/handoffs/actions")
 async def ledger_act(request: web.Request) -> web.Response:
-    """{"ids": [...], "action": "accept|reject|complete|revoke", "reason": "..."}: per-item results."""
-    body = await json_object(request)
-    ids = body.get("ids")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool)
-                                                        and 0 < i < 2**31 for i in ids):
-        return api_error(422, "invalid_body", "ids 应为正整数列表")
-    action, reason = body.get("action"), body.get("reason", "")
-    if not isinstance(action, str) or not isinstance(reason, str) or CONTROL.search(reason):
-        return api_error(422, "invalid_body", "action 和 reason 应为字符串（不含控制字符）")
-    return respond({"results": await ledger.act(actor(request), ids, action, reason=reason)})
+    """Per-item results: each hand-off succeeds or fails on its own."""
+    body = await body_of(request)
+    return respond(request, {"results": await ledger.act(actor(request), body.pop("ids"), body.pop("action"),
+                                                         **body)})
 
 
 @routes.get("/api/v1/ledger/persons/{key}")
 async def ledger_person(request: web.Request) -> web.Response:
-    return respond(await ledger.person_ledger(actor(request), field(request.match_info, "key")))
+    return respond(request, await ledger.person_ledger(actor(request), field(request.match_info, "key")))

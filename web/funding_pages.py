@@ -22,6 +22,7 @@ from resettle.rules.funding import EDITABLE, KIND_LABELS, PROJECT, STATUS_LABELS
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
 from services import desk, funding, registry
+from services.funding_contracts import YEARS
 from services.funding_papers import (
     ENVELOPE_COLUMNS,
     EVENT_LABELS,
@@ -42,7 +43,6 @@ from web.security import actor
 
 routes = web.RouteTableDef()
 PAGE = 100  # projects per page of the list
-YEARS = (2000, 2100)  # a project year outside is a typing error (the services refuse it too)
 FORM_FIELDS = ("community", "kind", "item", "title", "year", "amount", "area_m2", "department", "description",
                "body", "held_on", "attendance", "votes_for", "votes_against", "problems")
 DELIBERATION = {"body": "议事机构", "held_on": "议事日期", "attendance": "到会人数", "votes_for": "赞成票数",
