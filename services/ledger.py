@@ -29,8 +29,8 @@ from resettle.rules.ledger import (
     KIND_LABELS,
     OPEN,
     ROUTING_LABELS,
+    HandoffKind,
     HandoffStatus,
-    Kind,
     Routing,
     add_working_days,
     age_on,
@@ -164,9 +164,9 @@ async def _send_needs(conn: BaseDBAsyncClient, actor: Actor, household: Househol
     is in the destination): their transfers, and a notice unless one is open (a notice lists the
     lines the origin keeps as they stand when it is read, new ones included)."""
     needs = [(line, _need(household, line, hukou).handoff) for line, hukou in lines]
-    transfers = [(line.id, line.matter_code) for line, kind in needs if kind is Kind.TRANSFER]
-    notice = any(kind is Kind.NOTICE for _, kind in needs) and not await Handoff.filter(
-        household_id=household.id, kind=Kind.NOTICE, status__in=list(OPEN)).exists()
+    transfers = [(line.id, line.matter_code) for line, kind in needs if kind is HandoffKind.TRANSFER]
+    notice = any(kind is HandoffKind.NOTICE for _, kind in needs) and not await Handoff.filter(
+        household_id=household.id, kind=HandoffKind.NOTICE, status__in=list(OPEN)).exists()
     if not transfers and not notice:
         return 0
     batch = _Batch(conn, on, policy)
@@ -197,11 +197,11 @@ async def _close(actor: Actor, line: Entitlement, on: dt.date, reason: str) -> N
 # ---------------------------------------------------------------- hand-offs
 
 
-def _line_predicates() -> dict[Kind, str]:
+def _line_predicates() -> dict[HandoffKind, str]:
     """SQL conditions selecting, among the open lines the origin holds, those a move-in transfers
     and those its notice lists — generated from `line_need`, so the rule stays in one place
     while a batch of 100,000 households is decided inside the database."""
-    found: dict[Kind, list[str]] = {Kind.TRANSFER: [], Kind.NOTICE: []}
+    found: dict[HandoffKind, list[str]] = {HandoffKind.TRANSFER: [], HandoffKind.NOTICE: []}
     for routing in Routing:
         for there in (False, True):
             need = line_need(routing.value, origin="origin", dest="dest", moved_in=True, hukou_at_dest=there)
@@ -228,11 +228,11 @@ async def send_move_in(conn: BaseDBAsyncClient, actor: Actor, households: list[H
         chunk = ", ".join(str(i) for i in ids[start:start + LOOKUP_CHUNK])  # integer ids from the database
         for line_id, code, household_id in (await conn.execute_query(
                 f"SELECT e.id, e.matter_code, p.household_id {_AT_ORIGIN} AND p.household_id IN ({chunk}) "
-                f"AND ({predicates[Kind.TRANSFER]}) ORDER BY e.id"))[1]:
+                f"AND ({predicates[HandoffKind.TRANSFER]}) ORDER BY e.id"))[1]:
             transfers.setdefault(household_id, []).append((line_id, code))
         noticed.update(row[0] for row in (await conn.execute_query(
             f"SELECT DISTINCT p.household_id {_AT_ORIGIN} AND p.household_id IN ({chunk}) "
-            f"AND ({predicates[Kind.NOTICE]})"))[1])
+            f"AND ({predicates[HandoffKind.NOTICE]})"))[1])
     batch = _Batch(conn, on, policy)
     for household_id in transfers.keys() | noticed:
         batch.add(moving[household_id], transfers.get(household_id, []), household_id in noticed)
@@ -248,7 +248,7 @@ async def notice_lines(household_ids: list[int], policy: Policy) -> dict[int, li
     ids = ", ".join(str(int(i)) for i in household_ids)
     for household_id, person, code in (await connection().execute_query(
             f"SELECT p.household_id, p.name, e.matter_code {_AT_ORIGIN} AND p.household_id IN ({ids}) "
-            f"AND ({_line_predicates()[Kind.NOTICE]}) ORDER BY e.id"))[1]:
+            f"AND ({_line_predicates()[HandoffKind.NOTICE]}) ORDER BY e.id"))[1]:
         found.setdefault(household_id, []).append({"person": person, "matter": names.get(code, code)})
     return found
 
@@ -282,13 +282,13 @@ class _Batch:
         sent_on = db_date(self.conn, self.on)
         for line_id, code in transfers:
             matter = self.policy.matter(code)
-            self.rows.append((self.stamp, self.stamp, Kind.TRANSFER.value, HandoffStatus.SENT.value, *common,
+            self.rows.append((self.stamp, self.stamp, HandoffKind.TRANSFER.value, HandoffStatus.SENT.value, *common,
                               line_id, household.origin_township, household.dest_township, sent_on,
                               self._date_after(matter.accept_days), self._date_after(matter.complete_days),
                               "", 1))
         if notice:
             accept, complete = self.policy.notice_days
-            self.rows.append((self.stamp, self.stamp, Kind.NOTICE.value, HandoffStatus.SENT.value, *common,
+            self.rows.append((self.stamp, self.stamp, HandoffKind.NOTICE.value, HandoffStatus.SENT.value, *common,
                               None, household.origin_township, household.dest_township, sent_on,
                               self._date_after(accept), self._date_after(complete), "", 1))
         self.transfers += len(transfers)
@@ -345,7 +345,7 @@ async def _act_one(actor: Actor, handoff_id: int, action: str, reason: str, toda
     updated = await Handoff.filter(id=handoff.id, version=handoff.version).update(**changes)
     if not updated:
         raise StaleVersion(f"对接单 {handoff_id} 刚被其他人处理过，请刷新后重试")
-    if after is HandoffStatus.COMPLETED and handoff.kind == Kind.TRANSFER and handoff.entitlement_id:
+    if after is HandoffStatus.COMPLETED and handoff.kind == HandoffKind.TRANSFER and handoff.entitlement_id:
         # the one place responsibility moves: a completed transfer
         line = await Entitlement.get(id=handoff.entitlement_id)
         await Entitlement.filter(id=line.id).update(responsible_township=handoff.to_township,
@@ -370,7 +370,7 @@ async def resend(actor: Actor, handoff_id: int, note: str = "", today: dt.date |
             raise NotFound(f"找不到可重新发出的对接单 {handoff_id}")
         if old.status != HandoffStatus.REJECTED:
             raise DomainError("只有已退回的对接单可以重新发出")
-        if old.kind == Kind.TRANSFER:
+        if old.kind == HandoffKind.TRANSFER:
             matter = policy.matter((await Entitlement.get(id=old.entitlement_id)).matter_code)
             accept, complete = matter.accept_days, matter.complete_days
         else:
@@ -436,7 +436,7 @@ async def list_handoffs(actor: Actor, *, township: str | None = None, direction:
         line = lines.get(h["entitlement_id"], {})
         h.update(household_no=numbers[h["household_id"]], matter_code=line.get("matter_code"),
                  person=line.get("person"))
-    kept = await notice_lines([h["household_id"] for h in rows if h["kind"] == Kind.NOTICE], policy)
+    kept = await notice_lines([h["household_id"] for h in rows if h["kind"] == HandoffKind.NOTICE], policy)
     items = [{**_describe(h, today, policy, kept.get(h["household_id"], [])), "steps": _steps(actor, h)}
              for h in rows]
     items.sort(key=lambda h: (not h["overdue"], h["due"]))
@@ -462,7 +462,7 @@ def _describe(h: dict, today: dt.date, policy: Policy, kept: list[dict]) -> dict
     else:
         matter = "、".join(sorted({d["matter"] for d in kept}))
         person = "、".join(dict.fromkeys(d["person"] for d in kept))
-    return {"id": h["id"], "kind": h["kind"], "kind_label": KIND_LABELS[Kind(h["kind"])], "status": h["status"],
+    return {"id": h["id"], "kind": h["kind"], "kind_label": KIND_LABELS[HandoffKind(h["kind"])], "status": h["status"],
             "status_label": HANDOFF_LABELS[HandoffStatus(h["status"])],
             "from_township": _township_name(policy, h["from_township"]),
             "to_township": _township_name(policy, h["to_township"]), "household": h["household_no"],
@@ -633,7 +633,7 @@ async def send_hukou_transfers(conn: BaseDBAsyncClient, actor: Actor, household:
     pending = set(await Handoff.filter(entitlement_id__in=[line.id for line in lines],
                                        status__in=list(OPEN)).values_list("entitlement_id", flat=True))
     moved = [line.id for line in lines if line.id not in pending and _need(household, line, True).handoff
-             is Kind.TRANSFER and _need(household, line, False).handoff is not Kind.TRANSFER]
+             is HandoffKind.TRANSFER and _need(household, line, False).handoff is not HandoffKind.TRANSFER]
     return await _send(conn, actor, household, moved, on, policy) if moved else 0
 
 

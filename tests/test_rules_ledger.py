@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from resettle.errors import DomainError
 from resettle.rules.ledger import (
     HANDOFF,
+    HandoffKind,
     HandoffStatus,
-    Kind,
     Matter,
     Need,
     Routing,
@@ -64,11 +64,11 @@ def test_working_days_skip_weekends(start, days):
 
 
 @pytest.mark.parametrize(("routing", "at_origin", "moved", "action"), [
-    ("FOLLOWS", True, False, Kind.TRANSFER),
-    ("STAYS", True, False, Kind.NOTICE),
-    ("STAYS", True, True, Kind.NOTICE),
-    ("HUKOU", True, False, Kind.NOTICE),
-    ("HUKOU", True, True, Kind.TRANSFER),
+    ("FOLLOWS", True, False, HandoffKind.TRANSFER),
+    ("STAYS", True, False, HandoffKind.NOTICE),
+    ("STAYS", True, True, HandoffKind.NOTICE),
+    ("HUKOU", True, False, HandoffKind.NOTICE),
+    ("HUKOU", True, True, HandoffKind.TRANSFER),
     ("FOLLOWS", False, False, None),  # already held elsewhere
 ])
 def test_move_in_action(routing, at_origin, moved, action):
@@ -115,12 +115,12 @@ ORIGIN, DEST = "310151101", "310151110"
     ("FOLLOWS", False, False, ORIGIN, DEST, Need(None, ORIGIN)),
     ("HUKOU", False, True, ORIGIN, DEST, Need(None, ORIGIN)),
     # living there: what the routing says, with the hukou deciding HUKOU lines
-    ("FOLLOWS", True, False, ORIGIN, DEST, Need(Kind.TRANSFER, ORIGIN, DEST)),
-    ("STAYS", True, False, ORIGIN, DEST, Need(Kind.NOTICE, ORIGIN, DEST)),
-    ("STAYS", True, True, ORIGIN, DEST, Need(Kind.NOTICE, ORIGIN, DEST)),
-    ("HUKOU", True, False, ORIGIN, DEST, Need(Kind.NOTICE, ORIGIN, DEST)),
+    ("FOLLOWS", True, False, ORIGIN, DEST, Need(HandoffKind.TRANSFER, ORIGIN, DEST)),
+    ("STAYS", True, False, ORIGIN, DEST, Need(HandoffKind.NOTICE, ORIGIN, DEST)),
+    ("STAYS", True, True, ORIGIN, DEST, Need(HandoffKind.NOTICE, ORIGIN, DEST)),
+    ("HUKOU", True, False, ORIGIN, DEST, Need(HandoffKind.NOTICE, ORIGIN, DEST)),
     # … e.g. 城乡居保 opening at 16 after the hukou moved
-    ("HUKOU", True, True, ORIGIN, DEST, Need(Kind.TRANSFER, ORIGIN, DEST)),
+    ("HUKOU", True, True, ORIGIN, DEST, Need(HandoffKind.TRANSFER, ORIGIN, DEST)),
     # a line already transferred, or a move within one township: nothing to hand off
     ("FOLLOWS", True, True, DEST, DEST, Need(None, DEST)),
     ("HUKOU", True, True, DEST, DEST, Need(None, DEST)),
@@ -140,7 +140,8 @@ def test_line_need_invariants(routing, moved_in, hukou, dest, responsible):
     assert (need.handoff is None) == (need.to is None) == (dest == ORIGIN or not moved_in or held != ORIGIN)
     if need.handoff is not None:
         assert need.to == dest != ORIGIN
-        assert (need.handoff is Kind.TRANSFER) == (routing is Routing.FOLLOWS or (routing is Routing.HUKOU and hukou))
+        follows = routing is Routing.FOLLOWS or (routing is Routing.HUKOU and hukou)
+        assert (need.handoff is HandoffKind.TRANSFER) == follows
     # the move-in's view of the rule is the same rule
     if dest == DEST and moved_in:
         assert move_in_action(routing, held == ORIGIN, hukou) is need.handoff

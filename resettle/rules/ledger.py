@@ -61,7 +61,7 @@ def add_working_days(start: dt.date, days: int) -> dt.date:
     return day
 
 
-class Kind(enum.StrEnum):
+class HandoffKind(enum.StrEnum):
     TRANSFER = "transfer"
     NOTICE = "notice"
 
@@ -77,7 +77,7 @@ class HandoffStatus(enum.StrEnum):
 HANDOFF_LABELS = {HandoffStatus.SENT: "待接收", HandoffStatus.ACCEPTED: "已接收",
                   HandoffStatus.COMPLETED: "已办结", HandoffStatus.REJECTED: "已退回",
                   HandoffStatus.REVOKED: "已撤回"}
-KIND_LABELS = {Kind.TRANSFER: "转移", Kind.NOTICE: "告知"}
+KIND_LABELS = {HandoffKind.TRANSFER: "转移", HandoffKind.NOTICE: "告知"}
 OPEN = (HandoffStatus.SENT, HandoffStatus.ACCEPTED)
 
 HANDOFF_STEPS = {"accept": "接收", "reject": "退回", "complete": "办结", "revoke": "撤回"}
@@ -120,7 +120,7 @@ class Need:
     """What one open line needs: the hand-off the origin sends (None: nothing), to whom, and
     the township responsible meanwhile (responsibility moves only when a transfer completes)."""
 
-    handoff: Kind | None
+    handoff: HandoffKind | None
     responsible: str
     to: str | None = None
 
@@ -137,10 +137,10 @@ def line_need(routing: str, *, origin: str, dest: str, moved_in: bool, hukou_at_
     if origin == dest or not moved_in or responsible != origin:
         return Need(None, responsible)
     follows = routing == Routing.FOLLOWS or (routing == Routing.HUKOU and hukou_at_dest)
-    return Need(Kind.TRANSFER if follows else Kind.NOTICE, origin, dest)
+    return Need(HandoffKind.TRANSFER if follows else HandoffKind.NOTICE, origin, dest)
 
 
-def move_in_action(routing: str, at_origin: bool, hukou_moved: bool) -> Kind | None:
+def move_in_action(routing: str, at_origin: bool, hukou_moved: bool) -> HandoffKind | None:
     """`line_need` at a move-in between two townships, for a line held at the origin or not."""
     return line_need(routing, origin="origin", dest="dest", moved_in=True, hukou_at_dest=hukou_moved,
                      responsible="origin" if at_origin else "elsewhere").handoff
