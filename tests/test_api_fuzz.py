@@ -3,6 +3,7 @@ check that needs no links between operations: no 5xx, statuses, content types an
 documented, requests that fit the document taken and requests that do not refused."""
 
 import asyncio
+import os
 import threading
 
 import pytest
@@ -23,6 +24,9 @@ from web.app import init_app
 from web.openapi import OPENAPI
 
 EXAMPLES = 8  # per operation, role and mode: ~600 requests per role
+# The same requests on every run, so CI's verdict is the code's, not the draw's; set
+# RESETTLE_FUZZ_EXPLORE=1 to draw new ones (and keep what they find as regression tests).
+EXPLORE = bool(os.environ.get("RESETTLE_FUZZ_EXPLORE"))
 SCOPES = {"township": {"township": "陈家镇"}, "desk": {"community": "陈家新苑", "carriage": "居委会"},
           "department": {"department": "区民政局"}}
 CHECKS = [st.not_a_server_error, st.status_code_conformance, st.content_type_conformance,
@@ -85,7 +89,8 @@ def test_the_document_holds_for_every_role(live_server):
             strategy = strategy.filter(_misfit_is_sent)
 
         @given(case=strategy)
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=not EXPLORE,
+                  suppress_health_check=list(HealthCheck))
         def check(case):
             calls.append(case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {tokens[role]}"},
                                                 checks=CHECKS).status_code)
