@@ -34,6 +34,7 @@ from resettle.rules import idnumber
 from resettle.rules import scope as rule
 from resettle.rules.contact import mask_phone, normalize_phone
 from resettle.rules.desk import (
+    ACTION,
     ACTION_STATUS_LABELS,
     CHANNEL_LABELS,
     DEMAND,
@@ -500,14 +501,12 @@ async def complete_action(actor: Actor, action_id: int, *, result: str, on: dt.d
     on = _not_future(on, "完成日期")
     async with in_transaction():
         action = await _action(actor, action_id)
-        if action.status != ActionStatus.PLANNED:
-            raise DomainError(f"实事{action_id}已于{action.completed_on}完成")
-        if on < action.decided_on:
-            raise DomainError(f"完成日期{on}早于议定日期{action.decided_on}")
-        await versioned.save(action, {"status": ActionStatus.COMPLETED.value, "completed_on": on, "result": result},
+        after = apply(ACTION, action.status, "complete", actor.role, on=on, decided_on=action.decided_on,
+                      action=action_id, completed_on=action.completed_on)
+        await versioned.save(action, {"status": after.value, "completed_on": on, "result": result},
                              version, f"实事{action_id}")
         await audit.record(actor, "desk.complete", "action", action.id, {
-            "status": [ActionStatus.PLANNED.value, ActionStatus.COMPLETED.value],
+            "status": [ActionStatus.PLANNED.value, after.value],
             "completed_on": [None, on.isoformat()], "result": ["", result]})
         problem = await Problem.get(id=action.problem_id)
         planned = await Action.filter(problem_id=problem.id, status=ActionStatus.PLANNED.value).count()

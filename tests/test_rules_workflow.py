@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from resettle.errors import DomainError
-from resettle.rules.desk import DEMAND, PROBLEM, DemandStatus, ProblemStatus
+from resettle.rules.desk import ACTION, DEMAND, PROBLEM, ActionStatus, DemandStatus, ProblemStatus
 from resettle.rules.funding import PROJECT, ProjectStatus
 from resettle.rules.household import HOUSEHOLD, Status
 from resettle.rules.ledger import HANDOFF, HandoffStatus
@@ -18,7 +18,8 @@ from resettle.rules.workflow import allowed_steps, apply
 
 DAY = dt.date(2026, 3, 2)
 # Facts under which every need holds: a reason, a date after the last one, no action left planned.
-FACTS = {"reason": "原因", "on": DAY, "last_date": DAY, "withdrawn_on": DAY, "planned": 0, "problem": 7}
+FACTS = {"reason": "原因", "on": DAY, "last_date": DAY, "withdrawn_on": DAY, "planned": 0, "problem": 7,
+         "decided_on": DAY, "action": 3, "completed_on": DAY}
 
 H, D, Pr, P, S = HandoffStatus, DemandStatus, ProblemStatus, ProjectStatus, Status
 MOVES = {
@@ -36,6 +37,7 @@ MOVES = {
         (Pr.OPEN, "plan"): Pr.SCHEDULED, (Pr.SCHEDULED, "plan"): Pr.SCHEDULED, (Pr.DONE, "plan"): Pr.SCHEDULED,
         (Pr.SCHEDULED, "complete"): Pr.DONE, (Pr.DONE, "feedback"): Pr.DONE, (Pr.DONE, "happy"): Pr.HAPPY,
         (Pr.DONE, "reopen"): Pr.SCHEDULED}),
+    "action": (ACTION, "desk", {(ActionStatus.PLANNED, "complete"): ActionStatus.COMPLETED}),
     "project": (PROJECT, "admin", {
         (P.DRAFT, "submit"): P.SUBMITTED, (P.RETURNED, "submit"): P.SUBMITTED, (P.SUBMITTED, "verify"): P.VERIFIED,
         (P.SUBMITTED, "return"): P.RETURNED, (P.SUBMITTED, "reject"): P.REJECTED, (P.VERIFIED, "approve"): P.APPROVED,
@@ -102,6 +104,11 @@ def test_what_a_step_needs():
     # a need is held against the facts a page gives, and left to the form otherwise
     assert "reject" in allowed_steps(PROJECT, P.VERIFIED, "finance")
     assert "reject" not in allowed_steps(PROJECT, P.VERIFIED, "finance", reason="")
+    with pytest.raises(DomainError, match="完成日期2026-01-01早于议定日期2026-01-02"):
+        apply(ACTION, ActionStatus.PLANNED, "complete", "desk", on=dt.date(2026, 1, 1), decided_on=dt.date(2026, 1, 2))
+    with pytest.raises(DomainError, match="实事3已于2026-01-05完成"):
+        apply(ACTION, ActionStatus.COMPLETED, "complete", "desk", on=DAY, decided_on=DAY, action=3,
+              completed_on=dt.date(2026, 1, 5))
     # the facts choose between the two ends of a step
     assert apply(PROBLEM, Pr.SCHEDULED, "complete", "desk", planned=2) is Pr.SCHEDULED
     assert apply(PROBLEM, Pr.SCHEDULED, "complete", "admin", planned=0) is Pr.DONE

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from resettle.errors import DomainError
-from resettle.rules.workflow import Table, Transition
+from resettle.rules.workflow import Requirement, Table, Transition
 
 
 class DemandStatus(enum.StrEnum):
@@ -117,6 +117,18 @@ PROBLEM = Table(frozenset(ProblemStatus), (
     Transition(ProblemStatus.DONE, "happy", ProblemStatus.HAPPY, "desk.work"),
     Transition(ProblemStatus.DONE, "reopen", ProblemStatus.SCHEDULED, "desk.work"),
 ), _problem_refused)
+
+
+def _action_refused(status: str, step: str, facts: Mapping) -> str:
+    return f"实事{facts['action']}已于{facts['completed_on']}完成"
+
+
+# An action the meeting decided is planned until it is completed, with its result, once, on a day
+# no earlier than the decision. Facts: on, decided_on; action and completed_on for the refusal.
+ACTION = Table(frozenset(ActionStatus), (
+    Transition(ActionStatus.PLANNED, "complete", ActionStatus.COMPLETED, "desk.work", (
+        Requirement("on", "完成日期{on}早于议定日期{decided_on}", lambda facts: facts["on"] >= facts["decided_on"]),)),
+), _action_refused)
 
 
 # ---------------------------------------------------------------- feedback
