@@ -5,16 +5,15 @@ them."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 
 from resettle.errors import DomainError
 from resettle.rules.dates import parse_date
+from services.contracts import CONTROL  # the one rule of what text may hold, as the API's contracts
 
 ID = "{id:[0-9]{1,9}}"  # a route's id: ids are 32-bit, a longer number names nothing (not a 500)
 MAX_PAGE = 1_000_000
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not storable (NUL) or not typed by anyone
 
 
 def field(values: Mapping, name: str) -> str:
