@@ -579,6 +579,14 @@ async def test_inbox_bulk_accept_and_person_page(site):
     assert "社区网格走访" in person and "事随人走" in person and "城桥镇" in person
 
 
+async def test_a_body_nested_deeper_than_the_parser_goes_is_a_400(site):
+    auth = {"Authorization": f"Bearer {site.tokens['office']}"}
+    deep = "[" * 100_000 + "]" * 100_000  # 200 KB, under the form limit; json.loads raises RecursionError
+    response = await site.post("/api/v1/ledger/handoffs/actions", data=deep, headers={
+        **auth, "Content-Type": "application/json"})
+    assert response.status == 400 and "JSON" in await response.text()
+
+
 async def test_unicode_digits_are_not_numbers(site):
     """'²'.isdigit() is True in Python; found by the fuzzer."""
     auth = {"Authorization": f"Bearer {site.tokens['office']}"}

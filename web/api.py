@@ -57,7 +57,7 @@ async def json_object(request: web.Request) -> dict:
     """The request body as a JSON object, or a 400 in the API's error shape."""
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # [[[…]]] deeper than the parser goes
         body = None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="请求体应为 JSON 对象")
