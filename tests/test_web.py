@@ -575,6 +575,8 @@ async def test_inbox_bulk_accept_and_person_page(site):
     text = await done.text()
     assert done.status == 200 and text.count("已接收") >= 2
     assert "complete" in offered(text) and "accept" not in offered(text)
+    if not {"reject", "revoke"} & set(offered(text)):
+        assert 'name="reason"' not in text  # no reason asked when no offered step takes one
     person = await (await site.get(f"/ledger/persons/{HEAD_ID}")).text()
     assert "社区网格走访" in person and "事随人走" in person and "城桥镇" in person
 
