@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 import click
 from tortoise.exceptions import BaseORMException
 
+from resettle.actor import cli_actor
 from resettle.db import open_db, resolve_url
 from resettle.errors import DomainError
 from resettle.rules.dates import parse_date
@@ -38,6 +39,15 @@ def run(db: str | None, work: Callable[[], Awaitable], *, migrate: bool = True, 
         fail(exc.message)
     except (BaseORMException, OSError) as exc:
         fail(f"数据库出错（{resolve_url(db)}）：{exc}")
+
+
+def work():
+    """The command's unit of work: the operating-system user with full rights, the policy file,
+    today. Made inside the command, so `--help` loads neither the policy nor the ORM."""
+    from resettle.policy import load_policy
+    from services.work import begin
+
+    return begin(cli_actor(), load_policy())
 
 
 def attempt(work: Callable[[], object], trouble: str):

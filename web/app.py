@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -11,6 +13,8 @@ from aiohttp_session import session_middleware
 from tortoise.context import set_global_context
 
 from resettle.db import connect, resolve_url
+from resettle.policy import load_policy
+from services.work import system_clock
 from web import (
     api,
     desk_api,
@@ -42,8 +46,10 @@ async def _database(app: web.Application):
 
 
 def init_app(db_url: str | None = None, *, secret: bytes | None = None,
-             uploads: Path | None = None, trusted_proxies: str | None = None) -> web.Application:
-    """`trusted_proxies`: as RESETTLE_TRUSTED_PROXIES (read here, once, when not given)."""
+             uploads: Path | None = None, trusted_proxies: str | None = None,
+             clock: Callable[[], dt.datetime] = system_clock) -> web.Application:
+    """`trusted_proxies`: as RESETTLE_TRUSTED_PROXIES (read here, once, when not given);
+    `clock`: what every request's unit of work tells the time by (tests pin the day)."""
     # Who is asking is settled before any body is read: auth runs before the length check and
     # before CSRF parses a form, so an anonymous body is never read beyond the login form's.
     app = web.Application(
@@ -54,6 +60,8 @@ def init_app(db_url: str | None = None, *, secret: bytes | None = None,
                      security.auth_middleware, limits.length_middleware, security.csrf_middleware,
                      api.query_middleware])
     app[keys.DB_URL] = resolve_url(db_url)
+    app[keys.POLICY] = load_policy()
+    app[keys.CLOCK] = clock
     app[security.TRUSTED_PROXIES] = security.trusted_proxies(trusted_proxies)
     app[keys.UPLOADS] = web_uploads.prepare(uploads or web_uploads.configured())
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,

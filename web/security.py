@@ -24,7 +24,8 @@ from resettle.actor import Actor
 from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.rules.permissions import Forbidden
 from services import accounts
-from web import limits
+from services.work import Work, begin
+from web import keys, limits
 from web.logs import REQUEST_ID
 
 log = logging.getLogger("resettle.web")
@@ -324,3 +325,8 @@ async def log_out(request: web.Request) -> None:
 
 def actor(request: web.Request) -> Actor:
     return request[ACTOR]
+
+
+def work(request: web.Request) -> Work:
+    """The request's unit of work: its actor, the application's policy, today."""
+    return begin(request[ACTOR], request.app[keys.POLICY], request.app[keys.CLOCK])
