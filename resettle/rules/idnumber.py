@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+if TYPE_CHECKING:  # the vectorised path imports them itself: checking one ID needs no numpy
+    import numpy as np
+    import pandas as pd
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"  # indexed by (weighted sum mod 11)
@@ -79,6 +79,11 @@ def valid_mask(values: Sequence[str] | pd.Series, today: dt.date) -> np.ndarray:
     out of an Arrow buffer. Rows it rejects are explained one by one by `problem`, so every
     message comes from one place; a property test keeps the two in agreement.
     """
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     array = pa.array(values.array if isinstance(values, pd.Series) else list(values),
                      type=pa.string())
     if isinstance(array, pa.ChunkedArray):
