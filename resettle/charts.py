@@ -24,6 +24,14 @@ def _font() -> str:
     return FONT
 
 
+def round_step(top: float, ticks: int = 5) -> int:
+    """A whole tick step of 1, 2 or 5 times a power of ten, giving at most about `ticks` ticks up
+    to `top` (counts: 0, 20, 40 … rather than 0, 7, 14 …)."""
+    rough = max(1.0, top / ticks)
+    power = 10 ** math.floor(math.log10(rough))
+    return int(next(m * power for m in (1, 2, 5, 10) if m * power >= rough))
+
+
 def bar_chart(title: str, labels: list[str], series: dict[str, list[int]], *,
               width: int = 640) -> Drawing:
     """Horizontal bars, one group per label, one bar per series (e.g. 迁出户数, 迁入户数)."""
@@ -43,7 +51,8 @@ def bar_chart(title: str, labels: list[str], series: dict[str, list[int]], *,
     chart.categoryAxis.labels.boxAnchor = "e"
     chart.valueAxis.valueMin = 0
     top = max((v for values in series.values() for v in values), default=0)
-    chart.valueAxis.valueStep = max(1, math.ceil(top / 5))  # counts: whole-number ticks
+    chart.valueAxis.valueStep = round_step(top)
+    chart.valueAxis.labels.fontName = font  # digits too: a PDF embeds the one font it swaps in
     chart.valueAxis.labels.fontSize = 8
     chart.barSpacing, chart.groupSpacing = 1, 6
     for i in range(len(series)):

@@ -1,6 +1,7 @@
-"""PDFs of lists in Chinese (reportlab). A TrueType CJK font is embedded when one is found
-(RESETTLE_PDF_FONT, or WenQuanYi Zen Hei from Debian's fonts-wqy-zenhei); otherwise reportlab's
-built-in STSong-Light is used, which needs nothing installed but is not embedded."""
+"""PDFs of lists in Chinese (reportlab). Every paper embeds (a subset of) one TrueType CJK font:
+the WenQuanYi Micro Hei shipped in `resettle/fonts` (Apache-2.0), or the font RESETTLE_PDF_FONT
+names. So a machine with no CJK font installed prints the same page, and no glyph is left to
+the viewer to find."""
 
 from __future__ import annotations
 
@@ -16,16 +17,15 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from resettle.charts import FONT as CHART_FONT
 from resettle.charts import bar_chart
+from resettle.policy import PolicyError
 
-SYSTEM_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-                "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+SHIPPED_FONT = Path(__file__).parent / "fonts" / "wqy-microhei.ttc"
 ROWS_PER_TABLE = 40  # long lists become page-sized tables: one huge table lays out slowly
 CELL_SIZE, CELL_LEADING, CELL_PADDING = 8.5, 11, 4
 MARGIN = 12 * mm
@@ -38,13 +38,16 @@ CHART_ROWS = 16  # label groups per bar chart: a portrait page holds this many b
 
 @functools.cache
 def font() -> str:
-    """The registered font name to write with."""
-    for path in (os.environ.get("RESETTLE_PDF_FONT"), *SYSTEM_FONTS):
-        if path and Path(path).exists():
-            pdfmetrics.registerFont(TTFont("ResettleCJK", path, subfontIndex=0))
-            return "ResettleCJK"
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    return "STSong-Light"
+    """The registered font name to write with: RESETTLE_PDF_FONT when it names a TrueType file
+    (.ttf, or the first face of a .ttc), else the shipped font."""
+    chosen = os.environ.get("RESETTLE_PDF_FONT")
+    if chosen and not Path(chosen).is_file():
+        raise PolicyError(f"RESETTLE_PDF_FONT 指向的字体文件不存在：{chosen}")
+    try:
+        pdfmetrics.registerFont(TTFont("ResettleCJK", chosen or str(SHIPPED_FONT), subfontIndex=0))
+    except TTFError as exc:
+        raise PolicyError(f"RESETTLE_PDF_FONT 指向的不是可嵌入的 TrueType 字体（{chosen}）：{exc}") from None
+    return "ResettleCJK"
 
 
 @functools.cache
@@ -124,7 +127,8 @@ def form(rows: list[list[object]], widths: list[float]) -> Table:
     than `widths` stretches its last cell to the right edge. `widths` in mm."""
     st = styles()["field"]
     data = []
-    style = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("GRID", (0, 0), (-1, -1), 0.4, GRID),
+    style = [("FONTNAME", (0, 0), (-1, -1), font()),  # a cell sets its font even when empty
+             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("GRID", (0, 0), (-1, -1), 0.4, GRID),
              ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING)]
     for r, row in enumerate(rows):
         data.append([Paragraph(markup("" if v is None else v), st) for v in row] + [""] * (len(widths) - len(row)))
@@ -141,7 +145,8 @@ def signatures(boxes: list[tuple[str, list[str]]], *, height: float = 42) -> Tab
     cells = [[heading(head), *(Paragraph(markup(text), line) for text in lines)] for head, lines in boxes]
     return Table([cells], colWidths=[PORTRAIT_WIDTH / len(boxes)] * len(boxes), rowHeights=[height * mm],
                  spaceBefore=6 * mm, style=TableStyle([
-                     ("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (0, 0), (-1, -1), 0.6, GRID),
+                     ("FONTNAME", (0, 0), (-1, -1), font()), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                     ("BOX", (0, 0), (-1, -1), 0.6, GRID),
                      ("INNERGRID", (0, 0), (-1, -1), 0.6, GRID), ("LEFTPADDING", (0, 0), (-1, -1), 3 * mm)]))
 
 
@@ -159,6 +164,7 @@ def chart(drawing: Drawing) -> Drawing:
     built-in STSong-Light (all an SVG page needs); here the embedded font replaces it, so the
     printed chart needs nothing from the viewer either."""
     name = font()
+    drawing.initialFontName = name  # the renderer starts each drawing in Helvetica otherwise
     for node in drawing.contents:
         axes = [getattr(node, axis).labels for axis in ("categoryAxis", "valueAxis") if hasattr(node, axis)]
         for part in (node, *axes):
@@ -185,7 +191,10 @@ def build(path: str | Path, title: str, subtitle: str, story: list[Flowable], *,
     head = [Paragraph(markup(title), st[f"{align}title"]),
             Paragraph(markup(subtitle), st[f"{align}subtitle"]) if subtitle else Spacer(1, 4 * mm)]
     SimpleDocTemplate(str(path), pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-                      bottomMargin=MARGIN, title=title).build(head + story, onFirstPage=number, onLaterPages=number)
+                      bottomMargin=MARGIN, title=title,
+                      # reportlab opens every page in Helvetica, which the PDF then names unembedded
+                      initialFontName=name, lang="zh-CN").build(head + story, onFirstPage=number,
+                                                                 onLaterPages=number)
     return Path(path)
 
 

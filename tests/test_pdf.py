@@ -1,0 +1,87 @@
+"""Every paper embeds its font: the shipped WenQuanYi Micro Hei by default, so a machine with no
+CJK font prints the same page (`pdffonts` reads the file as a viewer would)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from resettle import pdf
+
+pytestmark = pytest.mark.skipif(shutil.which("pdffonts") is None, reason="poppler-utils (pdffonts) is not installed")
+
+PAPER = """
+from resettle import pdf
+story = [pdf.heading("一、基本情况"), pdf.paragraph("陈家镇 2026年第49周 ✓ □ × — “已回访”"),
+         *pdf.table({"name": "姓名", "amount": "金额（元）"}, [{"name": "张三", "amount": "1,234.50"}],
+                    {"name": 30, "amount": 30}),
+         pdf.form([["会议时间", "2026年12月2日"]], [40, 80]),
+         pdf.signatures([("盖章", ["（盖章）", "年 月 日"])]),
+         *pdf.bar_charts("各乡镇户数", ["陈家镇", "港西镇"], {"户数": [12, 30]})]
+pdf.build(PATH, "幸福清单公示", "打印日期 2026-12-02", story, portrait=True)
+"""
+
+
+def fonts(path: Path) -> list[dict[str, str]]:
+    """pdffonts' table of a PDF: name, type, encoding, emb, sub, uni per font (columns cut where
+    its dashed rule says)."""
+    lines = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, text=True).stdout.splitlines()
+    spans, start = [], 0
+    for dashes in lines[1].split(" "):
+        spans.append((start, start + len(dashes)))
+        start += len(dashes) + 1
+    keys = ["name", "type", "encoding", "emb", "sub", "uni"]
+    return [{key: line[a:b].strip() for key, (a, b) in zip(keys, spans, strict=False)} for line in lines[2:]]
+
+
+def _paper(path: Path, env: dict[str, str]) -> list[dict[str, str]]:
+    """Build a paper of every building block in a fresh interpreter (font() is chosen once per
+    process) and return its fonts."""
+    subprocess.run([sys.executable, "-c", f"PATH = {str(path)!r}\n{PAPER}"], check=True, env=env, timeout=120)
+    return fonts(path)
+
+
+def test_every_font_of_a_paper_is_embedded_and_subset(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "RESETTLE_PDF_FONT"}
+    rows = _paper(tmp_path / "p.pdf", env)
+    assert rows, "pdffonts found no font"
+    for row in rows:
+        assert (row["emb"], row["sub"]) == ("yes", "yes"), row
+        assert "WenQuanYi" in row["name"], row
+    text = subprocess.run(["pdftotext", str(tmp_path / "p.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "幸福清单公示" in text and "陈家镇" in text and "2026年第49周" in text
+
+
+def test_a_deployment_may_print_with_another_font(tmp_path):
+    other = tmp_path / "other.ttc"
+    shutil.copyfile(pdf.SHIPPED_FONT, other)  # the same outlines under another path: it is the one read
+    rows = _paper(tmp_path / "p.pdf", {**os.environ, "RESETTLE_PDF_FONT": str(other)})
+    assert rows and all(row["emb"] == "yes" for row in rows)
+
+
+@pytest.mark.parametrize("content", [None, b"not a font at all"])
+def test_a_wrong_font_setting_is_a_chinese_sentence(tmp_path, monkeypatch, content):
+    target = tmp_path / "font.ttf"
+    if content is not None:
+        target.write_bytes(content)
+    monkeypatch.setenv("RESETTLE_PDF_FONT", str(target))
+    pdf.font.cache_clear()
+    try:
+        with pytest.raises(pdf.PolicyError, match="RESETTLE_PDF_FONT"):
+            pdf.font()
+    finally:
+        pdf.font.cache_clear()
+
+
+@pytest.mark.parametrize(("top", "step"), [(0, 1), (3, 1), (7, 2), (10, 2), (11, 5), (24, 5), (26, 10), (99, 20),
+                                           (101, 50), (480, 100), (1234, 500), (9_999_999, 2_000_000)])
+def test_chart_ticks_fall_on_round_numbers(top, step):
+    from resettle.charts import round_step
+
+    assert round_step(top) == step
+    assert top / step <= 5 or step == 1
