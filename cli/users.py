@@ -7,9 +7,8 @@ import sys
 
 import click
 
-from cli.common import db_option, run
+from cli.common import db_option, run, work
 from cli.output import FORMATS, render
-from resettle.actor import cli_actor
 from resettle.rules.permissions import CARRIAGES, ROLES
 from services import accounts
 
@@ -38,7 +37,7 @@ def _password(stdin: bool) -> str:
 def users_add(login, name, role, township, community, carriage, department, password_stdin, db) -> None:
     """添加账号；密码在提示符下输入，或用 --password-stdin。"""
     password = _password(password_stdin)
-    user = run(db, lambda: accounts.add_user(cli_actor(), login, name, role, password, township=township,
+    user = run(db, lambda: accounts.add_user(work(), login, name, role, password, township=township,
                                              community=community, carriage=carriage or "",
                                              department=department))
     click.echo(f"已添加账号 {user['login']}（{user['name']}，{user['role_label']}）")
@@ -53,7 +52,7 @@ USER_COLUMNS = {"login": "登录名", "name": "姓名", "role_label": "角色", 
 @db_option
 def users_list(fmt, db) -> None:
     """列出所有账号。"""
-    users = run(db, lambda: accounts.list_users(cli_actor()))
+    users = run(db, lambda: accounts.list_users(work()))
     click.echo(render(users, USER_COLUMNS, fmt))
 
 
@@ -64,7 +63,7 @@ def users_list(fmt, db) -> None:
 def users_passwd(login, password_stdin, db) -> None:
     """修改账号的密码（其所有登录会话随之结束）。"""
     password = _password(password_stdin)
-    run(db, lambda: accounts.set_password(cli_actor(), login, password))
+    run(db, lambda: accounts.set_password(work(), login, password))
     click.echo(f"已修改 {login} 的密码")
 
 
@@ -73,7 +72,7 @@ def users_passwd(login, password_stdin, db) -> None:
 @db_option
 def users_disable(login, db) -> None:
     """停用账号（其 API 令牌和所有登录会话一并作废）。"""
-    run(db, lambda: accounts.disable(cli_actor(), login))
+    run(db, lambda: accounts.disable(work(), login))
     click.echo(f"已停用 {login}")
 
 
@@ -82,7 +81,7 @@ def users_disable(login, db) -> None:
 @db_option
 def users_signout(login, db) -> None:
     """让账号在所有浏览器上退出登录（如手机丢失、在公用电脑上忘记退出）。"""
-    ended = run(db, lambda: accounts.sign_out_everywhere(cli_actor(), login))
+    ended = run(db, lambda: accounts.sign_out_everywhere(work(), login))
     click.echo(f"已让 {login} 在所有浏览器上退出登录（结束 {ended} 个会话）")
 
 
@@ -91,4 +90,4 @@ def users_signout(login, db) -> None:
 @db_option
 def users_token(login, db) -> None:
     """为账号发放新的 API 令牌（旧令牌作废），只打印令牌本身。"""
-    click.echo(run(db, lambda: accounts.issue_token(cli_actor(), login)))
+    click.echo(run(db, lambda: accounts.issue_token(work(), login)))

@@ -15,9 +15,10 @@ from tortoise.transactions import in_transaction
 from resettle.actor import Actor
 from resettle.errors import DomainError, NotFound
 from resettle.models import LoginSession, Throttle, User
-from resettle.policy import load_policy
+from resettle.policy import Policy
 from resettle.rules.permissions import CARRIAGES, ROLES, require
 from services import audit, registry
+from services.work import Work
 
 MIN_PASSWORD = 8
 MAX_LOGIN = 60  # "web:" or "api:" and the login fit the audit log's 64-character actor
@@ -101,10 +102,10 @@ def _utf8(text: str) -> bool:
     return True
 
 
-async def add_user(actor: Actor, login: str, name: str, role: str, password: str, *,
+async def add_user(work: Work, login: str, name: str, role: str, password: str, *,
                    township: str | None = None, community: str | None = None,
                    carriage: str = "", department: str = "") -> dict:
-    require(actor.role, "users.manage")
+    require(work.actor.role, "users.manage")
     login, name = login.strip(), name.strip()
     if not login or not name:
         raise DomainError("登录名和姓名不能为空")
@@ -115,7 +116,7 @@ async def add_user(actor: Actor, login: str, name: str, role: str, password: str
     _check_password(password, login)
     township_code, community_row = None, None
     if role == "township":
-        match = load_policy().match_township(township or "")
+        match = work.policy.match_township(township or "")
         if match is None:
             raise DomainError("乡镇信息员须用 --township 指定政策文件中的乡镇")
         township_code = match.code
@@ -128,20 +129,19 @@ async def add_user(actor: Actor, login: str, name: str, role: str, password: str
             raise DomainError(f"三合署窗口人员须用 --carriage 指定：{'、'.join(CARRIAGES)}")
     if role == "department" and not department.strip():
         raise DomainError("业务主管部门人员须用 --department 指定部门")
-    async with in_transaction():
+    async with work.transaction():
         if await User.exists(login=login):
             raise DomainError(f"登录名“{login}”已存在")
         user = await User.create(login=login, name=name, role=role, township_code=township_code,
                                  community=community_row, carriage=carriage if role == "desk" else "",
                                  department=department.strip(), password_hash=_hasher.hash(password))
-        await audit.record(actor, "users.add", "user", login, audit.diff({}, {
+        await audit.record(work.actor, "users.add", "user", login, audit.diff({}, {
             "name": name, "role": role, "township_code": township_code,
             "community_id": user.community_id, "carriage": user.carriage, "department": user.department}))
-    return await _describe(user)
+    return await _describe(user, work.policy)
 
 
-async def _describe(user: User) -> dict:
-    policy = load_policy()
+async def _describe(user: User, policy: Policy) -> dict:
     community = await user.community if user.community_id else None
     return {"login": user.login, "name": user.name, "role": user.role, "role_label": ROLES[user.role],
             "township": policy.township(user.township_code).name if user.township_code else "",
@@ -149,9 +149,9 @@ async def _describe(user: User) -> dict:
             "department": user.department, "active": user.active}
 
 
-async def list_users(actor: Actor) -> list[dict]:
-    require(actor.role, "users.manage")
-    return [await _describe(u) for u in await User.all().order_by("login")]
+async def list_users(work: Work) -> list[dict]:
+    require(work.actor.role, "users.manage")
+    return [await _describe(u, work.policy) for u in await User.all().order_by("login")]
 
 
 async def _user(login: str) -> User:
@@ -161,34 +161,34 @@ async def _user(login: str) -> User:
     return user
 
 
-async def set_password(actor: Actor, login: str, password: str) -> None:
+async def set_password(work: Work, login: str, password: str) -> None:
     """A new password; every session of the account ends (whoever knew the old one is out)."""
-    require(actor.role, "users.manage")
+    require(work.actor.role, "users.manage")
     _check_password(password, login)
-    async with in_transaction():
+    async with work.transaction():
         user = await _user(login)
         await User.filter(id=user.id).update(password_hash=_hasher.hash(password),
                                              version=user.version + 1)
         await LoginSession.filter(user_id=user.id).delete()
-        await audit.record(actor, "users.passwd", "user", login, {"password_hash": ["***", "***"]})
+        await audit.record(work.actor, "users.passwd", "user", login, {"password_hash": ["***", "***"]})
 
 
-async def disable(actor: Actor, login: str) -> None:
-    require(actor.role, "users.manage")
-    async with in_transaction():
+async def disable(work: Work, login: str) -> None:
+    require(work.actor.role, "users.manage")
+    async with work.transaction():
         user = await _user(login)
         await User.filter(id=user.id).update(active=False, token_hash=None, version=user.version + 1)
         await LoginSession.filter(user_id=user.id).delete()
-        await audit.record(actor, "users.disable", "user", login, {"active": [user.active, False]})
+        await audit.record(work.actor, "users.disable", "user", login, {"active": [user.active, False]})
 
 
-async def sign_out_everywhere(actor: Actor, login: str) -> int:
+async def sign_out_everywhere(work: Work, login: str) -> int:
     """End every session of the account (a lost phone, a shared screen); returns how many."""
-    require(actor.role, "users.manage")
-    async with in_transaction():
+    require(work.actor.role, "users.manage")
+    async with work.transaction():
         user = await _user(login)
         ended = await LoginSession.filter(user_id=user.id).delete()
-        await audit.record(actor, "users.signout", "user", login, {"sessions": [ended, 0]})
+        await audit.record(work.actor, "users.signout", "user", login, {"sessions": [ended, 0]})
     return ended
 
 
@@ -212,16 +212,16 @@ async def end_session(session_id: str) -> None:
     await LoginSession.filter(key=_token_hash(session_id)).delete()
 
 
-async def issue_token(actor: Actor, login: str) -> str:
+async def issue_token(work: Work, login: str) -> str:
     """A new API token for the user (the old one stops working); only its hash is stored."""
-    require(actor.role, "users.manage")
+    require(work.actor.role, "users.manage")
     token = secrets.token_urlsafe(32)
-    async with in_transaction():
+    async with work.transaction():
         user = await _user(login)
         if not user.active:
             raise DomainError(f"账号“{login}”已停用")
         await User.filter(id=user.id).update(token_hash=_token_hash(token), version=user.version + 1)
-        await audit.record(actor, "users.token", "user", login, {"token_hash": ["***", "***"]})
+        await audit.record(work.actor, "users.token", "user", login, {"token_hash": ["***", "***"]})
     return token
 
 
@@ -230,13 +230,13 @@ async def actor_for_token(token: str) -> Actor | None:
     return actor_of(user, "api") if user else None
 
 
-async def login(login: str, password: str, address: str, *, now: dt.datetime | None = None) -> Actor:
+async def login(login: str, password: str, address: str, now: dt.datetime) -> Actor:
     """Check a password. Each attempt is counted before the password is checked (so that a burst
     of parallel guesses cannot all slip past the limit) and given back when it succeeds.
     Counted: the address (any names), the account at that address, and the account from
     everywhere; the last only tightens the per-address limit, so an attacker, however many
-    addresses they hold, never locks the owner out of a place that has not been failing."""
-    now = now or dt.datetime.now(dt.UTC)
+    addresses they hold, never locks the owner out of a place that has not been failing.
+    Anonymous, so outside any unit of work: the web gives the moment from its clock."""
     name, address = login.strip(), throttle_place(address)
     place, pair, account = (f"address:{_token_hash(address)}", f"pair:{_token_hash(name + chr(0) + address)}",
                             f"account:{_token_hash(name)}")

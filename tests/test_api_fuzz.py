@@ -20,6 +20,7 @@ from resettle.rules.permissions import ROLES
 from services import accounts
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
+from tests.work import work
 from web.app import init_app
 from web.openapi import OPENAPI
 
@@ -54,9 +55,10 @@ def live_server(db_url, tmp_path):
         await import_sheets(admin, [write_csv(tmp_path / "seed.csv", [
             person("A-001", "甲", make_id("19600101", 1)), person("A-001", "乙", make_id("19610101", 2), "配偶")])])
         tokens = {}
+        setup = work(admin)
         for role in ROLES:  # passwords not containing the login
-            await accounts.add_user(admin, f"fuzz-{role}", "模糊测试", role, "schema-walk-7", **SCOPES.get(role, {}))
-            tokens[role] = await accounts.issue_token(admin, f"fuzz-{role}")
+            await accounts.add_user(setup, f"fuzz-{role}", "模糊测试", role, "schema-walk-7", **SCOPES.get(role, {}))
+            tokens[role] = await accounts.issue_token(setup, f"fuzz-{role}")
         return site._server.sockets[0].getsockname()[1], tokens
 
     thread = threading.Thread(target=loop.run_forever, daemon=True)

@@ -13,7 +13,10 @@ from resettle.errors import DomainError
 from resettle.models import AuditEvent, LoginSession
 from services import accounts
 from tests.test_web import ADMIN, PASSWORD, csrf_of, make_site
+from tests.work import DAY, clock_on, work
 from web import security
+
+NOW = clock_on(DAY)()  # the moment the logins of a test happen
 
 PROXY = "127.0.0.1"  # the test client's own address: here it plays nginx
 ATTACKER, OWNER = "203.0.113.66", "198.51.100.7"
@@ -56,17 +59,17 @@ async def test_guessing_an_account_from_one_place_does_not_lock_its_owner_elsewh
 
 
 async def test_guessing_from_many_places_tightens_each_but_never_locks_the_owner(db, monkeypatch):
-    await accounts.add_user(ADMIN, "admin", "管理员", "admin", PASSWORD)
+    await accounts.add_user(work(ADMIN), "admin", "管理员", "admin", PASSWORD)
     monkeypatch.setattr(accounts, "ACCOUNT_ALARM", 6)
     for n in range(accounts.ACCOUNT_ALARM + 1):  # a botnet: one guess per address
         with pytest.raises(accounts.LoginRefused, match="登录名或密码错误"):
-            await accounts.login("admin", f"guess-{n}", f"192.0.2.{n}")
+            await accounts.login("admin", f"guess-{n}", f"192.0.2.{n}", NOW)
     for _ in range(accounts.ALARM_LIMIT):  # under attack, a new place gets fewer tries
         with pytest.raises(accounts.LoginRefused, match="登录名或密码错误"):
-            await accounts.login("admin", "guess", "192.0.2.200")
+            await accounts.login("admin", "guess", "192.0.2.200", NOW)
     with pytest.raises(accounts.LoginRefused, match="次数过多"):
-        await accounts.login("admin", PASSWORD, "192.0.2.200")
-    assert (await accounts.login("admin", PASSWORD, OWNER)).login == "web:admin"
+        await accounts.login("admin", PASSWORD, "192.0.2.200", NOW)
+    assert (await accounts.login("admin", PASSWORD, OWNER, NOW)).login == "web:admin"
 
 
 async def test_parallel_guesses_do_not_slip_past_the_limit(db, monkeypatch):
@@ -74,12 +77,12 @@ async def test_parallel_guesses_do_not_slip_past_the_limit(db, monkeypatch):
 
     hasher = CountingHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(accounts, "_hasher", hasher)
-    await accounts.add_user(ADMIN, "admin", "管理员", "admin", PASSWORD)
+    await accounts.add_user(work(ADMIN), "admin", "管理员", "admin", PASSWORD)
     before = CountingHasher.verified
 
     async def guess(n):
         try:
-            await accounts.login("admin", f"guess-{n}", ATTACKER)
+            await accounts.login("admin", f"guess-{n}", ATTACKER, NOW)
         except accounts.LoginRefused as exc:
             return exc.message
     answers = await asyncio.gather(*(guess(n) for n in range(4 * accounts.ACCOUNT_LIMIT)))
@@ -92,18 +95,18 @@ async def test_made_up_names_cannot_fill_the_throttle_table(db):
 
     from resettle.models import Throttle
 
-    await accounts.add_user(ADMIN, "admin", "管理员", "admin", PASSWORD)
-    start = dt.datetime.now(dt.UTC)
+    await accounts.add_user(work(ADMIN), "admin", "管理员", "admin", PASSWORD)
+    start = NOW
     for n in range(accounts.ADDRESS_LIMIT):
         with pytest.raises(accounts.LoginRefused, match="登录名或密码错误"):
-            await accounts.login(f"nobody{n}" * 50, "wrong-password", ATTACKER, now=start)
+            await accounts.login(f"nobody{n}" * 50, "wrong-password", ATTACKER, start)
     rows = await Throttle.all().count()
     for n in range(100):  # the locked address keeps trying new names: nothing more is stored
         with pytest.raises(accounts.LoginRefused, match="次数过多"):
-            await accounts.login(f"other{n}", "wrong-password", ATTACKER, now=start)
+            await accounts.login(f"other{n}", "wrong-password", ATTACKER, start)
     assert await Throttle.all().count() == rows
     later = start + accounts.WINDOW + accounts.LOCK + dt.timedelta(minutes=1)
-    await accounts.login("admin", PASSWORD, OWNER, now=later)  # a success sweeps what is over
+    await accounts.login("admin", PASSWORD, OWNER, later)  # a success sweeps what is over
     assert await Throttle.all().count() == 0  # and its own attempt is given back
 
 
@@ -194,11 +197,11 @@ async def test_password_change_disable_and_sign_out_everywhere_end_every_session
     cookie = await logged_in(proxied, "township")
     await logged_in(await aiohttp_client(proxied.server), "office")
     if revoke == "passwd":
-        await accounts.set_password(ADMIN, "township", "another-horse-7")
+        await accounts.set_password(work(ADMIN), "township", "another-horse-7")
     elif revoke == "disable":
-        await accounts.disable(ADMIN, "township")
+        await accounts.disable(work(ADMIN), "township")
     else:
-        assert await accounts.sign_out_everywhere(ADMIN, "township") == 2
+        assert await accounts.sign_out_everywhere(work(ADMIN), "township") == 2
     for response in (await with_cookie(proxied, cookie), await other.get("/", allow_redirects=False)):
         assert response.status == 302 and response.headers["Location"] == "/login"
     assert await LoginSession.filter(user__login="office").count() == 1  # others keep theirs
@@ -234,16 +237,16 @@ class CountingHasher(PasswordHasher):
 async def test_missing_and_disabled_accounts_cost_one_verification_like_a_wrong_password(db, monkeypatch):
     hasher = CountingHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(accounts, "_hasher", hasher)
-    await accounts.add_user(ADMIN, "office", "办公室", "office", PASSWORD)
-    await accounts.add_user(ADMIN, "gone", "已停用", "office", PASSWORD)
-    await accounts.disable(ADMIN, "gone")
+    await accounts.add_user(work(ADMIN), "office", "办公室", "office", PASSWORD)
+    await accounts.add_user(work(ADMIN), "gone", "已停用", "office", PASSWORD)
+    await accounts.disable(work(ADMIN), "gone")
     for login in ("office", "nobody", "gone", "x" * 10_000, "", "\udcff"):
         before = CountingHasher.verified
         with pytest.raises(accounts.LoginRefused, match="登录名或密码错误"):
-            await accounts.login(login, "wrong-password", f"192.0.2.{len(login) % 250}")
+            await accounts.login(login, "wrong-password", f"192.0.2.{len(login) % 250}", NOW)
         assert CountingHasher.verified == before + 1, login
     with pytest.raises(accounts.LoginRefused, match="登录名或密码错误"):  # not a crash
-        await accounts.login("office", "bad\udcffbyte", OWNER)
+        await accounts.login("office", "bad\udcffbyte", OWNER, NOW)
 
 
 @pytest.mark.parametrize(("password", "message"), [
@@ -254,17 +257,17 @@ async def test_missing_and_disabled_accounts_cost_one_verification_like_a_wrong_
 ])
 async def test_obvious_passwords_are_refused(db, password, message):
     with pytest.raises(DomainError, match=message):
-        await accounts.add_user(ADMIN, "wangwu", "王五", "office", password)
-    await accounts.add_user(ADMIN, "wangwu", "王五", "office", "correct-horse-9")
+        await accounts.add_user(work(ADMIN), "wangwu", "王五", "office", password)
+    await accounts.add_user(work(ADMIN), "wangwu", "王五", "office", "correct-horse-9")
     with pytest.raises(DomainError, match=message):
-        await accounts.set_password(ADMIN, "wangwu", password)
+        await accounts.set_password(work(ADMIN), "wangwu", password)
 
 
 async def test_logins_fit_the_audit_log_and_have_no_spaces(db):
     for login in ("x" * 61, "two words", "tab\there", "new\nline"):
         with pytest.raises(DomainError, match="登录名"):
-            await accounts.add_user(ADMIN, login, "某人", "office", PASSWORD)
-    await accounts.add_user(ADMIN, "x" * 60, "某人", "office", PASSWORD)
+            await accounts.add_user(work(ADMIN), login, "某人", "office", PASSWORD)
+    await accounts.add_user(work(ADMIN), "x" * 60, "某人", "office", PASSWORD)
 
 
 async def test_an_api_token_is_audited_as_the_api(proxied):
@@ -360,12 +363,12 @@ def test_the_place_a_login_is_counted_against(address, place):
     (["203.0.113.1"] * 100, "203.0.113.2", False),
 ])
 async def test_rotating_addresses_within_a_network_is_throttled(db, failing, then, refused):
-    await accounts.add_user(ADMIN, "admin", "管理员", "admin", PASSWORD)
+    await accounts.add_user(work(ADMIN), "admin", "管理员", "admin", PASSWORD)
     for n in range(accounts.ADDRESS_LIMIT):
         with pytest.raises(accounts.LoginRefused, match="登录名或密码错误"):
-            await accounts.login(f"nobody{n}", "wrong-password", failing[n])
+            await accounts.login(f"nobody{n}", "wrong-password", failing[n], NOW)
     if refused:
         with pytest.raises(accounts.LoginRefused, match="次数过多"):
-            await accounts.login("admin", PASSWORD, then)
+            await accounts.login("admin", PASSWORD, then, NOW)
     else:
-        assert (await accounts.login("admin", PASSWORD, then)).login == "web:admin"
+        assert (await accounts.login("admin", PASSWORD, then, NOW)).login == "web:admin"

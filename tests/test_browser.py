@@ -18,6 +18,7 @@ from resettle.rules.household import Status
 from services import accounts, desk, funding, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
+from tests.work import work
 from web.app import init_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -43,8 +44,8 @@ async def server(db_url, tmp_path):
         person("A-001", "甲", make_id("19600101", 1), origin="城桥镇", dest="陈家镇", community="陈家新苑"),
         person("C-003", "丁", make_id("19800101", 4), origin="堡镇", dest="堡镇", community="堡新苑"),
     ])])
-    await accounts.add_user(admin, "chenjia", "陈家镇信息员", "township", "browser-pass-1", township="陈家镇")
-    await accounts.add_user(admin, "juwei", "陈家新苑居委会", "desk", "browser-pass-1", community="陈家新苑",
+    await accounts.add_user(work(admin), "chenjia", "陈家镇信息员", "township", "browser-pass-1", township="陈家镇")
+    await accounts.add_user(work(admin), "juwei", "陈家新苑居委会", "desk", "browser-pass-1", community="陈家新苑",
                             carriage="居委会")
     yield f"http://127.0.0.1:{port}"
     await runner.cleanup()
@@ -175,7 +176,7 @@ async def test_finance_approves_from_the_queue_and_prints_the_sheet(server, tmp_
                                   year=dt.date.today().year, requested=36_000)
     await funding.submit(admin, project["id"])
     await funding.verify(admin, project["id"], 30_001)
-    await accounts.add_user(admin, "caizheng", "区财政局科员", "finance", "browser-pass-1")
+    await accounts.add_user(work(admin), "caizheng", "区财政局科员", "finance", "browser-pass-1")
     shots = screenshots(tmp_path)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -16,6 +16,7 @@ from services import accounts
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.test_web import PASSWORD, csrf_of, log_in
+from tests.work import work
 from web.app import init_app
 
 ADMIN = Actor("test:setup")
@@ -39,8 +40,8 @@ async def site(aiohttp_client, db_url, tmp_path):
     for login, role, extra in (("clerk", "desk", {"community": "陈家新苑", "carriage": "居委会"}),
                                ("clerk2", "desk", {"community": "陈家新苑", "carriage": "物业"}),
                                ("liaison", "township", {"township": "陈家镇"}), ("office", "office", {})):
-        await accounts.add_user(ADMIN, login, f"{login}用户", role, PASSWORD, **extra)
-    client.auth = {"Authorization": f"Bearer {await accounts.issue_token(ADMIN, 'clerk')}"}
+        await accounts.add_user(work(ADMIN), login, f"{login}用户", role, PASSWORD, **extra)
+    client.auth = {"Authorization": f"Bearer {await accounts.issue_token(work(ADMIN), 'clerk')}"}
     return client
 
 

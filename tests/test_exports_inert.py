@@ -30,6 +30,7 @@ from services.desk_papers import write_lists
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.test_desk_papers import pdf_text
+from tests.work import work
 from web.downloads import attachment
 
 # What a spreadsheet may take for the start of a formula (the full-width forms too: an IME types them).
@@ -258,7 +259,7 @@ async def test_web_downloads_are_inert(aiohttp_client, db_url, tmp_path):
     site = await aiohttp_client(init_app(db_url, secret=b"d" * 32, uploads=tmp_path / "uploads"))
     rows = [person("A-001", NAME, HEAD, "户主", community=COMMUNITY, unit=UNIT)]
     assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
-    await accounts.add_user(ADMIN, "clerk", "社区干部", "desk", PASSWORD, community=COMMUNITY, carriage="居委会")
+    await accounts.add_user(work(ADMIN), "clerk", "社区干部", "desk", PASSWORD, community=COMMUNITY, carriage="居委会")
     await log_in(site, "clerk")
     await take(site, q=HEAD, text=DEMAND)
     month = TODAY.strftime("%Y-%m")

@@ -18,6 +18,7 @@ from services import accounts, desk, funding, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.test_web import PASSWORD, csrf_of, log_in
+from tests.work import work
 from web.app import init_app
 
 ADMIN = Actor("test:setup")
@@ -42,8 +43,8 @@ async def site(aiohttp_client, db_url, tmp_path):
                                ("civil", "department", {"department": "区民政局"}),
                                ("finance", "finance", {}), ("office", "office", {}),
                                ("clerk", "desk", {"community": "陈家新苑", "carriage": "居委会"})):
-        await accounts.add_user(ADMIN, login, f"{login}用户", role, PASSWORD, **extra)
-    client.auth = {login: {"Authorization": f"Bearer {await accounts.issue_token(ADMIN, login)}"}
+        await accounts.add_user(work(ADMIN), login, f"{login}用户", role, PASSWORD, **extra)
+    client.auth = {login: {"Authorization": f"Bearer {await accounts.issue_token(work(ADMIN), login)}"}
                    for login in ("liaison", "housing", "finance")}
     return client
 

@@ -4,9 +4,9 @@ visible from another process, and a job whose process died shows as failed."""
 import asyncio
 import datetime as dt
 
-from resettle.models import Job
 from services import jobs as state
 from tests.test_web import log_in, site, slow_import  # noqa: F401  (the seeded site fixture)
+from tests.work import DAY, clock_on
 from web import jobs
 
 
@@ -29,10 +29,11 @@ async def test_another_process_shows_the_progress_and_the_result(site, monkeypat
 
 
 async def test_a_job_whose_process_died_shows_as_failed(site):  # noqa: F811
-    await state.start("dead-job", "import", "web:office")
-    await Job.filter(key="dead-job").update(heartbeat_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
-    found = await state.read("dead-job", "web:office")
+    now = clock_on(DAY)()
+    await state.start("dead-job", "import", "web:office", now)
+    assert (await state.read("dead-job", "web:office", now + state.STALE))["status"] == "running"
+    found = await state.read("dead-job", "web:office", now + state.STALE + dt.timedelta(seconds=1))
     assert found["status"] == "failed" and "服务进程已中断" in found["error"]
-    assert await state.read("dead-job", "web:other") is None
-    await state.start("dead-job", "import", "web:office")  # submitted again
-    assert (await state.read("dead-job", "web:office"))["status"] == "running"
+    assert await state.read("dead-job", "web:other", now) is None
+    await state.start("dead-job", "import", "web:office", now)  # submitted again
+    assert (await state.read("dead-job", "web:office", now))["status"] == "running"

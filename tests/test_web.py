@@ -14,6 +14,7 @@ from resettle.rules.household import Status
 from services import accounts, desk, funding, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
+from tests.work import work
 from web import security
 from web.app import init_app
 from web.openapi import OPENAPI
@@ -57,8 +58,8 @@ async def make_site(aiohttp_client, db_url, tmp_path, trusted_proxies=None, **se
     for role, extra in (("admin", {}), ("office", {}), ("township", {"township": "陈家镇"}),
                         ("desk", {"community": "陈家新苑", "carriage": "居委会"}),
                         ("department", {"department": "区民政局"}), ("finance", {})):
-        await accounts.add_user(ADMIN, role, f"{role}用户", role, PASSWORD, **extra)
-        tokens[role] = await accounts.issue_token(ADMIN, role)
+        await accounts.add_user(work(ADMIN), role, f"{role}用户", role, PASSWORD, **extra)
+        tokens[role] = await accounts.issue_token(work(ADMIN), role)
     client.tokens = tokens
     client.tmp = tmp_path
     return client
@@ -429,7 +430,7 @@ async def test_logout_and_disabled_account(site):
     token = await csrf_of(site, "/")
     assert (await site.post("/logout", data={"csrf": token}, allow_redirects=False)).status == 303
     assert (await site.get("/", allow_redirects=False)).status == 302
-    await accounts.disable(ADMIN, "township")
+    await accounts.disable(work(ADMIN), "township")
     assert (await log_in(site, "township")).status == 401
     response = await site.get("/api/v1/registry/stats", headers={"Authorization": f"Bearer {site.tokens['township']}"})
     assert response.status == 401

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from resettle.errors import DomainError
 from services import jobs as state
+from web import keys
 
 log = logging.getLogger("resettle.web")
 JOBS = web.AppKey("jobs", dict)
@@ -64,12 +65,13 @@ def _jsonable(result: object) -> object:
 
 
 async def start(app: web.Application, key: str, job: Job, work: Callable[[Job], Awaitable]) -> Job:
-    await state.start(key, job.kind, job.owner)
+    clock = app[keys.CLOCK]
+    await state.start(key, job.kind, job.owner, clock())
 
     async def heartbeat() -> None:
         while True:
             await asyncio.sleep(BEAT)
-            await _outside(state.beat(key, job.stage, job.done, job.total))
+            await _outside(state.beat(key, job.stage, job.done, job.total, clock()))
 
     async def run() -> None:
         beating = asyncio.get_running_loop().create_task(heartbeat())
@@ -82,7 +84,7 @@ async def start(app: web.Application, key: str, job: Job, work: Callable[[Job], 
             job.error = FAILED
         finally:
             beating.cancel()
-        await _outside(state.finish(key, result=None if job.error else _jsonable(job.result), error=job.error))
+        await _outside(state.finish(key, clock(), result=None if job.error else _jsonable(job.result), error=job.error))
         job.finished = True
     job.task = asyncio.get_running_loop().create_task(run())
     app[JOBS][key] = job
@@ -97,7 +99,7 @@ async def settle(app: web.Application, key: str, owner: str) -> Job | None:
         if not job.finished:
             await asyncio.wait([job.task], timeout=FIRST_WAIT)
         return job
-    row = await state.read(key, owner)
+    row = await state.read(key, owner, app[keys.CLOCK]())
     if row is None:
         return None
     return Job(kind=row["kind"], owner=owner, stage=row["stage"], done=row["done"], total=row["total"],

@@ -72,7 +72,8 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     name = field(form, "login")  # the password is taken as typed: argon2 alone reads it
     try:  # request.remote is the browser's address when a trusted proxy says so (edge_middleware)
-        who = await accounts.login(name, str(form.get("password", "")), request.remote or "")
+        who = await accounts.login(name, str(form.get("password", "")), request.remote or "",
+                                   request.app[keys.CLOCK]())
     except accounts.LoginRefused as exc:
         return aiohttp_jinja2.render_template("login.html", request, {"error": exc.message, "login": name},
                                               status=401)
