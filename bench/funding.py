@@ -177,9 +177,11 @@ async def seed(url: str, projects: int) -> dict:
 async def step_reads(url: str, year: int) -> dict:
     from resettle.actor import Actor
     from resettle.db import connection, open_db
+    from resettle.policy import load_policy
     from services import funding
+    from services.work import begin
 
-    finance = Actor("bench:finance", role="finance")
+    finance = begin(Actor("bench:finance", role="finance"), load_policy())
 
     async def median_ms(work, runs: int = 9) -> float:
         timings = []
@@ -249,10 +251,12 @@ async def step_race(url: str, ids_json: str) -> dict:
     from resettle.actor import Actor
     from resettle.db import open_db
     from resettle.errors import DomainError
+    from resettle.policy import load_policy
     from services import funding
+    from services.work import begin
 
     ids = json.loads(ids_json)
-    finance = Actor("bench:finance", role="finance")
+    finance = begin(Actor("bench:finance", role="finance"), load_policy())
     async with open_db(url):
         start = time.perf_counter()
         results = await asyncio.gather(*(funding.approve(finance, i, RACE_AMOUNT) for i in ids), return_exceptions=True)

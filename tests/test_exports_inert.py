@@ -30,6 +30,7 @@ from services.desk_papers import write_lists
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.test_desk_papers import pdf_text
+from tests.work import work
 from web.downloads import attachment
 
 # What a spreadsheet may take for the start of a formula (the full-width forms too: an IME types them).
@@ -64,7 +65,7 @@ async def seed(tmp_path: Path) -> None:
     other = await desk.intake(clerk, None, channel="统一接待", category="物业维修", text="低保咨询", resident=WIFE)
     await desk.decline(clerk, other["id"], "\t" + REASON)
     township = Actor("test:cj", role="township", township=c.township_code)
-    await funding.draft(township, community=COMMUNITY, kind="operation", item="YY01", title=NAME, year=YEAR,
+    await funding.draft(work(township), community=COMMUNITY, kind="operation", item="YY01", title=NAME, year=YEAR,
                         requested=36_000)
 
 
