@@ -57,7 +57,7 @@ async def seed(url: str, projects: int) -> dict:
 
     from resettle.db import connection, open_db
     from resettle.policy import load_policy
-    from resettle.rules.funding import Kind, split
+    from resettle.rules.funding import ProjectKind, split
     from services.bulk import Chunks, db_date, db_stamp, insert
 
     policy = load_policy()
@@ -101,7 +101,7 @@ async def seed(url: str, projects: int) -> dict:
                 community = ids[rng.randrange(len(ids))]
                 township = township_of[community]
                 item = items[rng.randrange(len(items))] if rng.random() < 0.85 else None
-                kind = item.kind if item else Kind.CASE_BY_CASE
+                kind = item.kind if item else ProjectKind.CASE_BY_CASE
                 status = statuses[rng.randrange(len(statuses))]
                 requested = rng.randrange(5_000_000, 80_000_000)
                 verified = approved = district = township_share = ratio = None

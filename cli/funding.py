@@ -12,7 +12,7 @@ import click
 from cli.common import COMMUNITY, DATE, db_option, fail, run, work
 from cli.output import FORMATS, render, written
 from resettle.errors import DomainError
-from resettle.rules.funding import Kind, ProjectStatus, yuan
+from resettle.rules.funding import ProjectKind, ProjectStatus, yuan
 from services import funding, funding_papers
 
 
@@ -76,7 +76,7 @@ def _show_text(p: dict) -> str:
 
 PROJECT_ID = click.argument("project_id", metavar="ID", type=int)
 VERSION = click.option("--version", type=int, help="按看到的版本号保存，他人已修改则拒绝")
-KINDS = click.Choice([k.value for k in Kind])
+KINDS = click.Choice([k.value for k in ProjectKind])
 
 
 def _deliberation_options(func):

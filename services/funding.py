@@ -25,7 +25,7 @@ from resettle.rules.funding import (
     STATUS_LABELS,
     Deliberation,
     Facts,
-    Kind,
+    ProjectKind,
     ProjectStatus,
     Qualification,
     percent,
@@ -110,7 +110,7 @@ async def _qualification(p: Project, problems: int, policy: Policy) -> Qualifica
         duplicates = await Project.filter(community_id=p.community_id, item_code=p.item_code, year=p.year,
                                           status__in=CLAIMED).exclude(id=p.id).count()
     return qualify(Facts(
-        kind=Kind(p.kind), item_code=p.item_code, item=policy.funding.item(p.item_code) if p.item_code else None,
+        kind=ProjectKind(p.kind), item_code=p.item_code, item=policy.funding.item(p.item_code) if p.item_code else None,
         year=p.year, requested=p.requested, area_m2=p.area_m2,
         moved_in_households=await moved_in_households(p.community_id, p.year),
         deliberation=_deliberation(p.deliberation), linked_problems=problems, duplicates=duplicates))
@@ -124,11 +124,11 @@ async def _fields(actor: Actor, policy: Policy, *, community: str | int, kind: s
     if not rule.sees_community(actor, c.id, c.township_code):
         raise NotFound(f"找不到安置社区“{community}”")
     try:
-        kind = Kind(kind)
+        kind = ProjectKind(kind)
     except ValueError:
         raise DomainError(f"项目类别只能是：{'、'.join(f'{k.value}（{v}）' for k, v in KIND_LABELS.items())}") from None
     item = (item or "").strip()
-    if kind is Kind.CASE_BY_CASE:
+    if kind is ProjectKind.CASE_BY_CASE:
         item = ""
         if department.strip() not in policy.funding.departments:
             raise DomainError(f"一事一议项目须指定核定部门：{'、'.join(policy.funding.departments)}")
@@ -148,7 +148,8 @@ async def _fields(actor: Actor, policy: Policy, *, community: str | int, kind: s
     return {"township_code": c.township_code, "community_id": c.id, "kind": kind.value, "item_code": item,
             "department": department, "title": title, "year": year, "requested": _amount(requested, "申请金额"),
             "description": description.strip()[:5000], "area_m2": area_m2,
-            "deliberation": _deliberation_json(_deliberation(deliberation)) if kind is Kind.CASE_BY_CASE else None}
+            "deliberation": _deliberation_json(_deliberation(deliberation))
+            if kind is ProjectKind.CASE_BY_CASE else None}
 
 
 async def _link_problems(actor: Actor, project: Project, problem_ids: list[int]) -> None:
@@ -183,7 +184,7 @@ async def draft(work: Work, *, community: str | int, kind: str, title: str, year
 
 
 async def draft_from_problem(work: Work, problem_id: int, *, requested: int, year: int | None = None,
-                             title: str = "", kind: str = Kind.CASE_BY_CASE.value, **fields) -> dict:
+                             title: str = "", kind: str = ProjectKind.CASE_BY_CASE.value, **fields) -> dict:
     """A desk problem that needs money becomes a draft project citing it (一事一议 unless a catalog
     item is given), of this year unless another is given."""
     require(work.actor.role, "funding.draft")
@@ -293,7 +294,7 @@ async def approve(work: Work, project_id: int, amount: int, *, version: int | No
     async def commit(p: Project) -> dict:
         if p.verified is None or amount > p.verified:
             raise DomainError(f"审定金额{yuan(amount)}超过核定金额{yuan(p.verified or 0)}")
-        ratio = policy.funding.ratio(Kind(p.kind), p.township_code)
+        ratio = policy.funding.ratio(ProjectKind(p.kind), p.township_code)
         district, township = split(amount, ratio)
         envelope = policy.funding.envelope(p.year)
         conn = connection()
@@ -352,7 +353,7 @@ ROW_FIELDS = ("id", "township_code", "community_id", "kind", "item_code", "depar
 def _row(p: Project, community: str, policy: Policy) -> dict:
     return {"id": p.id, "township": policy.township(p.township_code).name, "township_code": p.township_code,
             "community": community, "community_id": p.community_id, "kind": p.kind,
-            "kind_label": KIND_LABELS[Kind(p.kind)], "item": p.item_code, "department": p.department,
+            "kind_label": KIND_LABELS[ProjectKind(p.kind)], "item": p.item_code, "department": p.department,
             "title": p.title, "year": p.year, "status": p.status,
             "status_label": STATUS_LABELS[ProjectStatus(p.status)], "requested": p.requested,
             "verified": p.verified, "approved": p.approved, "district_share": p.district_share,
@@ -413,7 +414,7 @@ async def show(work: Work, project_id: int) -> dict:
     history = await AuditEvent.filter(object_type="project", object_id=str(p.id)).order_by("id")
     preview_split = None
     if p.status == ProjectStatus.VERIFIED:
-        ratio = policy.funding.ratio(Kind(p.kind), p.township_code)
+        ratio = policy.funding.ratio(ProjectKind(p.kind), p.township_code)
         district, township = split(p.verified, ratio)
         preview_split = {"ratio": ratio / 10_000, "ratio_label": percent(ratio), "district_share": district,
                          "township_share": township}
@@ -461,7 +462,7 @@ async def queue(work: Work, *, year: int | None = None, limit: int = QUEUE_PAGE,
     for p in rows:
         row = {**_row(p, names[p.community_id], policy), "evidence": proof[p.id]}
         if status is ProjectStatus.VERIFIED:
-            ratio = policy.funding.ratio(Kind(p.kind), p.township_code)
+            ratio = policy.funding.ratio(ProjectKind(p.kind), p.township_code)
             row["split_preview"] = dict(zip(("district_share", "township_share"), split(p.verified, ratio),
                                             strict=True)) | {"ratio": ratio / 10_000}
         items.append(row)
@@ -485,9 +486,9 @@ async def summary(work: Work, year: int) -> dict:
         f"WHERE year = {placeholders(conn, 1)} AND status IN ({placeholders(conn, 2, 2)}){within} "
         "GROUP BY township_code, kind", params)
     rows = sorted(({"township": policy.township(r["township_code"]).name, "township_code": r["township_code"],
-                    "kind": r["kind"], "kind_label": KIND_LABELS[Kind(r["kind"])], "projects": r["projects"],
+                    "kind": r["kind"], "kind_label": KIND_LABELS[ProjectKind(r["kind"])], "projects": r["projects"],
                     "approved": int(r["approved"]), "district_share": int(r["district"]),
                     "township_share": int(r["township"])} for r in found),
-                  key=lambda r: (r["township_code"], list(Kind).index(Kind(r["kind"]))))
+                  key=lambda r: (r["township_code"], list(ProjectKind).index(ProjectKind(r["kind"]))))
     total = {key: sum(r[key] for r in rows) for key in ("projects", "approved", "district_share", "township_share")}
     return {"year": year, **(await envelope(work, year)), "rows": rows, "total": total}

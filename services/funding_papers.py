@@ -14,7 +14,7 @@ from pathlib import Path
 from resettle import pdf
 from resettle.errors import DomainError
 from resettle.policy import Policy
-from resettle.rules.funding import Kind, ProjectStatus, percent, yuan
+from resettle.rules.funding import ProjectKind, ProjectStatus, percent, yuan
 from resettle.sheets import write_sheets
 
 NONE = "—"
@@ -80,7 +80,7 @@ def sheet_kind(project: dict) -> str:
 
 
 def _item(project: dict, policy: Policy) -> str:
-    if project["kind"] == Kind.CASE_BY_CASE:
+    if project["kind"] == ProjectKind.CASE_BY_CASE:
         return "目录外（一事一议）"
     item = policy.funding.item(project["item"])
     return f"{project['item']} {item.name}" if item else project["item"]
@@ -144,7 +144,7 @@ def write_approval_sheet(project: dict, path: str | Path, *, policy: Policy, on:
               ["项目年度", f"{project['year']}年", "核定部门", project["department"]],
               ["建筑面积", f"{project['area_m2']}平方米" if project["area_m2"] else NONE,
                "已入住户数", f"{project['moved_in_households']}户（至{project['year']}年底）"]]
-    if project["kind"] == Kind.CASE_BY_CASE:
+    if project["kind"] == ProjectKind.CASE_BY_CASE:
         basics.append(["一事一议议事记录", _deliberation(project["deliberation"])])
     if project["description"]:
         basics.append(["项目说明", project["description"]])

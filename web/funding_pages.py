@@ -17,7 +17,16 @@ from aiohttp import web
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.rules import scope as rule
-from resettle.rules.funding import EDITABLE, KIND_LABELS, PROJECT, STATUS_LABELS, Kind, ProjectStatus, percent, yuan
+from resettle.rules.funding import (
+    EDITABLE,
+    KIND_LABELS,
+    PROJECT,
+    STATUS_LABELS,
+    ProjectKind,
+    ProjectStatus,
+    percent,
+    yuan,
+)
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
 from services import desk, funding, registry
@@ -87,7 +96,7 @@ def draft_fields(v: Mapping) -> dict:
     if year is None:
         raise DomainError("请填写项目年度")
     deliberation = None
-    if v["kind"] == Kind.CASE_BY_CASE and any(v[key] for key in DELIBERATION):
+    if v["kind"] == ProjectKind.CASE_BY_CASE and any(v[key] for key in DELIBERATION):
         deliberation = {"body": v["body"], "held_on": day(v["held_on"], "议事日期"),
                         **{key: number(v[key], DELIBERATION[key]) or 0
                            for key in ("attendance", "votes_for", "votes_against")}}
@@ -122,7 +131,7 @@ async def _choices(w: Work) -> dict:
                             for r in stats[:-1]],
             "kinds": {kind.value: label for kind, label in KIND_LABELS.items()},
             "catalog": {KIND_LABELS[kind]: [i for i in policy.funding.items if i.kind is kind]
-                        for kind in Kind if kind is not Kind.CASE_BY_CASE},
+                        for kind in ProjectKind if kind is not ProjectKind.CASE_BY_CASE},
             "departments": policy.funding.departments}
 
 
@@ -184,7 +193,7 @@ async def new(request: web.Request) -> web.Response:
     problem = await _problem(request)
     v = dict.fromkeys(FORM_FIELDS, "") | {"year": str(w.today.year)}
     if problem:
-        v |= {"community": problem["community"], "kind": Kind.CASE_BY_CASE.value, "title": problem["title"],
+        v |= {"community": problem["community"], "kind": ProjectKind.CASE_BY_CASE.value, "title": problem["title"],
               "description": problem["description"]}
     return await _form(request, w, v, problem)
 
