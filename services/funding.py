@@ -28,12 +28,12 @@ from resettle.rules.funding import (
     ProjectKind,
     ProjectStatus,
     Qualification,
-    percent,
     qualify,
     split,
     yuan,
 )
 from resettle.rules.household import Status
+from resettle.rules.numbers import percent
 from resettle.rules.permissions import require
 from resettle.rules.workflow import apply
 from services import audit, registry, scope, versioned
@@ -416,11 +416,11 @@ async def show(work: Work, project_id: int) -> dict:
     if p.status == ProjectStatus.VERIFIED:
         ratio = policy.funding.ratio(ProjectKind(p.kind), p.township_code)
         district, township = split(p.verified, ratio)
-        preview_split = {"ratio": ratio / 10_000, "ratio_label": percent(ratio), "district_share": district,
-                         "township_share": township}
+        preview_split = {"ratio": ratio / 10_000, "ratio_label": percent(ratio / 10_000, places=2),
+                         "district_share": district, "township_share": township}
     return {**_row(p, community.name, policy), "description": p.description, "area_m2": p.area_m2,
             "deliberation": p.deliberation, "reason": p.reason,
-            "ratio_label": percent(p.ratio_bp) if p.ratio_bp is not None else None,
+            "ratio_label": percent(p.ratio_bp / 10_000, places=2) if p.ratio_bp is not None else None,
             "submitted_on": p.submitted_on, "verified_on": p.verified_on, "verified_by": p.verified_by,
             "approved_on": p.approved_on, "approved_by": p.approved_by, "completed_on": p.completed_on,
             "moved_in_households": await moved_in_households(p.community_id, p.year),

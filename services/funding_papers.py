@@ -14,7 +14,8 @@ from pathlib import Path
 from resettle import pdf
 from resettle.errors import DomainError
 from resettle.policy import Policy
-from resettle.rules.funding import ProjectKind, ProjectStatus, percent, yuan
+from resettle.rules.funding import ProjectKind, ProjectStatus, yuan
+from resettle.rules.numbers import percent
 from resettle.sheets import write_sheets
 
 NONE = "—"
@@ -59,7 +60,7 @@ def project_rows(projects: list[dict]) -> list[dict]:
     """Projects of `funding.list_projects()` as printed: amounts in 元 (empty until fixed), the
     frozen ratio as a percentage."""
     return [{**p, **{key: "" if p[key] is None else in_yuan(p[key]) for key in PROJECT_AMOUNTS},
-             "ratio": "" if p["ratio"] is None else percent(round(p["ratio"] * 10_000))} for p in projects]
+             "ratio": "" if p["ratio"] is None else percent(p["ratio"], places=2)} for p in projects]
 
 
 # ---------------------------------------------------------------- 审定单

@@ -15,7 +15,6 @@ from resettle.rules.funding import (
     Facts,
     ProjectKind,
     ProjectStatus,
-    percent,
     qualify,
     split,
     yuan,
@@ -97,9 +96,8 @@ def test_state_machine():
             apply(PROJECT, status, step, "admin", reason="x")
 
 
-def test_money_and_ratio_text():
+def test_money_text():
     assert yuan(123_456_789) == "1,234,567.89元" and yuan(5) == "0.05元" and yuan(-150) == "-1.50元"
-    assert percent(6000) == "60%" and percent(6250) == "62.5%" and percent(3333) == "33.33%"
 
 
 def test_policy_example():

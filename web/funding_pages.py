@@ -17,16 +17,8 @@ from aiohttp import web
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.rules import scope as rule
-from resettle.rules.funding import (
-    EDITABLE,
-    KIND_LABELS,
-    PROJECT,
-    STATUS_LABELS,
-    ProjectKind,
-    ProjectStatus,
-    percent,
-    yuan,
-)
+from resettle.rules.funding import EDITABLE, KIND_LABELS, PROJECT, STATUS_LABELS, ProjectKind, ProjectStatus, yuan
+from resettle.rules.numbers import percent
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
 from services import desk, funding, registry
@@ -67,7 +59,7 @@ def setup_routes(app: web.Application) -> None:
     aiohttp_jinja2.get_env(app).filters.update({
         "yuan": lambda fen: "—" if fen is None else yuan(fen),  # 1,234.50元
         "plain": lambda fen: "" if fen is None else plain_yuan(fen),  # 1,234.50, for a field in 元
-        "share": lambda ratio: percent(round(ratio * 10_000))})  # a ratio of the services as 50%
+        "share": lambda ratio: percent(ratio, places=2)})  # a ratio of the services as 50%
 
 
 # ---------------------------------------------------------------- fields (shared with web/funding_api.py)

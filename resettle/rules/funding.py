@@ -196,8 +196,3 @@ def split(approved: int, ratio_bp: int) -> tuple[int, int]:
         raise DomainError("审定金额不能为负，区级比例应在0到100%之间")
     district = (approved * ratio_bp * 2 + 10_000) // 20_000
     return district, approved - district
-
-
-def percent(ratio_bp: int) -> str:
-    whole, part = divmod(ratio_bp, 100)
-    return f"{whole}%" if not part else f"{whole}.{part:02d}".rstrip("0") + "%"
