@@ -57,7 +57,7 @@ async def seed(url: str, projects: int) -> dict:
 
     from resettle.db import connection, open_db
     from resettle.policy import load_policy
-    from resettle.rules.funding import Kind, split
+    from resettle.rules.funding import ProjectKind, split
     from services.bulk import Chunks, db_date, db_stamp, insert
 
     policy = load_policy()
@@ -101,7 +101,7 @@ async def seed(url: str, projects: int) -> dict:
                 community = ids[rng.randrange(len(ids))]
                 township = township_of[community]
                 item = items[rng.randrange(len(items))] if rng.random() < 0.85 else None
-                kind = item.kind if item else Kind.CASE_BY_CASE
+                kind = item.kind if item else ProjectKind.CASE_BY_CASE
                 status = statuses[rng.randrange(len(statuses))]
                 requested = rng.randrange(5_000_000, 80_000_000)
                 verified = approved = district = township_share = ratio = None
@@ -177,9 +177,11 @@ async def seed(url: str, projects: int) -> dict:
 async def step_reads(url: str, year: int) -> dict:
     from resettle.actor import Actor
     from resettle.db import connection, open_db
+    from resettle.policy import load_policy
     from services import funding
+    from services.work import begin
 
-    finance = Actor("bench:finance", role="finance")
+    finance = begin(Actor("bench:finance", role="finance"), load_policy())
 
     async def median_ms(work, runs: int = 9) -> float:
         timings = []
@@ -249,10 +251,12 @@ async def step_race(url: str, ids_json: str) -> dict:
     from resettle.actor import Actor
     from resettle.db import open_db
     from resettle.errors import DomainError
+    from resettle.policy import load_policy
     from services import funding
+    from services.work import begin
 
     ids = json.loads(ids_json)
-    finance = Actor("bench:finance", role="finance")
+    finance = begin(Actor("bench:finance", role="finance"), load_policy())
     async with open_db(url):
         start = time.perf_counter()
         results = await asyncio.gather(*(funding.approve(finance, i, RACE_AMOUNT) for i in ids), return_exceptions=True)

@@ -62,6 +62,7 @@ async def step_prepare(url: str) -> dict:
     from resettle.models import Community, Household, Person, Project
     from resettle.policy import load_policy
     from services import accounts, desk, funding, ledger
+    from services.work import begin
 
     policy, admin = load_policy(), Actor("bench:admin")
     async with open_db(url):
@@ -97,8 +98,9 @@ async def step_prepare(url: str) -> dict:
                                        resident=residents[n % len(residents)])
             await desk.link(clerk, [demand["id"]], title=demand["text"])
         year = dt.date.today().year
+        drafting = begin(admin, policy)
         for n in range(200):  # finance's queue
-            project = await funding.draft(admin, community=community.id, kind="case_by_case", title=f"项目{n}",
+            project = await funding.draft(drafting, community=community.id, kind="case_by_case", title=f"项目{n}",
                                           year=year, requested=1_000_000, department="区民政局",
                                           deliberation={"body": "居民代表会议", "held_on": f"{year}-01-10",
                                                         "attendance": 3, "votes_for": 2, "votes_against": 0})

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import click
 
-from cli.common import COMMUNITY, DATE, db_option, fail, run
+from cli.common import COMMUNITY, DATE, db_option, fail, run, work
 from cli.output import FORMATS, render, written
-from resettle.actor import cli_actor
 from resettle.errors import DomainError
-from resettle.rules.funding import Kind, ProjectStatus, yuan
+from resettle.rules.funding import ProjectKind, ProjectStatus, yuan
 from services import funding, funding_papers
 
 
@@ -77,7 +76,7 @@ def _show_text(p: dict) -> str:
 
 PROJECT_ID = click.argument("project_id", metavar="ID", type=int)
 VERSION = click.option("--version", type=int, help="按看到的版本号保存，他人已修改则拒绝")
-KINDS = click.Choice([k.value for k in Kind])
+KINDS = click.Choice([k.value for k in ProjectKind])
 
 
 def _deliberation_options(func):
@@ -136,7 +135,7 @@ def funding_draft(community, kind, item, title, year, amount, area, department, 
     requested = _fen(amount, "申请金额")
     deliberation = _deliberation(deliberation_body, deliberation_date, attendance, votes_for, votes_against)
     project = run(db, lambda: funding.draft(
-        cli_actor(), community=community, kind=kind, item=item, title=title, year=year, requested=requested,
+        work(), community=community, kind=kind, item=item, title=title, year=year, requested=requested,
         area_m2=area, department=department, description=description, problems=list(problems),
         deliberation=deliberation))
     _drafted(project, fmt, "已起草")
@@ -167,7 +166,7 @@ def funding_update(project_id, version, amount, title, item, year, area, departm
     deliberation = _deliberation(deliberation_body, deliberation_date, attendance, votes_for, votes_against)
     if deliberation:
         changes["deliberation"] = deliberation
-    project = run(db, lambda: funding.update(cli_actor(), project_id, version=version, problems=list(problems),
+    project = run(db, lambda: funding.update(work(), project_id, version=version, problems=list(problems),
                                              **changes))
     _drafted(project, fmt, "已修改")
 
@@ -178,7 +177,7 @@ def funding_update(project_id, version, amount, title, item, year, area, departm
 @db_option
 def funding_submit(project_id, version, db) -> None:
     """提交项目（提交时重新审查资格，不符合条件的不能提交），等待核定部门核定。"""
-    p = run(db, lambda: funding.submit(cli_actor(), project_id, version=version))
+    p = run(db, lambda: funding.submit(work(), project_id, version=version))
     click.echo(f"已提交：{_project_head(p)}，等待{p['department']}核定")
 
 
@@ -190,7 +189,7 @@ def funding_submit(project_id, version, db) -> None:
 def funding_verify(project_id, amount, version, db) -> None:
     """核定：核定部门确定金额（不超过申请金额），等待区财政局审定。"""
     verified = _fen(amount, "核定金额")
-    p = run(db, lambda: funding.verify(cli_actor(), project_id, verified, version=version))
+    p = run(db, lambda: funding.verify(work(), project_id, verified, version=version))
     preview = p["split_preview"]
     click.echo(f"已核定 {yuan(p['verified'])}：{_project_head(p)}\n按现行比例试算："
                + _split(preview["district_share"], preview["township_share"], preview["ratio_label"]))
@@ -205,11 +204,11 @@ def funding_approve(project_id, amount, version, db) -> None:
     """审定：区财政局确定金额（不超过核定金额），按比例分担并计入当年区级资金，超出剩余额度的拒绝。"""
     approved = _fen(amount, "审定金额")
 
-    async def work():
-        actor = cli_actor()
-        p = await funding.approve(actor, project_id, approved, version=version)
-        return p, await funding.envelope(actor, p["year"])
-    p, envelope = run(db, work)
+    async def approve():
+        w = work()
+        p = await funding.approve(w, project_id, approved, version=version)
+        return p, await funding.envelope(w, p["year"])
+    p, envelope = run(db, approve)
     click.echo(f"已审定 {yuan(p['approved'])}：{_project_head(p)}\n"
                + _split(p["district_share"], p["township_share"], p["ratio_label"])
                + f"\n{p['year']}年区级资金已承诺 {yuan(envelope['committed'])}，剩余 {yuan(envelope['remaining'])}")
@@ -221,7 +220,7 @@ def _send_back(to: str, label: str):
     @VERSION
     @db_option
     def command(project_id, reason, version, db) -> None:
-        p = run(db, lambda: funding.send_back(cli_actor(), project_id, to, reason, version=version))
+        p = run(db, lambda: funding.send_back(work(), project_id, to, reason, version=version))
         click.echo(f"已{label}：{_project_head(p)}，原因：{p['reason']}")
     command.__doc__ = {"returned": "退回乡镇修改后重新提交（写明原因）：核定前由核定部门，核定后由区财政局。",
                        "rejected": "不予通过（写明原因）：核定前由核定部门，核定后由区财政局。"}[to]
@@ -241,7 +240,7 @@ funding_group.command("reject")(_send_back("rejected", "不予通过"))
 def funding_complete(project_id, spent, on, version, db) -> None:
     """验收：乡镇登记验收日期与实际支出。"""
     amount = _fen(spent, "实际支出")
-    p = run(db, lambda: funding.complete(cli_actor(), project_id, spent=amount, on=on, version=version))
+    p = run(db, lambda: funding.complete(work(), project_id, spent=amount, on=on, version=version))
     click.echo(f"已验收：{_project_head(p)}，实际支出 {yuan(p['spent'])}（审定 {yuan(p['approved'])}）")
 
 
@@ -255,14 +254,15 @@ def funding_show(project_id, fmt, sheet, db) -> None:
     if sheet and Path(sheet).suffix.lower() != ".pdf":
         fail("--sheet 应为 .pdf 文件", 2)
 
-    async def work():
-        actor = cli_actor()
-        p = await funding.show(actor, project_id)
-        return p, await funding.envelope(actor, p["year"]) if sheet else None
-    p, envelope = run(db, work)
+    async def show():
+        w = work()
+        p = await funding.show(w, project_id)
+        return w, p, await funding.envelope(w, p["year"]) if sheet else None
+    w, p, envelope = run(db, show)
     click.echo(json.dumps(p, ensure_ascii=False, indent=2, default=str) if fmt == "json" else _show_text(p))
     if sheet:
-        path = written(lambda: funding_papers.write_approval_sheet(p, sheet, envelope=envelope))
+        path = written(lambda: funding_papers.write_approval_sheet(p, sheet, policy=w.policy, on=w.today,
+                                                                   envelope=envelope))
         click.echo(f"已生成审定单 {path}", err=True)
 
 
@@ -274,7 +274,7 @@ def funding_show(project_id, fmt, sheet, db) -> None:
 @db_option
 def funding_list(year, status, township, fmt, db) -> None:
     """列出一年的项目：状态、申请/核定/审定金额与区乡分担。"""
-    found = run(db, lambda: funding.list_projects(cli_actor(), year=year, status=status, township=township,
+    found = run(db, lambda: funding.list_projects(work(), year=year, status=status, township=township,
                                                   limit=1_000_000))
     items = found["items"] if fmt == "json" else funding_papers.project_rows(found["items"])
     click.echo(render(items, funding_papers.PROJECT_COLUMNS, fmt))
@@ -289,9 +289,12 @@ def funding_summary(year, fmt, out, db) -> None:
     """年度资金汇总：分乡镇、分类别的审定金额与区级、乡镇承担，当年区级资金总额、已承诺与剩余。"""
     if out and Path(out).suffix.lower() not in (".xlsx", ".pdf"):
         fail("--out 只能是 .xlsx 或 .pdf 文件", 2)
-    data = run(db, lambda: funding.summary(cli_actor(), year))
+    async def summary():
+        w = work()
+        return w, await funding.summary(w, year)
+    w, data = run(db, summary)
     if out:
-        path = written(lambda: funding_papers.write_summary(data, out))
+        path = written(lambda: funding_papers.write_summary(data, out, on=w.today))
         click.echo(f"已生成 {path}：{year}年 {data['total']['projects']} 个已审定项目", err=fmt == "json")
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from resettle.errors import DomainError
 from resettle.rules.desk import valid_slot
-from resettle.rules.funding import CatalogItem, Kind
+from resettle.rules.funding import CatalogItem, ProjectKind
 from resettle.rules.ledger import Matter, Routing
 from resettle.rules.township import township_key
 
@@ -52,7 +52,7 @@ class FundingPolicy:
     Amounts in fen; ratios in basis points."""
 
     items: tuple[CatalogItem, ...] = ()
-    ratios: dict = field(default_factory=dict)  # {Kind: {tier or "default": basis points}}
+    ratios: dict = field(default_factory=dict)  # {ProjectKind: {tier or "default": basis points}}
     tiers: dict = field(default_factory=dict)  # {township code: tier}
     envelopes: dict = field(default_factory=dict)  # {year or "default": fen}
 
@@ -64,7 +64,7 @@ class FundingPolicy:
     def item(self, code: str) -> CatalogItem | None:
         return next((i for i in self.items if i.code == code), None)
 
-    def ratio(self, kind: Kind, township_code: str) -> int:
+    def ratio(self, kind: ProjectKind, township_code: str) -> int:
         by_tier = self.ratios[kind]
         return by_tier.get(self.tiers.get(township_code, "default"), by_tier["default"])
 
@@ -195,15 +195,15 @@ def _funding(row: dict, townships: list[Township], fail) -> FundingPolicy:
             raise fail(f"第{i}个治理项目目录条目缺少 code、name，或 code 重复")
         seen.add(code)
         try:
-            kind = Kind(item.get("kind", ""))
+            kind = ProjectKind(item.get("kind", ""))
         except ValueError:
             raise fail(f"目录项目{name}的 kind 只能是 construction 或 operation") from None
-        if kind is Kind.CASE_BY_CASE or not str(item.get("department", "")).strip():
+        if kind is ProjectKind.CASE_BY_CASE or not str(item.get("department", "")).strip():
             raise fail(f"目录项目{name}须写明 kind（construction/operation）和 department（核定部门）")
         money = {key: _scaled(item[f"{key}_yuan"], 100, f"目录项目{name}的 {key}_yuan", fail)
                  for key in ("cap_per_project", "cap_per_m2", "cap_per_household", "standard_per_household")
                  if f"{key}_yuan" in item}
-        if kind is Kind.OPERATION and "standard_per_household" not in money:
+        if kind is ProjectKind.OPERATION and "standard_per_household" not in money:
             raise fail(f"日常运营管理类目录项目{name}须有 standard_per_household_yuan（每户年度标准）")
         items.append(CatalogItem(code=code, name=name, kind=kind, department=str(item["department"]).strip(),
                                  **money))
@@ -216,7 +216,7 @@ def _funding(row: dict, townships: list[Township], fail) -> FundingPolicy:
                 raise fail(f"[funding.tiers] {tier} 中的“{name}”不是政策文件中的乡镇")
             tiers[code] = tier
     ratios = {}
-    for kind in Kind:
+    for kind in ProjectKind:
         given = row.get("district_percent", {}).get(kind.value)
         if not isinstance(given, dict) or "default" not in given:
             raise fail(f"[funding.district_percent] 须为 {kind.value} 写明 default（区级承担的百分比）")

@@ -32,10 +32,12 @@ from resettle.rules.household import Status
 from services import accounts, desk, ledger, registry
 from services.demo_funding import funding_work
 from services.registry_import import Progress, import_sheets
+from services.work import Work
 
 
-async def seed_demo(actor: Actor, sheet: Path, households: int, *, seed: int = 2024,
+async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 2024,
                     progress: Progress | None = None) -> dict:
+    actor = work.actor
     existing = await Household.all().count()
     if existing:
         raise DomainError(f"数据库里已有 {existing} 户，演示只在空库上运行：请换一个空目录，或用 --db 指定新库")
@@ -85,7 +87,7 @@ async def seed_demo(actor: Actor, sheet: Path, households: int, *, seed: int = 2
     communities = await _desk_communities()
     users = await _demo_users(actor, password, communities)
     desk_counts = await _desk_work(communities, rng, progress)
-    projects = await funding_work(communities)
+    projects = await funding_work(work, communities)
     return {"households": generated.households, "persons": generated.persons, **counts,
             "password": password, "users": users, "desk": desk_counts, "funding": projects,
             "stats": await registry.township_stats(actor),

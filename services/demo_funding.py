@@ -7,8 +7,9 @@ import datetime as dt
 
 from resettle.actor import Actor
 from resettle.models import Community, Demand, User
-from resettle.policy import Policy, load_policy
+from resettle.policy import Policy
 from services import accounts, funding
+from services.work import Work
 
 
 async def _actors(township_code: str, policy: Policy) -> dict[str, Actor]:
@@ -28,19 +29,19 @@ async def _actors(township_code: str, policy: Policy) -> dict[str, Actor]:
             **{f"dept:{name}": actor for name, actor in departments.items()}}
 
 
-async def funding_work(communities: list[Community]) -> dict:
+async def funding_work(work: Work, communities: list[Community]) -> dict:
     """Projects of the desk community with the most moved-in households, this year."""
-    policy = load_policy()
-    year = dt.date.today().year
+    policy = work.policy
+    year = work.today.year
     households = {c.id: await funding.moved_in_households(c.id, year) for c in communities}
     c = max(communities, key=lambda c: (households[c.id], -c.id))
     n = households[c.id]
     if not n:
         return {"projects": 0}
-    act = await _actors(c.township_code, policy)
+    act = {role: work.by(actor) for role, actor in (await _actors(c.township_code, policy)).items()}
     item = policy.funding.item
 
-    def reviewer(project: dict) -> Actor:
+    def reviewer(project: dict) -> Work:
         return act[f"dept:{project['department']}"]
 
     async def draft(code: str, title: str, yuan: int, **extra) -> dict:

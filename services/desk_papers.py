@@ -15,6 +15,7 @@ from reportlab.platypus import KeepTogether
 from resettle import pdf
 from resettle.charts import bar_chart
 from resettle.errors import DomainError
+from resettle.rules.numbers import percent
 from resettle.rules.permissions import CARRIAGES
 from resettle.sheets import write_sheets, write_table
 
@@ -50,13 +51,6 @@ SUMMARY_WIDTHS = {"community": 34, "township": 18, "demands": 14, "solved": 16, 
 CHART_ROWS = 16  # communities per bar chart: a portrait page holds this many bar pairs
 PERCENT_KEYS = {"satisfaction", "reopen_rate"}
 NONE = "—"
-
-
-def percent(share: float | None) -> str:
-    """0.6667 → 66.7%, 1.0 → 100%, None (nobody asked) → —."""
-    if share is None:
-        return NONE
-    return f"{share * 100:.1f}".removesuffix(".0") + "%"
 
 
 def _number(value: float | None) -> str | float:

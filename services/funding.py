@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 
 from tortoise.expressions import F, Q
-from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
 from resettle.db import connection, placeholders
 from resettle.errors import DomainError, NotFound
 from resettle.models import AuditEvent, Community, Demand, FundingYear, Household, Problem, Project, ProjectEvidence
-from resettle.policy import Policy, load_policy
+from resettle.policy import Policy
 from resettle.rules import scope as rule
 from resettle.rules.dates import parse_date
 from resettle.rules.funding import (
@@ -26,28 +25,25 @@ from resettle.rules.funding import (
     STATUS_LABELS,
     Deliberation,
     Facts,
-    Kind,
+    ProjectKind,
     ProjectStatus,
     Qualification,
-    percent,
     qualify,
     split,
     yuan,
 )
 from resettle.rules.household import Status
+from resettle.rules.numbers import percent
 from resettle.rules.permissions import require
 from resettle.rules.workflow import apply
 from services import audit, registry, scope, versioned
+from services.work import Work
 
 # a submitted project holds its catalog item for its community and year; drafts do not
 CLAIMED = [ProjectStatus.SUBMITTED.value, ProjectStatus.VERIFIED.value, ProjectStatus.APPROVED.value,
            ProjectStatus.COMPLETED.value]
 COMMITTED = [ProjectStatus.APPROVED.value, ProjectStatus.COMPLETED.value]
 MAX_FEN = 10**13  # 1,000 亿元: anything above is a typing error
-
-
-def today() -> dt.date:
-    return dt.date.today()
 
 
 def _scope(actor: Actor) -> Q:
@@ -114,7 +110,7 @@ async def _qualification(p: Project, problems: int, policy: Policy) -> Qualifica
         duplicates = await Project.filter(community_id=p.community_id, item_code=p.item_code, year=p.year,
                                           status__in=CLAIMED).exclude(id=p.id).count()
     return qualify(Facts(
-        kind=Kind(p.kind), item_code=p.item_code, item=policy.funding.item(p.item_code) if p.item_code else None,
+        kind=ProjectKind(p.kind), item_code=p.item_code, item=policy.funding.item(p.item_code) if p.item_code else None,
         year=p.year, requested=p.requested, area_m2=p.area_m2,
         moved_in_households=await moved_in_households(p.community_id, p.year),
         deliberation=_deliberation(p.deliberation), linked_problems=problems, duplicates=duplicates))
@@ -128,11 +124,11 @@ async def _fields(actor: Actor, policy: Policy, *, community: str | int, kind: s
     if not rule.sees_community(actor, c.id, c.township_code):
         raise NotFound(f"找不到安置社区“{community}”")
     try:
-        kind = Kind(kind)
+        kind = ProjectKind(kind)
     except ValueError:
         raise DomainError(f"项目类别只能是：{'、'.join(f'{k.value}（{v}）' for k, v in KIND_LABELS.items())}") from None
     item = (item or "").strip()
-    if kind is Kind.CASE_BY_CASE:
+    if kind is ProjectKind.CASE_BY_CASE:
         item = ""
         if department.strip() not in policy.funding.departments:
             raise DomainError(f"一事一议项目须指定核定部门：{'、'.join(policy.funding.departments)}")
@@ -152,7 +148,8 @@ async def _fields(actor: Actor, policy: Policy, *, community: str | int, kind: s
     return {"township_code": c.township_code, "community_id": c.id, "kind": kind.value, "item_code": item,
             "department": department, "title": title, "year": year, "requested": _amount(requested, "申请金额"),
             "description": description.strip()[:5000], "area_m2": area_m2,
-            "deliberation": _deliberation_json(_deliberation(deliberation)) if kind is Kind.CASE_BY_CASE else None}
+            "deliberation": _deliberation_json(_deliberation(deliberation))
+            if kind is ProjectKind.CASE_BY_CASE else None}
 
 
 async def _link_problems(actor: Actor, project: Project, problem_ids: list[int]) -> None:
@@ -169,44 +166,42 @@ async def _link_problems(actor: Actor, project: Project, problem_ids: list[int])
                            {"problems": [sorted(have), sorted(have | set(found))]})
 
 
-async def draft(actor: Actor, *, community: str | int, kind: str, title: str, year: int, requested: int,
+async def draft(work: Work, *, community: str | int, kind: str, title: str, year: int, requested: int,
                 item: str = "", description: str = "", area_m2: int | None = None,
-                deliberation: dict | None = None, department: str = "", problems: list[int] = (),
-                policy: Policy | None = None) -> dict:
+                deliberation: dict | None = None, department: str = "", problems: list[int] = ()) -> dict:
     """A township drafts a project (nothing is checked against caps until it is submitted; the
     page shows the verdict live)."""
+    actor = work.actor
     require(actor.role, "funding.draft")
-    policy = policy or load_policy()
-    values = await _fields(actor, policy, community=community, kind=kind, item=item, title=title, year=year,
+    values = await _fields(actor, work.policy, community=community, kind=kind, item=item, title=title, year=year,
                            requested=requested, description=description, area_m2=area_m2,
                            deliberation=deliberation, department=department)
-    async with in_transaction():
+    async with work.transaction():
         project = await Project.create(**values, status=ProjectStatus.DRAFT.value)
         await audit.record(actor, "funding.draft", "project", project.id, audit.diff({}, values))
         await _link_problems(actor, project, list(problems))
-    return await show(actor, project.id, policy=policy)
+    return await show(work, project.id)
 
 
-async def draft_from_problem(actor: Actor, problem_id: int, *, requested: int, year: int | None = None,
-                             title: str = "", kind: str = Kind.CASE_BY_CASE.value, **fields) -> dict:
+async def draft_from_problem(work: Work, problem_id: int, *, requested: int, year: int | None = None,
+                             title: str = "", kind: str = ProjectKind.CASE_BY_CASE.value, **fields) -> dict:
     """A desk problem that needs money becomes a draft project citing it (一事一议 unless a catalog
-    item is given)."""
-    require(actor.role, "funding.draft")
-    problem = await Problem.filter(scope.communities(actor, of="community"), id=problem_id).first()
+    item is given), of this year unless another is given."""
+    require(work.actor.role, "funding.draft")
+    problem = await Problem.filter(scope.communities(work.actor, of="community"), id=problem_id).first()
     if problem is None:
         raise NotFound(f"找不到编号为{problem_id}的问题")
-    return await draft(actor, community=problem.community_id, kind=kind, title=title or problem.title,
-                       year=year or today().year, requested=requested,
+    return await draft(work, community=problem.community_id, kind=kind, title=title or problem.title,
+                       year=year or work.today.year, requested=requested,
                        description=fields.pop("description", "") or problem.description,
                        problems=[problem.id, *fields.pop("problems", ())], **fields)
 
 
-async def update(actor: Actor, project_id: int, *, version: int, problems: list[int] = (),
-                 policy: Policy | None = None, **changes) -> dict:
+async def update(work: Work, project_id: int, *, version: int, problems: list[int] = (), **changes) -> dict:
     """Edit a draft or a returned project (the township's, with the version it saw)."""
+    actor = work.actor
     require(actor.role, "funding.draft")
-    policy = policy or load_policy()
-    async with in_transaction():
+    async with work.transaction():
         p = await _project(actor, project_id)
         if ProjectStatus(p.status) not in EDITABLE:
             raise DomainError(f"项目“{STATUS_LABELS[ProjectStatus(p.status)]}”，只有草稿或退回的项目可以修改")
@@ -216,22 +211,21 @@ async def update(actor: Actor, project_id: int, *, version: int, problems: list[
         unknown = set(changes) - set(current)
         if unknown:
             raise DomainError(f"不能修改：{'、'.join(sorted(unknown))}")
-        values = await _fields(actor, policy, **{**current, **changes})
+        values = await _fields(actor, work.policy, **{**current, **changes})
         before = {k: getattr(p, k) for k in values}
         await versioned.save(p, values, version, f"项目{project_id}")
         await audit.record(actor, "funding.update", "project", p.id, audit.diff(before, values))
         await _link_problems(actor, p, list(problems))
-    return await show(actor, project_id, policy=policy)
+    return await show(work, project_id)
 
 
-async def preview(actor: Actor, *, problems: list[int] = (), policy: Policy | None = None, **fields) -> dict:
+async def preview(work: Work, *, problems: list[int] = (), **fields) -> dict:
     """The qualification verdict of a project being filled in, without saving it."""
-    require(actor.role, "funding.draft")
-    policy = policy or load_policy()
-    values = await _fields(actor, policy, **{"item": "", "description": "", "area_m2": None, "deliberation": None,
-                                             "department": "", **fields})
+    require(work.actor.role, "funding.draft")
+    values = await _fields(work.actor, work.policy, **{"item": "", "description": "", "area_m2": None,
+                                                       "deliberation": None, "department": "", **fields})
     found = await Problem.filter(id__in=list(problems), community_id=values["community_id"]).count()
-    return _verdict_json(await _qualification(Project(id=0, **values), found, policy))
+    return _verdict_json(await _qualification(Project(id=0, **values), found, work.policy))
 
 
 def _verdict_json(verdict: Qualification) -> dict:
@@ -242,10 +236,11 @@ def _verdict_json(verdict: Qualification) -> dict:
 # ---------------------------------------------------------------- the workflow
 
 
-async def _move(actor: Actor, project_id: int, step: str, changes: dict, version: int | None,
+async def _move(work: Work, project_id: int, step: str, changes: dict, version: int | None,
                 check=None, **facts) -> dict:
     """One step of the workflow in one transaction: scope, the workflow table, `check(p)`, save, audit."""
-    async with in_transaction():
+    actor = work.actor
+    async with work.transaction():
         p = await _project(actor, project_id)
         before_status = p.status
         to = apply(PROJECT, p.status, step, actor.role, **facts)
@@ -256,25 +251,25 @@ async def _move(actor: Actor, project_id: int, step: str, changes: dict, version
         await versioned.save(p, changes, version, f"项目{project_id}")
         await audit.record(actor, f"funding.{to.value}", "project", p.id,
                            {**audit.diff(before, changes), "status": [before_status, to.value]})
-    return await show(actor, project_id)
+    return await show(work, project_id)
 
 
-async def submit(actor: Actor, project_id: int, *, version: int | None = None, policy: Policy | None = None) -> dict:
+async def submit(work: Work, project_id: int, *, version: int | None = None) -> dict:
     """A project that does not qualify cannot be submitted; the reasons say why."""
-    require(actor.role, "funding.draft")
-    policy = policy or load_policy()
+    require(work.actor.role, "funding.draft")
 
     async def qualifies(p: Project) -> dict:
-        verdict = await _qualification(p, await ProjectEvidence.filter(project_id=p.id).count(), policy)
+        verdict = await _qualification(p, await ProjectEvidence.filter(project_id=p.id).count(), work.policy)
         if not verdict.qualifies:
             raise DomainError("项目不符合申报条件：" + "；".join(verdict.reasons))
-        return {"submitted_on": today(), "verified": None, "verified_on": None, "verified_by": "", "reason": "",
+        return {"submitted_on": work.today, "verified": None, "verified_on": None, "verified_by": "", "reason": "",
                 "qualification": _verdict_json(verdict)}
-    return await _move(actor, project_id, "submit", {}, version, qualifies)
+    return await _move(work, project_id, "submit", {}, version, qualifies)
 
 
-async def verify(actor: Actor, project_id: int, amount: int, *, version: int | None = None) -> dict:
+async def verify(work: Work, project_id: int, amount: int, *, version: int | None = None) -> dict:
     """核定: the item's department fixes an amount no higher than requested."""
+    actor = work.actor
     require(actor.role, "funding.verify")
     amount = _amount(amount, "核定金额")
 
@@ -283,24 +278,23 @@ async def verify(actor: Actor, project_id: int, amount: int, *, version: int | N
             raise DomainError(f"核定金额{yuan(amount)}超过申请金额{yuan(p.requested)}")
         if amount == 0:
             raise DomainError("核定金额为0时请改为“不予通过”并写明原因")
-    return await _move(actor, project_id, "verify",
-                       {"verified": amount, "verified_on": today(), "verified_by": actor.name or actor.login},
+    return await _move(work, project_id, "verify",
+                       {"verified": amount, "verified_on": work.today, "verified_by": actor.name or actor.login},
                        version, within)
 
 
-async def approve(actor: Actor, project_id: int, amount: int, *, version: int | None = None,
-                  policy: Policy | None = None) -> dict:
+async def approve(work: Work, project_id: int, amount: int, *, version: int | None = None) -> dict:
     """审定: finance fixes an amount no higher than verified; the split is frozen with its ratio,
     and the district share is taken from the year's envelope by a conditional UPDATE that fails
     rather than overspend, whoever approves at the same moment."""
+    actor, policy = work.actor, work.policy
     require(actor.role, "funding.approve")
-    policy = policy or load_policy()
     amount = _amount(amount, "审定金额")
 
     async def commit(p: Project) -> dict:
         if p.verified is None or amount > p.verified:
             raise DomainError(f"审定金额{yuan(amount)}超过核定金额{yuan(p.verified or 0)}")
-        ratio = policy.funding.ratio(Kind(p.kind), p.township_code)
+        ratio = policy.funding.ratio(ProjectKind(p.kind), p.township_code)
         district, township = split(amount, ratio)
         envelope = policy.funding.envelope(p.year)
         conn = connection()
@@ -313,28 +307,29 @@ async def approve(actor: Actor, project_id: int, amount: int, *, version: int | 
             raise DomainError(f"{p.year}年区级资金总额{yuan(envelope)}已承诺{yuan(year.committed)}，剩余"
                               f"{yuan(max(0, envelope - year.committed))}，不足本项目区级承担的{yuan(district)}")
         return {"approved": amount, "ratio_bp": ratio, "district_share": district, "township_share": township,
-                "approved_on": today(), "approved_by": actor.name or actor.login}
-    return await _move(actor, project_id, "approve", {}, version, commit)
+                "approved_on": work.today, "approved_by": actor.name or actor.login}
+    return await _move(work, project_id, "approve", {}, version, commit)
 
 
-async def send_back(actor: Actor, project_id: int, to: str, reason: str, *, version: int | None = None) -> dict:
+async def send_back(work: Work, project_id: int, to: str, reason: str, *, version: int | None = None) -> dict:
     """退回 (to the township, to amend and resubmit) or 不予通过, with a reason, by whoever holds
     the project now: the department before verification, finance after."""
-    require(actor.role, "funding.view")
+    require(work.actor.role, "funding.view")
     step = {ProjectStatus.RETURNED: "return", ProjectStatus.REJECTED: "reject"}.get(to)
     if step is None:
         raise DomainError("只能退回或不予通过")
     reason = reason.strip()
-    return await _move(actor, project_id, step, {"reason": reason[:500]}, version, reason=reason)
+    return await _move(work, project_id, step, {"reason": reason[:500]}, version, reason=reason)
 
 
-async def complete(actor: Actor, project_id: int, *, spent: int, on: dt.date | None = None,
+async def complete(work: Work, project_id: int, *, spent: int, on: dt.date | None = None,
                    version: int | None = None) -> dict:
-    """验收: the township records the acceptance date and the amount spent (≤ approved)."""
-    require(actor.role, "funding.draft")
+    """验收: the township records the acceptance date (today unless given) and the amount spent
+    (≤ approved)."""
+    require(work.actor.role, "funding.draft")
     spent = _amount(spent, "实际支出")
-    on = on or today()
-    if on > today():
+    on = on or work.today
+    if on > work.today:
         raise DomainError(f"验收日期{on}晚于今天")
 
     async def within(p: Project) -> dict:
@@ -343,7 +338,7 @@ async def complete(actor: Actor, project_id: int, *, spent: int, on: dt.date | N
         if on < p.approved_on:
             raise DomainError(f"验收日期{on}早于审定日期{p.approved_on}")
         return {"spent": spent, "completed_on": on}
-    return await _move(actor, project_id, "complete", {}, version, within)
+    return await _move(work, project_id, "complete", {}, version, within)
 
 
 # ---------------------------------------------------------------- reading
@@ -358,7 +353,7 @@ ROW_FIELDS = ("id", "township_code", "community_id", "kind", "item_code", "depar
 def _row(p: Project, community: str, policy: Policy) -> dict:
     return {"id": p.id, "township": policy.township(p.township_code).name, "township_code": p.township_code,
             "community": community, "community_id": p.community_id, "kind": p.kind,
-            "kind_label": KIND_LABELS[Kind(p.kind)], "item": p.item_code, "department": p.department,
+            "kind_label": KIND_LABELS[ProjectKind(p.kind)], "item": p.item_code, "department": p.department,
             "title": p.title, "year": p.year, "status": p.status,
             "status_label": STATUS_LABELS[ProjectStatus(p.status)], "requested": p.requested,
             "verified": p.verified, "approved": p.approved, "district_share": p.district_share,
@@ -366,11 +361,10 @@ def _row(p: Project, community: str, policy: Policy) -> dict:
             "ratio": None if p.ratio_bp is None else p.ratio_bp / 10_000, "spent": p.spent, "version": p.version}
 
 
-async def list_projects(actor: Actor, *, year: int | None = None, status: str | None = None,
-                        township: str | None = None, limit: int = 200, offset: int = 0,
-                        policy: Policy | None = None) -> dict:
-    policy = policy or load_policy()
-    query = Project.filter(_scope(actor))
+async def list_projects(work: Work, *, year: int | None = None, status: str | None = None,
+                        township: str | None = None, limit: int = 200, offset: int = 0) -> dict:
+    policy = work.policy
+    query = Project.filter(_scope(work.actor))
     if year:
         query = query.filter(year=year)
     if status:
@@ -408,10 +402,10 @@ async def evidence(project_ids: list[int]) -> dict[int, dict]:
     return {pid: {**v, "households": len(v["households"])} for pid, v in result.items()}
 
 
-async def show(actor: Actor, project_id: int, *, policy: Policy | None = None) -> dict:
+async def show(work: Work, project_id: int) -> dict:
     """A project with its qualification (as each reviewer sees it), evidence, split and history."""
-    policy = policy or load_policy()
-    p = await _project(actor, project_id)
+    policy = work.policy
+    p = await _project(work.actor, project_id)
     community = await Community.get(id=p.community_id)
     proof = (await evidence([p.id]))[p.id]
     # live while the township can still change it; as submitted once it is with the reviewers
@@ -420,13 +414,13 @@ async def show(actor: Actor, project_id: int, *, policy: Policy | None = None) -
     history = await AuditEvent.filter(object_type="project", object_id=str(p.id)).order_by("id")
     preview_split = None
     if p.status == ProjectStatus.VERIFIED:
-        ratio = policy.funding.ratio(Kind(p.kind), p.township_code)
+        ratio = policy.funding.ratio(ProjectKind(p.kind), p.township_code)
         district, township = split(p.verified, ratio)
-        preview_split = {"ratio": ratio / 10_000, "ratio_label": percent(ratio), "district_share": district,
-                         "township_share": township}
+        preview_split = {"ratio": ratio / 10_000, "ratio_label": percent(ratio / 10_000, places=2),
+                         "district_share": district, "township_share": township}
     return {**_row(p, community.name, policy), "description": p.description, "area_m2": p.area_m2,
             "deliberation": p.deliberation, "reason": p.reason,
-            "ratio_label": percent(p.ratio_bp) if p.ratio_bp is not None else None,
+            "ratio_label": percent(p.ratio_bp / 10_000, places=2) if p.ratio_bp is not None else None,
             "submitted_on": p.submitted_on, "verified_on": p.verified_on, "verified_by": p.verified_by,
             "approved_on": p.approved_on, "approved_by": p.approved_by, "completed_on": p.completed_on,
             "moved_in_households": await moved_in_households(p.community_id, p.year),
@@ -436,11 +430,10 @@ async def show(actor: Actor, project_id: int, *, policy: Policy | None = None) -
                          "action": e.action, "changes": e.changes} for e in history]}
 
 
-async def envelope(actor: Actor, year: int, *, policy: Policy | None = None) -> dict:
+async def envelope(work: Work, year: int) -> dict:
     """The year's district envelope, what approvals committed, and what remains."""
-    require(actor.role, "funding.view")
-    policy = policy or load_policy()
-    total = policy.funding.envelope(year)
+    require(work.actor.role, "funding.view")
+    total = work.policy.funding.envelope(year)
     row = await FundingYear.get_or_none(year=year)
     committed = row.committed if row else 0
     return {"year": year, "envelope": total, "committed": committed, "remaining": total - committed}
@@ -449,12 +442,11 @@ async def envelope(actor: Actor, year: int, *, policy: Policy | None = None) -> 
 QUEUE_PAGE = 50  # projects per page of a reviewer's queue, oldest first
 
 
-async def queue(actor: Actor, *, year: int | None = None, limit: int = QUEUE_PAGE, offset: int = 0,
-                policy: Policy | None = None) -> dict:
+async def queue(work: Work, *, year: int | None = None, limit: int = QUEUE_PAGE, offset: int = 0) -> dict:
     """The reviewer's queue, oldest submission first, a page at a time: a department's projects
     to verify, finance's to approve (with the evidence, the split each would get, and the
     remaining envelope of every year the queue holds)."""
-    policy = policy or load_policy()
+    actor, policy = work.actor, work.policy
     status = rule.review_queue(actor)
     if status is None:
         require(actor.role, "funding.approve")
@@ -470,22 +462,22 @@ async def queue(actor: Actor, *, year: int | None = None, limit: int = QUEUE_PAG
     for p in rows:
         row = {**_row(p, names[p.community_id], policy), "evidence": proof[p.id]}
         if status is ProjectStatus.VERIFIED:
-            ratio = policy.funding.ratio(Kind(p.kind), p.township_code)
+            ratio = policy.funding.ratio(ProjectKind(p.kind), p.township_code)
             row["split_preview"] = dict(zip(("district_share", "township_share"), split(p.verified, ratio),
                                             strict=True)) | {"ratio": ratio / 10_000}
         items.append(row)
     years = set(await query.distinct().values_list("year", flat=True)) if total else set()
     return {"status": status.value, "total": total, "items": items,
-            "envelopes": [await envelope(actor, y, policy=policy) for y in sorted(years | ({year} if year else set()))]}
+            "envelopes": [await envelope(work, y) for y in sorted(years | ({year} if year else set()))]}
 
 
-async def summary(actor: Actor, year: int, *, policy: Policy | None = None) -> dict:
+async def summary(work: Work, year: int) -> dict:
     """Approved (and completed) projects of a year: township × kind with district and township
     totals, the envelope and what is committed. The totals add up to the fen."""
-    require(actor.role, "funding.view")
-    policy = policy or load_policy()
+    require(work.actor.role, "funding.view")
+    policy = work.policy
     conn = connection()
-    own = rule.own_township(actor)
+    own = rule.own_township(work.actor)
     within = "" if own is None else f" AND township_code = {placeholders(conn, 1, 4)}"
     params = [year, *COMMITTED] + ([] if own is None else [own])
     found = await conn.execute_query_dict(
@@ -494,9 +486,9 @@ async def summary(actor: Actor, year: int, *, policy: Policy | None = None) -> d
         f"WHERE year = {placeholders(conn, 1)} AND status IN ({placeholders(conn, 2, 2)}){within} "
         "GROUP BY township_code, kind", params)
     rows = sorted(({"township": policy.township(r["township_code"]).name, "township_code": r["township_code"],
-                    "kind": r["kind"], "kind_label": KIND_LABELS[Kind(r["kind"])], "projects": r["projects"],
+                    "kind": r["kind"], "kind_label": KIND_LABELS[ProjectKind(r["kind"])], "projects": r["projects"],
                     "approved": int(r["approved"]), "district_share": int(r["district"]),
                     "township_share": int(r["township"])} for r in found),
-                  key=lambda r: (r["township_code"], list(Kind).index(Kind(r["kind"]))))
+                  key=lambda r: (r["township_code"], list(ProjectKind).index(ProjectKind(r["kind"]))))
     total = {key: sum(r[key] for r in rows) for key in ("projects", "approved", "district_share", "township_share")}
-    return {"year": year, **(await envelope(actor, year, policy=policy)), "rows": rows, "total": total}
+    return {"year": year, **(await envelope(work, year)), "rows": rows, "total": total}

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from resettle.rules.funding import Kind, ProjectStatus
+from resettle.rules.funding import ProjectKind, ProjectStatus
 from services.contracts import (
     ID,
     VERSION,
@@ -47,7 +47,7 @@ class Deliberation(Contract):
 class ProjectFields(Contract):
     """What a township writes about a project; every field may be left out of a change."""
     community: text(200, title="安置社区", description="安置社区名称、乡镇/名称或编号；乡镇信息员只能是本乡镇的") = None
-    kind: text(16, *(k.value for k in Kind), title="项目类别",
+    kind: text(16, *(k.value for k in ProjectKind), title="项目类别",
                description="construction 一次性建设类、operation 日常运营管理类、case_by_case 一事一议") = None
     item: text(16, title="目录项目编号", description="政策文件项目目录中的编号，如 YY01；一事一议不填") = None
     title: text(200, title="项目名称") = None
@@ -64,7 +64,7 @@ class ProjectFields(Contract):
 
 class Draft(ProjectFields):
     community: text(200, title="安置社区", description="安置社区名称、乡镇/名称或编号；乡镇信息员只能是本乡镇的")
-    kind: text(16, *(k.value for k in Kind), title="项目类别",
+    kind: text(16, *(k.value for k in ProjectKind), title="项目类别",
                description="construction 一次性建设类、operation 日常运营管理类、case_by_case 一事一议")
     title: text(200, title="项目名称")
     year: whole(*YEARS, title="项目年度")
@@ -124,7 +124,7 @@ class Project(Result):
     id: int
     township: str
     community: str
-    kind: Kind
+    kind: ProjectKind
     status: ProjectStatus
     requested: int | None = Field(description="单位：分")
     verified: int | None = Field(description="单位：分")

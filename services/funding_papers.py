@@ -13,8 +13,9 @@ from pathlib import Path
 
 from resettle import pdf
 from resettle.errors import DomainError
-from resettle.policy import Policy, load_policy
-from resettle.rules.funding import Kind, ProjectStatus, percent, yuan
+from resettle.policy import Policy
+from resettle.rules.funding import ProjectKind, ProjectStatus, yuan
+from resettle.rules.numbers import percent
 from resettle.sheets import write_sheets
 
 NONE = "—"
@@ -59,7 +60,7 @@ def project_rows(projects: list[dict]) -> list[dict]:
     """Projects of `funding.list_projects()` as printed: amounts in 元 (empty until fixed), the
     frozen ratio as a percentage."""
     return [{**p, **{key: "" if p[key] is None else in_yuan(p[key]) for key in PROJECT_AMOUNTS},
-             "ratio": "" if p["ratio"] is None else percent(round(p["ratio"] * 10_000))} for p in projects]
+             "ratio": "" if p["ratio"] is None else percent(p["ratio"], places=2)} for p in projects]
 
 
 # ---------------------------------------------------------------- 审定单
@@ -80,7 +81,7 @@ def sheet_kind(project: dict) -> str:
 
 
 def _item(project: dict, policy: Policy) -> str:
-    if project["kind"] == Kind.CASE_BY_CASE:
+    if project["kind"] == ProjectKind.CASE_BY_CASE:
         return "目录外（一事一议）"
     item = policy.funding.item(project["item"])
     return f"{project['item']} {item.name}" if item else project["item"]
@@ -127,16 +128,16 @@ def _amounts(project: dict, final: bool, envelope: dict | None) -> list[list[obj
     return rows
 
 
-def write_approval_sheet(project: dict, path: str | Path, *, envelope: dict | None = None,
-                         policy: Policy | None = None) -> Path:
+def write_approval_sheet(project: dict, path: str | Path, *, policy: Policy, on: dt.date,
+                         envelope: dict | None = None) -> Path:
     """The 审定单 of a project from `funding.show()` (portrait): what was asked, verified and
     approved by whom and when, the ratio and the two shares, the residents' problems it rests on,
     every qualification check, and boxes for the verifying department and the finance bureau to
     sign. A verified project prints as a 审定单（预览） with the split worked out from the verified
     amount, no signature boxes and, given `funding.envelope()`, whether the year's remaining
-    district money covers the district share; an earlier (or rejected) project is refused."""
+    district money covers the district share; an earlier (or rejected) project is refused. `on`
+    is the day it is printed."""
     final = sheet_kind(project) == "final"
-    policy = policy or load_policy()
     wide = [34, 59, 34, 59]  # portrait A4 holds 186 mm
     basics = [["项目名称", project["title"]],
               ["乡镇", project["township"], "安置社区", project["community"]],
@@ -144,7 +145,7 @@ def write_approval_sheet(project: dict, path: str | Path, *, envelope: dict | No
               ["项目年度", f"{project['year']}年", "核定部门", project["department"]],
               ["建筑面积", f"{project['area_m2']}平方米" if project["area_m2"] else NONE,
                "已入住户数", f"{project['moved_in_households']}户（至{project['year']}年底）"]]
-    if project["kind"] == Kind.CASE_BY_CASE:
+    if project["kind"] == ProjectKind.CASE_BY_CASE:
         basics.append(["一事一议议事记录", _deliberation(project["deliberation"])])
     if project["description"]:
         basics.append(["项目说明", project["description"]])
@@ -168,7 +169,7 @@ def write_approval_sheet(project: dict, path: str | Path, *, envelope: dict | No
         story.append(pdf.paragraph("本单为预览：项目待区财政局审定，区级与乡镇承担金额按核定金额和现行比例试算，"
                                    "以审定后的审定单为准，不作拨款依据。", "note"))
     title = "社区治理项目审定单" + ("" if final else "（预览）")
-    subtitle = f"项目编号 {project['id']} · {project['status_label']} · 打印日期 {dt.date.today()}"
+    subtitle = f"项目编号 {project['id']} · {project['status_label']} · 打印日期 {on}"
     return pdf.build(path, title, subtitle, story, portrait=True)
 
 
@@ -217,10 +218,10 @@ def envelope_rows(summary: dict, money=in_yuan) -> list[dict]:
             {"line": "剩余", "amount": money(summary["remaining"])}]
 
 
-def write_summary(summary: dict, path: str | Path) -> Path:
+def write_summary(summary: dict, path: str | Path, *, on: dt.date) -> Path:
     """The yearly summary of `funding.summary()`: an .xlsx (township × kind with 合计, per
     township, and the district envelope; amounts as numbers in 元) or a portrait PDF with a bar
-    chart of the district and township shares per township above the same tables."""
+    chart of the district and township shares per township above the same tables, printed `on`."""
     path = Path(path)
     suffix = path.suffix.lower()
     year = summary["year"]
@@ -247,5 +248,5 @@ def write_summary(summary: dict, path: str | Path) -> Path:
               pdf.paragraph("统计已审定和已验收的项目；审定金额 = 区级承担 + 乡镇承担，区级承担按审定时的比例"
                             "四舍五入到分，已承诺为全区当年审定项目的区级承担之和。", "note")]
     subtitle = (f"区级资金总额 {yuan(summary['envelope'])}，已承诺 {yuan(summary['committed'])}，"
-                f"剩余 {yuan(summary['remaining'])} · 打印日期 {dt.date.today()}")
+                f"剩余 {yuan(summary['remaining'])} · 打印日期 {on}")
     return pdf.build(path, f"{year}年社区治理项目区、乡镇两级资金汇总", subtitle, story, portrait=True)

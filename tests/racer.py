@@ -16,11 +16,12 @@ from resettle.errors import DomainError, StaleVersion
 from resettle.policy import load_policy
 from resettle.rules.household import Status
 from services import desk, funding, registry
+from tests.work import work
 
 
 async def approve(year: str, envelope: str, amount: str, ids: str) -> dict:
     load_policy().funding.envelopes[int(year)] = int(envelope)
-    finance = Actor("test:finance", role="finance")
+    finance = work(Actor("test:finance", role="finance"))
     results = await asyncio.gather(*(funding.approve(finance, i, int(amount)) for i in json.loads(ids)),
                                    return_exceptions=True)
     unexpected = [repr(r) for r in results if isinstance(r, Exception) and not isinstance(r, DomainError)]

@@ -18,7 +18,7 @@ from resettle.rules.household import Status
 from services import accounts, desk, funding, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
-from tests.work import work
+from tests.work import DAY, work
 from web.app import init_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -172,10 +172,10 @@ async def test_finance_approves_from_the_queue_and_prints_the_sheet(server, tmp_
     for step, on in ((Status.HANDED_OVER, "2024-01-02"), (Status.ALLOCATED, "2024-02-01"),
                      (Status.MOVED_IN, "2024-03-01")):
         await registry.record_step(admin, "A-001", step, dt.date.fromisoformat(on))
-    project = await funding.draft(admin, community="陈家新苑", kind="operation", item="YY01", title="物业服务补贴",
-                                  year=dt.date.today().year, requested=36_000)
-    await funding.submit(admin, project["id"])
-    await funding.verify(admin, project["id"], 30_001)
+    project = await funding.draft(work(admin), community="陈家新苑", kind="operation", item="YY01",
+                                  title="物业服务补贴", year=DAY.year, requested=36_000)
+    await funding.submit(work(admin), project["id"])
+    await funding.verify(work(admin), project["id"], 30_001)
     await accounts.add_user(work(admin), "caizheng", "区财政局科员", "finance", "browser-pass-1")
     shots = screenshots(tmp_path)
     async with async_playwright() as playwright:

@@ -8,10 +8,11 @@ from resettle.models import Action, Demand, Feedback, Household, Problem, Reopen
 from resettle.rules.desk import iso_week
 from services import desk, funding
 from services.demo import seed_demo
+from tests.work import work
 
 
 async def test_demo_runs_weeks_of_desk_work(db, tmp_path):
-    result = await seed_demo(Actor("test:demo"), tmp_path / "demo.csv", 60)
+    result = await seed_demo(work(Actor("test:demo")), tmp_path / "demo.csv", 60)
     counts = result["desk"]
     assert len(counts["communities"]) == 2
     for state in ("received", "linked", "answered", "declined", "open", "scheduled", "done", "happy",
@@ -66,13 +67,13 @@ async def test_demo_runs_weeks_of_desk_work(db, tmp_path):
     projects = result["funding"]
     assert set(projects["states"]) == {"draft", "submitted", "verified", "approved", "completed", "returned",
                                        "rejected"}, projects
-    shown = await funding.show(Actor("test:demo"), projects["from_problem"])
+    shown = await funding.show(work(Actor("test:demo")), projects["from_problem"])
     assert shown["kind"] == "case_by_case" and shown["evidence"]["problems"] and shown["qualification"]["qualifies"]
 
 
 async def test_demo_never_gives_one_unit_to_two_households(db, tmp_path):
     # 300 households are enough for the demo's random 房号 to repeat within a community
-    result = await seed_demo(Actor("test:demo"), tmp_path / "demo.csv", 300)
+    result = await seed_demo(work(Actor("test:demo")), tmp_path / "demo.csv", 300)
     assert result["allocated"] > 100
     held = await Household.filter(status__in=["allocated", "moved_in"]).values_list("community_id", "unit")
     assert all(unit for _, unit in held) and len(set(held)) == len(held)

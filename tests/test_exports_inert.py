@@ -65,7 +65,7 @@ async def seed(tmp_path: Path) -> None:
     other = await desk.intake(clerk, None, channel="统一接待", category="物业维修", text="低保咨询", resident=WIFE)
     await desk.decline(clerk, other["id"], "\t" + REASON)
     township = Actor("test:cj", role="township", township=c.township_code)
-    await funding.draft(township, community=COMMUNITY, kind="operation", item="YY01", title=NAME, year=YEAR,
+    await funding.draft(work(township), community=COMMUNITY, kind="operation", item="YY01", title=NAME, year=YEAR,
                         requested=36_000)
 
 

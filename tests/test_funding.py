@@ -19,6 +19,7 @@ from services import desk, funding, registry
 from services.registry_import import import_sheets
 from tests.conftest import PG_URL
 from tests.sheets import make_id, person, write_csv
+from tests.work import DAY, work
 
 ADMIN = Actor("test:admin")
 TOWNSHIP = Actor("test:cj", role="township", township="310151110", name="陈家镇信息员")  # 陈家镇
@@ -26,7 +27,7 @@ OTHER_TOWNSHIP = Actor("test:bz", role="township", township="310151102")
 MINZHENG = Actor("test:mz", role="department", department="区民政局", name="民政局科员")
 ZHENGFA = Actor("test:zf", role="department", department="区委政法委")
 FINANCE = Actor("test:cz", role="finance", name="财政局科员")
-YEAR = dt.date.today().year
+YEAR = DAY.year
 
 
 @pytest.fixture
@@ -42,38 +43,38 @@ async def community(db, tmp_path):
 
 async def subsidy(amount: int, **kw) -> dict:
     """物业服务补贴: 360元 per moved-in household a year (the example policy)."""
-    return await funding.draft(TOWNSHIP, community="陈家新苑", kind="operation", item="YY01", title="物业服务补贴",
-                               year=kw.pop("year", YEAR), requested=amount, **kw)
+    return await funding.draft(work(TOWNSHIP), community="陈家新苑", kind="operation", item="YY01",
+                               title="物业服务补贴", year=kw.pop("year", YEAR), requested=amount, **kw)
 
 
 async def test_the_workflow_and_the_frozen_split(community):
     project = await subsidy(4 * 36_000)
     assert project["status"] == "draft" and project["qualification"]["qualifies"]
     assert any("已入住4户" in r for r in project["qualification"]["reasons"])
-    project = await funding.submit(TOWNSHIP, project["id"], version=project["version"])
+    project = await funding.submit(work(TOWNSHIP), project["id"], version=project["version"])
     with pytest.raises(NotFound):  # the 区房管局 verifies 物业服务补贴, not 民政局
-        await funding.verify(MINZHENG, project["id"], 100)
+        await funding.verify(work(MINZHENG), project["id"], 100)
     housing = Actor("test:fg", role="department", department="区房管局")
     with pytest.raises(DomainError, match="超过申请金额"):
-        await funding.verify(housing, project["id"], 4 * 36_000 + 1)
-    project = await funding.verify(housing, project["id"], 100_001)
+        await funding.verify(work(housing), project["id"], 4 * 36_000 + 1)
+    project = await funding.verify(work(housing), project["id"], 100_001)
     with pytest.raises(Forbidden):
-        await funding.approve(housing, project["id"], 100_001)
-    queue = await funding.queue(FINANCE, year=YEAR)
+        await funding.approve(work(housing), project["id"], 100_001)
+    queue = await funding.queue(work(FINANCE), year=YEAR)
     assert [p["id"] for p in queue["items"]] == [project["id"]]
     assert queue["items"][0]["split_preview"] == {"district_share": 50_001, "township_share": 50_000, "ratio": 0.5}
     with pytest.raises(DomainError, match="超过核定金额"):
-        await funding.approve(FINANCE, project["id"], 100_002)
-    project = await funding.approve(FINANCE, project["id"], 100_001)
+        await funding.approve(work(FINANCE), project["id"], 100_002)
+    project = await funding.approve(work(FINANCE), project["id"], 100_001)
     assert (project["district_share"], project["township_share"], project["ratio"]) == (50_001, 50_000, 0.5)
     assert project["approved_by"] == "财政局科员"
     assert (await FundingYear.get(year=YEAR)).committed == 50_001
-    project = await funding.complete(TOWNSHIP, project["id"], spent=100_000)
+    project = await funding.complete(work(TOWNSHIP), project["id"], spent=100_000)
     assert project["status"] == "completed" and project["spent"] == 100_000
     actions = [h["action"] for h in project["history"]]
     assert actions == ["funding.draft", "funding.submitted", "funding.verified", "funding.approved",
                        "funding.completed"]
-    summary = await funding.summary(FINANCE, YEAR)
+    summary = await funding.summary(work(FINANCE), YEAR)
     assert summary["rows"] == [{"township": "陈家镇", "township_code": "310151110", "kind": "operation",
                                 "kind_label": "日常运营管理类", "projects": 1, "approved": 100_001,
                                 "district_share": 50_001, "township_share": 50_000}]
@@ -84,18 +85,18 @@ async def test_a_project_that_does_not_qualify_cannot_be_submitted(community):
     project = await subsidy(4 * 36_000 + 1)
     assert not project["qualification"]["qualifies"]
     with pytest.raises(DomainError, match="不符合申报条件：.*超过年度标准每户360.00元×已入住4户"):
-        await funding.submit(TOWNSHIP, project["id"])
+        await funding.submit(work(TOWNSHIP), project["id"])
     # the standard counts households moved in by the end of the project year: none in 2023
     early = await subsidy(100, year=2023)
     assert any("没有已入住的户" in r for r in early["qualification"]["reasons"])
-    fixed = await funding.update(TOWNSHIP, project["id"], requested=4 * 36_000, version=project["version"])
+    fixed = await funding.update(work(TOWNSHIP), project["id"], requested=4 * 36_000, version=project["version"])
     assert fixed["qualification"]["qualifies"]
     with pytest.raises(StaleVersion):
-        await funding.update(TOWNSHIP, project["id"], requested=1, version=project["version"])
-    await funding.submit(TOWNSHIP, project["id"])
+        await funding.update(work(TOWNSHIP), project["id"], requested=1, version=project["version"])
+    await funding.submit(work(TOWNSHIP), project["id"])
     duplicate = await subsidy(100)  # drafts never block each other; a submitted project holds its item
     assert any("不能重复申报" in r for r in duplicate["qualification"]["reasons"])
-    assert (await funding.show(TOWNSHIP, project["id"]))["qualification"]["qualifies"]  # as submitted
+    assert (await funding.show(work(TOWNSHIP), project["id"]))["qualification"]["qualifies"]  # as submitted
 
 
 async def test_case_by_case_needs_a_deliberation_and_a_desk_problem(community):
@@ -105,52 +106,52 @@ async def test_case_by_case_needs_a_deliberation_and_a_desk_problem(community):
     problem = await desk.link(clerk, [demand["id"]], title="缺少电动自行车充电桩")
     meeting = {"body": "居民代表会议", "held_on": f"{YEAR}-01-15", "attendance": 21, "votes_for": 15,
                "votes_against": 2}
-    project = await funding.draft_from_problem(TOWNSHIP, problem["id"], requested=12_000_000, department="区民政局",
-                                               deliberation=meeting)
+    project = await funding.draft_from_problem(work(TOWNSHIP), problem["id"], requested=12_000_000,
+                                               department="区民政局", deliberation=meeting)
     assert project["kind"] == "case_by_case" and project["title"] == "缺少电动自行车充电桩"
     assert project["evidence"] == {"problems": [{"id": problem["id"], "title": "缺少电动自行车充电桩"}],
                                    "households": 1, "demands": 1}
     assert project["qualification"]["qualifies"], project["qualification"]
-    weak = await funding.preview(TOWNSHIP, community=community, kind="case_by_case", title="x", year=YEAR,
+    weak = await funding.preview(work(TOWNSHIP), community=community, kind="case_by_case", title="x", year=YEAR,
                                  requested=100, department="区民政局",
                                  deliberation={**meeting, "votes_for": 10, "votes_against": 0})
     assert not weak["qualifies"] and any("未超过到会21人的一半" in r for r in weak["reasons"])
     with pytest.raises(NotFound):
-        await funding.draft_from_problem(OTHER_TOWNSHIP, problem["id"], requested=1, department="区民政局")
-    submitted = await funding.submit(TOWNSHIP, project["id"])
-    returned = await funding.send_back(MINZHENG, submitted["id"], "returned", "请补充报价单")
+        await funding.draft_from_problem(work(OTHER_TOWNSHIP), problem["id"], requested=1, department="区民政局")
+    submitted = await funding.submit(work(TOWNSHIP), project["id"])
+    returned = await funding.send_back(work(MINZHENG), submitted["id"], "returned", "请补充报价单")
     assert returned["status"] == "returned" and returned["reason"] == "请补充报价单"
     with pytest.raises(DomainError, match="写明原因"):
-        await funding.send_back(MINZHENG, submitted["id"], "rejected", " ")
-    again = await funding.submit(TOWNSHIP, project["id"])
-    verified = await funding.verify(MINZHENG, again["id"], 10_000_000)
+        await funding.send_back(work(MINZHENG), submitted["id"], "rejected", " ")
+    again = await funding.submit(work(TOWNSHIP), project["id"])
+    verified = await funding.verify(work(MINZHENG), again["id"], 10_000_000)
     with pytest.raises(Forbidden):  # after verification only finance may send it back
-        await funding.send_back(MINZHENG, verified["id"], "rejected", "不需要")
-    rejected = await funding.send_back(FINANCE, verified["id"], "rejected", "与已建项目重复")
+        await funding.send_back(work(MINZHENG), verified["id"], "rejected", "不需要")
+    rejected = await funding.send_back(work(FINANCE), verified["id"], "rejected", "与已建项目重复")
     assert rejected["status"] == "rejected"
 
 
 async def test_scopes(community):
     project = await subsidy(100)
     with pytest.raises(NotFound):
-        await funding.show(OTHER_TOWNSHIP, project["id"])
+        await funding.show(work(OTHER_TOWNSHIP), project["id"])
     with pytest.raises(NotFound):  # finance does not see drafts
-        await funding.show(FINANCE, project["id"])
+        await funding.show(work(FINANCE), project["id"])
     with pytest.raises(Forbidden):
-        await funding.show(Actor("test:d", role="desk", community_id=1), project["id"])
+        await funding.show(work(Actor("test:d", role="desk", community_id=1)), project["id"])
     with pytest.raises(NotFound):
-        await funding.draft(OTHER_TOWNSHIP, community="陈家新苑", kind="operation", item="YY01", title="x",
+        await funding.draft(work(OTHER_TOWNSHIP), community="陈家新苑", kind="operation", item="YY01", title="x",
                             year=YEAR, requested=1)
-    assert (await funding.list_projects(OTHER_TOWNSHIP, year=YEAR))["total"] == 0
-    assert (await funding.list_projects(TOWNSHIP, year=YEAR))["items"][0]["requested"] == 100
+    assert (await funding.list_projects(work(OTHER_TOWNSHIP), year=YEAR))["total"] == 0
+    assert (await funding.list_projects(work(TOWNSHIP), year=YEAR))["items"][0]["requested"] == 100
 
 
 async def _verified(n: int, amount: int) -> list[int]:
     """n verified 一事一议 projects waiting in finance's queue."""
     ids = []
     for i in range(n):
-        project = await funding.draft(ADMIN, community="陈家新苑", kind="case_by_case", title=f"项目{i}", year=YEAR,
-                                      requested=amount, department="区委政法委",
+        project = await funding.draft(work(ADMIN), community="陈家新苑", kind="case_by_case", title=f"项目{i}",
+                                      year=YEAR, requested=amount, department="区委政法委",
                                       deliberation={"body": "居民代表会议", "held_on": f"{YEAR}-01-15",
                                                     "attendance": 3, "votes_for": 2, "votes_against": 0})
         await Project.filter(id=project["id"]).update(status="verified", verified=amount)  # the queue, set up fast
@@ -160,19 +161,19 @@ async def _verified(n: int, amount: int) -> list[int]:
 
 async def test_the_queue_comes_a_page_at_a_time_oldest_first(community):
     ids = await _verified(7, 600)
-    pages = [await funding.queue(FINANCE, limit=3, offset=offset) for offset in (0, 3, 6)]
+    pages = [await funding.queue(work(FINANCE), limit=3, offset=offset) for offset in (0, 3, 6)]
     assert [p["total"] for p in pages] == [7, 7, 7]
     assert [row["id"] for p in pages for row in p["items"]] == ids
     assert all([e["year"] for e in p["envelopes"]] == [YEAR] for p in pages)  # every page shows what remains
-    assert (await funding.queue(FINANCE, year=YEAR + 1)) | {"items": []} == {
-        "status": "verified", "total": 0, "items": [], "envelopes": [await funding.envelope(FINANCE, YEAR + 1)]}
+    assert (await funding.queue(work(FINANCE), year=YEAR + 1)) | {"items": []} == {
+        "status": "verified", "total": 0, "items": [], "envelopes": [await funding.envelope(work(FINANCE), YEAR + 1)]}
 
 
 async def test_concurrent_approvals_never_overspend_the_envelope(community, monkeypatch):
     policy = load_policy()
     monkeypatch.setitem(policy.funding.envelopes, YEAR, 1_000)  # room for 3 district shares of 300
     ids = await _verified(8, 600)  # district share 50% = 300 each
-    results = await asyncio.gather(*(funding.approve(FINANCE, i, 600) for i in ids), return_exceptions=True)
+    results = await asyncio.gather(*(funding.approve(work(FINANCE), i, 600) for i in ids), return_exceptions=True)
     approved = [r for r in results if isinstance(r, dict)]
     refused = [r for r in results if isinstance(r, Exception)]
     assert len(approved) == 3 and all(isinstance(e, DomainError) for e in refused), refused

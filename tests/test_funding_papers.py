@@ -20,8 +20,10 @@ from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.test_desk_papers import pdf_text
 from tests.test_funding import ADMIN, FINANCE, MINZHENG, TOWNSHIP, YEAR, community  # noqa: F401 (a fixture)
+from tests.work import DAY, work
 
 HOUSING = Actor("test:fg", role="department", department="区房管局", name="房管局科员")
+POLICY = load_policy()  # the catalog the sheets name their items from
 BAOZHEN = Actor("test:bz", role="township", township="310151102")  # 堡镇
 MEETING = {"body": "居民代表会议", "held_on": f"{YEAR}-01-15", "attendance": 21, "votes_for": 15, "votes_against": 2}
 
@@ -38,23 +40,23 @@ async def desk_problem(community_name: str, title: str, *residents: str) -> int:
 async def case_by_case(requested: int) -> dict:
     """A 一事一议 project in 陈家新苑 turned from a desk problem two households raised."""
     problem = await desk_problem("陈家新苑", "缺少电动自行车充电桩", make_id("19600101", 1), make_id("19600101", 2))
-    return await funding.draft_from_problem(TOWNSHIP, problem, requested=requested, department="区民政局",
+    return await funding.draft_from_problem(work(TOWNSHIP), problem, requested=requested, department="区民政局",
                                             deliberation=MEETING, description="在3号楼旁建车棚及充电桩20个")
 
 
 @pytest.mark.usefixtures("community")
 async def test_the_approval_sheet_of_an_approved_project(tmp_path):
     project = await case_by_case(12_000_000)
-    await funding.submit(TOWNSHIP, project["id"])
-    await funding.verify(MINZHENG, project["id"], 10_000_000)
-    approved = await funding.approve(FINANCE, project["id"], 9_999_999)
+    await funding.submit(work(TOWNSHIP), project["id"])
+    await funding.verify(work(MINZHENG), project["id"], 10_000_000)
+    approved = await funding.approve(work(FINANCE), project["id"], 9_999_999)
     assert (approved["district_share"], approved["township_share"]) == (5_000_000, 4_999_999)  # half up
 
-    text = pdf_text(write_approval_sheet(approved, tmp_path / "s.pdf"))
+    text = pdf_text(write_approval_sheet(approved, tmp_path / "s.pdf", policy=POLICY, on=DAY))
     assert "社区治理项目审定单" in text and "预览" not in text
     for shown in ("陈家镇", "陈家新苑", "一事一议", "目录外（一事一议）", f"{YEAR}年", "区民政局",
                   "120,000.00元", "100,000.00元", "99,999.99元", "50%", "50,000.00元", "49,999.99元",
-                  "民政局科员", "财政局科员", str(dt.date.today()),
+                  "民政局科员", "财政局科员", str(DAY),
                   "居民代表会议：到会21人，赞成15票，反对2票", "在3号楼旁建车棚及充电桩20个",
                   "三合署问题1个，2户居民反映", "缺少电动自行车充电桩", "资格审查：符合申报条件",
                   "赞成15票，超过到会人数的一半", "核定部门：区民政局", "区财政局", "经办人", "负责人"):
@@ -62,23 +64,24 @@ async def test_the_approval_sheet_of_an_approved_project(tmp_path):
     checks = approved["qualification"]["checks"]
     assert text.count(funding_papers.MET) == len(checks) and funding_papers.UNMET not in text
 
-    done = await funding.complete(TOWNSHIP, project["id"], spent=9_000_000)
-    text = pdf_text(write_approval_sheet(done, tmp_path / "done.pdf"))
+    done = await funding.complete(work(TOWNSHIP), project["id"], spent=9_000_000)
+    text = pdf_text(write_approval_sheet(done, tmp_path / "done.pdf", policy=POLICY, on=DAY))
     assert "实际支出" in text and "90,000.00元" in text and "已验收" in text
 
 
 @pytest.mark.usefixtures("community")
 async def test_a_verified_project_prints_as_a_preview_and_an_earlier_one_not_at_all(tmp_path):
-    project = await funding.draft(TOWNSHIP, community="陈家新苑", kind="operation", item="YY01",
+    project = await funding.draft(work(TOWNSHIP), community="陈家新苑", kind="operation", item="YY01",
                                   title="物业服务补贴", year=YEAR, requested=144_000)
     with pytest.raises(DomainError, match="“草稿”，尚未经核定部门核定，没有可审定的金额"):
-        write_approval_sheet(project, tmp_path / "x.pdf")
-    await funding.submit(TOWNSHIP, project["id"])
+        write_approval_sheet(project, tmp_path / "x.pdf", policy=POLICY, on=DAY)
+    await funding.submit(work(TOWNSHIP), project["id"])
     with pytest.raises(DomainError, match="“待核定”"):
-        write_approval_sheet(await funding.show(FINANCE, project["id"]), tmp_path / "x.pdf")
-    verified = await funding.verify(HOUSING, project["id"], 100_001)
-    envelope = await funding.envelope(FINANCE, YEAR)
-    text = pdf_text(write_approval_sheet(verified, tmp_path / "p.pdf", envelope=envelope))
+        write_approval_sheet(await funding.show(work(FINANCE), project["id"]), tmp_path / "x.pdf", policy=POLICY,
+                             on=DAY)
+    verified = await funding.verify(work(HOUSING), project["id"], 100_001)
+    envelope = await funding.envelope(work(FINANCE), YEAR)
+    text = pdf_text(write_approval_sheet(verified, tmp_path / "p.pdf", policy=POLICY, on=DAY, envelope=envelope))
     assert "社区治理项目审定单（预览）" in text and "待区财政局审定" in text and "不作拨款依据" in text
     assert "物业服务补贴" in text and "YY01" in text and "房管局科员" in text and "1,000.01元" in text
     assert "区级承担（试算）" in text and "500.01元" in text and "500.00元" in text  # 50% of 1,000.01
@@ -87,29 +90,29 @@ async def test_a_verified_project_prints_as_a_preview_and_an_earlier_one_not_at_
     assert "经办人" not in text  # nobody signs a preview
     assert not (tmp_path / "x.pdf").exists()
 
-    rejected = await funding.send_back(FINANCE, project["id"], "rejected", "与已建项目重复")
+    rejected = await funding.send_back(work(FINANCE), project["id"], "rejected", "与已建项目重复")
     with pytest.raises(DomainError, match="未通过（与已建项目重复），不出具审定单"):
-        write_approval_sheet(rejected, tmp_path / "x.pdf")
+        write_approval_sheet(rejected, tmp_path / "x.pdf", policy=POLICY, on=DAY)
 
 
 @pytest.mark.usefixtures("community")
 async def test_the_sheet_shows_the_verdict_as_submitted(tmp_path):
-    project = await funding.draft(TOWNSHIP, community="陈家新苑", kind="operation", item="YY01", title="物业服务补贴",
-                                  year=YEAR, requested=144_000)
-    await funding.submit(TOWNSHIP, project["id"])
-    await funding.verify(HOUSING, project["id"], 100_000)
+    project = await funding.draft(work(TOWNSHIP), community="陈家新苑", kind="operation", item="YY01",
+                                  title="物业服务补贴", year=YEAR, requested=144_000)
+    await funding.submit(work(TOWNSHIP), project["id"])
+    await funding.verify(work(HOUSING), project["id"], 100_000)
     # the standard was lowered to 300元 a household since the township submitted: the review
     # rests on the verdict the township submitted under
     policy = load_policy()
     lowered = tuple(replace(i, standard_per_household=30_000) if i.code == "YY01" else i for i in policy.funding.items)
     policy = replace(policy, funding=replace(policy.funding, items=lowered))
-    shown = await funding.show(FINANCE, project["id"], policy=policy)
-    text = pdf_text(write_approval_sheet(shown, tmp_path / "p.pdf", policy=policy))
+    shown = await funding.show(replace(work(FINANCE), policy=policy), project["id"])
+    text = pdf_text(write_approval_sheet(shown, tmp_path / "p.pdf", policy=policy, on=DAY))
     assert "不超过年度标准每户360.00元×已入住4户=1,440.00元" in text and "不符合申报条件" not in text
     # a failed check is marked as such (the writer prints whatever verdict it is given)
     shown["qualification"] = {"qualifies": False, "reasons": ["申请金额超过年度标准"],
                               "checks": [{"ok": False, "text": "申请金额超过年度标准"}]}
-    text = pdf_text(write_approval_sheet(shown, tmp_path / "q.pdf", policy=policy))
+    text = pdf_text(write_approval_sheet(shown, tmp_path / "q.pdf", policy=policy, on=DAY))
     assert "资格审查：不符合申报条件" in text and funding_papers.UNMET in text
 
 
@@ -131,15 +134,15 @@ async def approved_year(tmp_path) -> dict:
     ids = []
     for who, where, item, requested, verifier, verified, approved in plans:
         kind = "construction" if item.startswith("JS") else "operation"
-        project = await funding.draft(who, community=where, kind=kind, item=item, title=f"{where}{item}", year=YEAR,
-                                      requested=requested)
-        await funding.submit(who, project["id"])
-        await funding.verify(verifier, project["id"], verified)
+        project = await funding.draft(work(who), community=where, kind=kind, item=item, title=f"{where}{item}",
+                                      year=YEAR, requested=requested)
+        await funding.submit(work(who), project["id"])
+        await funding.verify(work(verifier), project["id"], verified)
         if approved:
-            await funding.approve(FINANCE, project["id"], approved)
+            await funding.approve(work(FINANCE), project["id"], approved)
         ids.append(project["id"])
-    await funding.complete(TOWNSHIP, ids[0], spent=143_000)
-    return await funding.summary(FINANCE, YEAR)
+    await funding.complete(work(TOWNSHIP), ids[0], spent=143_000)
+    return await funding.summary(work(FINANCE), YEAR)
 
 
 def _column(sheet, header: str) -> list:
@@ -154,7 +157,7 @@ async def test_the_yearly_summary_adds_up_in_excel(tmp_path):
         ("堡镇", "operation"), ("陈家镇", "construction"), ("陈家镇", "operation")]
     assert [(r["district_share"], r["township_share"]) for r in summary["rows"]] == [
         (50_001, 50_000), (26_666_667, 17_777_778), (71_667, 71_666)]  # 50%, 60%, 50%: half up
-    book = load_workbook(write_summary(summary, tmp_path / "s.xlsx"))
+    book = load_workbook(write_summary(summary, tmp_path / "s.xlsx", on=DAY))
     assert book.sheetnames == ["分乡镇分类别", "分乡镇", "区级资金"]
     rows = book["分乡镇分类别"]
     assert _column(rows, "乡镇") == ["堡镇", "陈家镇", "陈家镇", "合计"]
@@ -182,7 +185,7 @@ async def test_the_yearly_summary_adds_up_in_excel(tmp_path):
 @pytest.mark.usefixtures("community")
 async def test_the_yearly_summary_pdf(tmp_path):
     summary = await approved_year(tmp_path)
-    text = pdf_text(write_summary(summary, tmp_path / "s.pdf"))
+    text = pdf_text(write_summary(summary, tmp_path / "s.pdf", on=DAY))
     assert f"{YEAR}年社区治理项目区、乡镇两级资金汇总" in text
     assert "各乡镇区级与乡镇承担金额（万元）" in text and "区级承担" in text and "乡镇承担" in text
     assert "分乡镇、分类别（3行）" in text and "分乡镇（2个乡镇）" in text
@@ -191,7 +194,7 @@ async def test_the_yearly_summary_pdf(tmp_path):
     for fen in (total["approved"], total["district_share"], total["township_share"], summary["remaining"]):
         assert funding_papers.plain_yuan(fen) in text
     with pytest.raises(DomainError, match="只能保存为 .xlsx 或 .pdf"):
-        write_summary(summary, tmp_path / "s.csv")
+        write_summary(summary, tmp_path / "s.csv", on=DAY)
 
 
 def test_an_empty_year_still_prints():

@@ -18,11 +18,11 @@ from services import accounts, desk, funding, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.test_web import PASSWORD, csrf_of, log_in
-from tests.work import work
+from tests.work import DAY, clock_on, work
 from web.app import init_app
 
 ADMIN = Actor("test:setup")
-YEAR = dt.date.today().year
+YEAR = DAY.year
 FORM = {"community": "陈家镇/陈家新苑", "kind": "operation", "item": "YY01", "title": "物业服务补贴",
         "year": str(YEAR), "amount": "", "area_m2": "", "department": "", "description": "", "body": "",
         "held_on": "", "attendance": "", "votes_for": "", "votes_against": "", "problems": ""}
@@ -31,7 +31,8 @@ FORM = {"community": "陈家镇/陈家新苑", "kind": "operation", "item": "YY0
 @pytest.fixture
 async def site(aiohttp_client, db_url, tmp_path):
     """陈家新苑 with 4 moved-in households (物业服务补贴 up to 4 × 360元 a year); 堡新苑 elsewhere."""
-    client = await aiohttp_client(init_app(db_url, secret=b"p" * 32, uploads=tmp_path / "uploads"))
+    client = await aiohttp_client(init_app(db_url, secret=b"p" * 32, uploads=tmp_path / "uploads",
+                                           clock=clock_on(DAY)))
     rows = [person(f"A-{i:03d}", f"户主{i}", make_id("19600101", i), handed="2024-01-02") for i in range(1, 5)]
     rows.append(person("C-009", "丁", make_id("19800101", 9), origin="堡镇", dest="堡镇", community="堡新苑"))
     await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])
@@ -141,7 +142,7 @@ async def test_verify_then_approve_beside_the_split_and_the_envelope(site, monke
     refused = await post(site, f"/funding/projects/{project}/approve", 400, amount="1,000.01", version=version(page))
     text = await refused.text()
     assert "剩余500.00元，不足本项目区级承担的500.01元" in text and 'value="1,000.01"' in text
-    assert (await funding.envelope(ADMIN, YEAR))["committed"] == 0
+    assert (await funding.envelope(work(ADMIN), YEAR))["committed"] == 0
     monkeypatch.undo()
     await post(site, f"/funding/projects/{project}/approve", amount="1,000.01", version=version(page))
     page = await (await site.get(f"/funding/projects/{project}?done=approve")).text()
@@ -222,11 +223,11 @@ async def test_a_desk_problem_becomes_a_case_by_case_project(site):
 async def test_summary_page_adds_up_with_the_xlsx(site):
     township = Actor("test:cj", role="township", township="310151110")
     for item, amount in (("YY01", 100_001), ("YY02", 60_000)):
-        project = await funding.draft(township, community="陈家新苑", kind="operation", item=item, title=item,
+        project = await funding.draft(work(township), community="陈家新苑", kind="operation", item=item, title=item,
                                       year=YEAR, requested=amount)
-        await funding.submit(township, project["id"])
-        await funding.verify(ADMIN, project["id"], amount)
-        await funding.approve(ADMIN, project["id"], amount)
+        await funding.submit(work(township), project["id"])
+        await funding.verify(work(ADMIN), project["id"], amount)
+        await funding.approve(work(ADMIN), project["id"], amount)
     await log_in(site, "office")
     page = await (await site.get(f"/funding/summary?year={YEAR}")).text()
     assert "<svg" in page and "<script" not in page
@@ -281,7 +282,7 @@ async def test_the_workflow_through_the_api(site):
     listed = await (await site.get(f"/api/v1/funding/projects?year={YEAR}&status=approved", headers=finance)).json()
     assert listed["total"] == 1 and listed["items"][0]["approved"] == 100_001
     done = await site.post(f"/api/v1/funding/projects/{project['id']}/complete", headers=liaison,
-                           json={"spent": 100_000, "on": dt.date.today().isoformat()})
+                           json={"spent": 100_000, "on": DAY.isoformat()})
     assert (await done.json())["status"] == "completed"
     shown = await (await site.get(f"/api/v1/funding/projects/{project['id']}", headers=finance)).json()
     assert [h["action"] for h in shown["history"]][-1] == "funding.completed"

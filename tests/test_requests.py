@@ -3,7 +3,6 @@ are read, partial updates that keep what they leave out, private and short-lived
 hostile query values, file names and IDs answered with a Chinese 400, never a 500."""
 
 import asyncio
-import datetime as dt
 import io
 import json
 import logging
@@ -23,6 +22,7 @@ from resettle.models import AuditEvent
 from services import audit, desk, funding
 from tests.sheets import make_id, person, write_csv
 from tests.test_web import ADMIN, HEAD_ID, IN_SCOPE, csrf_of, log_in, make_site
+from tests.work import DAY, work
 from web import api, keys, logs, pages, uploads
 from web.app import init_app
 
@@ -176,8 +176,8 @@ async def test_patch_of_a_problem_keeps_the_fields_left_out(site):
 
 
 async def test_patch_of_a_funding_project_keeps_the_fields_left_out(site):
-    project = await funding.draft(ADMIN, community="陈家新苑", kind="case_by_case", title="路灯",
-                                  year=dt.date.today().year, requested=100_000, description="十盏",
+    project = await funding.draft(work(ADMIN), community="陈家新苑", kind="case_by_case", title="路灯",
+                                  year=DAY.year, requested=100_000, description="十盏",
                                   department="区民政局")
     response = await site.patch(f"/api/v1/funding/projects/{project['id']}",
                                 json={"title": "路灯维修", "version": project["version"]}, headers=auth(site))

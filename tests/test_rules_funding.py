@@ -13,24 +13,23 @@ from resettle.rules.funding import (
     CatalogItem,
     Deliberation,
     Facts,
-    Kind,
+    ProjectKind,
     ProjectStatus,
-    percent,
     qualify,
     split,
     yuan,
 )
 from resettle.rules.workflow import apply
 
-GATES = CatalogItem("JS03", "智能门禁", Kind.CONSTRUCTION, "区委政法委", cap_per_project=50_000_000,
+GATES = CatalogItem("JS03", "智能门禁", ProjectKind.CONSTRUCTION, "区委政法委", cap_per_project=50_000_000,
                     cap_per_household=150_000)
-SUBSIDY = CatalogItem("YY01", "物业服务补贴", Kind.OPERATION, "区房管局", standard_per_household=36_000)
+SUBSIDY = CatalogItem("YY01", "物业服务补贴", ProjectKind.OPERATION, "区房管局", standard_per_household=36_000)
 MEETING = Deliberation("居民代表会议", dt.date(2026, 3, 1), attendance=21, votes_for=11, votes_against=6)
 
 
 def facts(**kw) -> Facts:
-    base = dict(kind=Kind.CONSTRUCTION, item_code="JS03", item=GATES, year=2026, requested=10_000_000, area_m2=None,
-                moved_in_households=300, deliberation=None, linked_problems=0, duplicates=0)
+    base = dict(kind=ProjectKind.CONSTRUCTION, item_code="JS03", item=GATES, year=2026, requested=10_000_000,
+                area_m2=None, moved_in_households=300, deliberation=None, linked_problems=0, duplicates=0)
     return Facts(**{**base, **kw})
 
 
@@ -41,18 +40,20 @@ def facts(**kw) -> Facts:
     ({"moved_in_households": 0}, False, "没有已入住的户"),
     ({"duplicates": 1}, False, "不能重复申报"),
     ({"item": None, "item_code": "XX"}, False, "没有编号为“XX”"),
-    ({"kind": Kind.OPERATION}, False, "不是日常运营管理类"),
-    ({"kind": Kind.OPERATION, "item": SUBSIDY, "requested": 36_000 * 300}, True, "年度标准每户360.00元×已入住300户"),
-    ({"kind": Kind.OPERATION, "item": SUBSIDY, "requested": 36_000 * 300 + 1}, False, "超过年度标准"),
-    ({"kind": Kind.CASE_BY_CASE, "item": None, "item_code": "", "deliberation": MEETING, "linked_problems": 1},
+    ({"kind": ProjectKind.OPERATION}, False, "不是日常运营管理类"),
+    ({"kind": ProjectKind.OPERATION, "item": SUBSIDY, "requested": 36_000 * 300}, True,
+     "年度标准每户360.00元×已入住300户"),
+    ({"kind": ProjectKind.OPERATION, "item": SUBSIDY, "requested": 36_000 * 300 + 1}, False, "超过年度标准"),
+    ({"kind": ProjectKind.CASE_BY_CASE, "item": None, "item_code": "", "deliberation": MEETING, "linked_problems": 1},
      True, "超过到会人数的一半"),
-    ({"kind": Kind.CASE_BY_CASE, "item": None, "deliberation": MEETING, "linked_problems": 0}, False,
+    ({"kind": ProjectKind.CASE_BY_CASE, "item": None, "deliberation": MEETING, "linked_problems": 0}, False,
      "至少一个三合署问题"),
-    ({"kind": Kind.CASE_BY_CASE, "item": None, "linked_problems": 1,
+    ({"kind": ProjectKind.CASE_BY_CASE, "item": None, "linked_problems": 1,
       "deliberation": Deliberation("居民代表会议", dt.date(2026, 3, 1), 20, 10, 5)}, False, "未超过到会20人的一半"),
-    ({"kind": Kind.CASE_BY_CASE, "item": None, "linked_problems": 1,
+    ({"kind": ProjectKind.CASE_BY_CASE, "item": None, "linked_problems": 1,
       "deliberation": Deliberation("会", dt.date(2026, 3, 1), 10, 8, 5)}, False, "票数不合理"),
-    ({"kind": Kind.CASE_BY_CASE, "item": None, "linked_problems": 1, "deliberation": None}, False, "须有议事记录"),
+    ({"kind": ProjectKind.CASE_BY_CASE, "item": None, "linked_problems": 1, "deliberation": None}, False,
+     "须有议事记录"),
 ])
 def test_qualification_gives_every_reason(changes, ok, fragment):
     verdict = qualify(facts(**changes))
@@ -95,14 +96,13 @@ def test_state_machine():
             apply(PROJECT, status, step, "admin", reason="x")
 
 
-def test_money_and_ratio_text():
+def test_money_text():
     assert yuan(123_456_789) == "1,234,567.89元" and yuan(5) == "0.05元" and yuan(-150) == "-1.50元"
-    assert percent(6000) == "60%" and percent(6250) == "62.5%" and percent(3333) == "33.33%"
 
 
 def test_policy_example():
     funding = load_policy().funding
     assert funding.item("YY01").standard_per_household == 36_000
-    assert funding.ratio(Kind.CONSTRUCTION, "310151104") == 7000  # 庙镇, a weaker township
-    assert funding.ratio(Kind.CONSTRUCTION, "310151110") == 6000
+    assert funding.ratio(ProjectKind.CONSTRUCTION, "310151104") == 7000  # 庙镇, a weaker township
+    assert funding.ratio(ProjectKind.CONSTRUCTION, "310151110") == 6000
     assert funding.envelope(2031) == 3_000_000_000

@@ -92,14 +92,14 @@ async def funding_ids(desk_ids):
     for key in (IN_SCOPE, OUT_OF_SCOPE):
         fields = {"community": COMMUNITY[key], "kind": "case_by_case", "year": YEAR, "requested": 100_000,
                   "department": DEPARTMENT[key], "problems": [desk_ids[key]["problem"]]}
-        ids[key] = {"draft": (await funding.draft(ADMIN, title="没有议事记录", **fields))["id"]}
+        ids[key] = {"draft": (await funding.draft(work(ADMIN), title="没有议事记录", **fields))["id"]}
         for state in ("submitted", "verified", "approved"):
-            project = await funding.draft(ADMIN, title=state, deliberation=meeting, **fields)
-            project = await funding.submit(ADMIN, project["id"])
+            project = await funding.draft(work(ADMIN), title=state, deliberation=meeting, **fields)
+            project = await funding.submit(work(ADMIN), project["id"])
             if state != "submitted":
-                project = await funding.verify(ADMIN, project["id"], 100_000)
+                project = await funding.verify(work(ADMIN), project["id"], 100_000)
             if state == "approved":
-                project = await funding.approve(ADMIN, project["id"], 100_000)
+                project = await funding.approve(work(ADMIN), project["id"], 100_000)
             ids[key][state] = project["id"]
     return ids
 

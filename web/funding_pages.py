@@ -16,9 +16,9 @@ from aiohttp import web
 
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound, StaleVersion
-from resettle.policy import load_policy
 from resettle.rules import scope as rule
-from resettle.rules.funding import EDITABLE, KIND_LABELS, PROJECT, STATUS_LABELS, Kind, ProjectStatus, percent, yuan
+from resettle.rules.funding import EDITABLE, KIND_LABELS, PROJECT, STATUS_LABELS, ProjectKind, ProjectStatus, yuan
+from resettle.rules.numbers import percent
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
 from services import desk, funding, registry
@@ -37,7 +37,8 @@ from services.funding_papers import (
     write_approval_sheet,
     write_summary,
 )
-from web import downloads
+from services.work import Work
+from web import downloads, security
 from web.fields import ID, day, field, number, path_id, whole
 from web.security import actor
 
@@ -58,7 +59,7 @@ def setup_routes(app: web.Application) -> None:
     aiohttp_jinja2.get_env(app).filters.update({
         "yuan": lambda fen: "—" if fen is None else yuan(fen),  # 1,234.50元
         "plain": lambda fen: "" if fen is None else plain_yuan(fen),  # 1,234.50, for a field in 元
-        "share": lambda ratio: percent(round(ratio * 10_000))})  # a ratio of the services as 50%
+        "share": lambda ratio: percent(ratio, places=2)})  # a ratio of the services as 50%
 
 
 # ---------------------------------------------------------------- fields (shared with web/funding_api.py)
@@ -87,7 +88,7 @@ def draft_fields(v: Mapping) -> dict:
     if year is None:
         raise DomainError("请填写项目年度")
     deliberation = None
-    if v["kind"] == Kind.CASE_BY_CASE and any(v[key] for key in DELIBERATION):
+    if v["kind"] == ProjectKind.CASE_BY_CASE and any(v[key] for key in DELIBERATION):
         deliberation = {"body": v["body"], "held_on": day(v["held_on"], "议事日期"),
                         **{key: number(v[key], DELIBERATION[key]) or 0
                            for key in ("attendance", "votes_for", "votes_against")}}
@@ -113,16 +114,16 @@ def _refused(exc: DomainError) -> int:
     return 409 if isinstance(exc, StaleVersion) else 404 if isinstance(exc, NotFound) else 400
 
 
-async def _choices(request: web.Request) -> dict:
+async def _choices(w: Work) -> dict:
     """What the draft form offers: the communities in the actor's scope, the catalog by kind, the
     departments a 一事一议 project may go to."""
-    policy = load_policy()
-    stats = await registry.community_stats(actor(request))
+    policy = w.policy
+    stats = await registry.community_stats(w.actor)
     return {"communities": [(f"{r['township']}/{r['community']}", f"{r['township']} · {r['community']}")
                             for r in stats[:-1]],
             "kinds": {kind.value: label for kind, label in KIND_LABELS.items()},
             "catalog": {KIND_LABELS[kind]: [i for i in policy.funding.items if i.kind is kind]
-                        for kind in Kind if kind is not Kind.CASE_BY_CASE},
+                        for kind in ProjectKind if kind is not ProjectKind.CASE_BY_CASE},
             "departments": policy.funding.departments}
 
 
@@ -133,24 +134,25 @@ async def _choices(request: web.Request) -> dict:
 async def home(request: web.Request) -> web.Response:
     """Every role its projects with filters; a department first its verify queue, finance its
     approve queue with the evidence, each project's split and the year's remaining envelope."""
-    who, q = actor(request), request.query
+    w, q = security.work(request), request.query
+    who = w.actor
     require(who.role, "funding.view")
     year, status, township = year_of(q), field(q, "status"), field(q, "township")
     offset = whole(q, "offset", "起始位置", 0, 10**9) or 0
-    found = await funding.list_projects(who, year=year, status=status or None, township=township or None,
+    found = await funding.list_projects(w, year=year, status=status or None, township=township or None,
                                         limit=PAGE, offset=offset)
     queue_offset = whole(q, "queue_offset", "起始位置", 0, 10**9) or 0
     reviews = rule.review_queue(who)
-    queue = await funding.queue(who, year=year, limit=funding.QUEUE_PAGE, offset=queue_offset) \
+    queue = await funding.queue(w, year=year, limit=funding.QUEUE_PAGE, offset=queue_offset) \
         if reviews is not None else None
     if reviews is ProjectStatus.VERIFIED and not queue["envelopes"]:  # an empty queue still shows what remains
-        queue["envelopes"] = [await funding.envelope(who, year or funding.today().year)]
+        queue["envelopes"] = [await funding.envelope(w, year or w.today.year)]
     keep = {k: v for k, v in (("year", year), ("status", status), ("township", township)) if v}
     return aiohttp_jinja2.render_template("funding_home.html", request, {
         "found": found, "queue": queue, "year": year, "status": status, "township": township, "offset": offset,
         "page": PAGE, "queue_offset": queue_offset, "queue_page": funding.QUEUE_PAGE, "keep": keep,
         "statuses": {s.value: label for s, label in STATUS_LABELS.items()},
-        "townships": [t.name for t in load_policy().townships] if rule.own_township(who) is None else []})
+        "townships": [t.name for t in w.policy.townships] if rule.own_township(who) is None else []})
 
 
 # ---------------------------------------------------------------- the draft form
@@ -168,30 +170,31 @@ async def _problem(request: web.Request) -> dict | None:
             "community_label": f"{info['township']} · {info['community']}"}
 
 
-async def _form(request: web.Request, v: dict, problem: dict | None, *, verdict: dict | None = None,
+async def _form(request: web.Request, w: Work, v: dict, problem: dict | None, *, verdict: dict | None = None,
                 error: str = "", status: int = 200) -> web.Response:
     return aiohttp_jinja2.render_template("funding_new.html", request, {
-        "v": v, "problem": problem, "verdict": verdict, "error": error, **await _choices(request),
+        "v": v, "problem": problem, "verdict": verdict, "error": error, **await _choices(w),
         "action": f"/funding/new?problem={problem['id']}" if problem else "/funding/new"}, status=status)
 
 
 @routes.get("/funding/new")
 async def new(request: web.Request) -> web.Response:
     """An empty draft, or one filled from the desk problem of `?problem=` (一事一议, citing it)."""
-    require(actor(request).role, "funding.draft")
+    w = security.work(request)
+    require(w.actor.role, "funding.draft")
     problem = await _problem(request)
-    v = dict.fromkeys(FORM_FIELDS, "") | {"year": str(funding.today().year)}
+    v = dict.fromkeys(FORM_FIELDS, "") | {"year": str(w.today.year)}
     if problem:
-        v |= {"community": problem["community"], "kind": Kind.CASE_BY_CASE.value, "title": problem["title"],
+        v |= {"community": problem["community"], "kind": ProjectKind.CASE_BY_CASE.value, "title": problem["title"],
               "description": problem["description"]}
-    return await _form(request, v, problem)
+    return await _form(request, w, v, problem)
 
 
 @routes.post("/funding/new")
 async def save_new(request: web.Request) -> web.Response:
     """检查是否符合条件 re-renders the form with the verdict; 保存草稿 saves it."""
-    who = actor(request)
-    require(who.role, "funding.draft")
+    w = security.work(request)
+    require(w.actor.role, "funding.draft")
     form = await request.post()
     problem = await _problem(request)
     v = _typed(form)
@@ -201,85 +204,83 @@ async def save_new(request: web.Request) -> web.Response:
         values = draft_fields(v)
         problems = [problem["id"]] if problem else _ids(v["problems"])
         if field(form, "do") == "check":
-            verdict = await funding.preview(who, community=v["community"], problems=problems, **values)
-            return await _form(request, v, problem, verdict=verdict)
+            verdict = await funding.preview(w, community=v["community"], problems=problems, **values)
+            return await _form(request, w, v, problem, verdict=verdict)
         if problem:
-            project = await funding.draft_from_problem(who, problem["id"], **values)
+            project = await funding.draft_from_problem(w, problem["id"], **values)
         else:
-            project = await funding.draft(who, community=v["community"], problems=problems, **values)
+            project = await funding.draft(w, community=v["community"], problems=problems, **values)
     except Forbidden:
         raise
     except DomainError as exc:
-        return await _form(request, v, problem, error=exc.message, status=_refused(exc))
+        return await _form(request, w, v, problem, error=exc.message, status=_refused(exc))
     raise web.HTTPSeeOther(f"/funding/projects/{project['id']}?done=draft")
 
 
 # ---------------------------------------------------------------- a project
 
 
-async def _page(request: web.Request, project_id: int, *, error: str = "", failed: str = "",
+async def _page(request: web.Request, w: Work, project_id: int, *, error: str = "", failed: str = "",
                 typed: Mapping | None = None, verdict: dict | None = None, status: int = 200) -> web.Response:
     """A project: amounts, the split (frozen, or worked out from the verified amount beside the
     year's remaining envelope), qualification, evidence, history, and the forms of the role."""
-    who = actor(request)
-    p = await funding.show(who, project_id)
-    editing = allowed(who.role, "funding.draft") and ProjectStatus(p["status"]) in EDITABLE
-    steps = allowed_steps(PROJECT, p["status"], who.role)
-    envelope = await funding.envelope(who, p["year"]) if "approve" in steps else None
-    policy = load_policy()
-    item = policy.funding.item(p["item"]) if p["item"] else None
+    p = await funding.show(w, project_id)
+    editing = allowed(w.actor.role, "funding.draft") and ProjectStatus(p["status"]) in EDITABLE
+    steps = allowed_steps(PROJECT, p["status"], w.actor.role)
+    envelope = await funding.envelope(w, p["year"]) if "approve" in steps else None
+    item = w.policy.funding.item(p["item"]) if p["item"] else None
     done = field(request.query, "done")
     return aiohttp_jinja2.render_template("funding_project.html", request, {
         "p": p, "item": item, "envelope": envelope, "editing": editing, "steps": steps,
         "short": envelope is not None and p["split_preview"]["district_share"] > envelope["remaining"],
         "v": _typed(typed) if typed is not None and failed == "edit" else _values(p),
         "verdict": verdict, "error": error, "failed": failed, "typed": typed or {},
-        "done": DONE.get(done, ""), "actions": EVENT_LABELS, "today": funding.today().isoformat(),
+        "done": DONE.get(done, ""), "actions": EVENT_LABELS, "today": w.today.isoformat(),
         "sheet": p["status"] in (ProjectStatus.VERIFIED, ProjectStatus.APPROVED, ProjectStatus.COMPLETED),
-        **(await _choices(request) if editing else {})}, status=status)
+        **(await _choices(w) if editing else {})}, status=status)
 
 
 @routes.get(f"/funding/projects/{ID}")
 async def project(request: web.Request) -> web.Response:
-    return await _page(request, path_id(request))
+    return await _page(request, security.work(request), path_id(request))
 
 
 @routes.post(f"/funding/projects/{ID}/edit")
 async def edit(request: web.Request) -> web.Response:
     """A draft or returned project changed over the version read; 检查 shows the verdict of what
     was typed (the cited problems with the ones to add) without saving."""
-    who, project_id = actor(request), path_id(request)
+    w, project_id = security.work(request), path_id(request)
     form = await request.post()
     v = _typed(form)
     try:
         values = draft_fields(v)
         problems = _ids(v["problems"])
         if field(form, "do") == "check":
-            cited = [e["id"] for e in (await funding.show(who, project_id))["evidence"]["problems"]]
-            verdict = await funding.preview(who, community=v["community"], problems=[*cited, *problems], **values)
-            return await _page(request, project_id, failed="edit", typed=form, verdict=verdict)
-        await funding.update(who, project_id, version=number(field(form, "version"), "版本号") or 0,
+            cited = [e["id"] for e in (await funding.show(w, project_id))["evidence"]["problems"]]
+            verdict = await funding.preview(w, community=v["community"], problems=[*cited, *problems], **values)
+            return await _page(request, w, project_id, failed="edit", typed=form, verdict=verdict)
+        await funding.update(w, project_id, version=number(field(form, "version"), "版本号") or 0,
                              community=v["community"], problems=problems, **values)
     except Forbidden:
         raise
     except DomainError as exc:
-        return await _page(request, project_id, error=exc.message, failed="edit", typed=form,
+        return await _page(request, w, project_id, error=exc.message, failed="edit", typed=form,
                            status=_refused(exc))
     raise web.HTTPSeeOther(f"/funding/projects/{project_id}?done=edit")
 
 
-STEPS = {  # the workflow's forms: (actor, project, form, version) → the service's call
-    "submit": lambda who, pid, form, version: funding.submit(who, pid, version=version),
-    "verify": lambda who, pid, form, version: funding.verify(who, pid, _yuan(form, "amount", "核定金额"),
+STEPS = {  # the workflow's forms: (work, project, form, version) → the service's call
+    "submit": lambda w, pid, form, version: funding.submit(w, pid, version=version),
+    "verify": lambda w, pid, form, version: funding.verify(w, pid, _yuan(form, "amount", "核定金额"),
+                                                           version=version),
+    "approve": lambda w, pid, form, version: funding.approve(w, pid, _yuan(form, "amount", "审定金额"),
                                                              version=version),
-    "approve": lambda who, pid, form, version: funding.approve(who, pid, _yuan(form, "amount", "审定金额"),
-                                                               version=version),
-    "return": lambda who, pid, form, version: funding.send_back(who, pid, ProjectStatus.RETURNED.value,
-                                                                field(form, "reason"), version=version),
-    "reject": lambda who, pid, form, version: funding.send_back(who, pid, ProjectStatus.REJECTED.value,
-                                                                field(form, "reason"), version=version),
-    "complete": lambda who, pid, form, version: funding.complete(
-        who, pid, spent=_yuan(form, "spent", "实际支出"), on=day(field(form, "on"), "验收日期"), version=version),
+    "return": lambda w, pid, form, version: funding.send_back(w, pid, ProjectStatus.RETURNED.value,
+                                                              field(form, "reason"), version=version),
+    "reject": lambda w, pid, form, version: funding.send_back(w, pid, ProjectStatus.REJECTED.value,
+                                                              field(form, "reason"), version=version),
+    "complete": lambda w, pid, form, version: funding.complete(
+        w, pid, spent=_yuan(form, "spent", "实际支出"), on=day(field(form, "on"), "验收日期"), version=version),
 }
 
 
@@ -287,24 +288,25 @@ STEPS = {  # the workflow's forms: (actor, project, form, version) → the servi
 async def step(request: web.Request) -> web.Response:
     """One step of the workflow with the version the page showed; a refusal (over the envelope,
     a stale version) is shown on the project's page with what was typed."""
-    who, project_id, name = actor(request), path_id(request), request.match_info["step"]
+    w, project_id, name = security.work(request), path_id(request), request.match_info["step"]
     form = await request.post()
     try:
-        await STEPS[name](who, project_id, form, number(field(form, "version"), "版本号"))
+        await STEPS[name](w, project_id, form, number(field(form, "version"), "版本号"))
     except Forbidden:
         raise
     except DomainError as exc:
-        return await _page(request, project_id, error=exc.message, failed=name, typed=form, status=_refused(exc))
+        return await _page(request, w, project_id, error=exc.message, failed=name, typed=form, status=_refused(exc))
     raise web.HTTPSeeOther(f"/funding/projects/{project_id}?done={name}")
 
 
 @routes.get(f"/funding/projects/{ID}/sheet.pdf")
 async def sheet(request: web.Request) -> web.Response:
     """The 审定单; a verified project's is a preview with the year's remaining envelope."""
-    who = actor(request)
-    p = await funding.show(who, path_id(request))
-    envelope = await funding.envelope(who, p["year"]) if p["status"] == ProjectStatus.VERIFIED else None
-    return await downloads.attachment(lambda path: write_approval_sheet(p, path, envelope=envelope),
+    w = security.work(request)
+    p = await funding.show(w, path_id(request))
+    envelope = await funding.envelope(w, p["year"]) if p["status"] == ProjectStatus.VERIFIED else None
+    return await downloads.attachment(lambda path: write_approval_sheet(p, path, policy=w.policy, on=w.today,
+                                                                        envelope=envelope),
                                       f"社区治理项目审定单{p['id']}", "pdf")
 
 
@@ -314,14 +316,15 @@ async def sheet(request: web.Request) -> web.Response:
 @routes.get("/funding/summary")
 async def summary(request: web.Request) -> web.Response:
     """Township × kind with 合计, per township with a chart, the district envelope; .xlsx or PDF."""
-    who, q = actor(request), request.query
-    year = year_of(q) or funding.today().year
+    w, q = security.work(request), request.query
+    year = year_of(q) or w.today.year
     fmt = field(q, "format")
     if fmt not in ("", "xlsx", "pdf"):
         raise DomainError("资金汇总只能下载 xlsx 或 pdf")
-    data = await funding.summary(who, year)
+    data = await funding.summary(w, year)
     if fmt:
-        return await downloads.attachment(lambda path: write_summary(data, path), f"{year}年社区治理项目资金汇总", fmt)
+        return await downloads.attachment(lambda path: write_summary(data, path, on=w.today),
+                                          f"{year}年社区治理项目资金汇总", fmt)
     towns = by_township(data)
     chart = bar_chart("各乡镇区级与乡镇承担金额（元）", [t["township"] for t in towns],
                       {"区级承担": [t["district_share"] // 100 for t in towns],

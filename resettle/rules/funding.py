@@ -14,13 +14,14 @@ from resettle.rules import permissions
 from resettle.rules.workflow import Requirement, Table, Transition
 
 
-class Kind(enum.StrEnum):
+class ProjectKind(enum.StrEnum):
     CONSTRUCTION = "construction"  # 一次性建设类
     OPERATION = "operation"  # 日常运营管理类
     CASE_BY_CASE = "case_by_case"  # 一事一议
 
 
-KIND_LABELS = {Kind.CONSTRUCTION: "一次性建设类", Kind.OPERATION: "日常运营管理类", Kind.CASE_BY_CASE: "一事一议"}
+KIND_LABELS = {ProjectKind.CONSTRUCTION: "一次性建设类", ProjectKind.OPERATION: "日常运营管理类",
+               ProjectKind.CASE_BY_CASE: "一事一议"}
 
 
 class ProjectStatus(enum.StrEnum):
@@ -74,7 +75,7 @@ PROJECT = Table(frozenset(ProjectStatus), (
 class CatalogItem:
     code: str
     name: str
-    kind: Kind
+    kind: ProjectKind
     department: str
     cap_per_project: int | None = None  # fen
     cap_per_m2: int | None = None  # fen per square metre
@@ -97,7 +98,7 @@ class Deliberation:
 class Facts:
     """What qualification looks at, gathered by the service from the project and the registry."""
 
-    kind: Kind
+    kind: ProjectKind
     item_code: str
     item: CatalogItem | None
     year: int
@@ -132,7 +133,7 @@ def qualify(f: Facts) -> Qualification:
     check(f.requested > 0, f"申请金额{yuan(f.requested)}", "申请金额应大于0")
     check(f.moved_in_households > 0, f"该安置社区至{f.year}年底已入住{f.moved_in_households}户",
           f"该社区至{f.year}年底没有已入住的户，不是有入住户的集中居住安置社区")
-    if f.kind is Kind.CASE_BY_CASE:
+    if f.kind is ProjectKind.CASE_BY_CASE:
         d = f.deliberation
         if d is None or not d.body.strip() or d.held_on is None:
             checks.append((False, "一事一议须有议事记录：议事机构、日期、到会人数和表决票数"))
@@ -168,7 +169,7 @@ def qualify(f: Facts) -> Qualification:
         cap = item.cap_per_household * f.moved_in_households
         check(f.requested <= cap, f"不超过每户{yuan(item.cap_per_household)}×{f.moved_in_households}户={yuan(cap)}",
               f"申请金额超过每户{yuan(item.cap_per_household)}×{f.moved_in_households}户={yuan(cap)}")
-    if f.kind is Kind.OPERATION:
+    if f.kind is ProjectKind.OPERATION:
         if item.standard_per_household is None:
             checks.append((False, f"目录项目“{item.name}”没有每户年度标准"))
         else:
@@ -195,8 +196,3 @@ def split(approved: int, ratio_bp: int) -> tuple[int, int]:
         raise DomainError("审定金额不能为负，区级比例应在0到100%之间")
     district = (approved * ratio_bp * 2 + 10_000) // 20_000
     return district, approved - district
-
-
-def percent(ratio_bp: int) -> str:
-    whole, part = divmod(ratio_bp, 100)
-    return f"{whole}%" if not part else f"{whole}.{part:02d}".rstrip("0") + "%"
