@@ -277,14 +277,17 @@ async def reads(community_id: int, workdir: Path) -> dict:
     from resettle.actor import Actor
     from resettle.db import connection
     from resettle.models import Community
+    from resettle.policy import load_policy
     from resettle.rules.desk import iso_week, period, week_start
     from services import bulk, desk, desk_papers
     from services.demo import PROBLEM_TOPICS
+    from services.work import begin
 
     conn = connection()
     community = await Community.get(id=community_id)
-    clerk = Actor("bench:desk", role="desk", township=community.township_code, community_id=community.id)
-    today = dt.date.today()
+    clerk = begin(Actor("bench:desk", role="desk", township=community.township_code, community_id=community.id),
+                  load_policy())
+    today = clerk.today
     year = period(year=str(measured_year(today)))
     starts = week_start(iso_week(today))
     topic = PROBLEM_TOPICS[0]

@@ -3,17 +3,14 @@ Parse options, call a service, print: no rules live here."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
 
-from cli.common import db_option, fail, run
+from cli.common import db_option, fail, run, work
 from cli.output import Progress, render
 from cli.registry import TOWNSHIP_COLUMNS
-from resettle.actor import cli_actor
 from resettle.db import resolve_url
-from resettle.rules.desk import iso_week
 from resettle.rules.funding import STATUS_LABELS, ProjectStatus
 
 
@@ -50,7 +47,7 @@ def demo(households, db) -> None:
 
     sheet = Path("demo-signing-sheet.xlsx").resolve()
     progress = Progress()
-    result = run(db, lambda: seed_demo(cli_actor(), sheet, households, progress=progress))
+    result = run(db, lambda: seed_demo(work(), sheet, households, progress=progress))
     progress.close()
     click.echo(f"演示数据已生成：{sheet.name}（{result['households']} 户 {result['persons']} 人），"
                f"已导入 {resolve_url(db)}")
@@ -59,11 +56,11 @@ def demo(households, db) -> None:
     click.echo(f"演示账号（密码均为 {result['password']}）：")
     click.echo(render(result["users"], {"login": "登录名", "role_label": "角色", "scope": "范围"}, "table") + "\n")
     click.echo(render(result["stats"], TOWNSHIP_COLUMNS, "table"))
-    work = result["desk"]
-    first = work["communities"][0]
-    click.echo(f"\n三合署：{'、'.join(work['communities'])}近 {work['weeks']} 周的接待与例会，"
-               f"需求 {work['demands']} 条，问题 {work['problems']} 个（幸福清单 {work['happy']} 个，"
-               f"居民不满意重新办理 {work['reopened']} 次），实事 {work['actions']} 项（逾期 {work['overdue']} 项）。")
+    desk = result["desk"]
+    first = desk["communities"][0]
+    click.echo(f"\n三合署：{'、'.join(desk['communities'])}近 {desk['weeks']} 周的接待与例会，"
+               f"需求 {desk['demands']} 条，问题 {desk['problems']} 个（幸福清单 {desk['happy']} 个，"
+               f"居民不满意重新办理 {desk['reopened']} 次），实事 {desk['actions']} 项（逾期 {desk['overdue']} 项）。")
     projects = result["funding"]
     tries = []
     if projects["projects"]:
@@ -74,13 +71,12 @@ def demo(households, db) -> None:
                  f"resettle funding summary --year {projects['year']} --out 资金汇总.pdf"]
         if projects["from_problem"]:
             tries.append(f"resettle funding show {projects['from_problem']} --sheet 审定单.pdf")
-    today = dt.date.today()
     click.echo("\n接下来可以试试：")
     for line in (
         *tries,
-        f"resettle desk lists --community {first} --month {today:%Y-%m}",
-        f"resettle desk minutes --community {first} --week {iso_week(today - dt.timedelta(days=7))} --out 例会纪要.pdf",
-        f"resettle desk summary --month {today:%Y-%m} --format pdf --out 一月一汇.pdf",
+        f"resettle desk lists --community {first} --month {desk['month']}",
+        f"resettle desk minutes --community {first} --week {desk['last_week']} --out 例会纪要.pdf",
+        f"resettle desk summary --month {desk['month']} --format pdf --out 一月一汇.pdf",
         "resettle registry stats --by community",
         f"resettle registry show {result['sample_agreement']}",
         "resettle registry stats --format json",

@@ -186,9 +186,10 @@ def _chinese_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def write_notice(notice: dict, path: str | Path, *, on: dt.date | None = None) -> Path:
+def write_notice(notice: dict, path: str | Path, *, on: dt.date) -> Path:
     """The 幸福清单 公示 for the community board from `desk.notice()` (names already masked): each
-    solved problem, who raised it, what was done with what result, and how content residents were."""
+    solved problem, who raised it, what was done with what result, and how content residents were;
+    signed on the day `on`."""
     items = notice["items"]
     story = [pdf.paragraph(f"本期经居委会、业委会、物业“三驾马车”共同商议办理，并经居民回访满意，"
                            f"进入幸福清单的问题共 {len(items)} 件，现予公示。" if items
@@ -206,7 +207,7 @@ def write_notice(notice: dict, path: str | Path, *, on: dt.date | None = None) -
         story.append(KeepTogether(block))
     story += [pdf.paragraph("\n如对公示内容有意见，请在三合署统一接待时间或通过社区居委会反映。"),
               pdf.paragraph(f"\n{notice['community']}三合署（居委会　业委会　物业）\n"
-                            f"{_chinese_date(on or dt.date.today())}", "signature")]
+                            f"{_chinese_date(on)}", "signature")]
     subtitle = f"{notice['township']}{notice['community']} · {notice['period']}（{notice['start']} 至 {notice['end']}）"
     return pdf.build(path, f"幸福清单公示（{len(items)}件）", subtitle, story, portrait=True, centred=True)
 

@@ -20,6 +20,7 @@ from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.test_desk_papers import pdf_text
 from tests.test_funding import ADMIN, FINANCE, MINZHENG, TOWNSHIP, YEAR, community  # noqa: F401 (a fixture)
+from tests.work import work
 
 HOUSING = Actor("test:fg", role="department", department="区房管局", name="房管局科员")
 BAOZHEN = Actor("test:bz", role="township", township="310151102")  # 堡镇
@@ -30,9 +31,9 @@ async def desk_problem(community_name: str, title: str, *residents: str) -> int:
     """A 三合署 problem of the community raised by these residents (ID numbers)."""
     found = await Community.get(name=community_name)
     clerk = Actor("test:desk", role="desk", township=found.township_code, community_id=found.id)
-    demands = [(await desk.intake(clerk, None, channel="统一接待", category="设施配套", text=title,
+    demands = [(await desk.intake(work(clerk), None, channel="统一接待", category="设施配套", text=title,
                                   resident=who))["id"] for who in residents]
-    return (await desk.link(clerk, demands, title=title))["id"]
+    return (await desk.link(work(clerk), demands, title=title))["id"]
 
 
 async def case_by_case(requested: int) -> dict:

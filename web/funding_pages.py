@@ -39,7 +39,7 @@ from services.funding_papers import (
 )
 from web import downloads
 from web.fields import ID, day, field, number, path_id, whole
-from web.security import actor
+from web.security import actor, work
 
 routes = web.RouteTableDef()
 PAGE = 100  # projects per page of the list
@@ -158,12 +158,12 @@ async def home(request: web.Request) -> web.Response:
 
 async def _problem(request: web.Request) -> dict | None:
     """The desk problem of `?problem=` a project is drafted from, with its community."""
-    who = actor(request)
+    w = work(request)
     problem_id = number(field(request.query, "problem"), "问题编号")
     if problem_id is None:
         return None
-    data = await desk.problem_detail(who, problem_id)
-    info = await desk.desk_info(who, data["community_id"])
+    data = await desk.problem_detail(w, problem_id)
+    info = await desk.desk_info(w, data["community_id"])
     return {**data, "community": f"{info['township']}/{info['community']}",
             "community_label": f"{info['township']} · {info['community']}"}
 
