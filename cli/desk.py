@@ -13,7 +13,7 @@ from cli.common import COMMUNITY, EXIT_PARTIAL, EXIT_REJECTED, attempt, db_optio
 from cli.output import Progress, check_out, render, write_json, written
 from resettle.errors import DomainError
 from resettle.rules.desk import period
-from services import desk, desk_import, desk_papers
+from services import desk_import, desk_papers, desk_views
 
 
 @click.group("desk")
@@ -47,7 +47,7 @@ def desk_lists(community, week, month, year, which, fmt, out, db) -> None:
     check_out(fmt, out)
     if fmt == "csv" and not which:
         fail("CSV 一次只能输出一张清单，请用 --list 指定", 2)
-    data = run(db, lambda: desk.lists(work(), community, span))
+    data = run(db, lambda: desk_views.lists(work(), community, span))
     names = [which] if which else list(desk_papers.LIST_NAMES)
     if fmt == "json":
         write_json(data[which] if which else data, out)
@@ -69,7 +69,7 @@ def desk_lists(community, week, month, year, which, fmt, out, db) -> None:
 def desk_minutes(community, week, out, db) -> None:
     """例会纪要（PDF）：各方出席、议定事项、议程（待商议、重新办理的问题，逾期实事，待处理需求）与本周议定的实事。"""
     check_out("pdf", out)
-    agenda = run(db, lambda: desk.agenda(work(), community, week))
+    agenda = run(db, lambda: desk_views.agenda(work(), community, week))
     path = written(lambda: desk_papers.write_minutes(agenda, out))
     click.echo(f"已生成 {path}：{agenda['community']} {agenda['week']} 例会纪要，"
                f"本周议定实事 {len(agenda['new_actions'])} 项")
@@ -85,7 +85,7 @@ def desk_notice(community, week, month, year, out, db) -> None:
     span = _span(week, month, year)
     check_out("pdf", out)
     w = attempt(work, "无法读取政策文件")  # made here: its day also signs the notice
-    notice = run(db, lambda: desk.notice(w, community, span))
+    notice = run(db, lambda: desk_views.notice(w, community, span))
     path = written(lambda: desk_papers.write_notice(notice, out, on=w.today))
     click.echo(f"已生成 {path}：{notice['community']} {notice['period']} 幸福清单 {len(notice['items'])} 件")
 
@@ -102,7 +102,7 @@ def desk_summary(township, community, month, fmt, out, db) -> None:
     if township and community:
         fail("--township 与 --community 只能给出一个", 2)
     check_out(fmt, out)
-    data = run(db, lambda: desk.summary(work(), township=township, community=community, month=month))
+    data = run(db, lambda: desk_views.summary(work(), township=township, community=community, month=month))
     if fmt == "json":
         write_json(data, out)
     elif fmt == "table":

@@ -29,7 +29,7 @@ from resettle.models import (
 from resettle.policy import Policy
 from resettle.rules.desk import ActionStatus, DemandStatus, ProblemStatus, Rating, iso_week, week_start
 from resettle.rules.household import Status
-from services import accounts, desk, ledger, registry
+from services import accounts, desk, desk_views, ledger, registry
 from services.demo_funding import funding_work
 from services.registry_import import Progress, import_sheets
 from services.work import Work
@@ -370,7 +370,7 @@ class _DeskRun:
         """The weekly meeting: every problem without a planned action (new, or reopened by
         residents) gets its actions; the week's record notes who came and what was decided."""
         week = iso_week(day)
-        agenda = await desk.agenda(self.clerk, None, week)
+        agenda = await desk_views.agenda(self.clerk, None, week)
         decisions = []
         for row in [*agenda["problems"], *agenda["reopened"]]:
             plans = self.topic[row["id"]].plans
@@ -430,7 +430,7 @@ class _DeskRun:
         problem and one demand waiting for the next meeting."""
         week = iso_week(self.today)
         reception = week_start(week) + dt.timedelta(days=self.policy.desk.reception_weekday - 1)
-        if (await desk.desk_week(self.clerk, None, week))["version"] == 0 and reception <= self.today:
+        if (await desk_views.desk_week(self.clerk, None, week))["version"] == 0 and reception <= self.today:
             await desk.save_week(self.clerk, None, week, reception=self._attendance())
         if ProblemStatus.DONE not in self.status.values():
             ready = [pid for pid, actions in self.planned.items()

@@ -21,7 +21,7 @@ from resettle.rules.desk import CHANNEL_LABELS
 from resettle.rules.permissions import require
 from resettle.rules.signing_sheet import ERROR, NUMERIC_ID_MESSAGE, WARNING, Issue
 from resettle.sheets import SheetSpec, cell_text, read_sheet_apart, write_table, xlsx_cell
-from services import audit, desk
+from services import audit, desk, desk_views
 from services.registry_import import ISSUE_COLUMNS, Progress
 from services.work import Work
 
@@ -53,7 +53,7 @@ async def _resident(work: Work, community_id: int, row: dict, issue) -> tuple[st
     exactly one resident."""
     number = row["id_number"]
     if number:
-        found = await desk.find_residents(work, community_id, number)
+        found = await desk_views.find_residents(work, community_id, number)
         if not found:
             issue("id_number", WARNING, "不是本社区登记居民的身份证号，按非登记居民受理（须留联系电话）")
             return "", row["name"]
@@ -61,7 +61,7 @@ async def _resident(work: Work, community_id: int, row: dict, issue) -> tuple[st
             issue("name", WARNING, f"与身份证号登记的姓名“{found[0]['name']}”不一致，按登记居民受理")
         return str(found[0]["person_id"]), found[0]["name"]
     if row["name"] and row["unit"]:
-        same = [p for p in await desk.find_residents(work, community_id, row["unit"], limit=50)
+        same = [p for p in await desk_views.find_residents(work, community_id, row["unit"], limit=50)
                 if p["name"] == row["name"] and p["unit"] == row["unit"]]
         if len(same) > 1:
             issue("unit", ERROR, f"本社区该房号有{len(same)}位名为“{row['name']}”的居民，请填写身份证号以区分")

@@ -6,7 +6,7 @@ import datetime as dt
 from resettle.actor import Actor
 from resettle.models import Action, Demand, Feedback, Household, Problem, Reopening, User
 from resettle.rules.desk import iso_week
-from services import desk, funding
+from services import desk, desk_views, funding
 from services.demo import seed_demo
 from tests.work import DAY, work
 
@@ -29,12 +29,12 @@ async def test_demo_runs_weeks_of_desk_work(db, tmp_path):
     info = await desk.desk_info(clerk)
     assert all(info["members"][carriage] for carriage in ("居委会", "业委会", "物业"))
 
-    board = await desk.board(clerk)
+    board = await desk_views.board(clerk)
     assert board["open_problems"] and board["awaiting_feedback"]
     assert any(a["overdue"] for a in board["actions_due"])
-    agenda = await desk.agenda(clerk, None, iso_week(DAY))
+    agenda = await desk_views.agenda(clerk, None, iso_week(DAY))
     assert agenda["problems"] and agenda["overdue_actions"]
-    last_week = await desk.desk_week(clerk, None, iso_week(DAY - dt.timedelta(days=7)))
+    last_week = await desk_views.desk_week(clerk, None, iso_week(DAY - dt.timedelta(days=7)))
     assert last_week["meeting_on"] and last_week["decisions"] and set(last_week["meeting_attendance"]) == {
         "居委会", "业委会", "物业"}
 

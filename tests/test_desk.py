@@ -15,7 +15,7 @@ from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.models import AuditEvent, Community, Entitlement, Person
 from resettle.rules.desk import iso_week, period
 from resettle.rules.permissions import Forbidden
-from services import desk
+from services import desk, desk_views
 from services.registry_import import import_sheets
 from tests.conftest import PG_URL
 from tests.sheets import make_id, person, write_csv
@@ -80,7 +80,7 @@ async def test_the_loop_closes_only_on_feedback(clerk):
     problem = await desk.problem_detail(clerk, problem["id"])
     assert problem["round"] == 2 and problem["reopenings"][0]["reason"] == "还是经常停"
     assert problem["satisfaction"] is None  # a new round: nobody asked yet
-    agenda = await desk.agenda(clerk, None, WEEK)
+    agenda = await desk_views.agenda(clerk, None, WEEK)
     assert [p["id"] for p in agenda["reopened"]] == [problem["id"]]
 
     problem = await desk.add_action(clerk, problem["id"], owner="乡镇城建中心", text="整机更换",
@@ -93,7 +93,7 @@ async def test_the_loop_closes_only_on_feedback(clerk):
     with pytest.raises(DomainError, match="已进入幸福清单"):
         await desk.add_action(clerk, problem["id"], owner="物业", text="再修", due=DAY)
 
-    lists = await desk.lists(clerk, None, period(week=WEEK))
+    lists = await desk_views.lists(clerk, None, period(week=WEEK))
     assert [p["id"] for p in lists["happy"]] == [problem["id"]]
     assert lists["happy"][0] == {**lists["problems"][0]}
     assert lists["happy"][0]["satisfaction"] == 1.0 and lists["happy"][0]["demands"] == 2
@@ -126,11 +126,11 @@ async def test_answered_declined_and_non_residents(clerk):
 
 
 async def test_finding_residents_by_name_unit_or_id(clerk, community):
-    assert [r["name"] for r in await desk.find_residents(clerk, None, "3号101室")] == ["张三英", "李四"]
-    assert [r["name"] for r in await desk.find_residents(clerk, None, "王五")] == ["王五"]
-    found = await desk.find_residents(clerk, None, HEAD)
+    assert [r["name"] for r in await desk_views.find_residents(clerk, None, "3号101室")] == ["张三英", "李四"]
+    assert [r["name"] for r in await desk_views.find_residents(clerk, None, "王五")] == ["王五"]
+    found = await desk_views.find_residents(clerk, None, HEAD)
     assert found[0]["name"] == "张三英" and HEAD not in str(found)  # the ID is masked
-    assert await desk.find_residents(clerk, None, "赵六") == []  # another community's resident
+    assert await desk_views.find_residents(clerk, None, "赵六") == []  # another community's resident
     with pytest.raises(NotFound):
         await take(clerk, resident=make_id("19800101", 4))
 
@@ -156,16 +156,16 @@ async def test_scope_and_roles(clerk, community):
     with pytest.raises(NotFound):
         await desk.demand_detail(stranger, d["id"])
     with pytest.raises(NotFound):
-        await desk.lists(stranger, "陈家新苑", period(week=WEEK))
+        await desk_views.lists(stranger, "陈家新苑", period(week=WEEK))
     with pytest.raises(NotFound):
         await desk.demand_detail(far_liaison, d["id"])
     assert (await desk.demand_detail(liaison, d["id"]))["id"] == d["id"]
     with pytest.raises(Forbidden):
         await desk.answer(liaison, d["id"], "好的")
     with pytest.raises(Forbidden):
-        await desk.lists(work(Actor("test:fin", role="finance")), "陈家新苑", period(week=WEEK))
+        await desk_views.lists(work(Actor("test:fin", role="finance")), "陈家新苑", period(week=WEEK))
     with pytest.raises(DomainError, match="请指定安置社区"):
-        await desk.lists(work(ADMIN), None, period(week=WEEK))
+        await desk_views.lists(work(ADMIN), None, period(week=WEEK))
 
 
 async def test_two_staff_editing_one_problem(clerk):
@@ -209,13 +209,13 @@ async def test_week_record_and_agenda(clerk):
     late = await desk.link(clerk, [lamp["id"]], title="路灯", on=three_days_ago)
     await desk.add_action(clerk, late["id"], owner="物业", text="换灯", decided_on=three_days_ago,
                           due=DAY - dt.timedelta(days=1))
-    agenda = await desk.agenda(clerk, None, WEEK)
+    agenda = await desk_views.agenda(clerk, None, WEEK)
     assert [x["id"] for x in agenda["new_demands"]] == [d["id"]]
     assert [a["problem"] for a in agenda["overdue_actions"]] == [late["id"]] and agenda["overdue_actions"][0]["overdue"]
     assert agenda["decisions"] == "电梯先修" and agenda["reception"]["label"] == "每周三 09:00–11:30"
     info = await desk.set_reception(clerk, None, 5, "14:00", "16:30")
     assert info["reception"]["label"] == "每周五 14:00–16:30" and info["reception"]["own"]
-    board = await desk.board(clerk)
+    board = await desk_views.board(clerk)
     assert board["counts"]["received"] == 1 and board["actions_due"][0]["overdue"]
 
 
@@ -228,16 +228,16 @@ async def test_summary_adds_up(clerk, community):
     await desk.record_feedback(clerk, a["id"], "满意")
     await take(clerk, "路灯")
     month = DAY.strftime("%Y-%m")
-    data = await desk.summary(work(ADMIN), township="陈家镇", month=month)
+    data = await desk_views.summary(work(ADMIN), township="陈家镇", month=month)
     row = next(r for r in data["rows"] if r["community"] == "陈家新苑")
     assert row["demands"] == 2 and row["solved"] == 1 and row["satisfaction"] == 1.0
     assert row["median_days"] == (DAY - opened).days
     assert row["reopen_rate"] == 0.0 and data["total"]["demands"] == sum(r["demands"] for r in data["rows"])
     liaison = work(Actor("test:cj", role="township", township=community.township_code))
-    assert (await desk.summary(liaison, month=month))["title"] == "陈家镇"
+    assert (await desk_views.summary(liaison, month=month))["title"] == "陈家镇"
     with pytest.raises(NotFound):
-        await desk.summary(liaison, township="堡镇", month=month)
-    assert [r["community"] for r in (await desk.summary(clerk, month=month))["rows"]] == ["陈家新苑"]
+        await desk_views.summary(liaison, township="堡镇", month=month)
+    assert [r["community"] for r in (await desk_views.summary(clerk, month=month))["rows"]] == ["陈家新苑"]
 
 
 async def test_notice_masks_names(clerk):
@@ -246,7 +246,7 @@ async def test_notice_masks_names(clerk):
     problem = await desk.add_action(clerk, problem["id"], owner="物业", text="修电梯", due=DAY)
     await desk.complete_action(clerk, problem["action_items"][0]["id"], result="修好")
     await desk.record_feedback(clerk, a["id"], "满意")
-    notice = await desk.notice(clerk, None, period(week=WEEK))
+    notice = await desk_views.notice(clerk, None, period(week=WEEK))
     assert [i["title"] for i in notice["items"]] == ["电梯"]
     item = notice["items"][0]
     assert item["residents"] == ["张*英"] and item["action_items"][0]["result"] == "修好"
@@ -260,7 +260,7 @@ async def test_reading_needs_a_desk_role_and_categories_are_checked(clerk):
             await desk.demand_detail(work(Actor("test:x", role=role)), d["id"])
     assert (await desk.demand_detail(work(ADMIN), d["id"]))["community_id"] == clerk.actor.community_id
     with pytest.raises(DomainError, match="需求类别只能是"):
-        await desk.similar_problems(clerk, None, "一个很长很长很长很长很长的不存在的类别", "电梯")
+        await desk_views.similar_problems(clerk, None, "一个很长很长很长很长很长的不存在的类别", "电梯")
 
 
 async def test_two_processes_saving_one_problem_never_lose_an_update(clerk, db_url):
@@ -310,4 +310,4 @@ async def test_a_save_waits_for_another_process_writing_then_meets_the_version_c
 
 async def test_a_community_name_too_long_to_exist_is_not_found(clerk):
     with pytest.raises(NotFound):
-        await desk.similar_problems(work(ADMIN), "0" * 64 + ":", "物业维修", "电梯")
+        await desk_views.similar_problems(work(ADMIN), "0" * 64 + ":", "物业维修", "电梯")

@@ -12,7 +12,7 @@ from resettle.actor import Actor
 from resettle.errors import DomainError
 from resettle.models import Community
 from resettle.rules.desk import iso_week, period
-from services import desk, desk_papers
+from services import desk, desk_papers, desk_views
 from services.desk_papers import LIST_NAMES, percent, section_title, write_lists
 from services.registry_import import import_sheets
 from services.work import Work
@@ -86,7 +86,7 @@ async def clerk(db, tmp_path):
 
 
 async def test_every_list_adds_up_across_xlsx_csv_and_pdf(clerk, tmp_path):
-    data = await desk.lists(clerk, None, period(week=WEEK))
+    data = await desk_views.lists(clerk, None, period(week=WEEK))
     counts = {name: len(data[name]) for name in LIST_NAMES}
     assert counts == {"demands": 5 + (EARLIER in period(week=WEEK)), "problems": 3, "actions": 3, "happy": 1}
 
@@ -117,7 +117,7 @@ async def test_every_list_adds_up_across_xlsx_csv_and_pdf(clerk, tmp_path):
 
 
 async def test_minutes_record_the_meeting(clerk, tmp_path):
-    agenda = await desk.agenda(clerk, None, WEEK)
+    agenda = await desk_views.agenda(clerk, None, WEEK)
     text = pdf_text(desk_papers.write_minutes(agenda, tmp_path / "m.pdf"))
     assert "陈家新苑三合署例会纪要" in text and WEEK in text
     for name in ("张主任", "王主任", "李经理", "陈工", "乡镇城建中心", DECISIONS):
@@ -131,7 +131,7 @@ async def test_minutes_record_the_meeting(clerk, tmp_path):
 
 
 async def test_notice_for_the_board(clerk, tmp_path):
-    notice = await desk.notice(clerk, None, period(week=WEEK))
+    notice = await desk_views.notice(clerk, None, period(week=WEEK))
     text = pdf_text(desk_papers.write_notice(notice, tmp_path / "n.pdf", on=dt.date(2026, 11, 23)))
     assert "幸福清单公示（1件）" in text and "3号楼电梯故障" in text
     assert "张*英" in text and "王*" in text and "张三英" not in text
@@ -142,7 +142,7 @@ async def test_notice_for_the_board(clerk, tmp_path):
 
 
 async def test_monthly_summary(clerk, tmp_path):
-    summary = await desk.summary(work(ADMIN), township="陈家镇", month=DAY.strftime("%Y-%m"))
+    summary = await desk_views.summary(work(ADMIN), township="陈家镇", month=DAY.strftime("%Y-%m"))
     frame = pd.read_excel(desk_papers.write_summary(summary, tmp_path / "s.xlsx"), dtype=str, engine="calamine")
     assert len(frame) == len(summary["rows"]) + 1 and frame.iloc[-1]["安置社区"] == "合计"
     ours = frame.set_index("安置社区").loc["陈家新苑"]

@@ -25,7 +25,7 @@ from resettle.policy import load_policy
 from resettle.rules.desk import period
 from resettle.rules.household import Status
 from resettle.sheets import write_sheets, write_table
-from services import desk, funding, registry
+from services import desk, desk_views, funding, registry
 from services.desk_papers import write_lists
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
@@ -215,7 +215,7 @@ async def test_a_control_character_from_a_sheet_does_not_break_the_papers(db, tm
     c = await Community.get(name="陈家新苑")
     clerk = work(Actor("test:desk", role="desk", township=c.township_code, community_id=c.id))
     await desk.intake(clerk, None, channel="统一接待", category="物业维修", text="楼道灯坏了", resident=HEAD)
-    data = await desk.lists(clerk, None, period(month=DAY.strftime("%Y-%m")))
+    data = await desk_views.lists(clerk, None, period(month=DAY.strftime("%Y-%m")))
     texts = xlsx_cells(write_lists(data, tmp_path / "l.xlsx"))
     assert {"张\ufffd三", "3号\ufffd室"} <= set(texts)
     assert "张\x07三" in read_csv(write_lists(data, tmp_path / "l.csv", ["demands"]))  # csv holds it as it is
@@ -230,7 +230,7 @@ async def test_pdfs_print_markup_as_typed(db, tmp_path):
     clerk = work(Actor("test:desk", role="desk", township=c.township_code, community_id=c.id))
     taken = await desk.intake(clerk, None, channel="统一接待", category="物业维修", text=title, resident=HEAD)
     await desk.link(clerk, [taken["id"]], title=title)
-    data = await desk.lists(clerk, None, period(month=DAY.strftime("%Y-%m")))
+    data = await desk_views.lists(clerk, None, period(month=DAY.strftime("%Y-%m")))
     text = pdf_text(write_lists(data, tmp_path / "l.pdf"))
     flat = text.replace("\n", "")  # a narrow column wraps the name
     assert name in flat and "A&B <b>电梯</b>" in flat

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services import desk
+from services import desk, desk_views
 from services.contracts import Query
 from web.api import body_of, query_of, respond
 from web.desk_pages import community_key, span_of, week_of
@@ -91,25 +91,25 @@ async def complete(request: web.Request) -> web.Response:
 @routes.get("/api/v1/desk/similar")
 async def similar(request: web.Request) -> web.Response:
     q = query_of(request)
-    return respond(request, await desk.similar_problems(work(request), _community(q), q.category, q.text))
+    return respond(request, await desk_views.similar_problems(work(request), _community(q), q.category, q.text))
 
 
 @routes.get("/api/v1/desk/residents")
 async def residents(request: web.Request) -> web.Response:
     q = query_of(request)
-    return respond(request, await desk.find_residents(work(request), _community(q), q.q))
+    return respond(request, await desk_views.find_residents(work(request), _community(q), q.q))
 
 
 @routes.get("/api/v1/desk/board")
 async def board(request: web.Request) -> web.Response:
     w, q = work(request), query_of(request)
-    return respond(request, await desk.board(w, _community(q), week_of(q.model_dump(), w.today)))
+    return respond(request, await desk_views.board(w, _community(q), week_of(q.model_dump(), w.today)))
 
 
 @routes.get("/api/v1/desk/agenda")
 async def agenda(request: web.Request) -> web.Response:
     w, q = work(request), query_of(request)
-    return respond(request, await desk.agenda(w, _community(q), week_of(q.model_dump(), w.today)))
+    return respond(request, await desk_views.agenda(w, _community(q), week_of(q.model_dump(), w.today)))
 
 
 @routes.put("/api/v1/desk/weeks/{week}")
@@ -122,11 +122,11 @@ async def save_week(request: web.Request) -> web.Response:
 @routes.get("/api/v1/desk/lists")
 async def lists(request: web.Request) -> web.Response:
     w, q = work(request), query_of(request)
-    return respond(request, await desk.lists(w, _community(q), span_of(q.model_dump(), w.today)))
+    return respond(request, await desk_views.lists(w, _community(q), span_of(q.model_dump(), w.today)))
 
 
 @routes.get("/api/v1/desk/summary")
 async def summary(request: web.Request) -> web.Response:
     q = query_of(request)
-    return respond(request, await desk.summary(work(request), township=q.township or None, community=_community(q),
-                                               month=q.month or ""))
+    return respond(request, await desk_views.summary(work(request), township=q.township or None,
+                                                     community=_community(q), month=q.month or ""))

@@ -21,7 +21,7 @@ from resettle.rules import scope as rule
 from resettle.rules.desk import DEMAND, PROBLEM, RATING_LABELS, Period, iso_week, period
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
-from services import desk, ledger, registry
+from services import desk, desk_views, ledger, registry
 from services.audit import audit_log
 from services.desk_papers import (
     LIST_COLUMNS,
@@ -128,7 +128,7 @@ async def board(request: web.Request) -> web.Response:
     key, choices = await _where(request)
     if key is None and rule.own_community(w.actor) is None:
         return _pick(request, choices, "三合署一周看板")
-    data = await desk.board(w, key, week_of(q, w.today))
+    data = await desk_views.board(w, key, week_of(q, w.today))
     info = await desk.desk_info(w, data["community_id"])
     waiting = [await desk.problem_detail(w, p["id"]) for p in data["awaiting_feedback"][:FEEDBACK_INLINE]]
     starts = dt.date.fromisoformat(data["starts"])
@@ -171,7 +171,7 @@ async def intake(request: web.Request) -> web.Response:
     info = await desk.desk_info(w, community_key(request.query))
     resident = v["person"]
     if not resident and v["q"]:
-        found = await desk.find_residents(w, info["community_id"], v["q"])
+        found = await desk_views.find_residents(w, info["community_id"], v["q"])
         if len(found) == 1:
             resident = str(found[0]["person_id"])
         elif found:
@@ -212,7 +212,7 @@ async def _demand_page(request: web.Request, w: Work, demand_id: int, *, error: 
     key = community_key(request.query)
     data = await desk.demand_detail(w, demand_id)
     steps = allowed_steps(DEMAND, data["status"], w.actor.role)
-    similar = await desk.similar_problems(w, data["community_id"], data["category"], data["text"]) \
+    similar = await desk_views.similar_problems(w, data["community_id"], data["category"], data["text"]) \
         if "link" in steps else []
     return aiohttp_jinja2.render_template("desk_demand.html", request, {
         "d": data, "similar": similar, "steps": steps, "new": "new" in request.query, "cq": _q(key),
@@ -384,7 +384,7 @@ async def complete(request: web.Request) -> web.Response:
 
 async def _meeting_page(request: web.Request, w: Work, key: str | None, week: str, *, error: str = "",
                         typed: Mapping | None = None, status: int = 200, choices: list | None = None) -> web.Response:
-    agenda = await desk.agenda(w, key, week)
+    agenda = await desk_views.agenda(w, key, week)
     info = await desk.desk_info(w, agenda["community_id"])
     starts = dt.date.fromisoformat(agenda["starts"])
     who_attends = list(dict.fromkeys([*agenda["members"], *agenda["reception_attendance"],
@@ -429,7 +429,7 @@ async def minutes(request: web.Request) -> web.Response:
     """The minutes (纪要) as PDF: attendance per carriage, decisions, the actions decided."""
     w = work(request)
     week = week_of(request.query, w.today)
-    agenda = await desk.agenda(w, community_key(request.query), week)
+    agenda = await desk_views.agenda(w, community_key(request.query), week)
     return await downloads.attachment(lambda path: write_minutes(agenda, path),
                                       f"{agenda['community']}{week}例会纪要", "pdf")
 
@@ -448,7 +448,7 @@ async def lists(request: web.Request) -> web.Response:
     names = chosen_lists([shown] if shown else None)  # refuses a list that does not exist
     if fmt not in ("", *downloads.TYPES):
         raise DomainError("下载格式只能是 xlsx、pdf 或（单张清单）csv")
-    data = await desk.lists(w, key, span)
+    data = await desk_views.lists(w, key, span)
     if fmt:
         name = f"{data['community']}{data['period']}{LIST_NAMES[shown] if shown else '三合署清单'}"
         return await downloads.attachment(lambda path: write_lists(data, path, names), name, fmt)
@@ -465,7 +465,7 @@ async def lists(request: web.Request) -> web.Response:
 async def notice(request: web.Request) -> web.Response:
     """The 幸福清单 notice (公示) for the community board, names masked."""
     w = work(request)
-    data = await desk.notice(w, community_key(request.query), span_of(request.query, w.today))
+    data = await desk_views.notice(w, community_key(request.query), span_of(request.query, w.today))
     return await downloads.attachment(lambda path: write_notice(data, path, on=w.today),
                                       f"{data['community']}{data['period']}幸福清单公示", "pdf")
 
@@ -477,7 +477,7 @@ async def summary(request: web.Request) -> web.Response:
     who = w.actor
     require(who.role, "desk.view")
     month = field(q, "month") or w.today.strftime("%Y-%m")
-    data = await desk.summary(w, township=field(q, "township") or None, community=community_key(q), month=month)
+    data = await desk_views.summary(w, township=field(q, "township") or None, community=community_key(q), month=month)
     fmt = field(q, "format")
     if fmt:
         if fmt not in ("xlsx", "pdf"):
