@@ -277,14 +277,17 @@ async def reads(community_id: int, workdir: Path) -> dict:
     from resettle.actor import Actor
     from resettle.db import connection
     from resettle.models import Community
+    from resettle.policy import load_policy
     from resettle.rules.desk import iso_week, period, week_start
-    from services import bulk, desk, desk_papers
+    from services import bulk, desk_papers, desk_views
     from services.demo import PROBLEM_TOPICS
+    from services.work import begin
 
     conn = connection()
     community = await Community.get(id=community_id)
-    clerk = Actor("bench:desk", role="desk", township=community.township_code, community_id=community.id)
-    today = dt.date.today()
+    clerk = begin(Actor("bench:desk", role="desk", township=community.township_code, community_id=community.id),
+                  load_policy())
+    today = clerk.today
     year = period(year=str(measured_year(today)))
     starts = week_start(iso_week(today))
     topic = PROBLEM_TOPICS[0]
@@ -315,27 +318,27 @@ async def reads(community_id: int, workdir: Path) -> dict:
     happy_sql = ("SELECT * FROM problem WHERE community_id = ? AND happy_on >= ? AND happy_on < ? "
                  "ORDER BY happy_on, id", [d(year.start), d(year.end)])
 
-    data = await desk.lists(clerk, None, year)
+    data = await desk_views.lists(clerk, None, year)
     pdf = workdir / "happy.pdf"
 
     async def paper() -> None:
         desk_papers.write_lists(data, pdf, ["happy"])
 
     async def lists_and_paper() -> None:
-        desk_papers.write_lists(await desk.lists(clerk, None, year), pdf, ["happy"])
+        desk_papers.write_lists(await desk_views.lists(clerk, None, year), pdf, ["happy"])
 
-    board = await desk.board(clerk)
+    board = await desk_views.board(clerk)
     result = {
         "community": community.name, "year": year.label,
         "lookup": {"rows": await bare(lookup_sql), "candidates_returned": len(
-            await desk.similar_problems(clerk, None, topic.category, topic.texts[0])),
-            "ms": await median_ms(lambda: desk.similar_problems(clerk, None, topic.category, topic.texts[0])),
+            await desk_views.similar_problems(clerk, None, topic.category, topic.texts[0])),
+            "ms": await median_ms(lambda: desk_views.similar_problems(clerk, None, topic.category, topic.texts[0])),
             "bare_ms": await median_ms(lambda: bare(lookup_sql))},
         "board": {"rows": len(board["demands"]) + len(board["awaiting_feedback"]) + len(board["actions_due"]),
-                  "ms": await median_ms(lambda: desk.board(clerk)),
+                  "ms": await median_ms(lambda: desk_views.board(clerk)),
                   "bare_ms": await median_ms(lambda: bare(*board_sql))},
         "lists": {"rows": sum(len(data[k]) for k in ("demands", "problems", "actions")),
-                  "ms": await median_ms(lambda: desk.lists(clerk, None, year)),
+                  "ms": await median_ms(lambda: desk_views.lists(clerk, None, year)),
                   "bare_ms": await median_ms(lambda: bare(*lists_sql))},
         "pdf": {"rows": len(data["happy"]), "ms": await median_ms(paper),
                 "bare_ms": await median_ms(lambda: bare(happy_sql))},

@@ -91,7 +91,7 @@ async def step_prepare(url: str) -> dict:
                                    ("finance", "finance", {})):
             await accounts.add_user(admin, login, login, role, password, **extra)
         tokens = {login: await accounts.issue_token(admin, login) for login in ("liaison", "clerk", "finance")}
-        clerk = await accounts.actor_for_token(tokens["clerk"])
+        clerk = begin(await accounts.actor_for_token(tokens["clerk"]), policy)
         for n in range(300):  # open problems for the intake's look-alike search
             demand = await desk.intake(clerk, None, channel="统一接待", category=policy.desk.categories[n % 5],
                                        text=f"{n % 40}号楼{['电梯', '路灯', '车位', '垃圾房', '楼道'][n % 5]}问题{n}",

@@ -3,7 +3,6 @@ Parse options, call a service, print: no rules live here."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
@@ -12,7 +11,6 @@ from cli.common import db_option, fail, run, work
 from cli.output import Progress, render
 from cli.registry import TOWNSHIP_COLUMNS
 from resettle.db import resolve_url
-from resettle.rules.desk import iso_week
 from resettle.rules.funding import STATUS_LABELS, ProjectStatus
 
 
@@ -73,13 +71,12 @@ def demo(households, db) -> None:
                  f"resettle funding summary --year {projects['year']} --out 资金汇总.pdf"]
         if projects["from_problem"]:
             tries.append(f"resettle funding show {projects['from_problem']} --sheet 审定单.pdf")
-    today = dt.date.today()
     click.echo("\n接下来可以试试：")
     for line in (
         *tries,
-        f"resettle desk lists --community {first} --month {today:%Y-%m}",
-        f"resettle desk minutes --community {first} --week {iso_week(today - dt.timedelta(days=7))} --out 例会纪要.pdf",
-        f"resettle desk summary --month {today:%Y-%m} --format pdf --out 一月一汇.pdf",
+        f"resettle desk lists --community {first} --month {desk['month']}",
+        f"resettle desk minutes --community {first} --week {desk['last_week']} --out 例会纪要.pdf",
+        f"resettle desk summary --month {desk['month']} --format pdf --out 一月一汇.pdf",
         "resettle registry stats --by community",
         f"resettle registry show {result['sample_agreement']}",
         "resettle registry stats --format json",

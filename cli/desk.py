@@ -9,12 +9,11 @@ from pathlib import Path
 
 import click
 
-from cli.common import COMMUNITY, EXIT_PARTIAL, EXIT_REJECTED, db_option, fail, run
+from cli.common import COMMUNITY, EXIT_PARTIAL, EXIT_REJECTED, attempt, db_option, fail, run, work
 from cli.output import Progress, check_out, render, write_json, written
-from resettle.actor import cli_actor
 from resettle.errors import DomainError
 from resettle.rules.desk import period
-from services import desk, desk_import, desk_papers
+from services import desk_import, desk_papers, desk_views
 
 
 @click.group("desk")
@@ -48,7 +47,7 @@ def desk_lists(community, week, month, year, which, fmt, out, db) -> None:
     check_out(fmt, out)
     if fmt == "csv" and not which:
         fail("CSV 一次只能输出一张清单，请用 --list 指定", 2)
-    data = run(db, lambda: desk.lists(cli_actor(), community, span))
+    data = run(db, lambda: desk_views.lists(work(), community, span))
     names = [which] if which else list(desk_papers.LIST_NAMES)
     if fmt == "json":
         write_json(data[which] if which else data, out)
@@ -70,7 +69,7 @@ def desk_lists(community, week, month, year, which, fmt, out, db) -> None:
 def desk_minutes(community, week, out, db) -> None:
     """例会纪要（PDF）：各方出席、议定事项、议程（待商议、重新办理的问题，逾期实事，待处理需求）与本周议定的实事。"""
     check_out("pdf", out)
-    agenda = run(db, lambda: desk.agenda(cli_actor(), community, week))
+    agenda = run(db, lambda: desk_views.agenda(work(), community, week))
     path = written(lambda: desk_papers.write_minutes(agenda, out))
     click.echo(f"已生成 {path}：{agenda['community']} {agenda['week']} 例会纪要，"
                f"本周议定实事 {len(agenda['new_actions'])} 项")
@@ -85,8 +84,9 @@ def desk_notice(community, week, month, year, out, db) -> None:
     """幸福清单公示（PDF，张贴用）：本期解决的问题、办理结果与居民满意度，居民姓名已遮蔽。"""
     span = _span(week, month, year)
     check_out("pdf", out)
-    notice = run(db, lambda: desk.notice(cli_actor(), community, span))
-    path = written(lambda: desk_papers.write_notice(notice, out))
+    w = attempt(work, "无法读取政策文件")  # made here: its day also signs the notice
+    notice = run(db, lambda: desk_views.notice(w, community, span))
+    path = written(lambda: desk_papers.write_notice(notice, out, on=w.today))
     click.echo(f"已生成 {path}：{notice['community']} {notice['period']} 幸福清单 {len(notice['items'])} 件")
 
 
@@ -102,7 +102,7 @@ def desk_summary(township, community, month, fmt, out, db) -> None:
     if township and community:
         fail("--township 与 --community 只能给出一个", 2)
     check_out(fmt, out)
-    data = run(db, lambda: desk.summary(cli_actor(), township=township, community=community, month=month))
+    data = run(db, lambda: desk_views.summary(work(), township=township, community=community, month=month))
     if fmt == "json":
         write_json(data, out)
     elif fmt == "table":
@@ -118,7 +118,7 @@ def desk_summary(township, community, month, fmt, out, db) -> None:
 def desk_template(out) -> None:
     """需求导入模板（.xlsx）：表头、渠道与类别的下拉选项、填写说明。"""
     check_out("xlsx", out)
-    click.echo(f"已生成 {written(lambda: desk_import.write_template(out))}")
+    click.echo(f"已生成 {written(lambda: desk_import.write_template(out, work().policy))}")
 
 
 DEMAND_IMPORT_HEAD = {
@@ -143,7 +143,7 @@ SHOWN_ISSUES = 20
 def desk_import_demands(file, community, skip_invalid, dry_run, errors_path, fmt, db) -> None:
     """导入走访、12345热线等渠道收集的需求（.xlsx / .csv，模板见 resettle desk template）。默认全有或全无。"""
     progress = Progress()
-    report = run(db, lambda: desk_import.import_demands(cli_actor(), file, community, skip_invalid=skip_invalid,
+    report = run(db, lambda: desk_import.import_demands(work(), file, community, skip_invalid=skip_invalid,
                                                         dry_run=dry_run, progress=progress))
     progress.close()
     report_path = None

@@ -26,10 +26,10 @@ from resettle.models import (
     Problem,
     Reopening,
 )
-from resettle.policy import Policy, load_policy
+from resettle.policy import Policy
 from resettle.rules.desk import ActionStatus, DemandStatus, ProblemStatus, Rating, iso_week, week_start
 from resettle.rules.household import Status
-from services import accounts, desk, ledger, registry
+from services import accounts, desk, desk_views, ledger, registry
 from services.demo_funding import funding_work
 from services.registry_import import Progress, import_sheets
 from services.work import Work
@@ -86,7 +86,7 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
     password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
     communities = await _desk_communities()
     users = await _demo_users(actor, password, communities)
-    desk_counts = await _desk_work(communities, rng, progress)
+    desk_counts = await _desk_work(work, communities, rng, progress)
     projects = await funding_work(work, communities)
     return {"households": generated.households, "persons": generated.persons, **counts,
             "password": password, "users": users, "desk": desk_counts, "funding": projects,
@@ -247,20 +247,20 @@ DECLINED_TOPICS = (
 )
 
 
-async def _desk_work(communities: list[Community], rng: random.Random, progress: Progress | None) -> dict:
+async def _desk_work(work: Work, communities: list[Community], rng: random.Random,
+                     progress: Progress | None) -> dict:
     """A few weeks of 三合署 in each desk community, entirely through the desk services, acting
     as its staff; then what the database holds, by state."""
-    policy = load_policy()
     for n, (community, staff, logins) in enumerate(zip(communities, DESK_STAFF, DESK_LOGINS, strict=False)):
         if progress:
             progress("三合署演示", n + 1, len(communities))
-        actors = {carriage: Actor(f"demo:{login}", role="desk", township=community.township_code,
-                                  community_id=community.id, name=staff[carriage][0])
+        actors = {carriage: work.by(Actor(f"demo:{login}", role="desk", township=community.township_code,
+                                          community_id=community.id, name=staff[carriage][0]))
                   for login, carriage in logins}
-        run = _DeskRun(community, actors, staff, await _residents(community), policy, rng,
+        run = _DeskRun(community, actors, staff, await _residents(community), work.policy, rng,
                        busy=n == 0)
         await run.weeks(DESK_WEEKS)
-    return await _desk_counts(communities)
+    return await _desk_counts(communities, work.today)
 
 
 async def _residents(community: Community) -> list[int]:
@@ -278,12 +278,12 @@ class _DeskRun:
     giving actions to what is open or reopened, actions completed (some late, a few stalled), the
     residents asked once a problem is done. Every date lies in the past and in order."""
 
-    def __init__(self, community: Community, actors: dict[str, Actor], staff: dict, residents: list[int],
+    def __init__(self, community: Community, actors: dict[str, Work], staff: dict, residents: list[int],
                  policy: Policy, rng: random.Random, *, busy: bool):
         self.community, self.actors, self.staff, self.residents = community, actors, staff, residents
         self.clerk = actors["居委会"]
         self.policy, self.rng, self.busy = policy, rng, busy
-        self.today = desk.today()
+        self.today = self.clerk.today
         self.status: dict[int, str] = {}  # problem id → status
         self.topic: dict[int, Topic] = {}  # problem id → topic
         self.current: dict[str, int] = {}  # topic title → its newest problem
@@ -351,7 +351,7 @@ class _DeskRun:
         elif channel == "12345热线" and self.rng.random() < 0.35:
             who = {"name": self.rng.choice(CALLERS), "contact": f"13{self.rng.randrange(10**9):09d}"}
         taken = await desk.intake(self.clerk, None, channel=channel, category=topic.category,
-                                  text=self.rng.choice(topic.texts), received_on=day, policy=self.policy, **who)
+                                  text=self.rng.choice(topic.texts), received_on=day, **who)
         if topic.reply:
             close = desk.decline if topic.declined else desk.answer
             await close(self.clerk, taken["id"], topic.reply, on=day)
@@ -370,7 +370,7 @@ class _DeskRun:
         """The weekly meeting: every problem without a planned action (new, or reopened by
         residents) gets its actions; the week's record notes who came and what was decided."""
         week = iso_week(day)
-        agenda = await desk.agenda(self.clerk, None, week)
+        agenda = await desk_views.agenda(self.clerk, None, week)
         decisions = []
         for row in [*agenda["problems"], *agenda["reopened"]]:
             plans = self.topic[row["id"]].plans
@@ -379,7 +379,7 @@ class _DeskRun:
             for owner, text, result in plans:
                 due = day + dt.timedelta(days=self.rng.choice((7, 10, 14, 21)))
                 problem = await desk.add_action(self.clerk, row["id"], owner=owner, text=text, due=due,
-                                                decided_on=day, policy=self.policy)
+                                                decided_on=day)
                 action = problem["action_items"][-1]["id"]
                 self.status[row["id"]] = problem["status"]
                 self.planned.setdefault(row["id"], {})[action] = due
@@ -421,7 +421,7 @@ class _DeskRun:
 
     async def _ask(self, day: dt.date, demand: int, problem: int, rating: Rating) -> None:
         remark = self.topic[problem].unhappy if rating is Rating.UNSATISFIED else ""
-        verdict = await desk.record_feedback(self.clerk, demand, rating.value, remark, on=day, policy=self.policy)
+        verdict = await desk.record_feedback(self.clerk, demand, rating.value, remark, on=day)
         self.status[problem] = verdict["status"]
 
     async def _this_week(self) -> None:
@@ -430,7 +430,7 @@ class _DeskRun:
         problem and one demand waiting for the next meeting."""
         week = iso_week(self.today)
         reception = week_start(week) + dt.timedelta(days=self.policy.desk.reception_weekday - 1)
-        if (await desk.desk_week(self.clerk, None, week))["version"] == 0 and reception <= self.today:
+        if (await desk_views.desk_week(self.clerk, None, week))["version"] == 0 and reception <= self.today:
             await desk.save_week(self.clerk, None, week, reception=self._attendance())
         if ProblemStatus.DONE not in self.status.values():
             ready = [pid for pid, actions in self.planned.items()
@@ -443,8 +443,8 @@ class _DeskRun:
         await self._take(self.today, self.rng.choice(PROBLEM_TOPICS), "12345热线", sort=False)
 
 
-async def _desk_counts(communities: list[Community]) -> dict:
-    """The desk data the demo left, by state (what `resettle demo` prints)."""
+async def _desk_counts(communities: list[Community], today: dt.date) -> dict:
+    """The desk data the demo left on `today`, by state (what `resettle demo` prints)."""
     ids = [c.id for c in communities]
 
     async def by_status(model) -> dict[str, int]:
@@ -452,7 +452,6 @@ async def _desk_counts(communities: list[Community]) -> dict:
                     .values_list("status", "n"))
     demands, problems = await by_status(Demand), await by_status(Problem)
     actions = await by_status(Action)
-    today = desk.today()
     return {"communities": [c.name for c in communities], "weeks": DESK_WEEKS,
             "last_week": iso_week(today - dt.timedelta(weeks=1)), "month": f"{today:%Y-%m}",
             "demands": sum(demands.values()), **{s.value: demands.get(s.value, 0) for s in DemandStatus},

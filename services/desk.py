@@ -1,17 +1,18 @@
 """Use cases of 三合署, the joint desk of 居委会, 业委会 and 物业: the weekly reception and meeting,
 and the loop 需求 → 问题 → 实事 → 幸福清单 closed only by residents' feedback.
 
+Here are the writes, and the reads of the one object a write returns (the desk, a demand, a
+problem); what only reads (a week's record, residents, look-alikes, the four lists and the
+notice, the board, the agenda, 一月一汇) is in `services/desk_views.py`.
+
 Scope: desk staff work in their own community; a township liaison reads the communities of its
 township; the office reads all. Out-of-scope objects are not found (404), as elsewhere."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
 
-from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
-from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
 from resettle.errors import DomainError, NotFound
@@ -29,7 +30,7 @@ from resettle.models import (
     Reopening,
     User,
 )
-from resettle.policy import Policy, load_policy
+from resettle.policy import Policy
 from resettle.rules import idnumber
 from resettle.rules import scope as rule
 from resettle.rules.contact import mask_phone, normalize_phone
@@ -46,16 +47,11 @@ from resettle.rules.desk import (
     ActionStatus,
     Channel,
     DemandStatus,
-    Period,
     ProblemStatus,
     Rating,
     action_overdue,
-    iso_week,
     look_alike,
-    mask_name,
-    median_days,
     parse_label,
-    period,
     satisfaction,
     valid_slot,
     verdict,
@@ -65,19 +61,10 @@ from resettle.rules.ledger import HANDOFF_LABELS, OPEN
 from resettle.rules.permissions import CARRIAGES, require
 from resettle.rules.workflow import apply
 from services import audit, registry, scope, versioned
+from services.work import Work
 
 TEXT_MAX = 2000
-# Fields the list rows read: big lists skip building (and parsing timestamps of) whole rows.
-DEMAND_FIELDS = ("id", "status", "category", "channel", "problem_id", "received_on", "resident_name", "person_id",
-                 "unit", "contact", "text", "answer", "entitlement_id", "version")
-PROBLEM_FIELDS = ("id", "status", "category", "title", "opened_on", "happy_on", "round", "version")
-ACTION_FIELDS = ("id", "problem_id", "owner", "text", "decided_on", "due", "status", "completed_on", "result",
-                 "version")
 SIMILAR_CANDIDATES = 500  # the newest open problems of a category compared with a new demand
-
-
-def today() -> dt.date:
-    return dt.date.today()
 
 
 # ---------------------------------------------------------------- scope
@@ -131,9 +118,9 @@ def _text(value: str, what: str, *, required: bool = True, limit: int = TEXT_MAX
     return value
 
 
-def _not_future(on: dt.date | None, what: str) -> dt.date:
-    on = on or today()
-    if on > today():
+def _not_future(on: dt.date | None, what: str, today: dt.date) -> dt.date:
+    on = on or today
+    if on > today:
         raise DomainError(f"{what}{on}晚于今天")
     return on
 
@@ -141,10 +128,10 @@ def _not_future(on: dt.date | None, what: str) -> dt.date:
 # ---------------------------------------------------------------- the desk and its weeks
 
 
-async def desk_info(actor: Actor, community: str | int | None = None, policy: Policy | None = None) -> dict:
+async def desk_info(work: Work, community: str | int | None = None) -> dict:
     """The community's desk: reception slot (its own or the policy's) and members by carriage."""
-    c = await community_of(actor, community)
-    policy = policy or load_policy()
+    c = await community_of(work.actor, community)
+    policy = work.policy
     desk = await Desk.get_or_none(community_id=c.id)
     slot = (desk.reception_weekday, desk.reception_start, desk.reception_end) if desk else (
         policy.desk.reception_weekday, policy.desk.reception_start, policy.desk.reception_end)
@@ -160,15 +147,15 @@ async def desk_info(actor: Actor, community: str | int | None = None, policy: Po
             "matter_category": policy.desk.matter_category}
 
 
-async def set_reception(actor: Actor, community: str | int | None, weekday: int, start: str, end: str) -> dict:
+async def set_reception(work: Work, community: str | int | None, weekday: int, start: str, end: str) -> dict:
     """A community's own fixed reception slot (一口受理), replacing the policy's."""
-    require(actor.role, "desk.work")
-    c = await community_of(actor, community)
+    require(work.actor.role, "desk.work")
+    c = await community_of(work.actor, community)
     if not 1 <= weekday <= 7:
         raise DomainError("接待日应为周一到周日")
     if not valid_slot(start, end):
         raise DomainError("接待时间应写成 09:00，且开始早于结束")
-    async with in_transaction():
+    async with work.transaction():
         desk = await Desk.get_or_none(community_id=c.id)
         before = {"reception_weekday": desk.reception_weekday, "reception_start": desk.reception_start,
                   "reception_end": desk.reception_end} if desk else {}
@@ -177,8 +164,8 @@ async def set_reception(actor: Actor, community: str | int | None, weekday: int,
             await versioned.save(desk, after, None, "接待时间")
         else:
             await Desk.create(community_id=c.id, **after)
-        await audit.record(actor, "desk.reception", "community", c.id, audit.diff(before, after))
-    return await desk_info(actor, c.id)
+        await audit.record(work.actor, "desk.reception", "community", c.id, audit.diff(before, after))
+    return await desk_info(work, c.id)
 
 
 def _attendance(value: dict | None) -> dict[str, list[str]]:
@@ -202,25 +189,19 @@ def _week_dict(c: Community, week: str, row: DeskWeek | None) -> dict:
             "decisions": row.decisions if row else "", "version": row.version if row else 0}
 
 
-async def desk_week(actor: Actor, community: str | int | None, week: str) -> dict:
-    c = await community_of(actor, community)
-    week_start(week)
-    return _week_dict(c, week, await DeskWeek.get_or_none(community_id=c.id, week=week))
-
-
-async def save_week(actor: Actor, community: str | int | None, week: str, *, reception: dict | None = None,
+async def save_week(work: Work, community: str | int | None, week: str, *, reception: dict | None = None,
                     meeting_on: dt.date | None = None, meeting: dict | None = None, decisions: str = "",
                     version: int | None = None) -> dict:
     """Record a week: reception attendance per carriage, the meeting's date, attendance and
     decisions. `version` 0 means "I saw no record yet"; a stale version is refused."""
-    require(actor.role, "desk.work")
-    c = await community_of(actor, community)
+    require(work.actor.role, "desk.work")
+    c = await community_of(work.actor, community)
     starts = week_start(week)
     if meeting_on and not starts <= meeting_on < starts + dt.timedelta(days=7):
         raise DomainError(f"例会日期{meeting_on}不在{week}这一周")
     after = {"reception_attendance": _attendance(reception), "meeting_on": meeting_on,
              "meeting_attendance": _attendance(meeting), "decisions": _text(decisions, "例会决定", required=False)}
-    async with in_transaction():
+    async with work.transaction():
         row = await DeskWeek.get_or_none(community_id=c.id, week=week)
         if row is None:
             if version not in (None, 0):
@@ -232,29 +213,11 @@ async def save_week(actor: Actor, community: str | int | None, week: str, *, rec
                 raise DomainError("这一周已有人先记录了，请刷新后再保存")
             before = {k: getattr(row, k) for k in after}
             await versioned.save(row, after, version, "这一周的记录")
-        await audit.record(actor, "desk.week", "desk_week", row.id, audit.diff(before, after))
+        await audit.record(work.actor, "desk.week", "desk_week", row.id, audit.diff(before, after))
     return _week_dict(c, week, row)
 
 
 # ---------------------------------------------------------------- residents and intake
-
-
-async def find_residents(actor: Actor, community: str | int | None, q: str, limit: int = 10) -> list[dict]:
-    """Residents of the community by full ID number, name or 房号 (the intake form's lookup)."""
-    c = await community_of(actor, community)
-    q = (q or "").strip()
-    if not q or len(q) > 64:
-        return []
-    query = Person.filter(household__community_id=c.id)
-    number = idnumber.normalize(q)
-    if len(number) == 18 and number[:17].isascii() and number[:17].isdigit():
-        query = query.filter(id_number=number)
-    else:
-        query = query.filter(Q(name=q) | Q(household__unit=q))
-    rows = await query.order_by("household_id", "id").limit(limit).prefetch_related("household")
-    return [{"person_id": p.id, "name": p.name, "id_number": idnumber.mask(p.id_number), "phone": p.phone,
-             "unit": p.household.unit, "agreement_no": p.household.agreement_no, "relation": p.relation}
-            for p in rows]
 
 
 async def _resident(c: Community, key: str) -> Person:
@@ -270,21 +233,21 @@ async def _resident(c: Community, key: str) -> Person:
     return person
 
 
-async def intake(actor: Actor, community: str | int | None, *, channel: str, category: str, text: str,
+async def intake(work: Work, community: str | int | None, *, channel: str, category: str, text: str,
                  resident: str = "", name: str = "", contact: str = "", unit: str = "",
                  entitlement_id: int | None = None, received_on: dt.date | None = None,
-                 policy: Policy | None = None, similar: bool = True) -> dict:
+                 similar: bool = True) -> dict:
     """Take one demand (一口受理). A resident from the registry (person id or ID number), or a
     non-resident with a name and a contact. Returns the demand and (unless `similar` is off, as
     for a batch import) the open problems of the same category that look alike, to link with
     one click."""
-    require(actor.role, "desk.work")
-    policy = policy or load_policy()
-    c = await community_of(actor, community)
+    require(work.actor.role, "desk.work")
+    policy = work.policy
+    c = await community_of(work.actor, community)
     channel = parse_label(Channel, CHANNEL_LABELS, channel, "受理渠道")
     category = _category(category, policy)
     text = _text(text, "诉求内容")
-    received_on = _not_future(received_on, "受理日期")
+    received_on = _not_future(received_on, "受理日期", work.today)
     person, phone = None, ""
     if resident.strip():
         person = await _resident(c, resident)
@@ -305,26 +268,20 @@ async def intake(actor: Actor, community: str | int | None, *, channel: str, cat
         line = await Entitlement.get_or_none(id=entitlement_id, person_id=person.id)
         if line is None:
             raise NotFound(f"{person.name}的事项台账中没有编号为{entitlement_id}的事项")
-    async with in_transaction():
+    async with work.transaction():
         demand = await Demand.create(
             community_id=c.id, received_on=received_on, channel=channel.value, category=category, text=text,
             person_id=person.id if person else None, resident_name=name, contact=phone,
             unit=_text(unit, "房号", required=False, limit=64), entitlement_id=line.id if line else None,
             status=DemandStatus.RECEIVED.value)
         # what was taken, as the demand holds it; the phone only masked (the log is read widely)
-        await audit.record(actor, "desk.intake", "demand", demand.id, audit.diff({}, {
+        await audit.record(work.actor, "desk.intake", "demand", demand.id, audit.diff({}, {
             "community_id": c.id, "channel": channel.value, "category": category, "text": demand.text,
             "person_id": demand.person_id, "resident_name": demand.resident_name, "unit": demand.unit,
             "contact": mask_phone(demand.contact), "entitlement_id": demand.entitlement_id,
             "received_on": received_on}))
     return {**(await _demand_dicts([demand]))[0],
             "similar": await _similar(c.id, category, text) if similar else []}
-
-
-async def similar_problems(actor: Actor, community: str | int | None, category: str, text: str,
-                           policy: Policy | None = None) -> list[dict]:
-    c = await community_of(actor, community)
-    return await _similar(c.id, _category(category, policy or load_policy()), _text(text, "诉求内容"))
 
 
 def _category(category: str, policy: Policy) -> str:
@@ -349,19 +306,19 @@ async def _similar(community_id: int, category: str, text: str) -> list[dict]:
 # ---------------------------------------------------------------- demands: link, answer, decline
 
 
-async def link(actor: Actor, demand_ids: list[int], *, problem_id: int | None = None, title: str = "",
+async def link(work: Work, demand_ids: list[int], *, problem_id: int | None = None, title: str = "",
                description: str = "", on: dt.date | None = None) -> dict:
     """Link received demands to an open problem, or to a new one titled `title` (several demands
     about one lift are one problem). All demands must be of the problem's community."""
-    require(actor.role, "desk.work")
+    require(work.actor.role, "desk.work")
     if not demand_ids:
         raise DomainError("请至少选择一条需求")
-    on = _not_future(on, "日期")
-    async with in_transaction():
-        demands = [await _demand(actor, i) for i in dict.fromkeys(demand_ids)]
+    on = _not_future(on, "日期", work.today)
+    async with work.transaction():
+        demands = [await _demand(work.actor, i) for i in dict.fromkeys(demand_ids)]
         if problem_id is not None:
-            problem = await _problem(actor, problem_id)
-            apply(PROBLEM, problem.status, "link", actor.role)
+            problem = await _problem(work.actor, problem_id)
+            apply(PROBLEM, problem.status, "link", work.actor.role)
         else:
             first = demands[0]
             problem = await Problem.create(
@@ -369,70 +326,70 @@ async def link(actor: Actor, demand_ids: list[int], *, problem_id: int | None = 
                 title=_text(title or first.text[:60], "问题标题", limit=200),
                 description=_text(description, "问题说明", required=False),
                 status=ProblemStatus.OPEN.value, opened_on=on)
-            await audit.record(actor, "desk.problem", "problem", problem.id, audit.diff({}, {
+            await audit.record(work.actor, "desk.problem", "problem", problem.id, audit.diff({}, {
                 "title": problem.title, "category": problem.category, "opened_on": on}))
         for demand in demands:
             if on < demand.received_on:
                 raise DomainError(f"日期{on}早于需求{demand.id}的受理日期{demand.received_on}")
             if demand.community_id != problem.community_id:
                 raise DomainError(f"需求{demand.id}与问题{problem.id}不属于同一个安置社区")
-            linked = apply(DEMAND, demand.status, "link", actor.role)
+            linked = apply(DEMAND, demand.status, "link", work.actor.role)
             await versioned.save(demand, {"status": linked.value, "problem_id": problem.id,
                                           "closed_on": on}, None, f"需求{demand.id}")
-            await audit.record(actor, "desk.link", "demand", demand.id,
+            await audit.record(work.actor, "desk.link", "demand", demand.id,
                                {"status": [DemandStatus.RECEIVED.value, DemandStatus.LINKED.value],
                                 "problem_id": [None, problem.id]})
-    return await problem_detail(actor, problem.id)
+    return await problem_detail(work, problem.id)
 
 
-async def answer(actor: Actor, demand_id: int, text: str, *, on: dt.date | None = None,
+async def answer(work: Work, demand_id: int, text: str, *, on: dt.date | None = None,
                  version: int | None = None) -> dict:
     """当场答复: the demand is closed at the desk with the answer given."""
-    return await _close_demand(actor, demand_id, "answer", _text(text, "答复内容"), on, version)
+    return await _close_demand(work, demand_id, "answer", _text(text, "答复内容"), on, version)
 
 
-async def decline(actor: Actor, demand_id: int, reason: str, *, on: dt.date | None = None,
+async def decline(work: Work, demand_id: int, reason: str, *, on: dt.date | None = None,
                   version: int | None = None) -> dict:
     """Not taken up here, with the reason (e.g. referred to a department)."""
-    return await _close_demand(actor, demand_id, "decline", _text(reason, "不予受理的原因"), on, version)
+    return await _close_demand(work, demand_id, "decline", _text(reason, "不予受理的原因"), on, version)
 
 
-async def _close_demand(actor: Actor, demand_id: int, step: str, text: str, on: dt.date | None,
+async def _close_demand(work: Work, demand_id: int, step: str, text: str, on: dt.date | None,
                         version: int | None) -> dict:
-    require(actor.role, "desk.work")
-    on = _not_future(on, "日期")
-    async with in_transaction():
-        demand = await _demand(actor, demand_id)
+    require(work.actor.role, "desk.work")
+    on = _not_future(on, "日期", work.today)
+    async with work.transaction():
+        demand = await _demand(work.actor, demand_id)
         before = demand.status
-        to = apply(DEMAND, before, step, actor.role)
+        to = apply(DEMAND, before, step, work.actor.role)
         if on < demand.received_on:
             raise DomainError(f"日期{on}早于需求{demand.id}的受理日期{demand.received_on}")
         await versioned.save(demand, {"status": to.value, "answer": text, "closed_on": on}, version,
                              f"需求{demand.id}")
-        await audit.record(actor, f"desk.{to.value}", "demand", demand.id,
+        await audit.record(work.actor, f"desk.{to.value}", "demand", demand.id,
                            {"status": [before, to.value], "answer": ["", text]})
-    return await demand_detail(actor, demand_id)
+    return await demand_detail(work, demand_id)
 
 
 # ---------------------------------------------------------------- problems and actions
 
 
-async def edit_problem(actor: Actor, problem_id: int, *, title: str | None = None, description: str | None = None,
+async def edit_problem(work: Work, problem_id: int, *, title: str | None = None, description: str | None = None,
                        version: int) -> dict:
     """Two staff editing one problem: the second save is refused (version), nothing lost. A
     field not given (None) keeps its value, so a partial update changes only what it names."""
-    require(actor.role, "desk.work")
+    require(work.actor.role, "desk.work")
     after = {}
     if title is not None:
         after["title"] = _text(title, "问题标题", limit=200)
     if description is not None:
         after["description"] = _text(description, "问题说明", required=False)
-    async with in_transaction():
-        problem = await _problem(actor, problem_id)
+    async with work.transaction():
+        problem = await _problem(work.actor, problem_id)
         before = {k: getattr(problem, k) for k in after}
         await versioned.save(problem, after, version, f"问题{problem_id}")
-        await audit.record(actor, "desk.edit", "problem", problem.id, audit.diff(before, after))
-    return await problem_detail(actor, problem_id)
+        await audit.record(work.actor, "desk.edit", "problem", problem.id, audit.diff(before, after))
+    return await problem_detail(work, problem_id)
 
 
 def _owner(owner: str, policy: Policy) -> str:
@@ -468,89 +425,86 @@ async def _move_problem(actor: Actor, problem: Problem, step: str, on: dt.date, 
         await audit.record(actor, event, "problem", problem.id, audit.diff(before, changes))
 
 
-async def add_action(actor: Actor, problem_id: int, *, owner: str, text: str, due: dt.date,
-                     decided_on: dt.date | None = None, version: int | None = None,
-                     policy: Policy | None = None) -> dict:
+async def add_action(work: Work, problem_id: int, *, owner: str, text: str, due: dt.date,
+                     decided_on: dt.date | None = None, version: int | None = None) -> dict:
     """The weekly meeting gives a problem an action (owner, due date): the problem is scheduled."""
-    require(actor.role, "desk.work")
-    policy = policy or load_policy()
-    owner = _owner(owner, policy)
+    require(work.actor.role, "desk.work")
+    owner = _owner(owner, work.policy)
     text = _text(text, "实事内容", limit=500)
-    decided_on = _not_future(decided_on, "议定日期")
+    decided_on = _not_future(decided_on, "议定日期", work.today)
     if due < decided_on:
         raise DomainError(f"完成期限{due}早于议定日期{decided_on}")
-    async with in_transaction():
-        problem = await _problem(actor, problem_id)
-        apply(PROBLEM, problem.status, "plan", actor.role)  # refused before the action is made
+    async with work.transaction():
+        problem = await _problem(work.actor, problem_id)
+        apply(PROBLEM, problem.status, "plan", work.actor.role)  # refused before the action is made
         if decided_on < problem.opened_on:
             raise DomainError(f"议定日期{decided_on}早于问题提出日期{problem.opened_on}")
         action = await Action.create(problem_id=problem.id, community_id=problem.community_id, owner=owner,
                                      text=text, decided_on=decided_on, due=due, status=ActionStatus.PLANNED.value)
-        await audit.record(actor, "desk.action", "action", action.id, audit.diff({}, {
+        await audit.record(work.actor, "desk.action", "action", action.id, audit.diff({}, {
             "problem_id": problem.id, "owner": owner, "text": text, "due": due, "decided_on": decided_on}))
-        await _move_problem(actor, problem, "plan", decided_on, version)
-    return await problem_detail(actor, problem_id)
+        await _move_problem(work.actor, problem, "plan", decided_on, version)
+    return await problem_detail(work, problem_id)
 
 
-async def complete_action(actor: Actor, action_id: int, *, result: str, on: dt.date | None = None,
+async def complete_action(work: Work, action_id: int, *, result: str, on: dt.date | None = None,
                           version: int | None = None) -> dict:
     """An action done, with its result; when it was the last, the problem is done and its residents
     are to be asked."""
-    require(actor.role, "desk.work")
+    require(work.actor.role, "desk.work")
     result = _text(result, "办理结果")
-    on = _not_future(on, "完成日期")
-    async with in_transaction():
-        action = await _action(actor, action_id)
-        after = apply(ACTION, action.status, "complete", actor.role, on=on, decided_on=action.decided_on,
+    on = _not_future(on, "完成日期", work.today)
+    async with work.transaction():
+        action = await _action(work.actor, action_id)
+        after = apply(ACTION, action.status, "complete", work.actor.role, on=on, decided_on=action.decided_on,
                       action=action_id, completed_on=action.completed_on)
         await versioned.save(action, {"status": after.value, "completed_on": on, "result": result},
                              version, f"实事{action_id}")
-        await audit.record(actor, "desk.complete", "action", action.id, {
+        await audit.record(work.actor, "desk.complete", "action", action.id, {
             "status": [ActionStatus.PLANNED.value, after.value],
             "completed_on": [None, on.isoformat()], "result": ["", result]})
         problem = await Problem.get(id=action.problem_id)
         planned = await Action.filter(problem_id=problem.id, status=ActionStatus.PLANNED.value).count()
-        await _move_problem(actor, problem, "complete", on, planned=planned)
-    return await problem_detail(actor, action.problem_id)
+        await _move_problem(work.actor, problem, "complete", on, planned=planned)
+    return await problem_detail(work, action.problem_id)
 
 
 # ---------------------------------------------------------------- feedback
 
 
-async def record_feedback(actor: Actor, demand_id: int, rating: str, remark: str = "", *,
-                          on: dt.date | None = None, policy: Policy | None = None) -> dict:
+async def record_feedback(work: Work, demand_id: int, rating: str, remark: str = "", *,
+                          on: dt.date | None = None) -> dict:
     """One resident's answer about a done problem (asked in person or by phone, recorded by
     staff). Once nobody is waiting, the problem is happy when the share of 满意 + 基本满意 reaches
     the policy threshold, and otherwise goes back to work with the residents' reasons."""
-    require(actor.role, "desk.work")
-    policy = policy or load_policy()
+    require(work.actor.role, "desk.work")
     rating = parse_label(Rating, RATING_LABELS, rating, "满意度")
     remark = _text(remark, "不满意的原因" if rating is Rating.UNSATISFIED else "回访备注",
                    required=rating is Rating.UNSATISFIED, limit=500)
-    on = _not_future(on, "回访日期")
-    async with in_transaction():
-        demand = await _demand(actor, demand_id)
+    on = _not_future(on, "回访日期", work.today)
+    async with work.transaction():
+        demand = await _demand(work.actor, demand_id)
         if demand.problem_id is None:
             raise DomainError("只有已转为问题的需求才回访")
         problem = await Problem.get(id=demand.problem_id)
-        apply(PROBLEM, problem.status, "feedback", actor.role, problem=problem.id)
+        apply(PROBLEM, problem.status, "feedback", work.actor.role, problem=problem.id)
         if problem.done_on and on < problem.done_on:
             raise DomainError(f"回访日期{on}早于实事办结日期{problem.done_on}")
         if await Feedback.exists(demand_id=demand.id, round=problem.round):
             raise DomainError(f"已记录过{demand.resident_name}对这一轮办理结果的评价")
         await Feedback.create(demand_id=demand.id, problem_id=problem.id, round=problem.round,
                               rating=rating.value, remark=remark, given_on=on)
-        await audit.record(actor, "desk.feedback", "demand", demand.id,
+        await audit.record(work.actor, "desk.feedback", "demand", demand.id,
                            {"rating": [None, rating.value], "round": [None, problem.round], "remark": ["", remark]})
         given = await Feedback.filter(problem_id=problem.id, round=problem.round).values_list("rating", "remark")
         asked = await Demand.filter(problem_id=problem.id).count()
-        outcome = verdict([Rating(r) for r, _ in given], asked - len(given), policy.desk.happy_percent)
+        outcome = verdict([Rating(r) for r, _ in given], asked - len(given), work.policy.desk.happy_percent)
         if outcome.outcome == "reopen":
             reason = "；".join(text for r, text in given if r == Rating.UNSATISFIED) or "居民不满意"
             await Reopening.create(problem_id=problem.id, round=problem.round, on=on, reason=reason)
         # saved on every answer (the version bumped), so two clerks recording the last two answers
         # at once cannot both see someone still waiting
-        await _move_problem(actor, problem, "feedback" if outcome.outcome == "wait" else outcome.outcome, on,
+        await _move_problem(work.actor, problem, "feedback" if outcome.outcome == "wait" else outcome.outcome, on,
                             event=f"desk.{outcome.outcome}")
     return {"demand": demand_id, "problem": problem.id, "outcome": outcome.outcome,
             "status": problem.status, "status_label": PROBLEM_LABELS[ProblemStatus(problem.status)],
@@ -576,14 +530,14 @@ async def _demand_dicts(demands: list[Demand]) -> list[dict]:
              "answer": d.answer, "entitlement": d.entitlement_id, "version": d.version} for d in demands]
 
 
-async def demand_detail(actor: Actor, demand_id: int) -> dict:
+async def demand_detail(work: Work, demand_id: int) -> dict:
     """A demand, with the ledger line it is about and that line's open hand-offs."""
-    require(actor.role, "desk.view")
-    demand = await _demand(actor, demand_id)
+    require(work.actor.role, "desk.view")
+    demand = await _demand(work.actor, demand_id)
     data = {**(await _demand_dicts([demand]))[0], "community_id": demand.community_id}
     if demand.entitlement_id:
         line = await Entitlement.get(id=demand.entitlement_id)
-        policy = load_policy()
+        policy = work.policy
         handoffs = await Handoff.filter(entitlement_id=line.id).order_by("-id").limit(5)
         try:
             matter = policy.matter(line.matter_code).name
@@ -597,15 +551,14 @@ async def demand_detail(actor: Actor, demand_id: int) -> dict:
     return data
 
 
-async def problem_detail(actor: Actor, problem_id: int) -> dict:
+async def problem_detail(work: Work, problem_id: int) -> dict:
     """A problem with its demands (and each resident's answer this round), actions, reopenings."""
-    require(actor.role, "desk.view")
-    problem = await _problem(actor, problem_id)
+    require(work.actor.role, "desk.view")
+    problem = await _problem(work.actor, problem_id)
     demands = await Demand.filter(problem_id=problem.id).order_by("id")
     feedback = {f.demand_id: f for f in await Feedback.filter(problem_id=problem.id, round=problem.round)}
     actions = await Action.filter(problem_id=problem.id).order_by("id")
     reopenings = await Reopening.filter(problem_id=problem.id).order_by("id")
-    now = today()
     rows = await _demand_dicts(demands)
     for row in rows:
         f = feedback.get(row["id"])
@@ -618,7 +571,7 @@ async def problem_detail(actor: Actor, problem_id: int) -> dict:
             "description": problem.description, "round": problem.round, "waiting": waiting,
             "community_id": problem.community_id,
             "demand_items": rows,
-            "action_items": [_action_dict(a, now) for a in actions],
+            "action_items": [_action_dict(a, work.today) for a in actions],
             "reopenings": [{"on": r.on.isoformat(), "round": r.round, "reason": r.reason} for r in reopenings]}
 
 
@@ -637,199 +590,3 @@ def _action_dict(a: Action, now: dt.date, problem_title: str = "") -> dict:
             "status_label": ACTION_STATUS_LABELS[ActionStatus(a.status)], "overdue": overdue,
             "completed_on": a.completed_on.isoformat() if a.completed_on else None, "result": a.result,
             "version": a.version}
-
-
-# ---------------------------------------------------------------- the four lists
-
-
-async def _problem_rows(problems: list[Problem]) -> list[dict]:
-    """Problems as list rows: demand, household and action counts, this round's satisfaction."""
-    ids = [p.id for p in problems]
-    if not ids:
-        return []
-    demands: dict[int, int] = Counter()
-    households: dict[int, set] = defaultdict(set)
-    for pid, hid in await Demand.filter(problem_id__in=ids).values_list("problem_id", "person__household_id"):
-        demands[pid] += 1
-        if hid is not None:
-            households[pid].add(hid)
-    actions = dict(await Action.filter(problem_id__in=ids).annotate(n=Count("id"))
-                   .group_by("problem_id").values_list("problem_id", "n"))
-    rounds = {p.id: p.round for p in problems}
-    ratings: dict[int, list[Rating]] = defaultdict(list)
-    for pid, rnd, rating in await Feedback.filter(problem_id__in=ids).values_list("problem_id", "round", "rating"):
-        if rnd == rounds[pid]:
-            ratings[pid].append(Rating(rating))
-    return [_problem_dict(p, demands[p.id], actions.get(p.id, 0), satisfaction(ratings[p.id]),
-                          len(households[p.id])) for p in problems]
-
-
-async def lists(actor: Actor, community: str | int | None, span: Period, *, now: dt.date | None = None) -> dict:
-    """The four lists of a community for a period:
-    需求清单 demands received in it; 问题清单 problems in the loop during it (opened before its end
-    and not yet happy at its start); 实事清单 actions open at some time in it; 幸福清单 problems
-    that became happy in it. Overdue is judged today."""
-    c = await community_of(actor, community)
-    now = now or today()
-    demands = await Demand.filter(community_id=c.id, received_on__gte=span.start,
-                                  received_on__lt=span.end).order_by("received_on", "id").only(*DEMAND_FIELDS)
-    problems = await Problem.filter(Q(happy_on=None) | Q(happy_on__gte=span.start), community_id=c.id,
-                                    opened_on__lt=span.end).order_by("opened_on", "id").only(*PROBLEM_FIELDS)
-    actions = await Action.filter(Q(completed_on=None) | Q(completed_on__gte=span.start), community_id=c.id,
-                                  decided_on__lt=span.end).order_by("due", "id").only(*ACTION_FIELDS)
-    problem_rows = await _problem_rows(problems)
-    titles = {p.id: p.title for p in problems}
-    missing = {a.problem_id for a in actions} - titles.keys()
-    if missing:
-        titles.update(dict(await Problem.filter(id__in=missing).values_list("id", "title")))
-    return {"community_id": c.id, "community": c.name, "period": span.label, "start": span.start.isoformat(),
-            "end": span.last_day.isoformat(), "as_of": now.isoformat(),
-            "demands": await _demand_dicts(demands),
-            "problems": problem_rows,
-            "actions": [_action_dict(a, now, titles.get(a.problem_id, "")) for a in actions],
-            "happy": [row for row in problem_rows if row["happy_on"] and span.start.isoformat()
-                      <= row["happy_on"] <= span.last_day.isoformat()]}
-
-
-async def notice(actor: Actor, community: str | int | None, span: Period) -> dict:
-    """The 幸福清单 notice (公示) for the community board: problems made happy in the period, what
-    was done, how content residents were, and who raised them with names masked (张*英)."""
-    c = await community_of(actor, community)
-    problems = await Problem.filter(community_id=c.id, happy_on__gte=span.start, happy_on__lt=span.end) \
-        .order_by("happy_on", "id").only(*PROBLEM_FIELDS)
-    rows = {row["id"]: row for row in await _problem_rows(problems)}
-    ids = list(rows)
-    names: dict[int, list[str]] = defaultdict(list)
-    for pid, name in await Demand.filter(problem_id__in=ids).order_by("id").values_list("problem_id", "resident_name"):
-        if mask_name(name) not in names[pid]:
-            names[pid].append(mask_name(name))
-    done: dict[int, list[dict]] = defaultdict(list)
-    for a in await Action.filter(problem_id__in=ids).order_by("completed_on", "id"):
-        done[a.problem_id].append({"owner": a.owner, "text": a.text, "result": a.result,
-                                   "completed_on": a.completed_on.isoformat() if a.completed_on else None})
-    info = await desk_info(actor, c.id)
-    return {"community_id": c.id, "community": c.name, "township": info["township"], "period": span.label,
-            "start": span.start.isoformat(), "end": span.last_day.isoformat(),
-            "items": [{**rows[pid], "residents": names[pid], "action_items": done[pid]} for pid in ids]}
-
-
-# ---------------------------------------------------------------- the week: board and agenda
-
-
-async def board(actor: Actor, community: str | int | None = None, week: str | None = None) -> dict:
-    """The week's board at the reception table: this week's demands, what waits for the meeting,
-    actions due or overdue, and residents waiting to be asked."""
-    c = await community_of(actor, community)
-    week = week or iso_week(today())
-    starts = week_start(week)
-    now = today()
-    demands = await Demand.filter(community_id=c.id, received_on__gte=starts,
-                                  received_on__lt=starts + dt.timedelta(days=7)).order_by("-id").only(*DEMAND_FIELDS)
-    waiting = await Problem.filter(community_id=c.id, status=ProblemStatus.DONE.value).order_by("done_on", "id") \
-        .only(*PROBLEM_FIELDS)
-    due = await Action.filter(community_id=c.id, status=ActionStatus.PLANNED.value,
-                              due__lt=starts + dt.timedelta(days=7)).order_by("due", "id").limit(200) \
-        .only(*ACTION_FIELDS)
-    counts = Counter(d.status for d in demands)
-    titles = dict(await Problem.filter(id__in={a.problem_id for a in due}).values_list("id", "title"))
-    return {"community_id": c.id, "community": c.name, "week": week, "starts": starts.isoformat(),
-            "demands": await _demand_dicts(demands),
-            "counts": {s.value: counts.get(s.value, 0) for s in DemandStatus},
-            "open_problems": await Problem.filter(community_id=c.id, status=ProblemStatus.OPEN.value).count(),
-            "awaiting_feedback": await _problem_rows(waiting),
-            "actions_due": [_action_dict(a, now, titles.get(a.problem_id, "")) for a in due]}
-
-
-async def agenda(actor: Actor, community: str | int | None, week: str) -> dict:
-    """The weekly meeting's agenda, built from the data: problems without actions (new, and
-    reopened by residents), overdue actions, and the week's demands still waiting."""
-    c = await community_of(actor, community)
-    starts = week_start(week)
-    ends = starts + dt.timedelta(days=7)
-    record = await DeskWeek.get_or_none(community_id=c.id, week=week)
-    as_of = min(ends, today() + dt.timedelta(days=1))
-    planned = Subquery(Action.filter(community_id=c.id, status=ActionStatus.PLANNED.value).values("problem_id"))
-    unplanned = await Problem.filter(community_id=c.id, status__in=[ProblemStatus.OPEN.value,
-                                                                      ProblemStatus.SCHEDULED.value]) \
-        .exclude(id__in=planned).order_by("opened_on", "id")
-    overdue = await Action.filter(community_id=c.id, status=ActionStatus.PLANNED.value,
-                                  due__lt=as_of).order_by("due", "id")
-    new = await Demand.filter(community_id=c.id, status=DemandStatus.RECEIVED.value,
-                              received_on__lt=ends).order_by("received_on", "id")
-    decided = await Action.filter(community_id=c.id, decided_on__gte=starts, decided_on__lt=ends).order_by("id")
-    reasons = dict(await Reopening.filter(problem_id__in=[p.id for p in unplanned]).order_by("id")
-                   .values_list("problem_id", "reason"))  # the newest reason per problem wins
-    rows = await _problem_rows(unplanned)
-    for row in rows:
-        row["reopened"] = row["id"] in reasons
-        row["reason"] = reasons.get(row["id"], "")
-    titles = dict(await Problem.filter(id__in={a.problem_id for a in (*overdue, *decided)}).values_list("id", "title"))
-    info = await desk_info(actor, c.id)
-    return {**_week_dict(c, week, record), "township": info["township"], "reception": info["reception"],
-            "members": info["members"],
-            "problems": [r for r in rows if not r["reopened"]], "reopened": [r for r in rows if r["reopened"]],
-            "overdue_actions": [_action_dict(a, as_of, titles.get(a.problem_id, "")) for a in overdue],
-            "new_demands": await _demand_dicts(new),
-            "new_actions": [_action_dict(a, today(), titles.get(a.problem_id, "")) for a in decided]}
-
-
-# ---------------------------------------------------------------- 一月一汇
-
-
-async def summary(actor: Actor, *, township: str | None = None, community: str | int | None = None,
-                  month: str, policy: Policy | None = None) -> dict:
-    """The monthly summary per community of a township (or of one community): demands, problems
-    solved (made happy), median days to solve, satisfaction, overdue actions, reopen rate."""
-    require(actor.role, "desk.view")
-    policy = policy or load_policy()
-    span = period(month=month)
-    if community not in (None, ""):
-        communities = [await community_of(actor, community)]
-        title = communities[0].name
-    else:
-        if rule.own_community(actor) is not None:
-            communities = [await community_of(actor)]
-            title = communities[0].name
-        else:
-            match = policy.match_township(township or "") if township else None
-            if township and match is None:
-                raise DomainError(f"“{township}”不是政策文件中的乡镇")
-            own = rule.own_township(actor)
-            if own is not None and (match is None or match.code != own):
-                if township:
-                    raise NotFound(f"找不到乡镇“{township}”")
-                match = policy.township(own)
-            query = Community.all() if match is None else Community.filter(township_code=match.code)
-            communities = await query.order_by("township_code", "name")
-            title = match.name if match else policy.name
-    ids = [c.id for c in communities]
-    as_of = min(span.end, today() + dt.timedelta(days=1))
-    demands = Counter(await Demand.filter(community_id__in=ids, received_on__gte=span.start,
-                                          received_on__lt=span.end).values_list("community_id", flat=True))
-    solved = defaultdict(list)
-    for cid, opened, happy in await Problem.filter(community_id__in=ids, happy_on__gte=span.start,
-                                                   happy_on__lt=span.end).values_list("community_id", "opened_on",
-                                                                                      "happy_on"):
-        solved[cid].append((opened, happy))
-    ratings = defaultdict(list)
-    for cid, rating in await Feedback.filter(problem__community_id__in=ids, given_on__gte=span.start,
-                                             given_on__lt=span.end).values_list("problem__community_id", "rating"):
-        ratings[cid].append(Rating(rating))
-    overdue = Counter(await Action.filter(Q(completed_on=None) | Q(completed_on__gte=as_of), community_id__in=ids,
-                                          due__lt=as_of, decided_on__lt=as_of).values_list("community_id", flat=True))
-    reopened = Counter(await Reopening.filter(problem__community_id__in=ids, on__gte=span.start, on__lt=span.end)
-                       .values_list("problem__community_id", flat=True))
-
-    def row(name: str, town: str, keys: list[int]) -> dict:
-        spans = [s for k in keys for s in solved[k]]
-        given = [r for k in keys for r in ratings[k]]
-        happy, reopen = len(spans), sum(reopened[k] for k in keys)
-        share = satisfaction(given)
-        return {"community": name, "township": town, "demands": sum(demands[k] for k in keys),
-                "solved": happy, "median_days": median_days(spans),
-                "feedback": len(given), "satisfaction": None if share is None else round(share, 4),
-                "overdue_actions": sum(overdue[k] for k in keys), "reopened": reopen,
-                "reopen_rate": round(reopen / (happy + reopen), 4) if happy + reopen else None}
-    rows = [row(c.name, policy.township(c.township_code).name, [c.id]) for c in communities]
-    return {"title": title, "month": span.label, "start": span.start.isoformat(), "end": span.last_day.isoformat(),
-            "rows": rows, "total": row("合计", "", ids)}

@@ -12,20 +12,18 @@ import datetime as dt
 from dataclasses import asdict
 from pathlib import Path
 
-from tortoise.transactions import in_transaction
-
-from resettle.actor import Actor
 from resettle.errors import DomainError
 from resettle.models import Demand
-from resettle.policy import Policy, load_policy
+from resettle.policy import Policy
 from resettle.rules import idnumber
 from resettle.rules.dates import parse_date
 from resettle.rules.desk import CHANNEL_LABELS
 from resettle.rules.permissions import require
 from resettle.rules.signing_sheet import ERROR, NUMERIC_ID_MESSAGE, WARNING, Issue
 from resettle.sheets import SheetSpec, cell_text, read_sheet_apart, write_table, xlsx_cell
-from services import audit, desk
+from services import audit, desk, desk_views
 from services.registry_import import ISSUE_COLUMNS, Progress
+from services.work import Work
 
 # The template (fixtures/desk-demands-template.xlsx): key -> (header, aliases, required)
 DEMAND_SHEET = SheetSpec({
@@ -49,13 +47,13 @@ class _Rollback(Exception):
     """Raised at the end of a refused or previewed import to undo its writes."""
 
 
-async def _resident(actor: Actor, community_id: int, row: dict, issue) -> tuple[str, str]:
+async def _resident(work: Work, community_id: int, row: dict, issue) -> tuple[str, str]:
     """The registry resident a row is about, as (person id, registered name), or ("", name as
     written) for a non-resident: by ID number, or without one by 姓名 + 房号 when they name
     exactly one resident."""
     number = row["id_number"]
     if number:
-        found = await desk.find_residents(actor, community_id, number)
+        found = await desk_views.find_residents(work, community_id, number)
         if not found:
             issue("id_number", WARNING, "不是本社区登记居民的身份证号，按非登记居民受理（须留联系电话）")
             return "", row["name"]
@@ -63,7 +61,7 @@ async def _resident(actor: Actor, community_id: int, row: dict, issue) -> tuple[
             issue("name", WARNING, f"与身份证号登记的姓名“{found[0]['name']}”不一致，按登记居民受理")
         return str(found[0]["person_id"]), found[0]["name"]
     if row["name"] and row["unit"]:
-        same = [p for p in await desk.find_residents(actor, community_id, row["unit"], limit=50)
+        same = [p for p in await desk_views.find_residents(work, community_id, row["unit"], limit=50)
                 if p["name"] == row["name"] and p["unit"] == row["unit"]]
         if len(same) > 1:
             issue("unit", ERROR, f"本社区该房号有{len(same)}位名为“{row['name']}”的居民，请填写身份证号以区分")
@@ -83,7 +81,7 @@ async def _on_record(community_id: int, rows: list[dict]) -> dict[tuple, str]:
     return {(on, text, name): f"已登记的需求{pk}" for pk, on, text, name in found}
 
 
-def _cells(raw: dict, typed: bool, issue) -> dict | None:
+def _cells(raw: dict, typed: bool, issue, today: dt.date) -> dict | None:
     """A row's cells as text, the date parsed and the ID number normalised and checked; None
     when a cell already fails here."""
     row = {key: cell_text(value) for key, value in raw.items()}
@@ -102,7 +100,7 @@ def _cells(raw: dict, typed: bool, issue) -> dict | None:
         return None
     row["id_number"] = idnumber.normalize(row["id_number"])
     if row["id_number"]:
-        problem = idnumber.problem(row["id_number"], dt.date.today())
+        problem = idnumber.problem(row["id_number"], today)
         if problem:
             issue("id_number", ERROR, problem)
             ok = False
@@ -113,16 +111,14 @@ def _column_of(message: str) -> str | None:
     return next((key for word, key in _MESSAGE_COLUMNS if word in message), None)
 
 
-async def import_demands(actor: Actor, path: str | Path, community: str | int | None, *,
-                         skip_invalid: bool = False, dry_run: bool = False, progress: Progress | None = None,
-                         policy: Policy | None = None) -> dict:
+async def import_demands(work: Work, path: str | Path, community: str | int | None, *,
+                         skip_invalid: bool = False, dry_run: bool = False, progress: Progress | None = None) -> dict:
     """Import a sheet of demands into a community. Outcome `imported` (every row but those
     already on record), `unchanged` (all of them were), `partial` (`skip_invalid`: the good rows),
     `rejected` (an error: nothing written) or `preview` (`dry_run`: everything checked, nothing
     kept)."""
-    require(actor.role, "desk.work")
-    policy = policy or load_policy()
-    c = await desk.community_of(actor, community)
+    require(work.actor.role, "desk.work")
+    c = await desk.community_of(work.actor, community)
     path = Path(path)
     if progress:
         progress("读取表格", 0, 1)
@@ -144,14 +140,14 @@ async def import_demands(actor: Actor, path: str | Path, community: str | int | 
                 bad_rows.add(line)
         return issue
     reporters = [reporter(raw, line) for raw, line in zip(records, lines, strict=True)]
-    rows = [_cells(raw, sheet.numeric_cells, issue) for raw, issue in zip(records, reporters, strict=True)]
+    rows = [_cells(raw, sheet.numeric_cells, issue, work.today) for raw, issue in zip(records, reporters, strict=True)]
     try:
-        async with in_transaction():
+        async with work.transaction():
             seen = await _on_record(c.id, rows)
             for n, (row, line, issue) in enumerate(zip(rows, lines, reporters, strict=True)):
                 if progress:
                     progress("逐行校验并写入", n, len(records))
-                resident, name = await _resident(actor, c.id, row, issue) if row else ("", "")
+                resident, name = await _resident(work, c.id, row, issue) if row else ("", "")
                 if line in bad_rows:
                     continue
                 key = (row["received_on"], row["text"], name)
@@ -161,9 +157,9 @@ async def import_demands(actor: Actor, path: str | Path, community: str | int | 
                     continue
                 try:
                     demand = await desk.intake(
-                        actor, c.id, channel=row["channel"], category=row["category"], text=row["text"],
+                        work, c.id, channel=row["channel"], category=row["category"], text=row["text"],
                         resident=resident, name=row["name"], contact=row["phone"], unit=row["unit"],
-                        received_on=row["received_on"], policy=policy, similar=False)
+                        received_on=row["received_on"], similar=False)
                 except DomainError as exc:
                     issue(_column_of(exc.message), ERROR, exc.message)
                     continue
@@ -174,7 +170,7 @@ async def import_demands(actor: Actor, path: str | Path, community: str | int | 
             if dry_run or (bad_rows and not skip_invalid):
                 raise _Rollback
             if added:
-                await audit.record(actor, "desk.import", "community", c.id, {
+                await audit.record(work.actor, "desk.import", "community", c.id, {
                     "file": [None, path.name], "added": [None, len(added)], "error_rows": [None, len(bad_rows)]})
     except _Rollback:
         pass
@@ -216,13 +212,12 @@ def _choice_list(book, choices: list[str]) -> str:
     return f"'{CHOICES_SHEET}'!$A${row}:${get_column_letter(len(choices))}${row}"
 
 
-def write_template(path: str | Path, policy: Policy | None = None) -> Path:
+def write_template(path: str | Path, policy: Policy) -> Path:
     """The blank template: the header (required columns marked *), drop-down lists for 渠道 and
     类别 from the policy, the ID column as text, and a sheet of notes."""
     from openpyxl import Workbook
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    policy = policy or load_policy()
     choices = {"channel": list(CHANNEL_LABELS.values()), "category": list(policy.desk.categories)}
     book = Workbook()
     sheet = book.active

@@ -1,7 +1,7 @@
 """The papers of 三合署: the four lists (.xlsx, .csv, .pdf), the weekly meeting's minutes (纪要),
 the 幸福清单 notice (公示) for the community board and the monthly summary (一月一汇).
 
-Pure writers over the plain dicts services/desk.py returns: no database here. Each list is
+Pure writers over the plain dicts services/desk_views.py returns: no database here. Each list is
 written from the same rows with the same columns in every format, so page, sheet and PDF add up
 (each PDF section names its count)."""
 
@@ -75,7 +75,7 @@ def paper_row(row: dict, columns: dict[str, str]) -> dict:
 
 
 def list_rows(data: dict, name: str) -> list[dict]:
-    """One of the four lists of `desk.lists()` as printed rows."""
+    """One of the four lists of `desk_views.lists()` as printed rows."""
     return [paper_row(row, LIST_COLUMNS[name]) for row in data[name]]
 
 
@@ -94,7 +94,7 @@ def chosen_lists(which: list[str] | None) -> list[str]:
 
 
 def write_lists(data: dict, path: str | Path, which: list[str] | None = None) -> Path:
-    """The lists of `desk.lists()`: an .xlsx with one worksheet per list, a .csv of one list, or a
+    """The lists of `desk_views.lists()`: an .xlsx with one worksheet per list, a .csv of one list, or a
     PDF with one section per list (overdue actions in red)."""
     path = Path(path)
     names = chosen_lists(which)
@@ -154,7 +154,7 @@ def _section(title: str, rows: list[dict], spec: tuple[dict, dict]) -> list:
 
 
 def write_minutes(agenda: dict, path: str | Path) -> Path:
-    """The 纪要 of a week's joint meeting from `desk.agenda()`: attendance per carriage (and
+    """The 纪要 of a week's joint meeting from `desk_views.agenda()`: attendance per carriage (and
     department), the decisions, the agenda it worked from, and the actions it decided."""
     reopened = MINUTES_REOPENED if any(r.get("reason") for r in agenda["reopened"]) else MINUTES_PROBLEMS
     story = [pdf.heading("一、出席情况"),
@@ -180,9 +180,10 @@ def _chinese_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def write_notice(notice: dict, path: str | Path, *, on: dt.date | None = None) -> Path:
-    """The 幸福清单 公示 for the community board from `desk.notice()` (names already masked): each
-    solved problem, who raised it, what was done with what result, and how content residents were."""
+def write_notice(notice: dict, path: str | Path, *, on: dt.date) -> Path:
+    """The 幸福清单 公示 for the community board from `desk_views.notice()` (names already masked): each
+    solved problem, who raised it, what was done with what result, and how content residents were;
+    signed on the day `on`."""
     items = notice["items"]
     story = [pdf.paragraph(f"本期经居委会、业委会、物业“三驾马车”共同商议办理，并经居民回访满意，"
                            f"进入幸福清单的问题共 {len(items)} 件，现予公示。" if items
@@ -200,7 +201,7 @@ def write_notice(notice: dict, path: str | Path, *, on: dt.date | None = None) -
         story.append(KeepTogether(block))
     story += [pdf.paragraph("\n如对公示内容有意见，请在三合署统一接待时间或通过社区居委会反映。"),
               pdf.paragraph(f"\n{notice['community']}三合署（居委会　业委会　物业）\n"
-                            f"{_chinese_date(on or dt.date.today())}", "signature")]
+                            f"{_chinese_date(on)}", "signature")]
     subtitle = f"{notice['township']}{notice['community']} · {notice['period']}（{notice['start']} 至 {notice['end']}）"
     return pdf.build(path, f"幸福清单公示（{len(items)}件）", subtitle, story, portrait=True, centred=True)
 
@@ -219,7 +220,7 @@ def summary_rows(summary: dict) -> list[dict]:
 
 
 def write_summary(summary: dict, path: str | Path) -> Path:
-    """一月一汇 from `desk.summary()`: an .xlsx of the rows and 合计, or a PDF with bar charts of
+    """一月一汇 from `desk_views.summary()`: an .xlsx of the rows and 合计, or a PDF with bar charts of
     demands and solved problems per community above the same table."""
     path = Path(path)
     rows = summary_rows(summary)

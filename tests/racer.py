@@ -30,7 +30,7 @@ async def approve(year: str, envelope: str, amount: str, ids: str) -> dict:
 
 async def edit(problem: str, version: str, title: str) -> dict:
     try:
-        saved = await desk.edit_problem(Actor("test:admin"), int(problem), title=title, description=title,
+        saved = await desk.edit_problem(work(Actor("test:admin")), int(problem), title=title, description=title,
                                         version=int(version))
     except StaleVersion as exc:
         return {"saved": False, "message": exc.message}

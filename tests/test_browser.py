@@ -113,9 +113,9 @@ async def test_desk_clerk_takes_a_demand_with_the_keyboard_alone(server, tmp_pat
     from playwright.async_api import async_playwright
 
     admin = Actor("test:setup")
-    earlier = await desk.intake(admin, "陈家新苑", channel="电话", category="物业维修", text="3号楼电梯坏了",
+    earlier = await desk.intake(work(admin), "陈家新苑", channel="电话", category="物业维修", text="3号楼电梯坏了",
                                 name="邻居", contact="13812345678")
-    problem = await desk.link(admin, [earlier["id"]], title="3号楼电梯故障")
+    problem = await desk.link(work(admin), [earlier["id"]], title="3号楼电梯故障")
     shots = screenshots(tmp_path)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -15,8 +15,9 @@ from cli.main import main
 from resettle.db import open_db
 from services.desk_papers import LIST_NAMES, section_title
 from tests.sheets import make_id, person, write_csv
-from tests.test_desk_papers import DECISIONS, HEAD, TODAY, WEEK, pdf_text, seed_desk, seed_residents
+from tests.test_desk_papers import DECISIONS, HEAD, WEEK, pdf_text, seed_desk, seed_residents
 from tests.test_funding_papers import desk_problem
+from tests.work import DAY
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -251,9 +252,9 @@ def test_desk_lists_in_every_format_add_up(desk_cli, tmp_path):
     assert len(csv_rows) == counts["demands"] + 1 and csv_rows[0].startswith("编号,受理日期")
     saved = desk_cli("desk", "lists", *where, "--list", "happy", "--format", "json", "--out", str(tmp_path / "h.json"))
     assert saved.exit_code == 0 and json.loads((tmp_path / "h.json").read_text()) == data["happy"]
-    month = json.loads(desk_cli("desk", "lists", "--community", "陈家新苑", "--month", TODAY.strftime("%Y-%m"),
+    month = json.loads(desk_cli("desk", "lists", "--community", "陈家新苑", "--month", DAY.strftime("%Y-%m"),
                                 "--format", "json").output)
-    assert month["period"] == f"{TODAY.year}年{TODAY.month}月" and len(month["happy"]) == 1
+    assert month["period"] == f"{DAY.year}年{DAY.month}月" and len(month["happy"]) == 1
 
     for wrong, message in [(("--format", "xlsx"), "--format xlsx 需要用 --out 指定文件"),
                            (("--format", "pdf", "--out", "l.xlsx"), "--out 应为 .pdf 文件"),
@@ -276,10 +277,10 @@ def test_desk_minutes_notice_and_summary(desk_cli, tmp_path):
     made = desk_cli("desk", "notice", "--community", "陈家新苑", "--week", WEEK, "--out", str(tmp_path / "n.pdf"))
     assert made.exit_code == 0 and "幸福清单 1 件" in made.output
     assert "幸福清单公示（1件）" in pdf_text(tmp_path / "n.pdf")
-    assert desk_cli("desk", "notice", "--community", "陈家新苑", "--year", str(TODAY.year), "--out",
+    assert desk_cli("desk", "notice", "--community", "陈家新苑", "--year", str(DAY.year), "--out",
                     str(tmp_path / "y.pdf")).exit_code == 0
 
-    month = ("--township", "陈家镇", "--month", TODAY.strftime("%Y-%m"))
+    month = ("--township", "陈家镇", "--month", DAY.strftime("%Y-%m"))
     data = json.loads(desk_cli("desk", "summary", *month, "--format", "json").output)
     assert data["title"] == "陈家镇" and data["total"]["community"] == "合计"
     ours = next(r for r in data["rows"] if r["community"] == "陈家新苑")
@@ -305,9 +306,9 @@ def test_desk_import_demands(cli, tmp_path):
     asyncio.run(seed())
     template = tmp_path / "模板.xlsx"
     assert cli_no_db(["desk", "template", "--out", str(template)]).exit_code == 0
-    good = [TODAY, "走访", "物业维修", "楼道漏水", "张三英", HEAD, "", ""]
+    good = [DAY, "走访", "物业维修", "楼道漏水", "张三英", HEAD, "", ""]
     book = load_workbook(template)
-    for r, row in enumerate([good, [TODAY, "走访", "物业维修", "楼道漏水", "访客乙", "", "", ""]], 2):
+    for r, row in enumerate([good, [DAY, "走访", "物业维修", "楼道漏水", "访客乙", "", "", ""]], 2):
         for c, value in enumerate(row, 1):
             book["需求"].cell(r, c, value)
     book.save(tmp_path / "visits.xlsx")
@@ -328,7 +329,7 @@ def test_desk_import_demands(cli, tmp_path):
                                  "message": "非本社区登记居民须留联系电话"}]
     clean = tmp_path / "clean.csv"
     clean.write_text("受理日期,渠道,类别,诉求内容,姓名,身份证号\n"
-                     f"{TODAY},12345热线,环境卫生,垃圾房异味,张三英,{HEAD}\n", encoding="utf-8")
+                     f"{DAY},12345热线,环境卫生,垃圾房异味,张三英,{HEAD}\n", encoding="utf-8")
     done = cli("desk", "import-demands", str(clean), *where)
     assert done.exit_code == 0 and "导入完成" in done.output and "写入需求 1 条" in done.output
     lists = json.loads(cli("desk", "lists", *where, "--week", WEEK, "--list", "demands", "--format", "json").output)

@@ -18,6 +18,7 @@ from services import database, desk, registry
 from services.registry_import import import_sheets
 from tests.conftest import PG_URL, _pg
 from tests.sheets import make_id, person, write_csv
+from tests.work import work
 
 ADMIN = Actor("test:admin")
 
@@ -30,9 +31,9 @@ async def _seed(url: str, tmp_path) -> None:
         await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])
         await registry.record_step(ADMIN, "A-001", Status.ALLOCATED, dt.date(2024, 2, 1), unit="1号101室")
         await registry.record_step(ADMIN, "A-001", Status.MOVED_IN, dt.date(2024, 3, 1))
-        demand = await desk.intake(ADMIN, "陈家新苑", channel="电话", category="停车", text="车位不够",
+        demand = await desk.intake(work(ADMIN), "陈家新苑", channel="电话", category="停车", text="车位不够",
                                    resident=make_id("19600101", 1))
-        await desk.link(ADMIN, [demand["id"]], title="车位")
+        await desk.link(work(ADMIN), [demand["id"]], title="车位")
 
 
 async def _counts(url: str) -> dict:
@@ -67,7 +68,7 @@ def test_copy_sqlite_to_postgres(sqlite_source, tmp_path):
 
         async def new_rows_get_new_ids():  # sequences were moved past the copied ids
             async with open_db(target):
-                d = await desk.intake(ADMIN, "陈家新苑", channel="电话", category="停车", text="还是不够",
+                d = await desk.intake(work(ADMIN), "陈家新苑", channel="电话", category="停车", text="还是不够",
                                       resident=make_id("19700101", 3))
                 return d["id"]
         assert asyncio.run(new_rows_get_new_ids()) == before["Demand"] + 1

@@ -6,9 +6,9 @@ import datetime as dt
 from resettle.actor import Actor
 from resettle.models import Action, Demand, Feedback, Household, Problem, Reopening, User
 from resettle.rules.desk import iso_week
-from services import desk, funding
+from services import desk, desk_views, funding
 from services.demo import seed_demo
-from tests.work import work
+from tests.work import DAY, work
 
 
 async def test_demo_runs_weeks_of_desk_work(db, tmp_path):
@@ -24,18 +24,17 @@ async def test_demo_runs_weeks_of_desk_work(db, tmp_path):
     assert {u.carriage for u in users.values() if u.community_id == users["desk"].community_id} == {
         "居委会", "业委会", "物业"}
     assert users["desk2"].community_id != users["desk"].community_id
-    clerk = Actor("test:desk", role="desk", township=users["desk"].township_code,
-                  community_id=users["desk"].community_id)
+    clerk = work(Actor("test:desk", role="desk", township=users["desk"].township_code,
+                       community_id=users["desk"].community_id))
     info = await desk.desk_info(clerk)
     assert all(info["members"][carriage] for carriage in ("居委会", "业委会", "物业"))
 
-    today = desk.today()
-    board = await desk.board(clerk)
+    board = await desk_views.board(clerk)
     assert board["open_problems"] and board["awaiting_feedback"]
     assert any(a["overdue"] for a in board["actions_due"])
-    agenda = await desk.agenda(clerk, None, iso_week(today))
+    agenda = await desk_views.agenda(clerk, None, iso_week(DAY))
     assert agenda["problems"] and agenda["overdue_actions"]
-    last_week = await desk.desk_week(clerk, None, iso_week(today - dt.timedelta(days=7)))
+    last_week = await desk_views.desk_week(clerk, None, iso_week(DAY - dt.timedelta(days=7)))
     assert last_week["meeting_on"] and last_week["decisions"] and set(last_week["meeting_attendance"]) == {
         "居委会", "业委会", "物业"}
 
@@ -49,20 +48,20 @@ async def test_demo_runs_weeks_of_desk_work(db, tmp_path):
     assert any(d.person_id is None and d.contact for d in demands)  # a caller not in the registry
 
     # dates: nothing in the future, nothing before what it follows
-    assert all(d.received_on <= today and (d.closed_on is None or d.received_on <= d.closed_on) for d in demands)
+    assert all(d.received_on <= DAY and (d.closed_on is None or d.received_on <= d.closed_on) for d in demands)
     problems = {p.id: p for p in await Problem.all()}
     for p in problems.values():
-        assert p.opened_on <= (p.scheduled_on or p.opened_on) <= today
-        assert p.happy_on is None or p.opened_on <= p.happy_on <= today
+        assert p.opened_on <= (p.scheduled_on or p.opened_on) <= DAY
+        assert p.happy_on is None or p.opened_on <= p.happy_on <= DAY
     reasons = {r.problem_id: r.reason for r in await Reopening.all().order_by("id")}
     assert all(reasons.values())
     for a in await Action.all():
         assert problems[a.problem_id].opened_on <= a.decided_on <= a.due
-        assert a.completed_on is None or a.decided_on <= a.completed_on <= today
+        assert a.completed_on is None or a.decided_on <= a.completed_on <= DAY
         if a.text.startswith("按居民意见返工"):  # the meeting reworks what residents said
             assert a.text == f"按居民意见返工：{reasons[a.problem_id]}"
     for f in await Feedback.all():
-        assert problems[f.problem_id].opened_on < f.given_on <= today
+        assert problems[f.problem_id].opened_on < f.given_on <= DAY
 
     projects = result["funding"]
     assert set(projects["states"]) == {"draft", "submitted", "verified", "approved", "completed", "returned",

@@ -15,15 +15,15 @@ from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.models import AuditEvent, Community, Entitlement, Person
 from resettle.rules.desk import iso_week, period
 from resettle.rules.permissions import Forbidden
-from services import desk
+from services import desk, desk_views
 from services.registry_import import import_sheets
 from tests.conftest import PG_URL
 from tests.sheets import make_id, person, write_csv
+from tests.work import DAY, work
 
 ADMIN = Actor("test:admin")
 HEAD, WIFE, OTHER = make_id("19600101", 1), make_id("19620101", 2), make_id("19700101", 3)
-TODAY = dt.date.today()
-WEEK = iso_week(TODAY)
+WEEK = iso_week(DAY)
 
 
 @pytest.fixture
@@ -40,12 +40,13 @@ async def community(db, tmp_path):
 
 @pytest.fixture
 async def clerk(community):
-    return Actor("test:desk", role="desk", township=community.township_code, community_id=community.id)
+    return work(Actor("test:desk", role="desk", township=community.township_code, community_id=community.id))
 
 
 async def take(who, text="3号楼电梯坏了", resident=HEAD, category="物业维修", **kw):
-    return await desk.intake(who, None if who.role == "desk" else "陈家新苑", channel=kw.pop("channel", "统一接待"),
-                             category=category, text=text, resident=resident, **kw)
+    return await desk.intake(who, None if who.actor.role == "desk" else "陈家新苑",
+                             channel=kw.pop("channel", "统一接待"), category=category, text=text, resident=resident,
+                             **kw)
 
 
 async def test_the_loop_closes_only_on_feedback(clerk):
@@ -59,9 +60,9 @@ async def test_the_loop_closes_only_on_feedback(clerk):
     assert problem["demands"] == 2 and problem["households"] == 2 and problem["status"] == "open"
 
     problem = await desk.add_action(clerk, problem["id"], owner="物业", text="联系电梯维保单位更换主板",
-                                    due=TODAY + dt.timedelta(days=7))
+                                    due=DAY + dt.timedelta(days=7))
     problem = await desk.add_action(clerk, problem["id"], owner="业委会", text="动用维修资金的表决",
-                                    due=TODAY + dt.timedelta(days=14))
+                                    due=DAY + dt.timedelta(days=14))
     assert problem["status"] == "scheduled"
     actions = [a["id"] for a in problem["action_items"]]
     problem = await desk.complete_action(clerk, actions[0], result="已更换主板")
@@ -79,20 +80,20 @@ async def test_the_loop_closes_only_on_feedback(clerk):
     problem = await desk.problem_detail(clerk, problem["id"])
     assert problem["round"] == 2 and problem["reopenings"][0]["reason"] == "还是经常停"
     assert problem["satisfaction"] is None  # a new round: nobody asked yet
-    agenda = await desk.agenda(clerk, None, WEEK)
+    agenda = await desk_views.agenda(clerk, None, WEEK)
     assert [p["id"] for p in agenda["reopened"]] == [problem["id"]]
 
     problem = await desk.add_action(clerk, problem["id"], owner="乡镇城建中心", text="整机更换",
-                                    due=TODAY + dt.timedelta(days=30))
+                                    due=DAY + dt.timedelta(days=30))
     problem = await desk.complete_action(clerk, problem["action_items"][-1]["id"], result="已整机更换")
     assert problem["status"] == "done"
     await desk.record_feedback(clerk, first["id"], "基本满意")
     result = await desk.record_feedback(clerk, second["id"], "满意")
     assert result["outcome"] == "happy" and result["satisfaction"] == 1.0
     with pytest.raises(DomainError, match="已进入幸福清单"):
-        await desk.add_action(clerk, problem["id"], owner="物业", text="再修", due=TODAY)
+        await desk.add_action(clerk, problem["id"], owner="物业", text="再修", due=DAY)
 
-    lists = await desk.lists(clerk, None, period(week=WEEK))
+    lists = await desk_views.lists(clerk, None, period(week=WEEK))
     assert [p["id"] for p in lists["happy"]] == [problem["id"]]
     assert lists["happy"][0] == {**lists["problems"][0]}
     assert lists["happy"][0]["satisfaction"] == 1.0 and lists["happy"][0]["demands"] == 2
@@ -119,17 +120,17 @@ async def test_answered_declined_and_non_residents(clerk):
     with pytest.raises(DomainError, match="请填写诉求内容"):
         await take(clerk, "   ")
     with pytest.raises(DomainError, match="晚于今天"):
-        await take(clerk, "x", received_on=TODAY + dt.timedelta(days=1))
+        await take(clerk, "x", received_on=DAY + dt.timedelta(days=1))
     declined = await desk.decline(clerk, (await take(clerk, "户口迁移"))["id"], "已转派出所户籍窗口")
     assert declined["answer"] == "已转派出所户籍窗口"
 
 
 async def test_finding_residents_by_name_unit_or_id(clerk, community):
-    assert [r["name"] for r in await desk.find_residents(clerk, None, "3号101室")] == ["张三英", "李四"]
-    assert [r["name"] for r in await desk.find_residents(clerk, None, "王五")] == ["王五"]
-    found = await desk.find_residents(clerk, None, HEAD)
+    assert [r["name"] for r in await desk_views.find_residents(clerk, None, "3号101室")] == ["张三英", "李四"]
+    assert [r["name"] for r in await desk_views.find_residents(clerk, None, "王五")] == ["王五"]
+    found = await desk_views.find_residents(clerk, None, HEAD)
     assert found[0]["name"] == "张三英" and HEAD not in str(found)  # the ID is masked
-    assert await desk.find_residents(clerk, None, "赵六") == []  # another community's resident
+    assert await desk_views.find_residents(clerk, None, "赵六") == []  # another community's resident
     with pytest.raises(NotFound):
         await take(clerk, resident=make_id("19800101", 4))
 
@@ -149,22 +150,22 @@ async def test_a_matter_demand_links_to_the_ledger(clerk):
 async def test_scope_and_roles(clerk, community):
     d = await take(clerk)
     other = await Community.get(name="堡新苑")
-    stranger = Actor("test:desk2", role="desk", township=other.township_code, community_id=other.id)
-    liaison = Actor("test:cj", role="township", township=community.township_code)
-    far_liaison = Actor("test:bz", role="township", township=other.township_code)
+    stranger = work(Actor("test:desk2", role="desk", township=other.township_code, community_id=other.id))
+    liaison = work(Actor("test:cj", role="township", township=community.township_code))
+    far_liaison = work(Actor("test:bz", role="township", township=other.township_code))
     with pytest.raises(NotFound):
         await desk.demand_detail(stranger, d["id"])
     with pytest.raises(NotFound):
-        await desk.lists(stranger, "陈家新苑", period(week=WEEK))
+        await desk_views.lists(stranger, "陈家新苑", period(week=WEEK))
     with pytest.raises(NotFound):
         await desk.demand_detail(far_liaison, d["id"])
     assert (await desk.demand_detail(liaison, d["id"]))["id"] == d["id"]
     with pytest.raises(Forbidden):
         await desk.answer(liaison, d["id"], "好的")
     with pytest.raises(Forbidden):
-        await desk.lists(Actor("test:fin", role="finance"), "陈家新苑", period(week=WEEK))
+        await desk_views.lists(work(Actor("test:fin", role="finance")), "陈家新苑", period(week=WEEK))
     with pytest.raises(DomainError, match="请指定安置社区"):
-        await desk.lists(ADMIN, None, period(week=WEEK))
+        await desk_views.lists(work(ADMIN), None, period(week=WEEK))
 
 
 async def test_two_staff_editing_one_problem(clerk):
@@ -181,7 +182,7 @@ async def test_concurrent_last_answers_decide_once(clerk):
     the problem ends in exactly one verdict."""
     a, b = await take(clerk), await take(clerk, resident=OTHER)
     problem = await desk.link(clerk, [a["id"], b["id"]], title="电梯")
-    problem = await desk.add_action(clerk, problem["id"], owner="物业", text="修", due=TODAY)
+    problem = await desk.add_action(clerk, problem["id"], owner="物业", text="修", due=DAY)
     await desk.complete_action(clerk, problem["action_items"][0]["id"], result="修好")
     results = await asyncio.gather(desk.record_feedback(clerk, a["id"], "满意"),
                                    desk.record_feedback(clerk, b["id"], "满意"), return_exceptions=True)
@@ -194,7 +195,7 @@ async def test_concurrent_last_answers_decide_once(clerk):
 
 
 async def test_week_record_and_agenda(clerk):
-    monday = dt.date.fromisocalendar(*TODAY.isocalendar()[:2], 1)
+    monday = dt.date.fromisocalendar(*DAY.isocalendar()[:2], 1)
     saved = await desk.save_week(clerk, None, WEEK, reception={"居委会": ["张主任"], "物业": ["李经理", " "]},
                                  meeting_on=monday, meeting={"业委会": ["王主任"]}, decisions="电梯先修", version=0)
     assert saved["reception_attendance"] == {"居委会": ["张主任"], "物业": ["李经理"]} and saved["version"] == 1
@@ -203,49 +204,49 @@ async def test_week_record_and_agenda(clerk):
     with pytest.raises(DomainError, match="不在"):
         await desk.save_week(clerk, None, WEEK, meeting_on=monday - dt.timedelta(days=1), version=1)
     d = await take(clerk)
-    three_days_ago = TODAY - dt.timedelta(days=3)
+    three_days_ago = DAY - dt.timedelta(days=3)
     lamp = await take(clerk, "路灯不亮", category="设施配套", received_on=three_days_ago)
     late = await desk.link(clerk, [lamp["id"]], title="路灯", on=three_days_ago)
     await desk.add_action(clerk, late["id"], owner="物业", text="换灯", decided_on=three_days_ago,
-                          due=TODAY - dt.timedelta(days=1))
-    agenda = await desk.agenda(clerk, None, WEEK)
+                          due=DAY - dt.timedelta(days=1))
+    agenda = await desk_views.agenda(clerk, None, WEEK)
     assert [x["id"] for x in agenda["new_demands"]] == [d["id"]]
     assert [a["problem"] for a in agenda["overdue_actions"]] == [late["id"]] and agenda["overdue_actions"][0]["overdue"]
     assert agenda["decisions"] == "电梯先修" and agenda["reception"]["label"] == "每周三 09:00–11:30"
     info = await desk.set_reception(clerk, None, 5, "14:00", "16:30")
     assert info["reception"]["label"] == "每周五 14:00–16:30" and info["reception"]["own"]
-    board = await desk.board(clerk)
+    board = await desk_views.board(clerk)
     assert board["counts"]["received"] == 1 and board["actions_due"][0]["overdue"]
 
 
 async def test_summary_adds_up(clerk, community):
-    opened = TODAY.replace(day=max(1, TODAY.day - 4))  # within this month, so that the month counts it all
+    opened = DAY.replace(day=max(1, DAY.day - 4))  # within this month, so that the month counts it all
     a = await take(clerk, received_on=opened)
     problem = await desk.link(clerk, [a["id"]], title="电梯", on=opened)
-    problem = await desk.add_action(clerk, problem["id"], owner="物业", text="修", due=TODAY, decided_on=opened)
+    problem = await desk.add_action(clerk, problem["id"], owner="物业", text="修", due=DAY, decided_on=opened)
     await desk.complete_action(clerk, problem["action_items"][0]["id"], result="修好")
     await desk.record_feedback(clerk, a["id"], "满意")
     await take(clerk, "路灯")
-    month = TODAY.strftime("%Y-%m")
-    data = await desk.summary(ADMIN, township="陈家镇", month=month)
+    month = DAY.strftime("%Y-%m")
+    data = await desk_views.summary(work(ADMIN), township="陈家镇", month=month)
     row = next(r for r in data["rows"] if r["community"] == "陈家新苑")
     assert row["demands"] == 2 and row["solved"] == 1 and row["satisfaction"] == 1.0
-    assert row["median_days"] == (TODAY - opened).days
+    assert row["median_days"] == (DAY - opened).days
     assert row["reopen_rate"] == 0.0 and data["total"]["demands"] == sum(r["demands"] for r in data["rows"])
-    liaison = Actor("test:cj", role="township", township=community.township_code)
-    assert (await desk.summary(liaison, month=month))["title"] == "陈家镇"
+    liaison = work(Actor("test:cj", role="township", township=community.township_code))
+    assert (await desk_views.summary(liaison, month=month))["title"] == "陈家镇"
     with pytest.raises(NotFound):
-        await desk.summary(liaison, township="堡镇", month=month)
-    assert [r["community"] for r in (await desk.summary(clerk, month=month))["rows"]] == ["陈家新苑"]
+        await desk_views.summary(liaison, township="堡镇", month=month)
+    assert [r["community"] for r in (await desk_views.summary(clerk, month=month))["rows"]] == ["陈家新苑"]
 
 
 async def test_notice_masks_names(clerk):
     a = await take(clerk)
     problem = await desk.link(clerk, [a["id"]], title="电梯")
-    problem = await desk.add_action(clerk, problem["id"], owner="物业", text="修电梯", due=TODAY)
+    problem = await desk.add_action(clerk, problem["id"], owner="物业", text="修电梯", due=DAY)
     await desk.complete_action(clerk, problem["action_items"][0]["id"], result="修好")
     await desk.record_feedback(clerk, a["id"], "满意")
-    notice = await desk.notice(clerk, None, period(week=WEEK))
+    notice = await desk_views.notice(clerk, None, period(week=WEEK))
     assert [i["title"] for i in notice["items"]] == ["电梯"]
     item = notice["items"][0]
     assert item["residents"] == ["张*英"] and item["action_items"][0]["result"] == "修好"
@@ -256,10 +257,10 @@ async def test_reading_needs_a_desk_role_and_categories_are_checked(clerk):
     d = await take(clerk)
     for role in ("department", "finance"):
         with pytest.raises(Forbidden):
-            await desk.demand_detail(Actor("test:x", role=role), d["id"])
-    assert (await desk.demand_detail(ADMIN, d["id"]))["community_id"] == clerk.community_id
+            await desk.demand_detail(work(Actor("test:x", role=role)), d["id"])
+    assert (await desk.demand_detail(work(ADMIN), d["id"]))["community_id"] == clerk.actor.community_id
     with pytest.raises(DomainError, match="需求类别只能是"):
-        await desk.similar_problems(clerk, None, "一个很长很长很长很长很长的不存在的类别", "电梯")
+        await desk_views.similar_problems(clerk, None, "一个很长很长很长很长很长的不存在的类别", "电梯")
 
 
 async def test_two_processes_saving_one_problem_never_lose_an_update(clerk, db_url):
@@ -309,4 +310,4 @@ async def test_a_save_waits_for_another_process_writing_then_meets_the_version_c
 
 async def test_a_community_name_too_long_to_exist_is_not_found(clerk):
     with pytest.raises(NotFound):
-        await desk.similar_problems(ADMIN, "0" * 64 + ":", "物业维修", "电梯")
+        await desk_views.similar_problems(work(ADMIN), "0" * 64 + ":", "物业维修", "电梯")

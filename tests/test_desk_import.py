@@ -10,20 +10,21 @@ from openpyxl import load_workbook
 from resettle.actor import Actor
 from resettle.errors import DomainError, NotFound
 from resettle.models import AuditEvent, Community, Demand
+from resettle.policy import load_policy
 from resettle.rules.permissions import Forbidden
 from resettle.rules.signing_sheet import NUMERIC_ID_MESSAGE
 from services.desk_import import import_demands, write_issue_report, write_template
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.test_desk_papers import ADMIN, HEAD, STRANGER, seed_residents
+from tests.work import DAY, work
 
-TODAY = dt.date.today()
 HEADER = ["受理日期", "渠道", "类别", "诉求内容", "姓名", "身份证号", "房号", "联系电话"]
 
 
 def filled(path, rows):
     """The template as a clerk fills it: rows typed under the header."""
-    write_template(path)
+    write_template(path, load_policy())
     book = load_workbook(path)
     for r, row in enumerate(rows, 2):
         for c, value in enumerate(row, 1):
@@ -33,7 +34,7 @@ def filled(path, rows):
 
 
 def demand(text="电梯异响", name="张三英", id_number=HEAD, unit="", phone="", channel="走访", category="物业维修",
-           on=TODAY):
+           on=DAY):
     return [on, channel, category, text, name, id_number, unit, phone]
 
 
@@ -43,18 +44,18 @@ async def clerk(db, tmp_path):
 
 
 async def test_all_or_nothing_then_skip_invalid(clerk, tmp_path):
-    rows = [demand("3号楼电梯异响", on=TODAY - dt.timedelta(days=1)),
+    rows = [demand("3号楼电梯异响", on=DAY - dt.timedelta(days=1)),
             demand("垃圾清运不及时", name="王五", id_number="", unit="5号202室", channel="12345热线",
                    category="环境卫生"),
             demand("外来车辆乱停", name="访客甲", id_number="", phone="138-1234-5678", channel="电话", category="停车",
-                   on=f"{TODAY.year}年{TODAY.month}月{TODAY.day}日"),
+                   on=f"{DAY.year}年{DAY.month}月{DAY.day}日"),
             demand(channel="微信"),
             demand(category="装修"),
             demand(on="2026-13-01"),
             demand(name="访客乙", id_number=""),
             demand(id_number=310230196001010000),
             demand(text=""),
-            demand(on=TODAY + dt.timedelta(days=1))]
+            demand(on=DAY + dt.timedelta(days=1))]
     path = filled(tmp_path / "visits.xlsx", rows)
     report = await import_demands(clerk, path, None)
     assert (report["outcome"], report["rows_read"], report["added"], report["error_rows"]) == ("rejected", 10, 0, 7)
@@ -75,11 +76,11 @@ async def test_all_or_nothing_then_skip_invalid(clerk, tmp_path):
     assert (report["outcome"], report["added"], report["error_rows"]) == ("partial", 3, 7)
     taken = {d.text: d for d in await Demand.filter(id__in=report["demand_ids"]).prefetch_related("person")}
     assert taken["3号楼电梯异响"].person.id_number == HEAD
-    assert taken["3号楼电梯异响"].received_on == TODAY - dt.timedelta(days=1)
+    assert taken["3号楼电梯异响"].received_on == DAY - dt.timedelta(days=1)
     assert taken["垃圾清运不及时"].resident_name == "王五" and taken["垃圾清运不及时"].person is not None
     assert taken["垃圾清运不及时"].channel == "hotline" and taken["垃圾清运不及时"].unit == "5号202室"
     visitor = taken["外来车辆乱停"]
-    assert visitor.person is None and visitor.contact == "13812345678" and visitor.received_on == TODAY
+    assert visitor.person is None and visitor.contact == "13812345678" and visitor.received_on == DAY
     assert await AuditEvent.filter(action="desk.import").count() == 1
 
 
@@ -131,12 +132,13 @@ async def test_preview_and_importing_again(clerk, tmp_path):
 async def test_scope_and_unreadable_sheets(clerk, tmp_path):
     community = await Community.get(name="陈家新苑")
     path = filled(tmp_path / "d.xlsx", [demand()])
+    liaison = work(Actor("test:cj", role="township", township=community.township_code))
     with pytest.raises(Forbidden):
-        await import_demands(Actor("test:cj", role="township", township=community.township_code), path, "陈家新苑")
+        await import_demands(liaison, path, "陈家新苑")
     other = await Community.get(name="堡新苑")
+    stranger = work(Actor("t:d2", role="desk", township=other.township_code, community_id=other.id))
     with pytest.raises(NotFound):
-        await import_demands(Actor("t:d2", role="desk", township=other.township_code, community_id=other.id), path,
-                             "陈家新苑")
+        await import_demands(stranger, path, "陈家新苑")
     with pytest.raises(DomainError, match="缺少必需的列：渠道、类别"):
         await import_demands(clerk, write_csv(tmp_path / "x.csv", [["2026-11-01", "电梯", "张三英"]],
                                               header=["受理日期", "诉求内容", "姓名"]), None)
@@ -147,7 +149,7 @@ async def test_scope_and_unreadable_sheets(clerk, tmp_path):
 
 
 def test_template_offers_the_policy_choices(tmp_path):
-    book = load_workbook(write_template(tmp_path / "t.xlsx"))
+    book = load_workbook(write_template(tmp_path / "t.xlsx", load_policy()))
     assert [c.value for c in book["需求"][1]] == ["受理日期*", "渠道*", "类别*", "诉求内容*", "姓名*",
                                                   "身份证号", "房号", "联系电话"]
     lists = [v.formula1 for v in book["需求"].data_validations.dataValidation]

@@ -12,36 +12,37 @@ from resettle.actor import Actor
 from resettle.errors import DomainError
 from resettle.models import Community
 from resettle.rules.desk import iso_week, period
-from services import desk, desk_papers
+from services import desk, desk_papers, desk_views
 from services.desk_papers import LIST_NAMES, percent, section_title, write_lists
 from services.registry_import import import_sheets
+from services.work import Work
 from tests.sheets import make_id, person, write_csv
+from tests.work import DAY, work
 
 ADMIN = Actor("test:admin")
 HEAD, WIFE, OTHER = make_id("19600101", 1), make_id("19620101", 2), make_id("19700101", 3)
 STRANGER = make_id("19800101", 4)  # a resident of 堡新苑
-TODAY = dt.date.today()
-WEEK = iso_week(TODAY)
-EARLIER = TODAY - dt.timedelta(days=2)  # the overdue action's problem: last week on a Monday
+WEEK = iso_week(DAY)
+EARLIER = DAY - dt.timedelta(days=2)  # the overdue action's problem: last week on a Monday
 DECISIONS = "电梯维保合同续签；路灯由城建中心整体更换。"
 
 
-async def seed_residents(tmp_path) -> Actor:
+async def seed_residents(tmp_path) -> Work:
     """Registry residents: 张三英 and 李四 in 陈家新苑 3号101室, 王五 in 5号202室, 赵六 in 堡新苑.
-    Returns 陈家新苑's desk clerk."""
+    Returns the work of 陈家新苑's desk clerk."""
     rows = [person("A-001", "张三英", HEAD, "户主", unit="3号101室"),
             person("A-001", "李四", WIFE, "配偶", unit="3号101室"),
             person("B-002", "王五", OTHER, "户主", unit="5号202室"),
             person("C-003", "赵六", STRANGER, "户主", origin="堡镇", dest="堡镇", community="堡新苑")]
     assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
     community = await Community.get(name="陈家新苑")
-    return Actor("test:desk", role="desk", township=community.township_code, community_id=community.id)
+    return work(Actor("test:desk", role="desk", township=community.township_code, community_id=community.id))
 
 
-async def seed_desk(tmp_path) -> Actor:
+async def seed_desk(tmp_path) -> Work:
     """Residents and a week of desk work in 陈家新苑: a problem made happy, one reopened by a
     resident, one with an overdue action, a demand waiting for the meeting and one answered at
-    the desk, and the week's record. Returns the community's desk clerk."""
+    the desk, and the week's record. Returns the work of the community's desk clerk."""
     clerk = await seed_residents(tmp_path)
 
     async def take(text, category="物业维修", **who):
@@ -49,25 +50,25 @@ async def seed_desk(tmp_path) -> Actor:
 
     lift = [await take("3号楼电梯坏了", resident=HEAD), await take("电梯又坏了", resident=OTHER)]
     problem = await desk.link(clerk, lift, title="3号楼电梯故障")
-    problem = await desk.add_action(clerk, problem["id"], owner="物业", text="更换电梯主板", due=TODAY)
+    problem = await desk.add_action(clerk, problem["id"], owner="物业", text="更换电梯主板", due=DAY)
     await desk.complete_action(clerk, problem["action_items"][0]["id"], result="已更换，运行正常")
     await desk.record_feedback(clerk, lift[0], "满意")
     await desk.record_feedback(clerk, lift[1], "基本满意")
 
     light = await take("路灯不亮", "设施配套", resident=WIFE)
     problem = await desk.link(clerk, [light], title="小区路灯不亮")
-    problem = await desk.add_action(clerk, problem["id"], owner="乡镇城建中心", text="更换灯泡", due=TODAY)
+    problem = await desk.add_action(clerk, problem["id"], owner="乡镇城建中心", text="更换灯泡", due=DAY)
     await desk.complete_action(clerk, problem["action_items"][0]["id"], result="已换")
     await desk.record_feedback(clerk, light, "不满意", "晚上还是黑")
 
     parking = await take("外来车辆占用消防通道", "停车", name="访客甲", contact="13812345678", received_on=EARLIER)
     problem = await desk.link(clerk, [parking], title="消防通道被占", on=EARLIER)
     await desk.add_action(clerk, problem["id"], owner="物业", text="安装地锁", decided_on=EARLIER,
-                          due=TODAY - dt.timedelta(days=1))
+                          due=DAY - dt.timedelta(days=1))
 
     await take("垃圾房有异味", "环境卫生", resident=OTHER)
     await desk.answer(clerk, await take("垃圾房几点开", "环境卫生", resident=HEAD), "每天7:00–9:00")
-    monday = dt.date.fromisocalendar(*TODAY.isocalendar()[:2], 1)
+    monday = dt.date.fromisocalendar(*DAY.isocalendar()[:2], 1)
     await desk.save_week(clerk, None, WEEK, reception={"居委会": ["张主任"], "物业": ["李经理"]}, meeting_on=monday,
                          meeting={"居委会": ["张主任"], "业委会": ["王主任"], "物业": ["李经理"],
                                   "乡镇城建中心": ["陈工"]}, decisions=DECISIONS, version=0)
@@ -85,7 +86,7 @@ async def clerk(db, tmp_path):
 
 
 async def test_every_list_adds_up_across_xlsx_csv_and_pdf(clerk, tmp_path):
-    data = await desk.lists(clerk, None, period(week=WEEK))
+    data = await desk_views.lists(clerk, None, period(week=WEEK))
     counts = {name: len(data[name]) for name in LIST_NAMES}
     assert counts == {"demands": 5 + (EARLIER in period(week=WEEK)), "problems": 3, "actions": 3, "happy": 1}
 
@@ -116,7 +117,7 @@ async def test_every_list_adds_up_across_xlsx_csv_and_pdf(clerk, tmp_path):
 
 
 async def test_minutes_record_the_meeting(clerk, tmp_path):
-    agenda = await desk.agenda(clerk, None, WEEK)
+    agenda = await desk_views.agenda(clerk, None, WEEK)
     text = pdf_text(desk_papers.write_minutes(agenda, tmp_path / "m.pdf"))
     assert "陈家新苑三合署例会纪要" in text and WEEK in text
     for name in ("张主任", "王主任", "李经理", "陈工", "乡镇城建中心", DECISIONS):
@@ -130,22 +131,22 @@ async def test_minutes_record_the_meeting(clerk, tmp_path):
 
 
 async def test_notice_for_the_board(clerk, tmp_path):
-    notice = await desk.notice(clerk, None, period(week=WEEK))
+    notice = await desk_views.notice(clerk, None, period(week=WEEK))
     text = pdf_text(desk_papers.write_notice(notice, tmp_path / "n.pdf", on=dt.date(2026, 11, 23)))
     assert "幸福清单公示（1件）" in text and "3号楼电梯故障" in text
     assert "张*英" in text and "王*" in text and "张三英" not in text
     assert "更换电梯主板" in text and "已更换，运行正常" in text and "100%" in text
     assert "2026年11月23日" in text
     empty = dict(notice, items=[])
-    assert "本期暂无进入幸福清单的问题" in pdf_text(desk_papers.write_notice(empty, tmp_path / "e.pdf"))
+    assert "本期暂无进入幸福清单的问题" in pdf_text(desk_papers.write_notice(empty, tmp_path / "e.pdf", on=DAY))
 
 
 async def test_monthly_summary(clerk, tmp_path):
-    summary = await desk.summary(ADMIN, township="陈家镇", month=TODAY.strftime("%Y-%m"))
+    summary = await desk_views.summary(work(ADMIN), township="陈家镇", month=DAY.strftime("%Y-%m"))
     frame = pd.read_excel(desk_papers.write_summary(summary, tmp_path / "s.xlsx"), dtype=str, engine="calamine")
     assert len(frame) == len(summary["rows"]) + 1 and frame.iloc[-1]["安置社区"] == "合计"
     ours = frame.set_index("安置社区").loc["陈家新苑"]
-    assert ours["需求数"] == str(5 + (EARLIER.month == TODAY.month)) and ours["解决问题数"] == "1"
+    assert ours["需求数"] == str(5 + (EARLIER.month == DAY.month)) and ours["解决问题数"] == "1"
     assert ours["满意率"] == "66.7%" and ours["回访人次"] == "3"  # 满意, 基本满意, 不满意
     assert ours["重新办理率"] == "50%"  # one solved, one reopened
     text = pdf_text(desk_papers.write_summary(summary, tmp_path / "s.pdf"))

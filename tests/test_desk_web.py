@@ -16,19 +16,19 @@ from services import accounts
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.test_web import PASSWORD, csrf_of, log_in
-from tests.work import work
+from tests.work import DAY, clock_on, work
 from web.app import init_app
 
 ADMIN = Actor("test:setup")
 HEAD, WIFE, OTHER = make_id("19600101", 1), make_id("19620101", 2), make_id("19700101", 3)
 NAMESAKE = make_id("19650101", 5)  # a second 张三英 in the same community
-TODAY = dt.date.today()
-WEEK = iso_week(TODAY)
+WEEK = iso_week(DAY)
 
 
 @pytest.fixture
 async def site(aiohttp_client, db_url, tmp_path):
-    client = await aiohttp_client(init_app(db_url, secret=b"d" * 32, uploads=tmp_path / "uploads"))
+    client = await aiohttp_client(init_app(db_url, secret=b"d" * 32, uploads=tmp_path / "uploads",
+                                           clock=clock_on(DAY)))
     rows = [
         person("A-001", "张三英", HEAD, "户主", unit="3号101室", tags="低保"),
         person("A-001", "李四", WIFE, "配偶", unit="3号101室"),
@@ -163,7 +163,7 @@ async def test_meeting_page_saves_the_week_and_plans_actions(site):
     await post(site, f"/desk/demands/{first}/link", title="电梯")
     page = await (await site.get("/desk/meeting")).text()
     assert "问题1 电梯" in page and 'name="reception:居委会"' in page and 'name="meeting:物业"' in page
-    monday = dt.date.fromisocalendar(*TODAY.isocalendar()[:2], 1)
+    monday = dt.date.fromisocalendar(*DAY.isocalendar()[:2], 1)
     saved = await post(site, "/desk/meeting", week=WEEK, version="0", meeting_on=monday.isoformat(),
                        **{"reception:居委会": "张主任、李委员", "meeting:物业": "王经理, 赵主管"}, decisions="电梯先修")
     assert "saved=1" in saved.headers["Location"]
@@ -173,7 +173,7 @@ async def test_meeting_page_saves_the_week_and_plans_actions(site):
     assert "已有人先记录" in (text := await second.text()) and ">另一份决定</textarea>" in text
 
     back = f"/desk/meeting?week={WEEK}"
-    due = (TODAY + dt.timedelta(days=7)).isoformat()
+    due = (DAY + dt.timedelta(days=7)).isoformat()
     planned = await post(site, "/desk/problems/1/actions", owner="物业", text="联系维保单位", due=due, back=back)
     assert planned.headers["Location"] == back
     page = await (await site.get(back)).text()
@@ -189,10 +189,10 @@ async def loop_to_done(site) -> tuple[list[int], int]:
     ids = [demand_id(await take(site, q=key)) for key in (HEAD, OTHER)]
     await post(site, f"/desk/demands/{ids[0]}/link", title="电梯")
     await post(site, f"/desk/demands/{ids[1]}/link", problem_id="1")
-    await post(site, "/desk/problems/1/actions", owner="物业", text="换主板", due=TODAY.isoformat())
+    await post(site, "/desk/problems/1/actions", owner="物业", text="换主板", due=DAY.isoformat())
     page = await (await site.get("/desk/problems/1")).text()
     action = re.search(r"/desk/actions/(\d+)/complete", page)[1]
-    await post(site, f"/desk/actions/{action}/complete", problem="1", result="已更换", on=TODAY.isoformat())
+    await post(site, f"/desk/actions/{action}/complete", problem="1", result="已更换", on=DAY.isoformat())
     return ids, 1
 
 
@@ -228,7 +228,7 @@ async def test_lists_page_adds_up_with_the_sheets(site):
     assert one.status == 200 and len((await one.text()).strip().splitlines()) == 1 + 3
     pdf = await site.get(f"/desk/lists?week={WEEK}&format=pdf")
     assert (await pdf.read())[:4] == b"%PDF"
-    notice = await site.get(f"/desk/lists/notice?month={TODAY:%Y-%m}")
+    notice = await site.get(f"/desk/lists/notice?month={DAY:%Y-%m}")
     assert (await notice.read())[:4] == b"%PDF"
     assert (await site.get(f"/desk/lists?week={WEEK}&format=csv")).status == 400  # csv holds one list
 
@@ -248,7 +248,7 @@ async def test_township_and_office_read_only(site):
     assert "请选择安置社区" in pick and 'value="陈家镇/陈家新苑"' in pick and 'value="堡镇/堡新苑"' in pick
     chosen = await (await site.get("/desk/meeting?community=陈家镇/陈家新苑")).text()
     assert "例会 · 陈家新苑" in chosen and 'name="decisions"' not in chosen
-    xlsx = await site.get(f"/desk/summary?month={TODAY:%Y-%m}&township=陈家镇&format=xlsx")
+    xlsx = await site.get(f"/desk/summary?month={DAY:%Y-%m}&township=陈家镇&format=xlsx")
     assert xlsx.status == 200 and (await xlsx.read())[:2] == b"PK"
 
 
@@ -276,7 +276,7 @@ async def test_the_loop_through_the_api(site):
                              json={"title": "电梯故障", "version": problem["version"]})
     assert stale.status == 409 and (await stale.json())["error"]["code"] == "conflict"
     planned = await site.post(f"/api/v1/desk/problems/{problem['id']}/actions", headers=auth,
-                              json={"owner": "物业", "text": "换主板", "due": TODAY.isoformat()})
+                              json={"owner": "物业", "text": "换主板", "due": DAY.isoformat()})
     assert planned.status == 201
     action = (await planned.json())["action_items"][0]["id"]
     done = await (await site.post(f"/api/v1/desk/actions/{action}/complete", headers=auth,
@@ -298,7 +298,7 @@ async def test_the_loop_through_the_api(site):
     assert board["counts"]["linked"] == 2
     found = await (await site.get("/api/v1/desk/residents", headers=auth, params={"q": "张三英"})).json()
     assert len(found) == 2 and HEAD not in str(found)
-    summary = await (await site.get(f"/api/v1/desk/summary?month={TODAY:%Y-%m}", headers=auth)).json()
+    summary = await (await site.get(f"/api/v1/desk/summary?month={DAY:%Y-%m}", headers=auth)).json()
     assert summary["total"]["solved"] == 1
 
 

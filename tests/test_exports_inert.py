@@ -25,12 +25,12 @@ from resettle.policy import load_policy
 from resettle.rules.desk import period
 from resettle.rules.household import Status
 from resettle.sheets import write_sheets, write_table
-from services import desk, funding, registry
+from services import desk, desk_views, funding, registry
 from services.desk_papers import write_lists
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.test_desk_papers import pdf_text
-from tests.work import work
+from tests.work import DAY, clock_on, work
 from web.downloads import attachment
 
 # What a spreadsheet may take for the start of a formula (the full-width forms too: an IME types them).
@@ -44,8 +44,7 @@ COMMUNITY = "=1+2新苑"
 REASON = "=2+5 已转区民政局"  # desk.decline strips the tab a clerk typed first
 VALUE = "=cmd|' /C calc'!A0"
 HEAD, WIFE = make_id("19600101", 1), make_id("19620101", 2)
-TODAY = dt.date.today()
-YEAR = TODAY.year
+YEAR = DAY.year
 
 
 async def seed(tmp_path: Path) -> None:
@@ -59,7 +58,7 @@ async def seed(tmp_path: Path) -> None:
     await registry.record_step(ADMIN, "A-001", Status.ALLOCATED, dt.date(2024, 2, 1))
     await registry.record_step(ADMIN, "A-001", Status.MOVED_IN, dt.date(2024, 3, 1))
     c = await Community.get(name=COMMUNITY)
-    clerk = Actor("test:desk", role="desk", township=c.township_code, community_id=c.id)
+    clerk = work(Actor("test:desk", role="desk", township=c.township_code, community_id=c.id))
     taken = await desk.intake(clerk, None, channel="统一接待", category="物业维修", text=DEMAND, resident=HEAD)
     await desk.link(clerk, [taken["id"]], title=TITLE)
     other = await desk.intake(clerk, None, channel="统一接待", category="物业维修", text="低保咨询", resident=WIFE)
@@ -129,11 +128,11 @@ def test_every_export_stores_formula_text_as_text(cli, tmp_path):
         assert result.exit_code == 0, result.output
         made[name] = tmp_path / name
         return made[name]
-    where = ("--community", COMMUNITY, "--month", TODAY.strftime("%Y-%m"))
+    where = ("--community", COMMUNITY, "--month", DAY.strftime("%Y-%m"))
     out("lists.xlsx", "desk", "lists", *where, "--format", "xlsx")
     out("demands.csv", "desk", "lists", *where, "--list", "demands", "--format", "csv")
     out("problems.csv", "desk", "lists", *where, "--list", "problems", "--format", "csv")
-    out("summary.xlsx", "desk", "summary", "--township", "陈家镇", "--month", TODAY.strftime("%Y-%m"),
+    out("summary.xlsx", "desk", "summary", "--township", "陈家镇", "--month", DAY.strftime("%Y-%m"),
         "--format", "xlsx")
     out("ledger.xlsx", "ledger", "report", "--township", "城桥镇")
     out("ledger.csv", "ledger", "report", "--township", "城桥镇")
@@ -214,9 +213,9 @@ async def test_a_control_character_from_a_sheet_does_not_break_the_papers(db, tm
     rows = [person("A-001", "张\x07三", HEAD, "户主", unit="3号\x01室")]
     assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
     c = await Community.get(name="陈家新苑")
-    clerk = Actor("test:desk", role="desk", township=c.township_code, community_id=c.id)
+    clerk = work(Actor("test:desk", role="desk", township=c.township_code, community_id=c.id))
     await desk.intake(clerk, None, channel="统一接待", category="物业维修", text="楼道灯坏了", resident=HEAD)
-    data = await desk.lists(clerk, None, period(month=TODAY.strftime("%Y-%m")))
+    data = await desk_views.lists(clerk, None, period(month=DAY.strftime("%Y-%m")))
     texts = xlsx_cells(write_lists(data, tmp_path / "l.xlsx"))
     assert {"张\ufffd三", "3号\ufffd室"} <= set(texts)
     assert "张\x07三" in read_csv(write_lists(data, tmp_path / "l.csv", ["demands"]))  # csv holds it as it is
@@ -228,10 +227,10 @@ async def test_pdfs_print_markup_as_typed(db, tmp_path):
     rows = [person("A-001", name, HEAD, "户主")]
     assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
     c = await Community.get(name="陈家新苑")
-    clerk = Actor("test:desk", role="desk", township=c.township_code, community_id=c.id)
+    clerk = work(Actor("test:desk", role="desk", township=c.township_code, community_id=c.id))
     taken = await desk.intake(clerk, None, channel="统一接待", category="物业维修", text=title, resident=HEAD)
     await desk.link(clerk, [taken["id"]], title=title)
-    data = await desk.lists(clerk, None, period(month=TODAY.strftime("%Y-%m")))
+    data = await desk_views.lists(clerk, None, period(month=DAY.strftime("%Y-%m")))
     text = pdf_text(write_lists(data, tmp_path / "l.pdf"))
     flat = text.replace("\n", "")  # a narrow column wraps the name
     assert name in flat and "A&B <b>电梯</b>" in flat
@@ -256,13 +255,14 @@ async def test_web_downloads_are_inert(aiohttp_client, db_url, tmp_path):
     from tests.test_web import PASSWORD, log_in
     from web.app import init_app
 
-    site = await aiohttp_client(init_app(db_url, secret=b"d" * 32, uploads=tmp_path / "uploads"))
+    site = await aiohttp_client(init_app(db_url, secret=b"d" * 32, uploads=tmp_path / "uploads",
+                                         clock=clock_on(DAY)))
     rows = [person("A-001", NAME, HEAD, "户主", community=COMMUNITY, unit=UNIT)]
     assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
     await accounts.add_user(work(ADMIN), "clerk", "社区干部", "desk", PASSWORD, community=COMMUNITY, carriage="居委会")
     await log_in(site, "clerk")
     await take(site, q=HEAD, text=DEMAND)
-    month = TODAY.strftime("%Y-%m")
+    month = DAY.strftime("%Y-%m")
     xlsx = await site.get(f"/desk/lists?month={month}&format=xlsx")
     assert xlsx.status == 200, await xlsx.text()
     (tmp_path / "web.xlsx").write_bytes(await xlsx.read())

@@ -101,9 +101,9 @@ async def test_a_project_that_does_not_qualify_cannot_be_submitted(community):
 
 async def test_case_by_case_needs_a_deliberation_and_a_desk_problem(community):
     clerk = Actor("test:desk", role="desk", township="310151110", community_id=(await Community.get(name=community)).id)
-    demand = await desk.intake(clerk, None, channel="统一接待", category="设施配套", text="小区没有充电桩",
+    demand = await desk.intake(work(clerk), None, channel="统一接待", category="设施配套", text="小区没有充电桩",
                                resident=make_id("19600101", 1))
-    problem = await desk.link(clerk, [demand["id"]], title="缺少电动自行车充电桩")
+    problem = await desk.link(work(clerk), [demand["id"]], title="缺少电动自行车充电桩")
     meeting = {"body": "居民代表会议", "held_on": f"{YEAR}-01-15", "attendance": 21, "votes_for": 15,
                "votes_against": 2}
     project = await funding.draft_from_problem(work(TOWNSHIP), problem["id"], requested=12_000_000,

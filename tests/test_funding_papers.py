@@ -32,9 +32,9 @@ async def desk_problem(community_name: str, title: str, *residents: str) -> int:
     """A 三合署 problem of the community raised by these residents (ID numbers)."""
     found = await Community.get(name=community_name)
     clerk = Actor("test:desk", role="desk", township=found.township_code, community_id=found.id)
-    demands = [(await desk.intake(clerk, None, channel="统一接待", category="设施配套", text=title,
+    demands = [(await desk.intake(work(clerk), None, channel="统一接待", category="设施配套", text=title,
                                   resident=who))["id"] for who in residents]
-    return (await desk.link(clerk, demands, title=title))["id"]
+    return (await desk.link(work(clerk), demands, title=title))["id"]
 
 
 async def case_by_case(requested: int) -> dict:

@@ -196,10 +196,10 @@ async def test_return_with_a_reason_kept_on_refusal(site):
 
 async def test_a_desk_problem_becomes_a_case_by_case_project(site):
     clerk = Actor("test:clerk", role="desk", township="310151110",
-                  community_id=(await desk.desk_info(ADMIN, "陈家新苑"))["community_id"])
-    demand = await desk.intake(clerk, None, channel="统一接待", category="设施配套", text="小区没有充电桩",
+                  community_id=(await desk.desk_info(work(ADMIN), "陈家新苑"))["community_id"])
+    demand = await desk.intake(work(clerk), None, channel="统一接待", category="设施配套", text="小区没有充电桩",
                                resident=make_id("19600101", 1))
-    problem = (await desk.link(clerk, [demand["id"]], title="缺少电动自行车充电桩"))["id"]
+    problem = (await desk.link(work(clerk), [demand["id"]], title="缺少电动自行车充电桩"))["id"]
     await log_in(site, "clerk")
     assert "转为治理项目" not in await (await site.get(f"/desk/problems/{problem}")).text()
     await log_in(site, "liaison")

@@ -161,10 +161,10 @@ async def test_an_api_upload_takes_one_sheet_and_small_options_only(site, monkey
 
 
 async def test_patch_of_a_problem_keeps_the_fields_left_out(site):
-    demand = await desk.intake(ADMIN, "陈家新苑", channel="统一接待", category="物业维修", text="电梯坏了",
+    demand = await desk.intake(work(ADMIN), "陈家新苑", channel="统一接待", category="物业维修", text="电梯坏了",
                                resident=HEAD_ID)
-    problem = await desk.link(ADMIN, [demand["id"]], title="电梯")
-    problem = await desk.edit_problem(ADMIN, problem["id"], title="电梯", description="3号楼两部都坏",
+    problem = await desk.link(work(ADMIN), [demand["id"]], title="电梯")
+    problem = await desk.edit_problem(work(ADMIN), problem["id"], title="电梯", description="3号楼两部都坏",
                                       version=problem["version"])
     url = f"/api/v1/desk/problems/{problem['id']}"
     response = await site.patch(url, json={"title": "3号楼电梯", "version": problem["version"]}, headers=auth(site))

@@ -14,7 +14,7 @@ from resettle.rules.household import Status
 from services import accounts, desk, funding, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
-from tests.work import work
+from tests.work import DAY, work
 from web import security
 from web.app import init_app
 from web.openapi import OPENAPI
@@ -70,11 +70,11 @@ async def desk_ids(site):
     """In each of the two communities, a resident's demand linked to a problem with one action."""
     ids = {}
     for key, community in COMMUNITY.items():
-        demand = await desk.intake(ADMIN, community, channel="统一接待", category="物业维修", text="电梯坏了",
+        demand = await desk.intake(work(ADMIN), community, channel="统一接待", category="物业维修", text="电梯坏了",
                                    resident=PERSON[key])
-        problem = await desk.link(ADMIN, [demand["id"]], title="电梯")
-        problem = await desk.add_action(ADMIN, problem["id"], owner="物业", text="修电梯",
-                                        due=dt.date.today() + dt.timedelta(days=7))
+        problem = await desk.link(work(ADMIN), [demand["id"]], title="电梯")
+        problem = await desk.add_action(work(ADMIN), problem["id"], owner="物业", text="修电梯",
+                                        due=DAY + dt.timedelta(days=7))
         ids[key] = {"demand": demand["id"], "problem": problem["id"], "action": problem["action_items"][0]["id"]}
     return ids
 

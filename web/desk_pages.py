@@ -21,7 +21,7 @@ from resettle.rules import scope as rule
 from resettle.rules.desk import DEMAND, PROBLEM, RATING_LABELS, Period, iso_week, period
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
-from services import desk, ledger, registry
+from services import desk, desk_views, ledger, registry
 from services.audit import audit_log
 from services.desk_papers import (
     LIST_COLUMNS,
@@ -36,9 +36,10 @@ from services.desk_papers import (
     write_notice,
     write_summary,
 )
+from services.work import Work
 from web import downloads
 from web.fields import ID, day, field, number, path_id
-from web.security import actor
+from web.security import actor, work
 
 routes = web.RouteTableDef()
 FEEDBACK_INLINE = 20  # problems awaiting feedback whose residents the board lists with a form each
@@ -60,16 +61,16 @@ def community_key(values: Mapping) -> str | None:
     return field(values, "community") or None
 
 
-def week_of(values: Mapping) -> str:
-    """The ISO week asked for; this week when none is."""
-    return field(values, "week") or iso_week(desk.today())
+def week_of(values: Mapping, today: dt.date) -> str:
+    """The ISO week asked for; the week of `today` when none is."""
+    return field(values, "week") or iso_week(today)
 
 
-def span_of(values: Mapping) -> Period:
-    """The week, month or year asked for; this week when none is."""
+def span_of(values: Mapping, today: dt.date) -> Period:
+    """The week, month or year asked for; the week of `today` when none is."""
     given = {kind: field(values, kind) or None for kind in ("week", "month", "year")}
     if not any(given.values()):
-        given["week"] = iso_week(desk.today())
+        given["week"] = iso_week(today)
     return period(**given)
 
 
@@ -123,19 +124,19 @@ def _pick(request: web.Request, choices: list[dict], title: str) -> web.Response
 
 @routes.get("/desk")
 async def board(request: web.Request) -> web.Response:
-    who, q = actor(request), request.query
+    w, q = work(request), request.query
     key, choices = await _where(request)
-    if key is None and rule.own_community(who) is None:
+    if key is None and rule.own_community(w.actor) is None:
         return _pick(request, choices, "三合署一周看板")
-    data = await desk.board(who, key, week_of(q))
-    info = await desk.desk_info(who, data["community_id"])
-    waiting = [await desk.problem_detail(who, p["id"]) for p in data["awaiting_feedback"][:FEEDBACK_INLINE]]
+    data = await desk_views.board(w, key, week_of(q, w.today))
+    info = await desk.desk_info(w, data["community_id"])
+    waiting = [await desk.problem_detail(w, p["id"]) for p in data["awaiting_feedback"][:FEEDBACK_INLINE]]
     starts = dt.date.fromisoformat(data["starts"])
     return aiohttp_jinja2.render_template("desk_board.html", request, {
         "b": data, "info": info, "waiting": waiting, "choices": choices, "cq": _q(data["community_id"]),
         "ratings": RATING_LABELS, "back": request.path_qs,
         "weeks": {"prev": iso_week(starts - dt.timedelta(days=7)), "next": iso_week(starts + dt.timedelta(days=7)),
-                  "this": iso_week(desk.today())}})
+                  "this": iso_week(w.today)}})
 
 
 # ---------------------------------------------------------------- intake
@@ -149,13 +150,13 @@ def _intake_form(request: web.Request, info: dict, values: dict, *, status: int 
 
 @routes.get("/desk/intake")
 async def intake_form(request: web.Request) -> web.Response:
-    who = actor(request)
-    require(who.role, "desk.work")
+    w = work(request)
+    require(w.actor.role, "desk.work")
     key, choices = await _where(request)
-    if key is None and rule.own_community(who) is None:
+    if key is None and rule.own_community(w.actor) is None:
         return _pick(request, choices, "受理需求")
-    info = await desk.desk_info(who, key)
-    return _intake_form(request, info, {"channel": "reception", "received_on": desk.today().isoformat()})
+    info = await desk.desk_info(w, key)
+    return _intake_form(request, info, {"channel": "reception", "received_on": w.today.isoformat()})
 
 
 @routes.post("/desk/intake")
@@ -163,14 +164,14 @@ async def intake(request: web.Request) -> web.Response:
     """One submit takes the demand when the resident is clear. Otherwise the form comes back with
     everything typed: several residents to choose from, the fields of a non-resident, or (事项对接)
     the resident's ledger lines to choose one of."""
-    who = actor(request)
-    require(who.role, "desk.work")
+    w = work(request)
+    require(w.actor.role, "desk.work")
     form = await request.post()
     v = {name: field(form, name) for name in INTAKE_FIELDS}
-    info = await desk.desk_info(who, community_key(request.query))
+    info = await desk.desk_info(w, community_key(request.query))
     resident = v["person"]
     if not resident and v["q"]:
-        found = await desk.find_residents(who, info["community_id"], v["q"])
+        found = await desk_views.find_residents(w, info["community_id"], v["q"])
         if len(found) == 1:
             resident = str(found[0]["person_id"])
         elif found:
@@ -181,8 +182,8 @@ async def intake(request: web.Request) -> web.Response:
             return _intake_form(request, info, v, stranger=True, focus="contact" if v["name"] else "name",
                                 note=f"本社区登记居民中没有“{v['q']}”。非登记居民请填写姓名和联系电话")
     if resident and v["category"] == info["matter_category"] and not v["lines_offered"] \
-            and allowed(who.role, "ledger.view"):
-        person = await ledger.person_ledger(who, resident)
+            and allowed(w.actor.role, "ledger.view"):
+        person = await ledger.person_ledger(w.actor, resident)
         if person["lines"]:
             return _intake_form(request, info, {**v, "person": resident, "lines_offered": "1"}, resident=person,
                                 lines=person["lines"], focus="entitlement",
@@ -191,7 +192,7 @@ async def intake(request: web.Request) -> web.Response:
         if not resident and not v["name"]:
             raise DomainError("请填写居民的身份证号、姓名或房号；非登记居民请填写姓名和联系电话")
         demand = await desk.intake(
-            who, info["community_id"], channel=v["channel"], category=v["category"], text=v["text"],
+            w, info["community_id"], channel=v["channel"], category=v["category"], text=v["text"],
             resident=resident, name=v["name"], contact=v["contact"], unit=v["unit"],
             entitlement_id=number(v["entitlement"], "事项台账编号"), received_on=day(v["received_on"], "受理日期"))
     except (Forbidden, NotFound):
@@ -204,15 +205,14 @@ async def intake(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------- a demand
 
 
-async def _demand_page(request: web.Request, demand_id: int, *, error: str = "", failed: str = "",
+async def _demand_page(request: web.Request, w: Work, demand_id: int, *, error: str = "", failed: str = "",
                        typed: Mapping | None = None, status: int = 200) -> web.Response:
     """A demand; a received one with the open problems that look like it, to link with one click,
     and the forms to open a problem, answer it on the spot or decline it."""
-    who = actor(request)
     key = community_key(request.query)
-    data = await desk.demand_detail(who, demand_id)
-    steps = allowed_steps(DEMAND, data["status"], who.role)
-    similar = await desk.similar_problems(who, data["community_id"], data["category"], data["text"]) \
+    data = await desk.demand_detail(w, demand_id)
+    steps = allowed_steps(DEMAND, data["status"], w.actor.role)
+    similar = await desk_views.similar_problems(w, data["community_id"], data["category"], data["text"]) \
         if "link" in steps else []
     return aiohttp_jinja2.render_template("desk_demand.html", request, {
         "d": data, "similar": similar, "steps": steps, "new": "new" in request.query, "cq": _q(key),
@@ -221,13 +221,13 @@ async def _demand_page(request: web.Request, demand_id: int, *, error: str = "",
 
 @routes.get(f"/desk/demands/{ID}")
 async def demand(request: web.Request) -> web.Response:
-    return await _demand_page(request, path_id(request))
+    return await _demand_page(request, work(request), path_id(request))
 
 
 Act = Callable[[Mapping], Awaitable[str]]  # a form's work; returns where to go next
 
 
-async def _on_demand(request: web.Request, act: Act) -> web.Response:
+async def _on_demand(request: web.Request, w: Work, act: Act) -> web.Response:
     """Run a demand's form; a refusal is shown on the demand's page with what was typed."""
     form = await request.post()
     try:
@@ -235,55 +235,62 @@ async def _on_demand(request: web.Request, act: Act) -> web.Response:
     except (Forbidden, NotFound):
         raise
     except DomainError as exc:
-        return await _demand_page(request, path_id(request), error=exc.message, failed=request.path.rsplit("/", 1)[1],
-                                  typed=form, status=409 if isinstance(exc, StaleVersion) else 400)
+        return await _demand_page(request, w, path_id(request), error=exc.message,
+                                  failed=request.path.rsplit("/", 1)[1], typed=form,
+                                  status=409 if isinstance(exc, StaleVersion) else 400)
     raise web.HTTPSeeOther(location)
 
 
 @routes.post(f"/desk/demands/{ID}/link")
 async def link(request: web.Request) -> web.Response:
     """并入此问题 (one click) or 新立问题."""
+    w = work(request)
+
     async def act(form: Mapping) -> str:
-        problem = await desk.link(actor(request), [path_id(request)],
+        problem = await desk.link(w, [path_id(request)],
                                   problem_id=number(field(form, "problem_id"), "问题编号"),
                                   title=field(form, "title"), description=field(form, "description"))
         return _at(f"/desk/problems/{problem['id']}", community_key(request.query))
-    return await _on_demand(request, act)
+    return await _on_demand(request, w, act)
 
 
 @routes.post(f"/desk/demands/{ID}/answer")
 async def answer(request: web.Request) -> web.Response:
+    w = work(request)
+
     async def act(form: Mapping) -> str:
-        await desk.answer(actor(request), path_id(request), field(form, "text"),
+        await desk.answer(w, path_id(request), field(form, "text"),
                           version=number(field(form, "version"), "版本号"))
         return _at(f"/desk/demands/{path_id(request)}", community_key(request.query))
-    return await _on_demand(request, act)
+    return await _on_demand(request, w, act)
 
 
 @routes.post(f"/desk/demands/{ID}/decline")
 async def decline(request: web.Request) -> web.Response:
+    w = work(request)
+
     async def act(form: Mapping) -> str:
-        await desk.decline(actor(request), path_id(request), field(form, "reason"),
+        await desk.decline(w, path_id(request), field(form, "reason"),
                            version=number(field(form, "version"), "版本号"))
         return _at(f"/desk/demands/{path_id(request)}", community_key(request.query))
-    return await _on_demand(request, act)
+    return await _on_demand(request, w, act)
 
 
 @routes.post(f"/desk/demands/{ID}/feedback")
 async def feedback(request: web.Request) -> web.Response:
     """A resident's answer, from the board or the problem's page; a refusal shows the problem."""
-    who, demand_id = actor(request), path_id(request)
+    w, demand_id = work(request), path_id(request)
     form = await request.post()
     try:
-        result = await desk.record_feedback(who, demand_id, field(form, "rating"), field(form, "remark"),
+        result = await desk.record_feedback(w, demand_id, field(form, "rating"), field(form, "remark"),
                                             on=day(field(form, "on"), "回访日期"))
     except (Forbidden, NotFound):
         raise
     except DomainError as exc:
-        problem = (await desk.demand_detail(who, demand_id))["problem"]
+        problem = (await desk.demand_detail(w, demand_id))["problem"]
         if problem is None:
             raise
-        return await _problem_page(request, problem, error=exc.message, failed=f"feedback-{demand_id}",
+        return await _problem_page(request, w, problem, error=exc.message, failed=f"feedback-{demand_id}",
                                    typed=form, status=400)
     raise web.HTTPSeeOther(_back(form, _at(f"/desk/problems/{result['problem']}", community_key(request.query))))
 
@@ -291,32 +298,32 @@ async def feedback(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------- a problem
 
 
-async def _problem_page(request: web.Request, problem_id: int, *, error: str = "", failed: str = "",
+async def _problem_page(request: web.Request, w: Work, problem_id: int, *, error: str = "", failed: str = "",
                         typed: Mapping | None = None, status: int = 200) -> web.Response:
     """A problem: its demands with this round's feedback (a form for each resident still to be
     asked), its actions (a form to complete each planned one, one to add another), reopenings, the
     edit form, and the audit history for those who may read it."""
-    who = actor(request)
+    who = w.actor
     key = community_key(request.query)
-    data = await desk.problem_detail(who, problem_id)
+    data = await desk.problem_detail(w, problem_id)
     working = allowed(who.role, "desk.work")
     # the owners come from the desk of the problem's community: desk staff's own, or the one named
-    info = await desk.desk_info(who, key) if working and (key or rule.own_community(who) is not None) else None
+    info = await desk.desk_info(w, key) if working and (key or rule.own_community(who) is not None) else None
     history = await audit_log(who, object_type="problem", object_id=str(problem_id)) \
         if allowed(who.role, "audit.view") else None
     return aiohttp_jinja2.render_template("desk_problem.html", request, {
         "p": data, "info": info, "working": working, "steps": allowed_steps(PROBLEM, data["status"], who.role),
         "history": history, "cq": _q(key),
-        "ratings": RATING_LABELS, "today": desk.today().isoformat(), "back": _at(request.path, key),
+        "ratings": RATING_LABELS, "today": w.today.isoformat(), "back": _at(request.path, key),
         "error": error, "failed": failed, "typed": typed or {}}, status=status)
 
 
 @routes.get(f"/desk/problems/{ID}")
 async def problem(request: web.Request) -> web.Response:
-    return await _problem_page(request, path_id(request))
+    return await _problem_page(request, work(request), path_id(request))
 
 
-async def _on_problem(request: web.Request, problem_id: int, failed: str,
+async def _on_problem(request: web.Request, w: Work, problem_id: int, failed: str,
                       act: Callable[[Mapping], Awaitable[object]]) -> web.Response:
     """Run a problem's form and go where the form says (else to the problem); a refusal (a stale
     version too) is shown on the problem's page with what was typed still in the form."""
@@ -326,7 +333,7 @@ async def _on_problem(request: web.Request, problem_id: int, failed: str,
     except (Forbidden, NotFound):
         raise
     except DomainError as exc:
-        return await _problem_page(request, problem_id, error=exc.message, failed=failed, typed=form,
+        return await _problem_page(request, w, problem_id, error=exc.message, failed=failed, typed=form,
                                    status=409 if isinstance(exc, StaleVersion) else 400)
     raise web.HTTPSeeOther(_back(form, _at(f"/desk/problems/{problem_id}", community_key(request.query))))
 
@@ -334,52 +341,51 @@ async def _on_problem(request: web.Request, problem_id: int, failed: str,
 @routes.post(f"/desk/problems/{ID}/edit")
 async def edit(request: web.Request) -> web.Response:
     """Saved only over the version the clerk read: the second of two clerks is told, text kept."""
-    problem_id = path_id(request)
+    w, problem_id = work(request), path_id(request)
 
     async def act(form: Mapping):
-        return await desk.edit_problem(actor(request), problem_id, title=field(form, "title"),
+        return await desk.edit_problem(w, problem_id, title=field(form, "title"),
                                        description=field(form, "description"),
                                        version=number(field(form, "version"), "版本号") or 0)
-    return await _on_problem(request, problem_id, "edit", act)
+    return await _on_problem(request, w, problem_id, "edit", act)
 
 
 @routes.post(f"/desk/problems/{ID}/actions")
 async def add_action(request: web.Request) -> web.Response:
-    problem_id = path_id(request)
+    w, problem_id = work(request), path_id(request)
 
     async def act(form: Mapping):
         due = day(field(form, "due"), "完成期限")
         if due is None:
             raise DomainError("请填写完成期限")
-        return await desk.add_action(actor(request), problem_id, owner=field(form, "owner"),
+        return await desk.add_action(w, problem_id, owner=field(form, "owner"),
                                      text=field(form, "text"), due=due,
                                      decided_on=day(field(form, "decided_on"), "议定日期"))
-    return await _on_problem(request, problem_id, "action", act)
+    return await _on_problem(request, w, problem_id, "action", act)
 
 
 @routes.post(f"/desk/actions/{ID}/complete")
 async def complete(request: web.Request) -> web.Response:
     """An action done; the form names its problem, whose page shows a refusal."""
-    action_id = path_id(request)
+    w, action_id = work(request), path_id(request)
     problem_id = number(field(await request.post(), "problem"), "问题编号")
     if problem_id is None:
         raise DomainError("缺少实事所属的问题")
 
     async def act(form: Mapping):
-        return await desk.complete_action(actor(request), action_id, result=field(form, "result"),
+        return await desk.complete_action(w, action_id, result=field(form, "result"),
                                           on=day(field(form, "on"), "完成日期"),
                                           version=number(field(form, "version"), "版本号"))
-    return await _on_problem(request, problem_id, f"complete-{action_id}", act)
+    return await _on_problem(request, w, problem_id, f"complete-{action_id}", act)
 
 
 # ---------------------------------------------------------------- the weekly meeting
 
 
-async def _meeting_page(request: web.Request, key: str | None, week: str, *, error: str = "",
+async def _meeting_page(request: web.Request, w: Work, key: str | None, week: str, *, error: str = "",
                         typed: Mapping | None = None, status: int = 200, choices: list | None = None) -> web.Response:
-    who = actor(request)
-    agenda = await desk.agenda(who, key, week)
-    info = await desk.desk_info(who, agenda["community_id"])
+    agenda = await desk_views.agenda(w, key, week)
+    info = await desk.desk_info(w, agenda["community_id"])
     starts = dt.date.fromisoformat(agenda["starts"])
     who_attends = list(dict.fromkeys([*agenda["members"], *agenda["reception_attendance"],
                                       *agenda["meeting_attendance"]]))
@@ -392,27 +398,28 @@ async def _meeting_page(request: web.Request, key: str | None, week: str, *, err
 
 @routes.get("/desk/meeting")
 async def meeting(request: web.Request) -> web.Response:
+    w = work(request)
     key, choices = await _where(request)
-    if key is None and rule.own_community(actor(request)) is None:
+    if key is None and rule.own_community(w.actor) is None:
         return _pick(request, choices, "例会")
-    return await _meeting_page(request, key, week_of(request.query), choices=choices)
+    return await _meeting_page(request, w, key, week_of(request.query, w.today), choices=choices)
 
 
 @routes.post("/desk/meeting")
 async def save_meeting(request: web.Request) -> web.Response:
     """The week's record. A stale version (someone saved first) keeps what was typed on the page."""
-    who, form = actor(request), await request.post()
+    w, form = work(request), await request.post()
     key, week = community_key(request.query), field(form, "week")
     try:
         saved = await desk.save_week(
-            who, key, week, meeting_on=day(field(form, "meeting_on"), "例会日期"),
+            w, key, week, meeting_on=day(field(form, "meeting_on"), "例会日期"),
             reception={k.split(":", 1)[1]: _names(field(form, k)) for k in form if k.startswith("reception:")},
             meeting={k.split(":", 1)[1]: _names(field(form, k)) for k in form if k.startswith("meeting:")},
             decisions=field(form, "decisions"), version=number(field(form, "version"), "版本号") or 0)
     except (Forbidden, NotFound):
         raise
     except DomainError as exc:
-        return await _meeting_page(request, key, week, error=exc.message, typed=form,
+        return await _meeting_page(request, w, key, week, error=exc.message, typed=form,
                                    status=409 if isinstance(exc, StaleVersion) else 400)
     raise web.HTTPSeeOther(_at("/desk/meeting", saved["community_id"], week=saved["week"], saved=1))
 
@@ -420,9 +427,9 @@ async def save_meeting(request: web.Request) -> web.Response:
 @routes.get("/desk/meeting/minutes")
 async def minutes(request: web.Request) -> web.Response:
     """The minutes (纪要) as PDF: attendance per carriage, decisions, the actions decided."""
-    who = actor(request)
-    week = week_of(request.query)
-    agenda = await desk.agenda(who, community_key(request.query), week)
+    w = work(request)
+    week = week_of(request.query, w.today)
+    agenda = await desk_views.agenda(w, community_key(request.query), week)
     return await downloads.attachment(lambda path: write_minutes(agenda, path),
                                       f"{agenda['community']}{week}例会纪要", "pdf")
 
@@ -433,19 +440,19 @@ async def minutes(request: web.Request) -> web.Response:
 @routes.get("/desk/lists")
 async def lists(request: web.Request) -> web.Response:
     """The four lists of a period as tables, and each (or all) as .xlsx, PDF or (one list) .csv."""
-    who, q = actor(request), request.query
+    w, q = work(request), request.query
     key, choices = await _where(request)
-    if key is None and rule.own_community(who) is None:
+    if key is None and rule.own_community(w.actor) is None:
         return _pick(request, choices, "三合署清单")
-    span, shown, fmt = span_of(q), field(q, "list"), field(q, "format")
+    span, shown, fmt = span_of(q, w.today), field(q, "list"), field(q, "format")
     names = chosen_lists([shown] if shown else None)  # refuses a list that does not exist
     if fmt not in ("", *downloads.TYPES):
         raise DomainError("下载格式只能是 xlsx、pdf 或（单张清单）csv")
-    data = await desk.lists(who, key, span)
+    data = await desk_views.lists(w, key, span)
     if fmt:
         name = f"{data['community']}{data['period']}{LIST_NAMES[shown] if shown else '三合署清单'}"
         return await downloads.attachment(lambda path: write_lists(data, path, names), name, fmt)
-    chosen = {span.kind: field(q, span.kind) or iso_week(desk.today())}
+    chosen = {span.kind: field(q, span.kind) or iso_week(w.today)}
     # the rows and columns the papers print, so that page, sheet and PDF add up
     tables = [(name, LIST_COLUMNS[name], list_rows(data, name)) for name in names]
     return aiohttp_jinja2.render_template("desk_lists.html", request, {
@@ -457,19 +464,20 @@ async def lists(request: web.Request) -> web.Response:
 @routes.get("/desk/lists/notice")
 async def notice(request: web.Request) -> web.Response:
     """The 幸福清单 notice (公示) for the community board, names masked."""
-    who = actor(request)
-    data = await desk.notice(who, community_key(request.query), span_of(request.query))
-    return await downloads.attachment(lambda path: write_notice(data, path),
+    w = work(request)
+    data = await desk_views.notice(w, community_key(request.query), span_of(request.query, w.today))
+    return await downloads.attachment(lambda path: write_notice(data, path, on=w.today),
                                       f"{data['community']}{data['period']}幸福清单公示", "pdf")
 
 
 @routes.get("/desk/summary")
 async def summary(request: web.Request) -> web.Response:
     """一月一汇 of a township's communities (or of one) with its chart, as a page, .xlsx or PDF."""
-    who, q = actor(request), request.query
+    w, q = work(request), request.query
+    who = w.actor
     require(who.role, "desk.view")
-    month = field(q, "month") or desk.today().strftime("%Y-%m")
-    data = await desk.summary(who, township=field(q, "township") or None, community=community_key(q), month=month)
+    month = field(q, "month") or w.today.strftime("%Y-%m")
+    data = await desk_views.summary(w, township=field(q, "township") or None, community=community_key(q), month=month)
     fmt = field(q, "format")
     if fmt:
         if fmt not in ("xlsx", "pdf"):

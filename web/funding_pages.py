@@ -40,7 +40,7 @@ from services.funding_papers import (
 from services.work import Work
 from web import downloads, security
 from web.fields import ID, day, field, number, path_id, whole
-from web.security import actor
+from web.security import work
 
 routes = web.RouteTableDef()
 PAGE = 100  # projects per page of the list
@@ -160,12 +160,12 @@ async def home(request: web.Request) -> web.Response:
 
 async def _problem(request: web.Request) -> dict | None:
     """The desk problem of `?problem=` a project is drafted from, with its community."""
-    who = actor(request)
+    w = work(request)
     problem_id = number(field(request.query, "problem"), "问题编号")
     if problem_id is None:
         return None
-    data = await desk.problem_detail(who, problem_id)
-    info = await desk.desk_info(who, data["community_id"])
+    data = await desk.problem_detail(w, problem_id)
+    info = await desk.desk_info(w, data["community_id"])
     return {**data, "community": f"{info['township']}/{info['community']}",
             "community_label": f"{info['township']} · {info['community']}"}
 
