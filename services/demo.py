@@ -85,7 +85,7 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
     counts.update(await _work_some_handoffs(actor, rng))
     password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
     communities = await _desk_communities()
-    users = await _demo_users(actor, password, communities)
+    users = await _demo_users(work, password, communities)
     desk_counts = await _desk_work(work, communities, rng, progress)
     projects = await funding_work(work, communities)
     return {"households": generated.households, "persons": generated.persons, **counts,
@@ -118,7 +118,7 @@ async def _desk_communities() -> list[Community]:
     return [first, second] if second else [first]
 
 
-async def _demo_users(actor: Actor, password: str, communities: list[Community]) -> list[dict]:
+async def _demo_users(work: Work, password: str, communities: list[Community]) -> list[dict]:
     """One account per role, scoped to the demo's busiest township; the desk of the first desk
     community has one login per carriage, the second one login."""
     specs = [
@@ -136,7 +136,7 @@ async def _demo_users(actor: Actor, password: str, communities: list[Community])
     ]
     users = []
     for login, name, role, extra in specs:
-        user = await accounts.add_user(actor, login, name, role, password, **extra)
+        user = await accounts.add_user(work, login, name, role, password, **extra)
         users.append({**user, "scope": user["community"] or user["township"] or "全区"})
     return users
 
