@@ -95,7 +95,7 @@ async def community_of(actor: Actor, community: str | int | None = None) -> Comm
         return found
     if community in (None, ""):
         raise DomainError("请指定安置社区")
-    found = await registry.find_community(str(community).strip())
+    found = await registry.find_community(str(community).strip(), load_policy())
     if not rule.sees_community(actor, found.id, found.township_code):
         raise NotFound(f"找不到安置社区“{community}”")
     return found

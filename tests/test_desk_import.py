@@ -16,6 +16,7 @@ from services.desk_import import import_demands, write_issue_report, write_templ
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.test_desk_papers import ADMIN, HEAD, STRANGER, seed_residents
+from tests.work import work
 
 TODAY = dt.date.today()
 HEADER = ["受理日期", "渠道", "类别", "诉求内容", "姓名", "身份证号", "房号", "联系电话"]
@@ -88,7 +89,7 @@ async def test_residents_matched_by_id_or_name_and_unit(clerk, tmp_path):
     extra = write_csv(tmp_path / "more.csv", [person("A-001", "张三英", HEAD, "户主", unit="3号101室"),
                                               person("A-001", "李四", make_id("19620101", 2), "配偶", unit="3号101室"),
                                               person("A-001", "李四", make_id("19900101", 5), "子女", unit="3号101室")])
-    assert (await import_sheets(ADMIN, [extra])).error_rows == 0
+    assert (await import_sheets(work(ADMIN), [extra])).error_rows == 0
     rows = [demand("路灯", name="赵六", id_number=STRANGER, phone="13900001111"),
             demand("噪音", name="张三"),
             demand("漏水", name="李四", id_number="", unit="3号101室"),

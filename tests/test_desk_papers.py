@@ -16,6 +16,7 @@ from services import desk, desk_papers
 from services.desk_papers import LIST_NAMES, percent, section_title, write_lists
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
+from tests.work import work
 
 ADMIN = Actor("test:admin")
 HEAD, WIFE, OTHER = make_id("19600101", 1), make_id("19620101", 2), make_id("19700101", 3)
@@ -33,7 +34,7 @@ async def seed_residents(tmp_path) -> Actor:
             person("A-001", "李四", WIFE, "配偶", unit="3号101室"),
             person("B-002", "王五", OTHER, "户主", unit="5号202室"),
             person("C-003", "赵六", STRANGER, "户主", origin="堡镇", dest="堡镇", community="堡新苑")]
-    assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
+    assert (await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
     community = await Community.get(name="陈家新苑")
     return Actor("test:desk", role="desk", township=community.township_code, community_id=community.id)
 
