@@ -197,7 +197,7 @@ async def build(communities: int, demands: int, seed: int = 7) -> dict:
     counts = dict.fromkeys(PLAN_TABLES, 0)
     start = time.perf_counter()
     async with in_transaction() as tx:
-        stamp = bulk.db_stamp(tx)
+        stamp = bulk.db_stamp(tx, dt.datetime.now(dt.UTC))
         values = [bulk.db_date(tx, first + dt.timedelta(days=n)) for n in range(DAYS + 28)]  # dues run past today
         history = History(rng, PROBLEM_TOPICS, ANSWERED_TOPICS + DECLINED_TOPICS,
                           lambda n: None if n is None else values[n])

@@ -67,7 +67,7 @@ async def seed(url: str, projects: int) -> dict:
     towns = [t for t in policy.townships if "in" in t.roles]
     async with open_db(url):
         conn = connection()
-        stamp = db_stamp(conn)
+        stamp = db_stamp(conn, dt.datetime.now(dt.UTC))
         async with in_transaction() as tx:
             await insert(
                 tx,

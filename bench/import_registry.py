@@ -94,11 +94,13 @@ def step_generate(path: str, households: int) -> dict:
 async def step_import(url: str, path: str) -> dict:
     from resettle.actor import Actor
     from resettle.db import open_db
+    from resettle.policy import load_policy
     from services.registry_import import import_sheets
+    from services.work import begin
 
     async with open_db(url):
         start = time.perf_counter()
-        report = await import_sheets(Actor("bench"), [path])
+        report = await import_sheets(begin(Actor("bench"), load_policy()), [path])
         seconds = time.perf_counter() - start
     assert report.outcome == "imported", report.summary()
     return {"seconds": seconds, "persons": report.persons_added, "peak_mib": peak_mib()}
@@ -136,14 +138,18 @@ async def step_baseline(source: str, target: str) -> dict:
 async def step_stats(url: str) -> dict:
     from resettle.actor import Actor
     from resettle.db import open_db
+    from resettle.policy import load_policy
     from services import registry
+    from services.work import begin
+
+    bench = begin(Actor("bench"), load_policy())
 
     timings = {"township": [], "community": []}
     async with open_db(url):
         for _ in range(7):
             for by, service in (("township", registry.township_stats), ("community", registry.community_stats)):
                 start = time.perf_counter()
-                rows = await service(Actor("bench"))
+                rows = await service(bench)
                 timings[by].append((time.perf_counter() - start) * 1000)
         total = rows[-1]
     return {f"{by}_ms": statistics.median(values) for by, values in timings.items()} | {

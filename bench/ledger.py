@@ -59,8 +59,10 @@ async def step_ledger(url: str) -> dict:
     from resettle.db import as_date, connection, open_db
     from resettle.policy import load_policy
     from services import ledger
+    from services.work import begin
 
-    policy, actor, result = load_policy(), Actor("bench", role="office"), {}
+    policy, result = load_policy(), {}
+    office = begin(Actor("bench", role="office"), policy)
     async with open_db(url):
         conn = connection()
         persons = pd.DataFrame(await conn.execute_query_dict(
@@ -70,7 +72,7 @@ async def step_ledger(url: str) -> dict:
         await conn.execute_script("DELETE FROM entitlement")
         start = time.perf_counter()
         async with in_transaction() as tx:
-            lines = await ledger.open_lines_bulk(tx, persons, policy)
+            lines = await ledger.open_lines_bulk(tx, persons, policy, office.now())
         result["open_seconds"], result["lines"] = time.perf_counter() - start, lines
         del persons
         rows = await conn.execute_query_dict("SELECT * FROM entitlement ORDER BY id")
@@ -86,7 +88,7 @@ async def step_ledger(url: str) -> dict:
         busiest = counts.index[0]
         households.sort(key=lambda h: (h["dest_township"] != busiest, h["id"]))
         chosen = households[:MOVE_INS]
-        on = dt.date.today() - dt.timedelta(days=3)
+        on = office.today - dt.timedelta(days=3)
         ids = ", ".join(str(h["id"]) for h in chosen)
         # moved in without a 房号: the sheet's provisional ones repeat, and a held unit cannot
         await conn.execute_query(f"UPDATE household SET status = 'moved_in', allocated_on = signed_on, "
@@ -94,7 +96,7 @@ async def step_ledger(url: str) -> dict:
         objects = [types.SimpleNamespace(**h) for h in chosen]
         start = time.perf_counter()
         async with in_transaction() as tx:
-            sent = await ledger.send_move_in(tx, actor, objects, on, policy)
+            sent = await ledger.send_move_in(office, tx, objects, on)
         result["send_seconds"], result["handoffs"] = time.perf_counter() - start, sent
         rows = await conn.execute_query_dict("SELECT * FROM handoff ORDER BY id")
         await conn.execute_script("DELETE FROM handoff")
@@ -105,7 +107,7 @@ async def step_ledger(url: str) -> dict:
         else:
             await conn.execute_script("ANALYZE handoff")
 
-        liaison = Actor("bench:inbox", role="township", township=busiest)
+        liaison = office.by(Actor("bench:inbox", role="township", township=busiest))
         timings = []
         for _ in range(7):
             start = time.perf_counter()

@@ -77,8 +77,9 @@ async def step_prepare(url: str) -> dict:
         import types
 
         async with in_transaction() as tx:
-            await ledger.send_move_in(tx, admin, [types.SimpleNamespace(**h) for h in households],
-                                      dt.date.today() - dt.timedelta(days=3), policy)
+            moving = begin(admin, policy)
+            await ledger.send_move_in(moving, tx, [types.SimpleNamespace(**h) for h in households],
+                                      moving.today - dt.timedelta(days=3))
         busiest = max({h["dest_township"] for h in households},
                       key=lambda t: sum(h["dest_township"] == t for h in households))
         community = await Community.filter(township_code=busiest).order_by("id").first()

@@ -8,9 +8,8 @@ import sys
 
 import click
 
-from cli.common import DATE, EXIT_PARTIAL, db_option, fail, run
+from cli.common import DATE, EXIT_PARTIAL, db_option, fail, run, work
 from cli.output import FORMATS, render
-from resettle.actor import cli_actor
 from resettle.rules.ledger import HANDOFF_STEPS
 from services import ledger
 
@@ -33,7 +32,7 @@ HANDOFF_COLUMNS = {"id": "编号", "kind_label": "类型", "status_label": "状�
 @db_option
 def ledger_show(person, fmt, db) -> None:
     """一个人的事项台账：每项事项由哪个乡镇负责、对接经过。PERSON 为身份证号或人员编号。"""
-    page = run(db, lambda: ledger.person_ledger(cli_actor(), person))
+    page = run(db, lambda: ledger.person_ledger(work(), person))
     if fmt == "json":
         click.echo(json.dumps(page["lines"], ensure_ascii=False, indent=2))
         return
@@ -53,7 +52,7 @@ def ledger_show(person, fmt, db) -> None:
 @db_option
 def ledger_handoffs(township, direction, overdue, show_all, fmt, db) -> None:
     """双向对接单：逾期的排在最前。"""
-    found = run(db, lambda: ledger.list_handoffs(cli_actor(), township=township, direction=direction or "both",
+    found = run(db, lambda: ledger.list_handoffs(work(), township=township, direction=direction or "both",
                                                  overdue=overdue, open_only=not show_all, limit=100_000))
     items = found["items"] if fmt == "json" else [{**h, "overdue": "逾期" if h["overdue"] else ""}
                                                   for h in found["items"]]
@@ -65,7 +64,7 @@ def _ledger_action(action: str):
     @click.option("--reason", default="", help="退回或撤回的原因")
     @db_option
     def command(ids, reason, db) -> None:
-        results = run(db, lambda: ledger.act(cli_actor(), list(ids), action, reason=reason))
+        results = run(db, lambda: ledger.act(work(), list(ids), action, reason=reason))
         failed = [r for r in results if not r["ok"]]
         for r in results:
             click.echo(f"{r['id']}：{'已' + HANDOFF_STEPS[action] if r['ok'] else '未' + HANDOFF_STEPS[action]}"
@@ -87,7 +86,7 @@ for _action in HANDOFF_STEPS:
 @db_option
 def ledger_tags(person, tags, reason, db) -> None:
     """变更一个人的特殊群体标签：适用的事项随之建立，不再适用的随之关闭。"""
-    page = run(db, lambda: ledger.set_tags(cli_actor(), person, tags, reason))
+    page = run(db, lambda: ledger.set_tags(work(), person, tags, reason))
     click.echo(render(page["lines"], LINE_COLUMNS, "table"))
 
 
@@ -98,7 +97,7 @@ def ledger_tags(person, tags, reason, db) -> None:
 @db_option
 def ledger_close(person, reason, on, db) -> None:
     """关闭一个人的全部事项（其未完成的对接单一并撤回）。"""
-    result = run(db, lambda: ledger.close_person(cli_actor(), person, reason, on))
+    result = run(db, lambda: ledger.close_person(work(), person, reason, on))
     click.echo(f"已关闭 {result['closed']} 项事项")
 
 
@@ -109,7 +108,7 @@ def ledger_close(person, reason, on, db) -> None:
 @db_option
 def ledger_routing(line, routing, reason, db) -> None:
     """改变某人某项事项的归属方式（目录之外的个案），写明原因并记入日志。"""
-    result = run(db, lambda: ledger.change_routing(cli_actor(), line, routing, reason))
+    result = run(db, lambda: ledger.change_routing(work(), line, routing, reason))
     click.echo(f"事项台账 {result['id']} 的归属方式已改为 {result['routing']}")
 
 
@@ -122,7 +121,7 @@ def ledger_report(township, other, out, db) -> None:
     """对接清单：本乡镇与各乡镇之间互相等待的事项，逾期标出；打印或发到工作群用。"""
     if not out.lower().endswith((".pdf", ".xlsx", ".csv")):
         fail("--out 只能是 .pdf、.xlsx 或 .csv 文件", 2)
-    report = run(db, lambda: ledger.pair_report(cli_actor(), township, other))
+    report = run(db, lambda: ledger.pair_report(work(), township, other))
     path = ledger.write_pair_report(report, out)
     pending = sum(len(p["awaiting_us"]) + len(p["awaiting_them"]) for p in report["pairs"])
     click.echo(f"已生成 {path}：{report['township']}与 {len(report['pairs'])} 个乡镇之间的 {pending} 张对接单")

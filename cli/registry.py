@@ -3,16 +3,14 @@ Parse options, call a service, print: no rules live here."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from cli.common import DATE, EXIT_PARTIAL, EXIT_REJECTED, db_option, fail, run
+from cli.common import DATE, EXIT_PARTIAL, EXIT_REJECTED, db_option, fail, run, work
 from cli.output import FORMATS, Progress, render
-from resettle.actor import cli_actor
 from resettle.rules.household import Status
 from services import registry
 from services.registry_import import import_sheets, write_issue_report
@@ -41,7 +39,7 @@ IMPORT_LABELS = {
 def registry_import(files, skip_invalid, errors_path, fmt, db) -> None:
     """导入签约交房表（.xlsx / .csv），一行一人。默认全有或全无。"""
     progress = Progress()
-    report = run(db, lambda: import_sheets(cli_actor(), files, skip_invalid=skip_invalid,
+    report = run(db, lambda: import_sheets(work(), files, skip_invalid=skip_invalid,
                                            progress=progress))
     progress.close()
     report_path = None
@@ -102,7 +100,7 @@ COMMUNITY_COLUMNS = {
 def registry_stats(by, fmt, out, db) -> None:
     """底数统计：各乡镇迁出/迁入户数人数，各安置社区户数、人数、入住与人户分离。"""
     service = registry.township_stats if by == "township" else registry.community_stats
-    rows = run(db, lambda: service(cli_actor()))
+    rows = run(db, lambda: service(work()))
     columns = TOWNSHIP_COLUMNS if by == "township" else COMMUNITY_COLUMNS
     if fmt == "json":
         rows = [{k: v for k, v in r.items() if k in columns or k == "code"} for r in rows]
@@ -119,7 +117,7 @@ def registry_stats(by, fmt, out, db) -> None:
 @db_option
 def registry_show(key, fmt, db) -> None:
     """按协议编号或身份证号查看一户：成员（证件号已遮蔽）与各步日期。"""
-    h = run(db, lambda: registry.show_household(cli_actor(), key))
+    h = run(db, lambda: registry.show_household(work(), key))
     if fmt == "json":
         click.echo(json.dumps(h, ensure_ascii=False, indent=2))
         return
@@ -160,11 +158,14 @@ def registry_record(agreement_no, handed_over, allocated, unit, moved_in, reason
     if step == "hukou":
         if not person:
             fail("--hukou-moved 需要用 --person 指明成员身份证号", 2)
-        result = run(db, lambda: registry.record_hukou_moved(cli_actor(), agreement_no, person, value))
+        result = run(db, lambda: registry.record_hukou_moved(work(), agreement_no, person, value))
         click.echo(f"已登记：{result['name']}的户籍于{result['hukou_moved_on']}迁入")
         return
-    when = (on or dt.date.today()) if step is Status.WITHDRAWN else value
-    result = run(db, lambda: registry.record_step(
-        cli_actor(), agreement_no, step, when, unit=unit,
-        reason=reason if step is Status.WITHDRAWN else "", expected_version=version))
+
+    async def record():
+        w = work()
+        when = (on or w.today) if step is Status.WITHDRAWN else value
+        return await registry.record_step(w, agreement_no, step, when, unit=unit,
+                                          reason=reason if step is Status.WITHDRAWN else "", expected_version=version)
+    result = run(db, record)
     click.echo(f"已登记：{result['agreement_no']} 现为{result['status_label']}（版本 {result['version']}）")

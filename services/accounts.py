@@ -123,7 +123,7 @@ async def add_user(work: Work, login: str, name: str, role: str, password: str, 
     if role == "desk":
         if not community:
             raise DomainError("三合署窗口人员须用 --community 指定安置社区")
-        community_row = await registry.find_community(community)
+        community_row = await registry.find_community(community, work.policy)
         township_code = community_row.township_code
         if carriage not in CARRIAGES:
             raise DomainError(f"三合署窗口人员须用 --carriage 指定：{'、'.join(CARRIAGES)}")

@@ -50,10 +50,9 @@ def db_date(conn: BaseDBAsyncClient, value: dt.date | None):
     return value.isoformat()
 
 
-def db_stamp(conn: BaseDBAsyncClient):
-    """Now, for created_at/updated_at in raw SQL: SQLite stores timestamps as text, formatted once
-    per batch rather than once per row through an adapter."""
-    now = dt.datetime.now(dt.UTC)
+def db_stamp(conn: BaseDBAsyncClient, now: dt.datetime):
+    """The moment (`Work.now()`) for created_at/updated_at in raw SQL: SQLite stores timestamps
+    as text, formatted once per batch rather than once per row through an adapter."""
     return now if is_postgres(conn) else now.isoformat(" ")
 
 

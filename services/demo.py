@@ -37,7 +37,6 @@ from services.work import Work
 
 async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 2024,
                     progress: Progress | None = None) -> dict:
-    actor = work.actor
     existing = await Household.all().count()
     if existing:
         raise DomainError(f"数据库里已有 {existing} 户，演示只在空库上运行：请换一个空目录，或用 --db 指定新库")
@@ -51,7 +50,7 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
             tick(done)
 
     generated = write_sheet(sheet, households, seed=seed, progress=step)
-    report = await import_sheets(actor, [sheet], progress=progress)
+    report = await import_sheets(work, [sheet], progress=progress)
     if not report.written:
         raise DomainError(f"演示表导入失败：{report.issues[0].message if report.issues else report.outcome}")
     rng = random.Random(seed)
@@ -64,7 +63,7 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
             progress("登记分房与入住", n + 1, len(handed))
         roll = rng.random()
         if roll < 0.03:
-            await registry.record_step(actor, agreement, Status.WITHDRAWN,
+            await registry.record_step(work, agreement, Status.WITHDRAWN,
                                        handed_on + dt.timedelta(days=5), reason="自愿放弃集中居住（演示）")
             counts["withdrawn"] += 1
             continue
@@ -72,17 +71,17 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
             continue
         allocated_on = handed_on + dt.timedelta(days=rng.randrange(15, 60))
         unit = _free_unit(taken, community_id, rng.randrange(1, 40), rng.randrange(1, 7), rng.randrange(1, 5))
-        await registry.record_step(actor, agreement, Status.ALLOCATED, allocated_on, unit=unit)
+        await registry.record_step(work, agreement, Status.ALLOCATED, allocated_on, unit=unit)
         counts["allocated"] += 1
         if roll < 0.5:
             # most moved in long ago; a few this week, so that some hand-offs are not yet overdue
             moved_on = allocated_on + dt.timedelta(days=rng.randrange(30, 120))
             if roll > 0.45:
-                moved_on = max(moved_on, dt.date.today() - dt.timedelta(days=rng.randrange(0, 3)))
-            await registry.record_step(actor, agreement, Status.MOVED_IN, moved_on)
+                moved_on = max(moved_on, work.today - dt.timedelta(days=rng.randrange(0, 3)))
+            await registry.record_step(work, agreement, Status.MOVED_IN, moved_on)
             counts["moved_in"] += 1
     # letters and digits only: it is read off a terminal and typed into a login form
-    counts.update(await _work_some_handoffs(actor, rng))
+    counts.update(await _work_some_handoffs(work, rng))
     password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
     communities = await _desk_communities()
     users = await _demo_users(work, password, communities)
@@ -90,7 +89,7 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
     projects = await funding_work(work, communities)
     return {"households": generated.households, "persons": generated.persons, **counts,
             "password": password, "users": users, "desk": desk_counts, "funding": projects,
-            "stats": await registry.township_stats(actor),
+            "stats": await registry.township_stats(work),
             "sample_agreement": handed[0][0] if handed else ""}
 
 
@@ -141,14 +140,14 @@ async def _demo_users(work: Work, password: str, communities: list[Community]) -
     return users
 
 
-async def _work_some_handoffs(actor: Actor, rng: random.Random) -> dict:
+async def _work_some_handoffs(work: Work, rng: random.Random) -> dict:
     """Destination townships have accepted and completed part of the hand-offs; the rest wait,
     many of them overdue, as in a real inbox."""
     ids = await Handoff.filter(status="sent").order_by("id").values_list("id", "sent_on")
-    accept = [i for i, sent_on in ids if sent_on < dt.date.today() - dt.timedelta(days=14) and rng.random() < 0.6]
+    accept = [i for i, sent_on in ids if sent_on < work.today - dt.timedelta(days=14) and rng.random() < 0.6]
     complete = [i for i in accept if rng.random() < 0.6]
-    await ledger.act(actor, accept, "accept")
-    await ledger.act(actor, complete, "complete")
+    await ledger.act(work, accept, "accept")
+    await ledger.act(work, complete, "complete")
     return {"handoffs": len(ids), "handoffs_completed": len(complete)}
 
 

@@ -70,9 +70,10 @@ SIMILAR_CANDIDATES = 500  # the newest open problems of a category compared with
 # ---------------------------------------------------------------- scope
 
 
-async def community_of(actor: Actor, community: str | int | None = None) -> Community:
+async def community_of(work: Work, community: str | int | None = None) -> Community:
     """The community an actor works on: desk staff their own (naming another is not found);
     a liaison one of its township's; the office any. `community` is an id or a name."""
+    actor = work.actor
     require(actor.role, "desk.view")
     if (own := rule.own_community(actor)) is not None:
         found = await Community.get(id=own)
@@ -82,7 +83,7 @@ async def community_of(actor: Actor, community: str | int | None = None) -> Comm
         return found
     if community in (None, ""):
         raise DomainError("请指定安置社区")
-    found = await registry.find_community(str(community).strip())
+    found = await registry.find_community(str(community).strip(), work.policy)
     if not rule.sees_community(actor, found.id, found.township_code):
         raise NotFound(f"找不到安置社区“{community}”")
     return found
@@ -130,7 +131,7 @@ def _not_future(on: dt.date | None, what: str, today: dt.date) -> dt.date:
 
 async def desk_info(work: Work, community: str | int | None = None) -> dict:
     """The community's desk: reception slot (its own or the policy's) and members by carriage."""
-    c = await community_of(work.actor, community)
+    c = await community_of(work, community)
     policy = work.policy
     desk = await Desk.get_or_none(community_id=c.id)
     slot = (desk.reception_weekday, desk.reception_start, desk.reception_end) if desk else (
@@ -150,7 +151,7 @@ async def desk_info(work: Work, community: str | int | None = None) -> dict:
 async def set_reception(work: Work, community: str | int | None, weekday: int, start: str, end: str) -> dict:
     """A community's own fixed reception slot (一口受理), replacing the policy's."""
     require(work.actor.role, "desk.work")
-    c = await community_of(work.actor, community)
+    c = await community_of(work, community)
     if not 1 <= weekday <= 7:
         raise DomainError("接待日应为周一到周日")
     if not valid_slot(start, end):
@@ -195,7 +196,7 @@ async def save_week(work: Work, community: str | int | None, week: str, *, recep
     """Record a week: reception attendance per carriage, the meeting's date, attendance and
     decisions. `version` 0 means "I saw no record yet"; a stale version is refused."""
     require(work.actor.role, "desk.work")
-    c = await community_of(work.actor, community)
+    c = await community_of(work, community)
     starts = week_start(week)
     if meeting_on and not starts <= meeting_on < starts + dt.timedelta(days=7):
         raise DomainError(f"例会日期{meeting_on}不在{week}这一周")
@@ -243,7 +244,7 @@ async def intake(work: Work, community: str | int | None, *, channel: str, categ
     one click."""
     require(work.actor.role, "desk.work")
     policy = work.policy
-    c = await community_of(work.actor, community)
+    c = await community_of(work, community)
     channel = parse_label(Channel, CHANNEL_LABELS, channel, "受理渠道")
     category = _category(category, policy)
     text = _text(text, "诉求内容")

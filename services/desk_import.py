@@ -118,7 +118,7 @@ async def import_demands(work: Work, path: str | Path, community: str | int | No
     `rejected` (an error: nothing written) or `preview` (`dry_run`: everything checked, nothing
     kept)."""
     require(work.actor.role, "desk.work")
-    c = await desk.community_of(work.actor, community)
+    c = await desk.community_of(work, community)
     path = Path(path)
     if progress:
         progress("读取表格", 0, 1)

@@ -57,14 +57,14 @@ ACTION_FIELDS = ("id", "problem_id", "owner", "text", "decided_on", "due", "stat
 
 
 async def desk_week(work: Work, community: str | int | None, week: str) -> dict:
-    c = await community_of(work.actor, community)
+    c = await community_of(work, community)
     week_start(week)
     return _week_dict(c, week, await DeskWeek.get_or_none(community_id=c.id, week=week))
 
 
 async def find_residents(work: Work, community: str | int | None, q: str, limit: int = 10) -> list[dict]:
     """Residents of the community by full ID number, name or 房号 (the intake form's lookup)."""
-    c = await community_of(work.actor, community)
+    c = await community_of(work, community)
     q = (q or "").strip()
     if not q or len(q) > 64:
         return []
@@ -81,7 +81,7 @@ async def find_residents(work: Work, community: str | int | None, q: str, limit:
 
 
 async def similar_problems(work: Work, community: str | int | None, category: str, text: str) -> list[dict]:
-    c = await community_of(work.actor, community)
+    c = await community_of(work, community)
     return await _similar(c.id, _category(category, work.policy), _text(text, "诉求内容"))
 
 
@@ -115,7 +115,7 @@ async def lists(work: Work, community: str | int | None, span: Period) -> dict:
     需求清单 demands received in it; 问题清单 problems in the loop during it (opened before its end
     and not yet happy at its start); 实事清单 actions open at some time in it; 幸福清单 problems
     that became happy in it. Overdue is judged today."""
-    c = await community_of(work.actor, community)
+    c = await community_of(work, community)
     now = work.today
     demands = await Demand.filter(community_id=c.id, received_on__gte=span.start,
                                   received_on__lt=span.end).order_by("received_on", "id").only(*DEMAND_FIELDS)
@@ -140,7 +140,7 @@ async def lists(work: Work, community: str | int | None, span: Period) -> dict:
 async def notice(work: Work, community: str | int | None, span: Period) -> dict:
     """The 幸福清单 notice (公示) for the community board: problems made happy in the period, what
     was done, how content residents were, and who raised them with names masked (张*英)."""
-    c = await community_of(work.actor, community)
+    c = await community_of(work, community)
     problems = await Problem.filter(community_id=c.id, happy_on__gte=span.start, happy_on__lt=span.end) \
         .order_by("happy_on", "id").only(*PROBLEM_FIELDS)
     rows = {row["id"]: row for row in await _problem_rows(problems)}
@@ -165,7 +165,7 @@ async def notice(work: Work, community: str | int | None, span: Period) -> dict:
 async def board(work: Work, community: str | int | None = None, week: str | None = None) -> dict:
     """The week's board at the reception table: this week's demands, what waits for the meeting,
     actions due or overdue, and residents waiting to be asked."""
-    c = await community_of(work.actor, community)
+    c = await community_of(work, community)
     week = week or iso_week(work.today)
     starts = week_start(week)
     demands = await Demand.filter(community_id=c.id, received_on__gte=starts,
@@ -188,7 +188,7 @@ async def board(work: Work, community: str | int | None = None, week: str | None
 async def agenda(work: Work, community: str | int | None, week: str) -> dict:
     """The weekly meeting's agenda, built from the data: problems without actions (new, and
     reopened by residents), overdue actions, and the week's demands still waiting."""
-    c = await community_of(work.actor, community)
+    c = await community_of(work, community)
     starts = week_start(week)
     ends = starts + dt.timedelta(days=7)
     record = await DeskWeek.get_or_none(community_id=c.id, week=week)
@@ -229,11 +229,11 @@ async def summary(work: Work, *, township: str | None = None, community: str | i
     policy = work.policy
     span = period(month=month)
     if community not in (None, ""):
-        communities = [await community_of(work.actor, community)]
+        communities = [await community_of(work, community)]
         title = communities[0].name
     else:
         if rule.own_community(work.actor) is not None:
-            communities = [await community_of(work.actor)]
+            communities = [await community_of(work)]
             title = communities[0].name
         else:
             match = policy.match_township(township or "") if township else None

@@ -120,7 +120,7 @@ async def _fields(actor: Actor, policy: Policy, *, community: str | int, kind: s
                   year: int, requested: int, description: str, area_m2: int | None, deliberation: dict | None,
                   department: str) -> dict:
     """Validated columns of a draft; a township drafts only for its own communities."""
-    c = await registry.find_community(str(community).strip())
+    c = await registry.find_community(str(community).strip(), policy)
     if not rule.sees_community(actor, c.id, c.township_code):
         raise NotFound(f"找不到安置社区“{community}”")
     try:

@@ -13,13 +13,12 @@ import numpy as np
 import pandas as pd
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
 from resettle.db import connection
 from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.models import AuditEvent, Entitlement, Handoff, Household, Person
-from resettle.policy import Policy, load_policy
+from resettle.policy import Policy
 from resettle.rules import idnumber
 from resettle.rules import scope as rule
 from resettle.rules.household import Status
@@ -43,6 +42,7 @@ from resettle.rules.tags import join_tags, split_tags
 from resettle.rules.workflow import allowed_steps, apply
 from services import audit, scope  # registry imports this module too: used at call time only
 from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, factorize_rows, insert
+from services.work import Work
 
 ENTITLEMENT_COLUMNS = ("created_at", "updated_at", "person_id", "matter_code", "routing",
                        "responsible_township", "opened_on", "close_reason", "version")
@@ -57,7 +57,7 @@ def matters_for(policy: Policy, tags: Iterable[str], age: int, head: bool) -> li
 # ---------------------------------------------------------------- opening lines
 
 
-async def open_lines_bulk(conn: BaseDBAsyncClient, persons: pd.DataFrame, policy: Policy,
+async def open_lines_bulk(conn: BaseDBAsyncClient, persons: pd.DataFrame, policy: Policy, now: dt.datetime,
                           progress=None) -> int:
     """Open a line for each person × applicable matter, the origin township responsible.
     `persons` has person_id, id_number, relation, tags, origin_township, signed_on (dates). The
@@ -77,7 +77,7 @@ async def open_lines_bulk(conn: BaseDBAsyncClient, persons: pd.DataFrame, policy
     day_codes, days = pd.factorize(persons["signed_on"])
     opened = [db_date(conn, d) for d in days]
     routing = {m.code: m.routing.value for m in policy.matters}
-    stamp = db_stamp(conn)
+    stamp = db_stamp(conn, now)
 
     def rows(first: int, stop: int) -> list[tuple]:
         return [(stamp, stamp, person_ids[i], code, routing[code], origins[i], opened[day_codes[i]], "", 1)
@@ -99,11 +99,12 @@ def _combos(persons: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, list[lis
     return codes, [matters_for(policy, split_tags(t), int(a), bool(h)) for t, a, h in uniques]
 
 
-async def sync_tag_lines(conn: BaseDBAsyncClient, actor: Actor, person_ids: list[int], on: dt.date,
-                         reason: str, policy: Policy) -> None:
+async def sync_tag_lines(work: Work, conn: BaseDBAsyncClient, person_ids: list[int], on: dt.date,
+                         reason: str) -> None:
     """After tags changed: open lines for matters that now apply, close tag-driven lines that
     no longer do. Age- and head-based lines are left alone (policy never rewrites history). A
     line opening after its household moved in gets what `line_need` says, as at the move-in."""
+    actor, policy = work.actor, work.policy
     persons = await Person.filter(id__in=person_ids).prefetch_related("household")
     open_lines = {}
     for line in await Entitlement.filter(person_id__in=person_ids, closed_on=None):
@@ -127,11 +128,10 @@ async def sync_tag_lines(conn: BaseDBAsyncClient, actor: Actor, person_ids: list
                 await _close(actor, line, on, reason)
     households = {p.household.id: p.household for p in persons}
     for household_id, lines in opened.items():
-        await _send_needs(conn, actor, households[household_id], lines, on, policy)
+        await _send_needs(work, conn, households[household_id], lines, on)
 
 
-async def send_new_lines(conn: BaseDBAsyncClient, actor: Actor, person_ids: list[int], on: dt.date,
-                         policy: Policy) -> int:
+async def send_new_lines(work: Work, conn: BaseDBAsyncClient, person_ids: list[int], on: dt.date) -> int:
     """What the lines of persons just added to stored households need (`line_need`): a member a
     sheet adds to a household that has moved in gets its transfers and, unless one is open, a
     notice, as at the move-in. For the import, with the persons it adds to stored households."""
@@ -148,7 +148,7 @@ async def send_new_lines(conn: BaseDBAsyncClient, actor: Actor, person_ids: list
                 (line, person.hukou_township == person.household.dest_township))
     sent = 0
     for household_id, lines in found.items():
-        sent += await _send_needs(conn, actor, households[household_id], lines, on, policy)
+        sent += await _send_needs(work, conn, households[household_id], lines, on)
     return sent
 
 
@@ -158,8 +158,8 @@ def _need(household: Household, line: Entitlement, hukou_at_dest: bool):
                      responsible=line.responsible_township)
 
 
-async def _send_needs(conn: BaseDBAsyncClient, actor: Actor, household: Household,
-                      lines: list[tuple[Entitlement, bool]], on: dt.date, policy: Policy) -> int:
+async def _send_needs(work: Work, conn: BaseDBAsyncClient, household: Household,
+                      lines: list[tuple[Entitlement, bool]], on: dt.date) -> int:
     """The hand-offs some new lines of one household need (each with whether its person's hukou
     is in the destination): their transfers, and a notice unless one is open (a notice lists the
     lines the origin keeps as they stand when it is read, new ones included)."""
@@ -169,9 +169,9 @@ async def _send_needs(conn: BaseDBAsyncClient, actor: Actor, household: Househol
         household_id=household.id, kind=HandoffKind.NOTICE, status__in=list(OPEN)).exists()
     if not transfers and not notice:
         return 0
-    batch = _Batch(conn, on, policy)
+    batch = _Batch(work, conn, on)
     batch.add(household, transfers, notice)
-    return await batch.send(actor)
+    return await batch.send()
 
 
 def _tag_driven(policy: Policy, code: str) -> bool:
@@ -215,8 +215,7 @@ _AT_ORIGIN = ("FROM entitlement e JOIN person p ON p.id = e.person_id JOIN house
               "WHERE e.closed_on IS NULL AND e.responsible_township = h.origin_township")
 
 
-async def send_move_in(conn: BaseDBAsyncClient, actor: Actor, households: list[Household], on: dt.date,
-                       policy: Policy) -> int:
+async def send_move_in(work: Work, conn: BaseDBAsyncClient, households: list[Household], on: dt.date) -> int:
     """On move-in: a transfer for each line that follows the person, one notice telling the
     destination which matters the origin keeps. Many households at once; returns the hand-offs."""
     moving = {h.id: h for h in households if h.origin_township != h.dest_township}
@@ -233,10 +232,10 @@ async def send_move_in(conn: BaseDBAsyncClient, actor: Actor, households: list[H
         noticed.update(row[0] for row in (await conn.execute_query(
             f"SELECT DISTINCT p.household_id {_AT_ORIGIN} AND p.household_id IN ({chunk}) "
             f"AND ({predicates[HandoffKind.NOTICE]})"))[1])
-    batch = _Batch(conn, on, policy)
+    batch = _Batch(work, conn, on)
     for household_id in transfers.keys() | noticed:
         batch.add(moving[household_id], transfers.get(household_id, []), household_id in noticed)
-    return await batch.send(actor, len(moving))
+    return await batch.send(len(moving))
 
 
 async def notice_lines(household_ids: list[int], policy: Policy) -> dict[int, list[dict]]:
@@ -253,21 +252,21 @@ async def notice_lines(household_ids: list[int], policy: Policy) -> dict[int, li
     return found
 
 
-async def _send(conn: BaseDBAsyncClient, actor: Actor, household: Household, transfer: list[int],
-                on: dt.date, policy: Policy) -> int:
+async def _send(work: Work, conn: BaseDBAsyncClient, household: Household, transfer: list[int],
+                on: dt.date) -> int:
     """Transfers of some lines of one household (a hukou move, a new matter after move-in)."""
     matters = dict(await Entitlement.filter(id__in=transfer).values_list("id", "matter_code"))
-    batch = _Batch(conn, on, policy)
+    batch = _Batch(work, conn, on)
     batch.add(household, [(i, matters[i]) for i in transfer], False)
-    return await batch.send(actor)
+    return await batch.send()
 
 
 class _Batch:
     """Hand-off rows and their audit events, written with one bulk insert each."""
 
-    def __init__(self, conn: BaseDBAsyncClient, on: dt.date, policy: Policy):
-        self.conn, self.on, self.policy = conn, on, policy
-        self.stamp = db_stamp(conn)
+    def __init__(self, work: Work, conn: BaseDBAsyncClient, on: dt.date):
+        self.conn, self.on, self.policy, self.actor = conn, on, work.policy, work.actor
+        self.stamp = db_stamp(conn, work.now())
         self.rows: list[tuple] = []
         self.transfers = self.notices = 0
         self._due: dict[int, str] = {}
@@ -294,11 +293,11 @@ class _Batch:
         self.transfers += len(transfers)
         self.notices += 1 if notice else 0
 
-    async def send(self, actor: Actor, households: int = 1) -> int:
+    async def send(self, households: int = 1) -> int:
         """Insert the rows; one audit event for the batch (the rows carry their household)."""
         if self.rows:
             await insert(self.conn, "handoff", HANDOFF_COLUMNS, self.rows)
-            await audit.record(actor, "ledger.send", "handoffs", self.on.isoformat(), {
+            await audit.record(self.actor, "ledger.send", "handoffs", self.on.isoformat(), {
                 "households": [None, households], "transfers": [None, self.transfers],
                 "notices": [None, self.notices]})
         return len(self.rows)
@@ -312,19 +311,16 @@ def _side(actor: Actor, handoff: Handoff) -> str:
     return side
 
 
-async def act(actor: Actor, ids: list[int], action: str, *, reason: str = "", today: dt.date | None = None,
-              policy: Policy | None = None) -> list[dict]:
+async def act(work: Work, ids: list[int], action: str, *, reason: str = "") -> list[dict]:
     """Accept, reject, complete or revoke many hand-offs: each item in its own savepoint,
     succeeding whole or reported with the reason; none is half-done."""
-    require(actor.role, "ledger.handoff")
-    policy = policy or load_policy()
-    today = today or dt.date.today()
+    require(work.actor.role, "ledger.handoff")
     results = []
-    async with in_transaction():
+    async with work.transaction():
         for handoff_id in ids:
             try:
-                async with in_transaction():
-                    results.append(await _act_one(actor, handoff_id, action, reason, today))
+                async with work.transaction():
+                    results.append(await _act_one(work.actor, handoff_id, action, reason, work.today))
             except DomainError as exc:
                 results.append({"id": handoff_id, "ok": False, "message": exc.message})
     return results
@@ -358,13 +354,11 @@ async def _act_one(actor: Actor, handoff_id: int, action: str, reason: str, toda
     return {"id": handoff.id, "ok": True, "status": after.value, "message": HANDOFF_LABELS[after]}
 
 
-async def resend(actor: Actor, handoff_id: int, note: str = "", today: dt.date | None = None,
-                 policy: Policy | None = None) -> dict:
+async def resend(work: Work, handoff_id: int, note: str = "") -> dict:
     """The sender corrects and resends a rejected hand-off: a new one, pointing at the old."""
+    actor, policy, today = work.actor, work.policy, work.today
     require(actor.role, "ledger.handoff")
-    policy = policy or load_policy()
-    today = today or dt.date.today()
-    async with in_transaction():
+    async with work.transaction():
         old = await Handoff.get_or_none(id=handoff_id)
         if old is None or _side(actor, old) == "receiver":
             raise NotFound(f"找不到可重新发出的对接单 {handoff_id}")
@@ -392,15 +386,13 @@ def _township_name(policy: Policy, code: str) -> str:
     return policy.township(code).name
 
 
-async def list_handoffs(actor: Actor, *, township: str | None = None, direction: str = "both",
+async def list_handoffs(work: Work, *, township: str | None = None, direction: str = "both",
                         overdue: bool = False, open_only: bool = True, household: str | None = None,
-                        today: dt.date | None = None, limit: int = PAGE, offset: int = 0,
-                        policy: Policy | None = None) -> dict:
+                        limit: int = PAGE, offset: int = 0) -> dict:
     """Hand-offs to and/or from a township, overdue first, then by due date. A township liaison
     sees only its own; `township` names one for the office."""
+    actor, policy, today = work.actor, work.policy, work.today
     require(actor.role, "ledger.view")
-    policy = policy or load_policy()
-    today = today or dt.date.today()
     query = Handoff.filter(scope.handoffs(actor))
     if (own := rule.own_township(actor)) is not None:
         township = own
@@ -471,11 +463,11 @@ def _describe(h: dict, today: dt.date, policy: Policy, kept: list[dict]) -> dict
             "version": h["version"]}
 
 
-async def person_ledger(actor: Actor, key: str, policy: Policy | None = None) -> dict:
+async def person_ledger(work: Work, key: str) -> dict:
     """A person's lines: each matter, who is responsible now, and its history. `key` is a full
     ID number or a person id."""
+    actor, policy = work.actor, work.policy
     require(actor.role, "ledger.view")
-    policy = policy or load_policy()
     person = await _find_person(key)
     household = await person.household
     lines = await Entitlement.filter(person_id=person.id).order_by("id")
@@ -515,33 +507,33 @@ def _matter_name(policy: Policy, code: str) -> str:
         return code
 
 
-async def set_tags(actor: Actor, key: str, tags: str, reason: str, on: dt.date | None = None,
-                   policy: Policy | None = None) -> dict:
+async def set_tags(work: Work, key: str, tags: str, reason: str, on: dt.date | None = None) -> dict:
     """A person's 特殊群体 tags change (a new 低保 status, say): lines open or close to match."""
+    actor = work.actor
     require(actor.role, "ledger.edit")
     if not reason.strip():
         raise DomainError("变更特殊群体标签须写明原因")
-    policy = policy or load_policy()
-    on = on or dt.date.today()
-    async with in_transaction() as conn:
+    on = on or work.today
+    async with work.transaction() as conn:
         person = await _person_in_scope(actor, key)
         new = join_tags(split_tags(tags))
         updated = await Person.filter(id=person.id, version=person.version).update(tags=new, version=person.version + 1)
         if not updated:
             raise StaleVersion("该人员刚被其他人修改过，请刷新后重试")
         await audit.record(actor, "ledger.tags", "person", person.id, audit.diff({"tags": person.tags}, {"tags": new}))
-        await sync_tag_lines(conn, actor, [person.id], on, reason.strip(), policy)
-    return await person_ledger(actor, str(person.id), policy)
+        await sync_tag_lines(work, conn, [person.id], on, reason.strip())
+    return await person_ledger(work, str(person.id))
 
 
-async def close_person(actor: Actor, key: str, reason: str, on: dt.date | None = None) -> dict:
+async def close_person(work: Work, key: str, reason: str, on: dt.date | None = None) -> dict:
     """Every open line of a person closes (a death, a move out of the district); open hand-offs of
     those lines are revoked."""
+    actor = work.actor
     require(actor.role, "ledger.edit")
     if not reason.strip():
         raise DomainError("关闭事项须写明原因，如“死亡”")
-    on = on or dt.date.today()
-    async with in_transaction():
+    on = on or work.today
+    async with work.transaction():
         person = await _person_in_scope(actor, key)
         lines = await Entitlement.filter(person_id=person.id, closed_on=None)
         for line in lines:
@@ -549,8 +541,9 @@ async def close_person(actor: Actor, key: str, reason: str, on: dt.date | None =
     return {"person_id": person.id, "closed": len(lines)}
 
 
-async def change_routing(actor: Actor, line_id: int, routing: str, reason: str) -> dict:
+async def change_routing(work: Work, line_id: int, routing: str, reason: str) -> dict:
     """One person's line changes routing (an exception to the catalog), with a reason."""
+    actor = work.actor
     require(actor.role, "ledger.edit")
     if not reason.strip():
         raise DomainError("变更事项归属方式须写明原因")
@@ -558,7 +551,7 @@ async def change_routing(actor: Actor, line_id: int, routing: str, reason: str) 
         new = Routing(routing)
     except ValueError:
         raise DomainError("归属方式只能是 STAYS、FOLLOWS 或 HUKOU") from None
-    async with in_transaction():
+    async with work.transaction():
         line = await Entitlement.get_or_none(id=line_id, closed_on=None)
         if line is None:
             raise NotFound(f"找不到未关闭的事项台账 {line_id}")
@@ -589,12 +582,11 @@ async def _person_in_scope(actor: Actor, key: str) -> Person:
     return person
 
 
-async def dashboard(actor: Actor, today: dt.date | None = None, policy: Policy | None = None) -> dict:
+async def dashboard(work: Work) -> dict:
     """The office's view: per matter, open lines still at the origin vs transferred; per township,
     pending and overdue hand-offs and the median days from sending to completion."""
-    require(actor.role, "ledger.dashboard")
-    policy = policy or load_policy()
-    today = today or dt.date.today()
+    policy, today = work.policy, work.today
+    require(work.actor.role, "ledger.dashboard")
     by_matter = await connection().execute_query_dict(
         "SELECT e.matter_code, "
         "SUM(CASE WHEN e.responsible_township = h.origin_township THEN 1 ELSE 0 END) AS at_origin, "
@@ -624,8 +616,8 @@ async def dashboard(actor: Actor, today: dt.date | None = None, policy: Policy |
     return {"matters": matters, "townships": rows}
 
 
-async def send_hukou_transfers(conn: BaseDBAsyncClient, actor: Actor, household: Household, person_id: int,
-                               on: dt.date, policy: Policy) -> int:
+async def send_hukou_transfers(work: Work, conn: BaseDBAsyncClient, household: Household, person_id: int,
+                               on: dt.date) -> int:
     """A person's hukou moved to the destination: the lines whose need the move changes to a
     transfer (`line_need`: HUKOU lines of a moved-in household) are sent now."""
     lines = await Entitlement.filter(person_id=person_id, closed_on=None,
@@ -634,19 +626,17 @@ async def send_hukou_transfers(conn: BaseDBAsyncClient, actor: Actor, household:
                                        status__in=list(OPEN)).values_list("entitlement_id", flat=True))
     moved = [line.id for line in lines if line.id not in pending and _need(household, line, True).handoff
              is HandoffKind.TRANSFER and _need(household, line, False).handoff is not HandoffKind.TRANSFER]
-    return await _send(conn, actor, household, moved, on, policy) if moved else 0
+    return await _send(work, conn, household, moved, on) if moved else 0
 
 
 REPORT_COLUMNS = {"id": "编号", "kind_label": "类型", "household": "协议编号", "person": "人员", "matter": "事项",
                   "status_label": "状态", "sent_on": "发出", "due": "期限", "overdue_label": "逾期"}
 
 
-async def pair_report(actor: Actor, township: str, other: str | None = None, today: dt.date | None = None,
-                      policy: Policy | None = None) -> dict:
+async def pair_report(work: Work, township: str, other: str | None = None) -> dict:
     """对接清单: for a township and each counterpart (or one), what each side awaits from the other."""
+    actor, policy, today = work.actor, work.policy, work.today
     require(actor.role, "ledger.handoff")
-    policy = policy or load_policy()
-    today = today or dt.date.today()
     match = policy.match_township(township)
     if match is None:
         raise DomainError(f"“{township}”不是政策文件中的乡镇")
@@ -655,7 +645,7 @@ async def pair_report(actor: Actor, township: str, other: str | None = None, tod
     other_match = policy.match_township(other) if other else None
     if other and other_match is None:
         raise DomainError(f"“{other}”不是政策文件中的乡镇")
-    listed = await list_handoffs(actor, township=match.code, today=today, limit=1_000_000, policy=policy)
+    listed = await list_handoffs(work, township=match.code, limit=1_000_000)
     pairs: dict[str, dict] = {}
     for item in listed["items"]:
         counterpart = item["to_township"] if item["from_township"] == match.name else item["from_township"]

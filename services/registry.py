@@ -7,27 +7,28 @@ import datetime as dt
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
 from resettle.db import connection, placeholders
 from resettle.errors import DomainError, NotFound
 from resettle.models import Community, Household, Person
-from resettle.policy import Policy, load_policy
+from resettle.policy import Policy
 from resettle.rules import idnumber
 from resettle.rules import scope as rule
 from resettle.rules.household import HOLDS_UNIT, HOUSEHOLD, ORDER, STATUS_LABELS, Dates, Status, unit_key
 from resettle.rules.permissions import require
 from resettle.rules.workflow import apply
 from services import audit, ledger, scope, versioned
+from services.work import Work
 
 STEPS = tuple(s.value for s in ORDER)
 SEARCH_LIMIT = 50
 KEY_MAX = 64  # the longest 协议编号, name or 房号 the registry stores
 
 
-async def find_community(text: str) -> Community:
-    """A community by name, or 乡镇/名称 when two townships use the same name, or its id."""
+async def find_community(text: str, policy: Policy) -> Community:
+    """A community by name, or 乡镇/名称 when two townships use the same name (a township of
+    `policy`), or its id."""
     if text.isascii() and text.isdigit():
         found = await Community.get_or_none(id=int(text)) if len(text) < 10 else None  # ids are 32-bit
         if found is None:
@@ -38,7 +39,7 @@ async def find_community(text: str) -> Community:
         raise NotFound(f"找不到安置社区“{text[:KEY_MAX]}…”")
     query = Community.filter(name=name.strip())
     if township:
-        match = load_policy().match_township(township)
+        match = policy.match_township(township)
         if match is None:
             raise DomainError(f"“{township}”不是政策文件中的乡镇")
         query = query.filter(township_code=match.code)
@@ -60,13 +61,13 @@ def _blank_counts(prefixes: tuple[str, ...]) -> dict:
     return row
 
 
-async def township_stats(actor: Actor, policy: Policy | None = None) -> list[dict]:
+async def township_stats(work: Work) -> list[dict]:
     """Per township: households and persons moved out (origin) and in (destination), with the
     households by status; withdrawn households don't count. A total row ends the list."""
+    actor = work.actor
     require(actor.role, "registry.stats")
-    policy = policy or load_policy()
     rows = {t.code: {"township": t.name, "code": t.code, **_blank_counts(("out_", "in_"))}
-            for t in policy.townships if rule.sees_township(actor, t.code)}
+            for t in work.policy.townships if rule.sees_township(actor, t.code)}
     conn = connection()
     for prefix, column in (("out_", "origin_township"), ("in_", "dest_township")):
         found = await conn.execute_query_dict(
@@ -84,11 +85,11 @@ async def township_stats(actor: Actor, policy: Policy | None = None) -> list[dic
     return result + [_total(result, {"township": "合计", "code": ""})]
 
 
-async def community_stats(actor: Actor, policy: Policy | None = None) -> list[dict]:
+async def community_stats(work: Work) -> list[dict]:
     """Per settlement community: households, persons, moved-in households and 人户分离 persons
     (members of moved-in households whose hukou is not in the destination township)."""
+    actor, policy = work.actor, work.policy
     require(actor.role, "registry.stats")
-    policy = policy or load_policy()
     conn = connection()
     # Aggregate households first (an index-only scan of ix_household_community), then name them.
     found = await conn.execute_query_dict(
@@ -144,11 +145,10 @@ def _dates(h: Household) -> Dates:
     return Dates(h.signed_on, h.handed_over_on, h.allocated_on, h.moved_in_on, h.withdrawn_on)
 
 
-async def search_households(actor: Actor, q: str, *, limit: int = SEARCH_LIMIT,
-                            offset: int = 0, policy: Policy | None = None) -> dict:
+async def search_households(work: Work, q: str, *, limit: int = SEARCH_LIMIT, offset: int = 0) -> dict:
     """Households by 协议编号 (or its start), a member's name, 房号, or an exact full ID."""
+    actor, policy = work.actor, work.policy
     require(actor.role, "registry.view")
-    policy = policy or load_policy()
     q = q.strip()
     if not q or len(q) > KEY_MAX:  # nothing is keyed or named that long
         return {"total": 0, "items": []}
@@ -204,14 +204,13 @@ async def _search_page(conn, actor: Actor, matches: str, keys: list, limit: int,
     return total, [r["id"] for r in page]
 
 
-async def show_household(actor: Actor, key: str, policy: Policy | None = None, *,
-                         full_ids: bool = False) -> dict:
+async def show_household(work: Work, key: str, *, full_ids: bool = False) -> dict:
     """A household with its members (IDs masked) and its dated events, oldest first.
     `full_ids` shows whole ID numbers to the roles that need them and writes an audit event."""
+    actor, policy = work.actor, work.policy
     require(actor.role, "registry.view")
     if full_ids:
         require(actor.role, "registry.full_id")
-    policy = policy or load_policy()
     h = await _find_household(actor, key)
     await h.fetch_related("village", "community")
     members = await Person.filter(household_id=h.id).order_by("id")
@@ -251,15 +250,16 @@ async def show_household(actor: Actor, key: str, policy: Policy | None = None, *
     }
 
 
-async def record_step(actor: Actor, agreement_no: str, step: Status, on: dt.date, *,
+async def record_step(work: Work, agreement_no: str, step: Status, on: dt.date, *,
                       unit: str | None = None, reason: str = "",
                       expected_version: int | None = None) -> dict:
     """Take one step of the household state machine; a stale version is refused, and so is a
     unit another household of the community holds (the database decides, even at once)."""
+    actor = work.actor
     require(actor.role, "registry.record")
     unit = unit_key(unit) if unit else ""
     try:
-        async with in_transaction() as conn:
+        async with work.transaction() as conn:
             h = await _find_household(actor, agreement_no)
             dates = _dates(h)
             apply(HOUSEHOLD, dates.status, step, actor.role, on=on, reason=reason, **dates.facts)
@@ -278,7 +278,7 @@ async def record_step(actor: Actor, agreement_no: str, step: Status, on: dt.date
             await audit.record(actor, f"registry.{step.value}", "household", h.agreement_no,
                                audit.diff(before, changes))
             if step is Status.MOVED_IN:
-                await ledger.send_move_in(conn, actor, [h], on, load_policy())
+                await ledger.send_move_in(work, conn, [h], on)
     except IntegrityError:
         refusal = await unit_taken(h.community_id, unit or unit_key(h.unit), h.id)
         if refusal is None:
@@ -305,10 +305,11 @@ async def unit_taken(community_id: int, unit: str, household_id: int) -> DomainE
                        f"（{STATUS_LABELS[Status(holder['status'])]}），同一套房同一时间只能分给一户")
 
 
-async def record_hukou_moved(actor: Actor, agreement_no: str, id_number: str, on: dt.date) -> dict:
+async def record_hukou_moved(work: Work, agreement_no: str, id_number: str, on: dt.date) -> dict:
     """A member's hukou moved to the destination township: no longer 人户分离."""
+    actor = work.actor
     require(actor.role, "registry.record")
-    async with in_transaction() as conn:
+    async with work.transaction() as conn:
         h = await _find_household(actor, agreement_no)
         number = idnumber.normalize(id_number)
         person = await Person.get_or_none(household_id=h.id, id_number=number)
@@ -326,5 +327,5 @@ async def record_hukou_moved(actor: Actor, agreement_no: str, id_number: str, on
         await Household.filter(id=h.id).update(separated_count=separated)
         await audit.record(actor, "registry.hukou_moved", "person", person.id,
                            audit.diff(before, changes))
-        await ledger.send_hukou_transfers(conn, actor, h, person.id, on, load_policy())
+        await ledger.send_hukou_transfers(work, conn, h, person.id, on)
     return {"agreement_no": h.agreement_no, "name": person.name, "hukou_moved_on": on.isoformat()}

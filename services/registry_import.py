@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,12 +18,11 @@ import numpy as np
 import pandas as pd
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
 from resettle.db import as_date, connection, is_postgres, placeholders
 from resettle.models import Household
-from resettle.policy import Policy, load_policy
+from resettle.policy import Policy
 from resettle.rules.household import STATUS_LABELS, Dates, Status, order_problem
 from resettle.rules.permissions import require
 from resettle.rules.scope import household_columns, own_township, sees_household
@@ -44,6 +42,7 @@ from services.bulk import (
     select_in,
 )
 from services.registry import unit_taken
+from services.work import Work
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BIG_LOAD = 10_000  # rows added by one import above which planner statistics are refreshed
@@ -117,14 +116,11 @@ class _Preview(Exception):
     """Raised at the end of a dry run to roll its writes back."""
 
 
-async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_invalid: bool = False,
-                        policy: Policy | None = None, today: dt.date | None = None,
+async def import_sheets(work: Work, paths: Iterable[str | Path], *, skip_invalid: bool = False,
                         progress: Progress | None = None, dry_run: bool = False) -> ImportReport:
     """Import signing sheets. `dry_run` does everything but commit: the page shows what an
     import would do (counts, every problem) before anything is written."""
-    require(actor.role, "registry.import")
-    policy = policy or load_policy()
-    today = today or dt.date.today()
+    require(work.actor.role, "registry.import")
     paths = [Path(p) for p in paths]
     sheets = []
     for n, path in enumerate(paths):
@@ -135,11 +131,11 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
     if progress:
         progress("逐行校验", 0, 1)
     # Seconds of pandas at city scale: off the event loop, so other requests keep answering.
-    checked = await asyncio.to_thread(check_sheets, sheets, policy, today)
+    checked = await asyncio.to_thread(check_sheets, sheets, work.policy, work.today)
     del sheets
     report.rows_read, report.duplicate_rows = checked.total_rows, checked.duplicate_rows
     with contextlib.suppress(_Preview):
-        await _import_checked(actor, checked, report, policy, today, skip_invalid, progress, dry_run)
+        await _import_checked(work, checked, report, skip_invalid, progress, dry_run)
     if report.outcome == "rejected":
         return report
     _finish_report(report, checked, rejected=False)
@@ -150,11 +146,11 @@ async def import_sheets(actor: Actor, paths: Iterable[str | Path], *, skip_inval
     return report
 
 
-async def _import_checked(actor: Actor, checked: Checked, report: ImportReport, policy: Policy, today: dt.date,
-                          skip_invalid: bool, progress: Progress | None, dry_run: bool) -> None:
+async def _import_checked(work: Work, checked: Checked, report: ImportReport, skip_invalid: bool,
+                          progress: Progress | None, dry_run: bool) -> None:
     held: list[tuple[int, str, int]] = []  # (community, unit, household) the write gives a held unit
     try:
-        await _write_checked(actor, checked, report, policy, today, skip_invalid, progress, dry_run, held)
+        await _write_checked(work, checked, report, skip_invalid, progress, dry_run, held)
     except IntegrityError:
         # A backstop behind _community_fixed and _check_held_units (a race, say): the refusal of
         # the unique index of held units in a sentence, as for a single allocation.
@@ -165,10 +161,10 @@ async def _import_checked(actor: Actor, checked: Checked, report: ImportReport, 
         raise
 
 
-async def _write_checked(actor: Actor, checked: Checked, report: ImportReport, policy: Policy,
-                         today: dt.date, skip_invalid: bool, progress: Progress | None, dry_run: bool,
-                         held: list[tuple[int, str, int]]) -> None:
-    async with in_transaction() as conn:
+async def _write_checked(work: Work, checked: Checked, report: ImportReport, skip_invalid: bool,
+                         progress: Progress | None, dry_run: bool, held: list[tuple[int, str, int]]) -> None:
+    actor, policy = work.actor, work.policy
+    async with work.transaction() as conn:
         # Scope, townships and progress are judged on the stored rows, before anything else
         # about a stored household is looked at (an error must not tell what lies out of scope).
         stored = await _stored_households(conn, checked, actor, policy)
@@ -182,7 +178,7 @@ async def _write_checked(actor: Actor, checked: Checked, report: ImportReport, p
         rows = checked.rows
         if checked.bad_households:
             rows = rows[~rows["agreement_no"].isin(checked.bad_households)].reset_index(drop=True)
-        writer = _Writer(conn, actor, policy, today, report, progress, held)
+        writer = _Writer(work, conn, report, progress, held)
         await writer.write(rows, existing_people, stored)
         if dry_run:
             raise _Preview
@@ -356,12 +352,13 @@ async def _check_held_units(conn: BaseDBAsyncClient, checked: Checked, stored: d
 
 
 class _Writer:
-    def __init__(self, conn: BaseDBAsyncClient, actor: Actor, policy: Policy, today: dt.date,
-                 report: ImportReport, progress: Progress | None, held: list[tuple[int, str, int]]):
-        self.conn, self.actor, self.policy, self.today, self.report = conn, actor, policy, today, report
+    def __init__(self, work: Work, conn: BaseDBAsyncClient, report: ImportReport, progress: Progress | None,
+                 held: list[tuple[int, str, int]]):
+        self.work, self.conn, self.report = work, conn, report
+        self.actor, self.policy, self.today = work.actor, work.policy, work.today
         self.progress = progress
         self.held = held  # (community, unit, household) of stored households written holding a unit
-        self.stamp = db_stamp(conn)
+        self.stamp = db_stamp(conn, work.now())
         self.events: list[tuple[str, object, dict]] = []
 
     def _tick(self, stage: str, total: int) -> Callable[[int], None]:
@@ -515,7 +512,7 @@ class _Writer:
             "relation": fresh["relation"].to_numpy(), "tags": fresh["tags"].to_numpy(),
             "origin_township": fresh["origin_township"].to_numpy(), "signed_on": fresh["signed_on"].to_numpy()}))
         self.report.lines_opened = await ledger.open_lines_bulk(
-            conn, persons, self.policy, self._tick("建立事项台账", len(fresh) * 5))
+            conn, persons, self.policy, self.work.now(), self._tick("建立事项台账", len(fresh) * 5))
         stamp, today = self.stamp, self.today
 
         def judge() -> tuple[set[int], list[int], list[tuple], list[tuple], list[int], list[tuple[int, int]]]:
@@ -559,14 +556,13 @@ class _Writer:
         self.report.persons_updated = len(updates)
         self.report.persons_unchanged = int(known.sum()) - len(updates)
         # What moved-in households' new lines need, as for any line opening after the move-in.
-        await ledger.send_new_lines(conn, self.actor, joined, today, self.policy)
+        await ledger.send_new_lines(self.work, conn, joined, today)
         if hukou_moved:
             households = {h.id: h for h in await Household.filter(id__in={h for _, h in hukou_moved})}
             for person_id, household_id in hukou_moved:
-                await ledger.send_hukou_transfers(conn, self.actor, households[household_id], person_id, today,
-                                                  self.policy)
+                await ledger.send_hukou_transfers(self.work, conn, households[household_id], person_id, today)
         if retagged:
-            await ledger.sync_tag_lines(conn, self.actor, retagged, today, "签约交房表更新特殊群体标签", self.policy)
+            await ledger.sync_tag_lines(self.work, conn, retagged, today, "签约交房表更新特殊群体标签")
         return touched
 
     async def _recount(self, household_ids: set[int]) -> None:

@@ -38,7 +38,7 @@ async def edit(problem: str, version: str, title: str) -> dict:
 
 
 async def allocate(unit: str, agreements: str) -> dict:
-    clerk = Actor("test:liaison")
+    clerk = work(Actor("test:liaison"))
     results = await asyncio.gather(*(registry.record_step(clerk, a, Status.ALLOCATED, dt.date(2023, 7, 1), unit=unit)
                                      for a in json.loads(agreements)), return_exceptions=True)
     unexpected = [repr(r) for r in results if isinstance(r, Exception) and not isinstance(r, DomainError)]

@@ -52,7 +52,7 @@ def live_server(db_url, tmp_path):
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         admin = Actor("test:setup")
-        await import_sheets(admin, [write_csv(tmp_path / "seed.csv", [
+        await import_sheets(work(admin), [write_csv(tmp_path / "seed.csv", [
             person("A-001", "甲", make_id("19600101", 1)), person("A-001", "乙", make_id("19610101", 2), "配偶")])])
         tokens = {}
         setup = work(admin)

@@ -18,7 +18,7 @@ from resettle.rules.household import Status
 from services import accounts, desk, funding, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
-from tests.work import DAY, work
+from tests.work import DAY, clock_on, work
 from web.app import init_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -33,14 +33,14 @@ if not Path(CHROMIUM).exists():
 
 @pytest.fixture
 async def server(db_url, tmp_path):
-    app = init_app(db_url, secret=b"b" * 32, uploads=tmp_path / "uploads")
+    app = init_app(db_url, secret=b"b" * 32, uploads=tmp_path / "uploads", clock=clock_on(DAY))
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     admin = Actor("test:setup")
-    await import_sheets(admin, [write_csv(tmp_path / "seed.csv", [
+    await import_sheets(work(admin), [write_csv(tmp_path / "seed.csv", [
         person("A-001", "甲", make_id("19600101", 1), origin="城桥镇", dest="陈家镇", community="陈家新苑"),
         person("C-003", "丁", make_id("19800101", 4), origin="堡镇", dest="堡镇", community="堡新苑"),
     ])])
@@ -171,7 +171,7 @@ async def test_finance_approves_from_the_queue_and_prints_the_sheet(server, tmp_
     admin = Actor("test:setup")
     for step, on in ((Status.HANDED_OVER, "2024-01-02"), (Status.ALLOCATED, "2024-02-01"),
                      (Status.MOVED_IN, "2024-03-01")):
-        await registry.record_step(admin, "A-001", step, dt.date.fromisoformat(on))
+        await registry.record_step(work(admin), "A-001", step, dt.date.fromisoformat(on))
     project = await funding.draft(work(admin), community="陈家新苑", kind="operation", item="YY01",
                                   title="物业服务补贴", year=DAY.year, requested=36_000)
     await funding.submit(work(admin), project["id"])

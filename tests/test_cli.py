@@ -1,7 +1,7 @@
 """The `resettle` command through click's CliRunner, on the test database."""
 
 import asyncio
-import datetime as dt
+import functools
 import json
 import re
 from pathlib import Path
@@ -11,13 +11,14 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+import services.work
 from cli.main import main
 from resettle.db import open_db
 from services.desk_papers import LIST_NAMES, section_title
 from tests.sheets import make_id, person, write_csv
 from tests.test_desk_papers import DECISIONS, HEAD, WEEK, pdf_text, seed_desk, seed_residents
 from tests.test_funding_papers import desk_problem
-from tests.work import DAY
+from tests.work import DAY, clock_on
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -25,6 +26,8 @@ README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8"
 @pytest.fixture
 def cli(db_url, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    # every command's unit of work (`cli.common.work`) begins on the test's day
+    monkeypatch.setattr(services.work, "begin", functools.partial(services.work.begin, clock=clock_on(DAY)))
     runner = CliRunner()
 
     def invoke(*args):
@@ -53,7 +56,7 @@ def test_demo_then_stats_add_up(cli):
     for line in result.output.splitlines():
         if "resettle funding" in line:
             assert cli(*line.split()[1:]).exit_code == 0, line
-    projects = json.loads(cli("funding", "list", "--year", str(dt.date.today().year), "--format", "json").output)
+    projects = json.loads(cli("funding", "list", "--year", str(DAY.year), "--format", "json").output)
     assert {p["status"] for p in projects} >= {"draft", "submitted", "verified", "approved", "completed"}
     again = cli("demo", "--households", "5")
     assert again.exit_code == 1 and "演示只在空库上运行" in again.output
@@ -350,7 +353,7 @@ def funding_cli(cli, tmp_path):
     return cli
 
 
-YEAR = str(dt.date.today().year)
+YEAR = str(DAY.year)
 SUBSIDY = ("funding", "draft", "--community", "陈家新苑", "--kind", "operation", "--item", "YY01",
            "--title", "物业服务补贴", "--year", YEAR)
 
@@ -371,7 +374,7 @@ def test_funding_workflow_through_the_cli(funding_cli, tmp_path):
     assert cli("funding", "show", project, "--sheet", str(tmp_path / "s.pdf")).exit_code == 0
     sheet = pdf_text(tmp_path / "s.pdf")
     assert "社区治理项目审定单" in sheet and "500.01元" in sheet and "500.00元" in sheet and "50%" in sheet
-    done = cli("funding", "complete", project, "--spent", "999", "--on", dt.date.today().isoformat())
+    done = cli("funding", "complete", project, "--spent", "999", "--on", DAY.isoformat())
     assert done.exit_code == 0 and "实际支出 999.00元" in done.output
 
     shown = json.loads(cli("funding", "show", project, "--format", "json").output)

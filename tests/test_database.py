@@ -28,9 +28,9 @@ async def _seed(url: str, tmp_path) -> None:
         rows = [person("A-001", "张三", make_id("19600101", 1), handed="2024-01-02", tags="低保"),
                 person("A-001", "李四", make_id("19620101", 2), "配偶", handed="2024-01-02"),
                 person("B-002", "王五", make_id("19700101", 3), handed="2024-01-02")]
-        await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])
-        await registry.record_step(ADMIN, "A-001", Status.ALLOCATED, dt.date(2024, 2, 1), unit="1号101室")
-        await registry.record_step(ADMIN, "A-001", Status.MOVED_IN, dt.date(2024, 3, 1))
+        await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", rows)])
+        await registry.record_step(work(ADMIN), "A-001", Status.ALLOCATED, dt.date(2024, 2, 1), unit="1号101室")
+        await registry.record_step(work(ADMIN), "A-001", Status.MOVED_IN, dt.date(2024, 3, 1))
         demand = await desk.intake(work(ADMIN), "陈家新苑", channel="电话", category="停车", text="车位不够",
                                    resident=make_id("19600101", 1))
         await desk.link(work(ADMIN), [demand["id"]], title="车位")
@@ -92,7 +92,7 @@ def test_sqlite_backup_and_restore(sqlite_source, tmp_path):
 
     async def lose_a_household():
         async with open_db(sqlite_source):
-            await registry.record_step(ADMIN, "B-002", Status.WITHDRAWN, dt.date(2024, 2, 1), reason="放弃")
+            await registry.record_step(work(ADMIN), "B-002", Status.WITHDRAWN, dt.date(2024, 2, 1), reason="放弃")
             return await Household.filter(status="withdrawn").count()
     assert asyncio.run(lose_a_household()) == 1
     database.restore(ADMIN, sqlite_source, tmp_path / "backup.db")
@@ -115,7 +115,7 @@ def test_postgres_backup_and_restore(db_url, tmp_path, monkeypatch):
 
     async def withdraw():
         async with open_db(db_url):
-            await registry.record_step(ADMIN, "B-002", Status.WITHDRAWN, dt.date(2024, 2, 1), reason="放弃")
+            await registry.record_step(work(ADMIN), "B-002", Status.WITHDRAWN, dt.date(2024, 2, 1), reason="放弃")
     asyncio.run(withdraw())
     database.restore(ADMIN, db_url, tmp_path / "backup.dump")
     assert asyncio.run(_counts(db_url)) == before

@@ -34,7 +34,7 @@ async def community(db, tmp_path):
         person("B-002", "王五", OTHER, "户主", unit="5号202室"),
         person("C-003", "赵六", make_id("19800101", 4), "户主", origin="堡镇", dest="堡镇", community="堡新苑"),
     ]
-    assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
+    assert (await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
     return await Community.get(name="陈家新苑")
 
 

@@ -89,7 +89,7 @@ async def test_residents_matched_by_id_or_name_and_unit(clerk, tmp_path):
     extra = write_csv(tmp_path / "more.csv", [person("A-001", "张三英", HEAD, "户主", unit="3号101室"),
                                               person("A-001", "李四", make_id("19620101", 2), "配偶", unit="3号101室"),
                                               person("A-001", "李四", make_id("19900101", 5), "子女", unit="3号101室")])
-    assert (await import_sheets(ADMIN, [extra])).error_rows == 0
+    assert (await import_sheets(work(ADMIN), [extra])).error_rows == 0
     rows = [demand("路灯", name="赵六", id_number=STRANGER, phone="13900001111"),
             demand("噪音", name="张三"),
             demand("漏水", name="李四", id_number="", unit="3号101室"),

@@ -34,7 +34,7 @@ async def seed_residents(tmp_path) -> Work:
             person("A-001", "李四", WIFE, "配偶", unit="3号101室"),
             person("B-002", "王五", OTHER, "户主", unit="5号202室"),
             person("C-003", "赵六", STRANGER, "户主", origin="堡镇", dest="堡镇", community="堡新苑")]
-    assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
+    assert (await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
     community = await Community.get(name="陈家新苑")
     return work(Actor("test:desk", role="desk", township=community.township_code, community_id=community.id))
 

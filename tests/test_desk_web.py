@@ -36,7 +36,7 @@ async def site(aiohttp_client, db_url, tmp_path):
         person("D-004", "张三英", NAMESAKE, "户主", unit="7号303室"),
         person("C-003", "赵六", make_id("19800101", 4), "户主", origin="堡镇", dest="堡镇", community="堡新苑"),
     ]
-    await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])
+    await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", rows)])
     for login, role, extra in (("clerk", "desk", {"community": "陈家新苑", "carriage": "居委会"}),
                                ("clerk2", "desk", {"community": "陈家新苑", "carriage": "物业"}),
                                ("liaison", "township", {"township": "陈家镇"}), ("office", "office", {})):

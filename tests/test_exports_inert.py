@@ -53,10 +53,10 @@ async def seed(tmp_path: Path) -> None:
     project titled NAME."""
     rows = [person("A-001", NAME, HEAD, "户主", community=COMMUNITY, unit=UNIT, handed="2024-01-02", tags="党员"),
             person("A-001", "李四", WIFE, "配偶", community=COMMUNITY, unit=UNIT, handed="2024-01-02", tags="低保")]
-    report = await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])
+    report = await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", rows)])
     assert report.outcome == "imported", report.issues
-    await registry.record_step(ADMIN, "A-001", Status.ALLOCATED, dt.date(2024, 2, 1))
-    await registry.record_step(ADMIN, "A-001", Status.MOVED_IN, dt.date(2024, 3, 1))
+    await registry.record_step(work(ADMIN), "A-001", Status.ALLOCATED, dt.date(2024, 2, 1))
+    await registry.record_step(work(ADMIN), "A-001", Status.MOVED_IN, dt.date(2024, 3, 1))
     c = await Community.get(name=COMMUNITY)
     clerk = work(Actor("test:desk", role="desk", township=c.township_code, community_id=c.id))
     taken = await desk.intake(clerk, None, channel="统一接待", category="物业维修", text=DEMAND, resident=HEAD)
@@ -211,7 +211,7 @@ async def test_a_control_character_from_a_sheet_does_not_break_the_papers(db, tm
     """The web refuses control characters, a signing sheet does not: an .xlsx cannot hold them,
     and one such name made every list of its community fail to download (IllegalCharacterError)."""
     rows = [person("A-001", "张\x07三", HEAD, "户主", unit="3号\x01室")]
-    assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
+    assert (await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
     c = await Community.get(name="陈家新苑")
     clerk = work(Actor("test:desk", role="desk", township=c.township_code, community_id=c.id))
     await desk.intake(clerk, None, channel="统一接待", category="物业维修", text="楼道灯坏了", resident=HEAD)
@@ -225,7 +225,7 @@ async def test_pdfs_print_markup_as_typed(db, tmp_path):
     """reportlab's Paragraph parses markup: a name with <font> or & must print as typed."""
     name, title = "<font size=40>王</font>&amp;五", "A&B <b>电梯</b> " + "很长的问题描述" * 12
     rows = [person("A-001", name, HEAD, "户主")]
-    assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
+    assert (await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
     c = await Community.get(name="陈家新苑")
     clerk = work(Actor("test:desk", role="desk", township=c.township_code, community_id=c.id))
     taken = await desk.intake(clerk, None, channel="统一接待", category="物业维修", text=title, resident=HEAD)
@@ -258,7 +258,7 @@ async def test_web_downloads_are_inert(aiohttp_client, db_url, tmp_path):
     site = await aiohttp_client(init_app(db_url, secret=b"d" * 32, uploads=tmp_path / "uploads",
                                          clock=clock_on(DAY)))
     rows = [person("A-001", NAME, HEAD, "户主", community=COMMUNITY, unit=UNIT)]
-    assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
+    assert (await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
     await accounts.add_user(work(ADMIN), "clerk", "社区干部", "desk", PASSWORD, community=COMMUNITY, carriage="居委会")
     await log_in(site, "clerk")
     await take(site, q=HEAD, text=DEMAND)

@@ -34,10 +34,10 @@ YEAR = DAY.year
 async def community(db, tmp_path):
     """陈家新苑 with 4 moved-in households (2 not yet moved in)."""
     rows = [person(f"A-{i:03d}", f"户主{i}", make_id("19600101", i), handed="2024-01-02") for i in range(1, 7)]
-    assert (await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
+    assert (await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", rows)])).outcome == "imported"
     for i in range(1, 5):
-        await registry.record_step(ADMIN, f"A-{i:03d}", Status.ALLOCATED, dt.date(2024, 2, 1))
-        await registry.record_step(ADMIN, f"A-{i:03d}", Status.MOVED_IN, dt.date(2024, 3, 1))
+        await registry.record_step(work(ADMIN), f"A-{i:03d}", Status.ALLOCATED, dt.date(2024, 2, 1))
+        await registry.record_step(work(ADMIN), f"A-{i:03d}", Status.MOVED_IN, dt.date(2024, 3, 1))
     return "陈家新苑"
 
 

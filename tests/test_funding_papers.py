@@ -122,10 +122,10 @@ async def approved_year(tmp_path) -> dict:
     returns finance's summary of the year."""
     rows = [person(f"B-{i:03d}", f"堡镇户主{i}", make_id("19500101", i), origin="堡镇", dest="堡镇",
                    community="堡新苑", handed="2024-01-02") for i in range(1, 4)]
-    assert (await import_sheets(ADMIN, [write_csv(tmp_path / "m.csv", rows)])).outcome == "imported"
+    assert (await import_sheets(work(ADMIN), [write_csv(tmp_path / "m.csv", rows)])).outcome == "imported"
     for i in range(1, 4):
-        await registry.record_step(ADMIN, f"B-{i:03d}", Status.ALLOCATED, dt.date(2024, 2, 1))
-        await registry.record_step(ADMIN, f"B-{i:03d}", Status.MOVED_IN, dt.date(2024, 3, 1))
+        await registry.record_step(work(ADMIN), f"B-{i:03d}", Status.ALLOCATED, dt.date(2024, 2, 1))
+        await registry.record_step(work(ADMIN), f"B-{i:03d}", Status.MOVED_IN, dt.date(2024, 3, 1))
     health = Actor("test:wj", role="department", department="区卫生健康委")
     plans = [(TOWNSHIP, "陈家新苑", "YY01", 144_000, HOUSING, 143_999, 143_333),
              (TOWNSHIP, "陈家新苑", "JS02", 50_000_000, health, 45_000_000, 44_444_445),

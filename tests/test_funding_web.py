@@ -35,10 +35,10 @@ async def site(aiohttp_client, db_url, tmp_path):
                                            clock=clock_on(DAY)))
     rows = [person(f"A-{i:03d}", f"户主{i}", make_id("19600101", i), handed="2024-01-02") for i in range(1, 5)]
     rows.append(person("C-009", "丁", make_id("19800101", 9), origin="堡镇", dest="堡镇", community="堡新苑"))
-    await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])
+    await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", rows)])
     for i in range(1, 5):
-        await registry.record_step(ADMIN, f"A-{i:03d}", Status.ALLOCATED, dt.date(2024, 2, 1))
-        await registry.record_step(ADMIN, f"A-{i:03d}", Status.MOVED_IN, dt.date(2024, 3, 1))
+        await registry.record_step(work(ADMIN), f"A-{i:03d}", Status.ALLOCATED, dt.date(2024, 2, 1))
+        await registry.record_step(work(ADMIN), f"A-{i:03d}", Status.MOVED_IN, dt.date(2024, 3, 1))
     for login, role, extra in (("liaison", "township", {"township": "陈家镇"}),
                                ("housing", "department", {"department": "区房管局"}),
                                ("civil", "department", {"department": "区民政局"}),

@@ -10,13 +10,14 @@ from resettle.models import AuditEvent, Community, Household, Person, Village
 from services import registry_import
 from services.registry_import import import_sheets
 from tests.sheets import HEADER, make_id, person, write_csv, write_xlsx
+from tests.work import work
 
 ACTOR = Actor("test:clerk")
 TODAY = dt.date(2026, 1, 1)
 
 
 async def run(*paths, **kw):
-    return await import_sheets(ACTOR, paths, today=TODAY, **kw)
+    return await import_sheets(work(ACTOR, on=TODAY), paths, **kw)
 
 
 def family(agreement="A-001", seq=1, **kw):

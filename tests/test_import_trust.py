@@ -1,6 +1,7 @@
 """The registry import under hostile or careless sheets: scope judged on the stored rows, one
 户主 per household, townships never changed by a sheet, provisional 房号, warnings at scale."""
 
+import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
@@ -15,6 +16,7 @@ from resettle.policy import default_policy_path, load_policy
 from services import registry
 from services.registry_import import import_sheets, write_issue_report
 from tests.sheets import make_id, person, write_csv
+from tests.work import work
 
 TODAY = dt.date(2026, 1, 1)
 OFFICE = Actor("test:office", role="office")
@@ -23,7 +25,7 @@ BAOZHEN = Actor("web:bz", role="township", township="310151102")  # 堡镇, no p
 
 
 async def run(actor, *paths, **kw):
-    return await import_sheets(actor, paths, today=TODAY, **kw)
+    return await import_sheets(work(actor, on=TODAY), paths, **kw)
 
 
 def family(agreement="A-001", seq=1, **kw):
@@ -60,7 +62,7 @@ async def test_liaison_cannot_take_another_townships_household(db, tmp_path):
     assert await stored() == before
     assert await Person.filter(relation="户主").count() == 1
     with pytest.raises(NotFound):
-        await registry.show_household(BAOZHEN, "A-001", full_ids=True)
+        await registry.show_household(work(BAOZHEN), "A-001", full_ids=True)
     # --skip-invalid skips the whole household and writes nothing of it either
     report = await run(BAOZHEN, write_csv(tmp_path / "attack.csv", attack), skip_invalid=True)
     assert report.households_skipped == 1 and report.persons_added == 0
@@ -114,7 +116,7 @@ async def test_a_sheet_never_moves_a_household_to_another_township(db, tmp_path,
 
 async def test_a_provisional_unit_shared_or_held_is_a_warning(db, tmp_path):
     await seeded(tmp_path)
-    await registry.record_step(OFFICE, "A-001", registry.Status.ALLOCATED, dt.date(2024, 1, 5),
+    await registry.record_step(work(OFFICE), "A-001", registry.Status.ALLOCATED, dt.date(2024, 1, 5),
                                unit="27号503室")
     rows = (family("B-002", seq=10, unit="27号503室") + family("C-003", seq=20, unit="28号101室")
             + family("D-004", seq=30, unit="28号101室"))
@@ -130,7 +132,7 @@ async def test_a_provisional_unit_shared_or_held_is_a_warning(db, tmp_path):
 async def test_a_held_unit_out_of_scope_is_not_named(db, tmp_path):
     """A liaison of the origin township learns that the unit is held, not by whom."""
     await seeded(tmp_path)
-    await registry.record_step(OFFICE, "A-001", registry.Status.ALLOCATED, dt.date(2024, 1, 5),
+    await registry.record_step(work(OFFICE), "A-001", registry.Status.ALLOCATED, dt.date(2024, 1, 5),
                                unit="27号503室")
     rows = family("B-002", seq=10, origin="堡镇", unit="27号503室")
     report = await run(BAOZHEN, write_csv(tmp_path / "units.csv", rows))
@@ -153,7 +155,8 @@ async def test_repeated_warning_is_reported_once_with_count_and_first_rows(db, t
     unmarked.write_text(re.sub(r"(?m)^roles = .*$", "roles = []",
                                Path(default_policy_path()).read_text(encoding="utf-8")), encoding="utf-8")
     stats = write_sheet(tmp_path / "g.csv", 400, seed=3)
-    report = await run(OFFICE, tmp_path / "g.csv", policy=load_policy(str(unmarked)))
+    under = dataclasses.replace(work(OFFICE, on=TODAY), policy=load_policy(str(unmarked)))
+    report = await import_sheets(under, [tmp_path / "g.csv"])
     assert report.outcome == "imported", report.issues[:3]
     townships = [i for i in report.issues if "未标为" in i.message]
     # one finding per township named, however many rows name it

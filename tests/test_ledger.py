@@ -12,6 +12,7 @@ from resettle.rules.household import Status
 from services import ledger, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
+from tests.work import work
 
 OFFICE = Actor("test:office", role="office")
 CHENQIAO = Actor("test:cq", role="township", township="310151101")  # 城桥镇: origin
@@ -28,7 +29,7 @@ async def family(db, tmp_path):
         person("A-001", "丙", SON, "父亲", handed="2024-01-02"),  # 80+ at signing
         person("B-002", "丁", make_id("19700101", 4), "户主", origin="陈家镇", village="瀛东村", dest="陈家镇"),
     ]
-    report = await import_sheets(OFFICE, [write_csv(tmp_path / "f.csv", rows)])
+    report = await import_sheets(work(OFFICE), [write_csv(tmp_path / "f.csv", rows)])
     assert report.outcome == "imported"
     return report
 
@@ -39,8 +40,8 @@ async def lines_of(id_number):
 
 
 async def move_in(agreement="A-001"):
-    await registry.record_step(OFFICE, agreement, Status.ALLOCATED, D(2024, 2, 1))
-    await registry.record_step(OFFICE, agreement, Status.MOVED_IN, D(2024, 3, 1))
+    await registry.record_step(work(OFFICE), agreement, Status.ALLOCATED, D(2024, 2, 1))
+    await registry.record_step(work(OFFICE), agreement, Status.MOVED_IN, D(2024, 3, 1))
 
 
 async def test_lines_open_at_signing_by_the_catalog(family):
@@ -69,7 +70,7 @@ async def test_move_in_sends_transfers_and_one_notice(family):
 
 
 async def test_a_move_within_one_township_hands_nothing_off(family):
-    await registry.record_step(OFFICE, "B-002", Status.HANDED_OVER, D(2024, 1, 1))
+    await registry.record_step(work(OFFICE), "B-002", Status.HANDED_OVER, D(2024, 1, 1))
     await move_in("B-002")
     assert await Handoff.filter(household__agreement_no="B-002").count() == 0
 
@@ -78,41 +79,41 @@ async def test_responsibility_moves_only_when_a_transfer_completes(family):
     await move_in()
     line = (await lines_of(WIFE))["DB"]
     handoff = await Handoff.get(entitlement_id=line.id)
-    [result] = await ledger.act(CHENJIA, [handoff.id], "accept", today=D(2024, 3, 4))
+    [result] = await ledger.act(work(CHENJIA, on=D(2024, 3, 4)), [handoff.id], "accept")
     assert result["ok"] and (await Entitlement.get(id=line.id)).responsible_township == "310151101"
-    [result] = await ledger.act(CHENJIA, [handoff.id], "complete", today=D(2024, 3, 10))
+    [result] = await ledger.act(work(CHENJIA, on=D(2024, 3, 10)), [handoff.id], "complete")
     assert result["ok"] and (await Entitlement.get(id=line.id)).responsible_township == "310151110"
     notice = await Handoff.get(household__agreement_no="A-001", kind="notice")
-    await ledger.act(CHENJIA, [notice.id], "accept")
-    await ledger.act(CHENJIA, [notice.id], "complete")
+    await ledger.act(work(CHENJIA), [notice.id], "accept")
+    await ledger.act(work(CHENJIA), [notice.id], "complete")
     assert all(e.responsible_township == "310151101" for e in (await lines_of(WIFE)).values() if e.matter_code != "DB")
 
 
 async def test_who_may_act(family):
     await move_in()
     handoff = await Handoff.filter(kind="transfer").first()
-    [own] = await ledger.act(CHENQIAO, [handoff.id], "accept")
+    [own] = await ledger.act(work(CHENQIAO), [handoff.id], "accept")
     assert not own["ok"] and "接收方" in own["message"]
-    [no_reason] = await ledger.act(CHENJIA, [handoff.id], "reject")
+    [no_reason] = await ledger.act(work(CHENJIA), [handoff.id], "reject")
     assert not no_reason["ok"] and "原因" in no_reason["message"]
     stranger = Actor("test:bz", role="township", township="310151102")
-    [hidden] = await ledger.act(stranger, [handoff.id], "accept")
+    [hidden] = await ledger.act(work(stranger), [handoff.id], "accept")
     assert not hidden["ok"] and "找不到" in hidden["message"]
-    [rejected] = await ledger.act(CHENJIA, [handoff.id], "reject", reason="该户尚未实际入住")
+    [rejected] = await ledger.act(work(CHENJIA), [handoff.id], "reject", reason="该户尚未实际入住")
     assert rejected["ok"]
     with pytest.raises(NotFound):
-        await ledger.resend(CHENJIA, handoff.id)  # only the sender resends
-    again = await ledger.resend(CHENQIAO, handoff.id, note="已核实入住")
+        await ledger.resend(work(CHENJIA), handoff.id)  # only the sender resends
+    again = await ledger.resend(work(CHENQIAO), handoff.id, note="已核实入住")
     assert again["status"] == "sent" and (await Handoff.get(id=again["id"])).resend_of_id == handoff.id
-    [revoked] = await ledger.act(CHENQIAO, [again["id"]], "revoke")
+    [revoked] = await ledger.act(work(CHENQIAO), [again["id"]], "revoke")
     assert revoked["ok"]
 
 
 async def test_bulk_reports_each_item_and_none_is_half_done(family):
     await move_in()
     ids = [h.id for h in await Handoff.filter(kind="transfer").order_by("id")]
-    await ledger.act(CHENJIA, ids[:1], "accept")
-    results = await ledger.act(CHENJIA, [*ids, 999_999], "accept")
+    await ledger.act(work(CHENJIA), ids[:1], "accept")
+    results = await ledger.act(work(CHENJIA), [*ids, 999_999], "accept")
     assert [r["ok"] for r in results] == [False] + [True] * (len(ids) - 1) + [False]
     assert "已接收" in results[0]["message"] and "找不到" in results[-1]["message"]
     assert await Handoff.filter(id__in=ids, status="accepted").count() == len(ids)
@@ -120,30 +121,30 @@ async def test_bulk_reports_each_item_and_none_is_half_done(family):
 
 async def test_overdue_in_working_days(family):
     await move_in()
-    on_time = await ledger.list_handoffs(CHENJIA, direction="incoming", overdue=True, today=D(2024, 3, 6))
-    late = await ledger.list_handoffs(CHENJIA, direction="incoming", overdue=True, today=D(2024, 3, 7))
+    on_time = await ledger.list_handoffs(work(CHENJIA, on=D(2024, 3, 6)), direction="incoming", overdue=True)
+    late = await ledger.list_handoffs(work(CHENJIA, on=D(2024, 3, 7)), direction="incoming", overdue=True)
     assert on_time["total"] == 0
     assert {h["matter"] for h in late["items"]} == {"最低生活保障"}  # DB has 3 days; the rest 5
     assert late["items"][0]["overdue"] is True
-    everything = await ledger.list_handoffs(CHENJIA, direction="incoming", today=D(2024, 4, 1))
+    everything = await ledger.list_handoffs(work(CHENJIA, on=D(2024, 4, 1)), direction="incoming")
     assert everything["total"] == 5 and all(h["overdue"] for h in everything["items"])
-    theirs = await ledger.list_handoffs(Actor("x", role="township", township="310151102"))
+    theirs = await ledger.list_handoffs(work(Actor("x", role="township", township="310151102")))
     assert theirs["total"] == 0
 
 
 async def test_tags_open_and_close_lines(family):
-    page = await ledger.set_tags(CHENQIAO, WIFE, "残疾", reason="低保到期，新办残疾证")
+    page = await ledger.set_tags(work(CHENQIAO), WIFE, "残疾", reason="低保到期，新办残疾证")
     lines = {line["matter_code"]: line for line in page["lines"]}
     assert lines["DB"]["status"] == "closed" and lines["DB"]["close_reason"] == "低保到期，新办残疾证"
     assert lines["CJBT"]["status"] == "open"
     assert lines["JTJJ"]["status"] == "open"
     with pytest.raises(DomainError, match="原因"):
-        await ledger.set_tags(CHENQIAO, WIFE, "低保", reason="")
+        await ledger.set_tags(work(CHENQIAO), WIFE, "低保", reason="")
 
 
 async def test_closing_a_person_revokes_open_handoffs(family):
     await move_in()
-    result = await ledger.close_person(OFFICE, WIFE, "死亡", on=D(2024, 4, 1))
+    result = await ledger.close_person(work(OFFICE), WIFE, "死亡", on=D(2024, 4, 1))
     assert result["closed"] == 5
     line = (await lines_of(WIFE))["DB"]
     assert (await Handoff.get(entitlement_id=line.id)).status == "revoked"
@@ -151,7 +152,7 @@ async def test_closing_a_person_revokes_open_handoffs(family):
 
 async def test_hukou_move_after_move_in_transfers_hukou_lines(family):
     await move_in()
-    await registry.record_hukou_moved(OFFICE, "A-001", HEAD, D(2024, 5, 6))
+    await registry.record_hukou_moved(work(OFFICE), "A-001", HEAD, D(2024, 5, 6))
     lines = await lines_of(HEAD)
     moved = await Handoff.filter(entitlement_id__in=[lines["CXJB"].id, lines["YB"].id])
     assert len(moved) == 2 and {h.sent_on for h in moved} == {D(2024, 5, 6)}
@@ -159,20 +160,20 @@ async def test_hukou_move_after_move_in_transfers_hukou_lines(family):
 
 async def test_person_ledger_and_scope(family):
     await move_in()
-    page = await ledger.person_ledger(CHENJIA, WIFE)
+    page = await ledger.person_ledger(work(CHENJIA), WIFE)
     db_line = next(line for line in page["lines"] if line["matter_code"] == "DB")
     assert db_line["routing"] == "FOLLOWS" and db_line["responsible_township"] == "城桥镇"
     assert db_line["handoffs"][0]["status"] == "sent"
     assert page["id_number"].count("*") == 8
     with pytest.raises(NotFound):
-        await ledger.person_ledger(Actor("x", role="township", township="310151102"), WIFE)
+        await ledger.person_ledger(work(Actor("x", role="township", township="310151102")), WIFE)
 
 
 async def test_routing_change_for_one_person_is_audited(family):
     line = (await lines_of(HEAD))["XJQ"]
-    await ledger.change_routing(OFFICE, line.id, "FOLLOWS", reason="本人申请在新社区参加选举")
+    await ledger.change_routing(work(OFFICE), line.id, "FOLLOWS", reason="本人申请在新社区参加选举")
     assert (await Entitlement.get(id=line.id)).routing == "FOLLOWS"
-    page = await ledger.person_ledger(OFFICE, HEAD)
+    page = await ledger.person_ledger(work(OFFICE), HEAD)
     history = next(item for item in page["lines"] if item["id"] == line.id)["history"]
     assert history[-1]["changes"]["reason"][1] == "本人申请在新社区参加选举"
 
@@ -181,9 +182,9 @@ async def test_dashboard_counts(family):
     await move_in()
     line = (await lines_of(WIFE))["DB"]
     handoff = await Handoff.get(entitlement_id=line.id)
-    await ledger.act(OFFICE, [handoff.id], "accept", today=D(2024, 3, 2))
-    await ledger.act(OFFICE, [handoff.id], "complete", today=D(2024, 3, 5))
-    view = await ledger.dashboard(OFFICE, today=D(2024, 3, 5))
+    await ledger.act(work(OFFICE, on=D(2024, 3, 2)), [handoff.id], "accept")
+    await ledger.act(work(OFFICE, on=D(2024, 3, 5)), [handoff.id], "complete")
+    view = await ledger.dashboard(work(OFFICE, on=D(2024, 3, 5)))
     db_row = next(m for m in view["matters"] if m["matter"] == "最低生活保障")
     assert (db_row["at_origin"], db_row["transferred"]) == (0, 1)
     chenjia = next(t for t in view["townships"] if t["township"] == "陈家镇")
@@ -196,14 +197,14 @@ async def test_a_hukou_line_opening_after_the_hukou_moved_is_transferred(db, tmp
     child = make_id("20070901", 7)
     rows = [person("K-001", "庚", make_id("19700101", 8), "户主", handed="2024-01-02"),
             person("K-001", "辛", child, "儿子", handed="2024-01-02")]
-    await import_sheets(OFFICE, [write_csv(tmp_path / "k.csv", rows)])
+    await import_sheets(work(OFFICE), [write_csv(tmp_path / "k.csv", rows)])
     await move_in("K-001")
-    await registry.record_hukou_moved(OFFICE, "K-001", child, D(2024, 4, 1))
+    await registry.record_hukou_moved(work(OFFICE), "K-001", child, D(2024, 4, 1))
     assert "CXJB" not in await lines_of(child)
     notice = await Handoff.get(household__agreement_no="K-001", kind="notice")
     for action in ("accept", "complete"):
-        await ledger.act(CHENJIA, [notice.id], action, today=D(2024, 4, 2))
-    await ledger.set_tags(CHENQIAO, child, "残疾", reason="新办残疾证", on=D(2025, 10, 8))
+        await ledger.act(work(CHENJIA, on=D(2024, 4, 2)), [notice.id], action)
+    await ledger.set_tags(work(CHENQIAO), child, "残疾", reason="新办残疾证", on=D(2025, 10, 8))
     lines = await lines_of(child)
     assert lines["CXJB"].opened_on == D(2025, 10, 8) and lines["CXJB"].responsible_township == "310151101"
     sent = {h.entitlement_id: h for h in await Handoff.filter(household__agreement_no="K-001", sent_on=D(2025, 10, 8))}
@@ -221,7 +222,7 @@ async def test_a_hukou_line_opening_after_the_hukou_moved_is_transferred(db, tmp
 
 async def test_a_new_line_after_move_in_adds_no_second_open_notice(family):
     await move_in()
-    await ledger.set_tags(CHENQIAO, WIFE, "低保、残疾", reason="新办残疾证", on=D(2024, 4, 1))
+    await ledger.set_tags(work(CHENQIAO), WIFE, "低保、残疾", reason="新办残疾证", on=D(2024, 4, 1))
     assert await Handoff.filter(household__agreement_no="A-001", kind="notice").count() == 1
     line = (await lines_of(WIFE))["CJBT"]
     assert (await Handoff.get(entitlement_id=line.id)).kind == "transfer"
@@ -231,7 +232,7 @@ async def test_move_in_transfers_hukou_lines_of_a_member_whose_hukou_is_already_
     wife = make_id("19620101", 9)
     rows = [person("H-001", "壬", make_id("19600101", 8), "户主", handed="2024-01-02"),
             person("H-001", "癸", wife, "配偶", handed="2024-01-02", hukou="陈家镇")]
-    await import_sheets(OFFICE, [write_csv(tmp_path / "h.csv", rows)])
+    await import_sheets(work(OFFICE), [write_csv(tmp_path / "h.csv", rows)])
     await move_in("H-001")
     lines = await lines_of(wife)
     kinds = {h.entitlement_id: h.kind for h in await Handoff.filter(household__agreement_no="H-001")}
@@ -243,10 +244,10 @@ async def test_the_import_hands_off_lines_of_a_member_added_after_move_in(db, tm
     """A-001 moved in; then a sheet adds a wife with 低保 (a FOLLOWS line) to it: her lines get
     what `line_need` says, as at the move-in, dated the import."""
     head = person("A-001", "甲", HEAD, "户主", handed="2024-01-02")
-    await import_sheets(OFFICE, [write_csv(tmp_path / "a.csv", [head])])
+    await import_sheets(work(OFFICE), [write_csv(tmp_path / "a.csv", [head])])
     await move_in()
     sheet = write_csv(tmp_path / "b.csv", [head, person("A-001", "乙", WIFE, "配偶", handed="2024-01-02", tags="低保")])
-    assert (await import_sheets(OFFICE, [sheet], today=D(2024, 5, 6))).persons_added == 1
+    assert (await import_sheets(work(OFFICE, on=D(2024, 5, 6)), [sheet])).persons_added == 1
     lines = await lines_of(WIFE)
     [transfer] = await Handoff.filter(entitlement_id=lines["DB"].id)
     assert (transfer.kind, transfer.from_township, transfer.to_township, transfer.sent_on) == (
@@ -254,7 +255,7 @@ async def test_the_import_hands_off_lines_of_a_member_added_after_move_in(db, tm
     # the move-in's notice is still open and lists the new STAYS lines as they stand
     assert await Handoff.filter(household__agreement_no="A-001", kind="notice").count() == 1
     handoffs = await Handoff.all().count()
-    assert (await import_sheets(OFFICE, [sheet], today=D(2024, 5, 7))).outcome == "unchanged"
+    assert (await import_sheets(work(OFFICE, on=D(2024, 5, 7)), [sheet])).outcome == "unchanged"
     assert await Handoff.all().count() == handoffs
 
 
@@ -262,7 +263,7 @@ async def _moved_in_couple(tmp_path, wife_hukou: str = "") -> list[list]:
     """H-001 (城桥镇 → 陈家镇) moved in; returns its sheet, the wife's 户籍地 as given."""
     rows = [person("H-001", "甲", HEAD, "户主", handed="2024-01-02"),
             person("H-001", "乙", WIFE, "配偶", handed="2024-01-02", hukou=wife_hukou)]
-    await import_sheets(OFFICE, [write_csv(tmp_path / "h.csv", rows)])
+    await import_sheets(work(OFFICE), [write_csv(tmp_path / "h.csv", rows)])
     await move_in("H-001")
     return rows
 
@@ -272,7 +273,7 @@ async def test_a_sheet_moving_a_hukou_to_the_destination_is_a_hukou_move(db, tmp
     follow the person."""
     rows = await _moved_in_couple(tmp_path)
     rows[1] = person("H-001", "乙", WIFE, "配偶", handed="2024-01-02", hukou="陈家镇")
-    report = await import_sheets(OFFICE, [write_csv(tmp_path / "b.csv", rows)], today=D(2024, 5, 6))
+    report = await import_sheets(work(OFFICE, on=D(2024, 5, 6)), [write_csv(tmp_path / "b.csv", rows)])
     assert (report.outcome, report.persons_updated) == ("imported", 1)
     wife = await Person.get(id_number=WIFE).prefetch_related("household")
     assert (wife.hukou_township, wife.hukou_moved_on, wife.household.separated_count) == (
@@ -280,14 +281,14 @@ async def test_a_sheet_moving_a_hukou_to_the_destination_is_a_hukou_move(db, tmp
     lines = await lines_of(WIFE)
     moved = await Handoff.filter(entitlement_id__in=[lines["CXJB"].id, lines["YB"].id])
     assert len(moved) == 2 and {(h.kind, h.sent_on) for h in moved} == {("transfer", D(2024, 5, 6))}
-    events = (await registry.show_household(OFFICE, "H-001"))["events"]
+    events = (await registry.show_household(work(OFFICE), "H-001"))["events"]
     assert {"on": "2024-05-06", "event": "户籍迁入", "note": "乙的户籍迁入陈家镇"} in events
 
 
 async def test_a_recorded_hukou_move_wins_over_the_sheet(db, tmp_path):
     rows = await _moved_in_couple(tmp_path)
-    await registry.record_hukou_moved(OFFICE, "H-001", WIFE, D(2024, 4, 1))
-    report = await import_sheets(OFFICE, [write_csv(tmp_path / "again.csv", rows)])  # 户籍地 blank: the origin
+    await registry.record_hukou_moved(work(OFFICE), "H-001", WIFE, D(2024, 4, 1))
+    report = await import_sheets(work(OFFICE), [write_csv(tmp_path / "again.csv", rows)])  # 户籍地 blank: the origin
     assert report.outcome == "unchanged"
     [issue] = report.issues
     assert (issue.column, issue.value, issue.level, issue.message) == (
@@ -300,7 +301,7 @@ async def test_a_sheet_cannot_take_a_moved_in_members_hukou_out_of_the_destinati
     """Her HUKOU lines were handed off at the move-in as her hukou stood (in the destination)."""
     rows = await _moved_in_couple(tmp_path, wife_hukou="陈家镇")
     rows[1] = person("H-001", "乙", WIFE, "配偶", handed="2024-01-02", hukou="城桥镇")
-    report = await import_sheets(OFFICE, [write_csv(tmp_path / "b.csv", rows)])
+    report = await import_sheets(work(OFFICE), [write_csv(tmp_path / "b.csv", rows)])
     assert report.outcome == "rejected"
     [issue] = report.issues
     assert (issue.row, issue.column, issue.value, issue.level) == (5, "户籍地", "城桥镇", "错误")
@@ -310,8 +311,8 @@ async def test_a_sheet_cannot_take_a_moved_in_members_hukou_out_of_the_destinati
 
 async def test_before_move_in_a_sheet_corrects_a_hukou_outside_the_destination(db, tmp_path):
     rows = [person("H-001", "甲", HEAD, "户主"), person("H-001", "乙", WIFE, "配偶", hukou="陈家镇")]
-    await import_sheets(OFFICE, [write_csv(tmp_path / "a.csv", rows)])
+    await import_sheets(work(OFFICE), [write_csv(tmp_path / "a.csv", rows)])
     rows[1] = person("H-001", "乙", WIFE, "配偶", hukou="堡镇")
-    assert (await import_sheets(OFFICE, [write_csv(tmp_path / "b.csv", rows)])).persons_updated == 1
+    assert (await import_sheets(work(OFFICE), [write_csv(tmp_path / "b.csv", rows)])).persons_updated == 1
     wife = await Person.get(id_number=WIFE).prefetch_related("household")
     assert (wife.hukou_township, wife.hukou_moved_on, wife.household.separated_count) == ("310151102", None, 2)

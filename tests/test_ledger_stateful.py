@@ -19,6 +19,7 @@ from resettle.rules.household import Status
 from services import ledger, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
+from tests.work import work
 
 ORIGIN, DEST = "310151101", "310151110"
 ACTORS = [Actor("o", role="office"), Actor("s", role="township", township=ORIGIN),
@@ -36,9 +37,9 @@ def machine(fresh_database):
             folder = Path(tempfile.mkdtemp())
             rows = [person("A-001", "甲", make_id("19600101", 1), "户主", handed="2024-01-02", tags="党员"),
                     person("A-001", "乙", make_id("19620101", 2), "配偶", handed="2024-01-02", tags="低保、残疾")]
-            self.run(import_sheets(ACTORS[0], [write_csv(folder / "s.csv", rows)]))
-            self.run(registry.record_step(ACTORS[0], "A-001", Status.ALLOCATED, dt.date(2024, 2, 1)))
-            self.run(registry.record_step(ACTORS[0], "A-001", Status.MOVED_IN, dt.date(2024, 3, 1)))
+            self.run(import_sheets(work(ACTORS[0]), [write_csv(folder / "s.csv", rows)]))
+            self.run(registry.record_step(work(ACTORS[0]), "A-001", Status.ALLOCATED, dt.date(2024, 2, 1)))
+            self.run(registry.record_step(work(ACTORS[0]), "A-001", Status.MOVED_IN, dt.date(2024, 3, 1)))
 
         def run(self, coroutine):
             return self.loop.run_until_complete(coroutine)
@@ -56,13 +57,13 @@ def machine(fresh_database):
               pick=st.integers(0, 50), reason=st.sampled_from(["", "材料不全"]))
         def act(self, who, action, pick, reason):
             ids = self.handoff_ids()
-            self.run(ledger.act(who, [ids[pick % len(ids)]], action, reason=reason))
+            self.run(ledger.act(work(who), [ids[pick % len(ids)]], action, reason=reason))
 
         @rule(pick=st.integers(0, 50))
         def sender_resends(self, pick):
             rejected = self.run(Handoff.filter(status="rejected").order_by("id").values_list("id", flat=True))
             if rejected:
-                self.run(ledger.resend(ACTORS[1], rejected[pick % len(rejected)]))
+                self.run(ledger.resend(work(ACTORS[1]), rejected[pick % len(rejected)]))
 
         @invariant()
         def responsibility_follows_completed_transfers_only(self):
@@ -78,7 +79,7 @@ def machine(fresh_database):
         def counts_add_up(self):
             if not hasattr(self, "ctx"):
                 return
-            view = self.run(ledger.dashboard(ACTORS[0]))
+            view = self.run(ledger.dashboard(work(ACTORS[0])))
             lines = self.run(Entitlement.filter(closed_on=None).count())
             assert sum(m["at_origin"] + m["transferred"] for m in view["matters"]) == lines
             open_handoffs = self.run(Handoff.filter(status__in=["sent", "accepted"]).count())

@@ -19,6 +19,7 @@ from services import registry, registry_import
 from services.registry_import import import_sheets
 from tests.conftest import PG_URL
 from tests.sheets import make_id, person, write_csv
+from tests.work import work
 
 ACTOR = Actor("test:liaison")
 D = dt.date
@@ -39,7 +40,7 @@ async def registry_rows(db, tmp_path):
         person("C-003", "己", make_id("19710101", 6), "配偶", origin="堡镇", dest="城桥镇",
                community="城桥新苑", handed="2023-07-01"),
     ]
-    report = await import_sheets(ACTOR, [write_csv(tmp_path / "r.csv", rows)])
+    report = await import_sheets(work(ACTOR), [write_csv(tmp_path / "r.csv", rows)])
     assert report.outcome == "imported", report.issues
 
 
@@ -48,7 +49,7 @@ def by_township(rows):
 
 
 async def test_township_counts_add_up(registry_rows):
-    rows = by_township(await registry.township_stats(ACTOR))
+    rows = by_township(await registry.township_stats(work(ACTOR)))
     assert len(rows) == 19  # 18 townships and the total
     assert (rows["城桥镇"]["out_households"], rows["城桥镇"]["out_persons"]) == (1, 3)
     assert (rows["城桥镇"]["in_households"], rows["城桥镇"]["in_persons"]) == (1, 2)
@@ -63,26 +64,26 @@ async def test_township_counts_add_up(registry_rows):
 
 
 async def test_withdrawn_households_do_not_count(registry_rows):
-    await registry.record_step(ACTOR, "C-003", Status.WITHDRAWN, D(2023, 8, 1), reason="放弃安置")
-    rows = by_township(await registry.township_stats(ACTOR))
+    await registry.record_step(work(ACTOR), "C-003", Status.WITHDRAWN, D(2023, 8, 1), reason="放弃安置")
+    rows = by_township(await registry.township_stats(work(ACTOR)))
     assert rows["堡镇"]["out_households"] == 0 and rows["合计"]["out_households"] == 2
 
 
 async def test_community_counts_and_separated_persons(registry_rows):
-    await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="1号101室")
-    await registry.record_step(ACTOR, "A-001", Status.MOVED_IN, D(2023, 8, 1))
-    rows = {r["community"]: r for r in await registry.community_stats(ACTOR)}
+    await registry.record_step(work(ACTOR), "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="1号101室")
+    await registry.record_step(work(ACTOR), "A-001", Status.MOVED_IN, D(2023, 8, 1))
+    rows = {r["community"]: r for r in await registry.community_stats(work(ACTOR))}
     chenjia = rows["陈家新苑"]
     assert (chenjia["households"], chenjia["persons"], chenjia["moved_in_households"]) == (2, 4, 1)
     assert chenjia["separated_persons"] == 2  # 甲 and 丙 still have their hukou in 城桥镇
-    await registry.record_hukou_moved(ACTOR, "A-001", make_id("19600101", 1), D(2023, 9, 1))
-    rows = {r["community"]: r for r in await registry.community_stats(ACTOR)}
+    await registry.record_hukou_moved(work(ACTOR), "A-001", make_id("19600101", 1), D(2023, 9, 1))
+    rows = {r["community"]: r for r in await registry.community_stats(work(ACTOR))}
     assert rows["陈家新苑"]["separated_persons"] == 1
     assert rows["合计"]["households"] == 3 and rows["合计"]["persons"] == 6
 
 
 async def test_steps_are_recorded_with_audit(registry_rows):
-    result = await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="2号202室")
+    result = await registry.record_step(work(ACTOR), "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="2号202室")
     assert result["status"] == "allocated" and result["version"] == 2
     household = await Household.get(agreement_no="A-001")
     assert (household.unit, household.allocated_on) == ("2号202室", D(2023, 7, 1))
@@ -97,37 +98,37 @@ async def test_steps_are_recorded_with_audit(registry_rows):
 ])
 async def test_impossible_steps_are_refused(registry_rows, agreement, step, on, message):
     with pytest.raises(DomainError, match=message):
-        await registry.record_step(ACTOR, agreement, step, on)
+        await registry.record_step(work(ACTOR), agreement, step, on)
     assert await AuditEvent.filter(action__startswith="registry.m").count() == 0
 
 
 async def test_withdrawal_needs_a_reason(registry_rows):
     with pytest.raises(DomainError, match="原因"):
-        await registry.record_step(ACTOR, "B-002", Status.WITHDRAWN, D(2023, 9, 1), reason=" ")
+        await registry.record_step(work(ACTOR), "B-002", Status.WITHDRAWN, D(2023, 9, 1), reason=" ")
 
 
 async def test_stale_version_is_refused_not_lost(registry_rows):
-    await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), expected_version=1)
+    await registry.record_step(work(ACTOR), "A-001", Status.ALLOCATED, D(2023, 7, 1), expected_version=1)
     with pytest.raises(StaleVersion, match="刚被其他人修改过"):
-        await registry.record_step(ACTOR, "A-001", Status.MOVED_IN, D(2023, 8, 1), expected_version=1)
+        await registry.record_step(work(ACTOR), "A-001", Status.MOVED_IN, D(2023, 8, 1), expected_version=1)
     assert (await Household.get(agreement_no="A-001")).status == "allocated"
 
 
 async def test_show_by_agreement_or_id_masks_ids(registry_rows):
-    page = await registry.show_household(ACTOR, make_id("19610101", 2).lower())
+    page = await registry.show_household(work(ACTOR), make_id("19610101", 2).lower())
     assert page["agreement_no"] == "A-001"
     head = make_id("19600101", 1)
     assert page["members"][0]["id_number"] == head[:6] + "********" + head[14:]
     assert [e["event"] for e in page["events"]] == ["签约", "交房"]
     with pytest.raises(NotFound):
-        await registry.show_household(ACTOR, "Z-999")
+        await registry.show_household(work(ACTOR), "Z-999")
 
 
 async def test_search_by_every_key_within_scope(registry_rows):
-    await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="1号101室")
+    await registry.record_step(work(ACTOR), "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="1号101室")
 
     async def found(q, actor=ACTOR, **page):
-        result = await registry.search_households(actor, q, **page)
+        result = await registry.search_households(work(actor), q, **page)
         return result["total"], [h["agreement_no"] for h in result["items"]]
     assert await found("乙") == (1, ["A-001"])  # a member's name
     assert await found("1号101室") == (1, ["A-001"])  # 房号
@@ -137,7 +138,7 @@ async def test_search_by_every_key_within_scope(registry_rows):
     assert await found("1号") == (1, ["A-001"])  # … or a 房号 prefix
     assert await found("%") == (0, []) and await found("_-00_") == (0, [])  # wildcards are literal
     assert await found("-00") == (0, [])  # a prefix, not a substring
-    page = await registry.search_households(ACTOR, "A-001")
+    page = await registry.search_households(work(ACTOR), "A-001")
     assert page["items"][0] | {"head": "甲", "members": 3, "unit": "1号101室", "community": "陈家新苑",
                                "origin_township": "城桥镇", "status": "allocated"} == page["items"][0]
     # 堡镇's liaison sees C-003 (moving out of 堡镇) but not the others, however they are named
@@ -148,70 +149,70 @@ async def test_search_by_every_key_within_scope(registry_rows):
 
 async def test_search_pages_a_common_name(db, tmp_path):
     rows = [person(f"N-{n:03d}", "王伟", make_id("19800101", n)) for n in range(1, 8)]
-    await import_sheets(ACTOR, [write_csv(tmp_path / "n.csv", rows)])
-    first = await registry.search_households(ACTOR, "王伟", limit=3)
-    rest = await registry.search_households(ACTOR, "王伟", limit=3, offset=3)
+    await import_sheets(work(ACTOR), [write_csv(tmp_path / "n.csv", rows)])
+    first = await registry.search_households(work(ACTOR), "王伟", limit=3)
+    rest = await registry.search_households(work(ACTOR), "王伟", limit=3, offset=3)
     assert first["total"] == rest["total"] == 7
     assert [h["agreement_no"] for h in first["items"] + rest["items"]] == [f"N-{n:03d}" for n in range(1, 7)]
 
 
 async def test_hukou_move_refusals(registry_rows):
     with pytest.raises(DomainError, match="已在迁入乡镇"):
-        await registry.record_hukou_moved(ACTOR, "A-001", make_id("19610101", 2), D(2023, 9, 1))
+        await registry.record_hukou_moved(work(ACTOR), "A-001", make_id("19610101", 2), D(2023, 9, 1))
     with pytest.raises(NotFound):
-        await registry.record_hukou_moved(ACTOR, "A-001", make_id("19500101", 4), D(2023, 9, 1))
+        await registry.record_hukou_moved(work(ACTOR), "A-001", make_id("19500101", 4), D(2023, 9, 1))
 
 
 # ---------------------------------------------------------------- one household per unit
 
 
 async def test_an_allocated_unit_holds_one_household(registry_rows):
-    await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="27号503室")
-    await registry.record_step(ACTOR, "B-002", Status.HANDED_OVER, D(2023, 6, 1))
+    await registry.record_step(work(ACTOR), "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="27号503室")
+    await registry.record_step(work(ACTOR), "B-002", Status.HANDED_OVER, D(2023, 6, 1))
     # the same unit spelled with full-width digits and a space is the same unit
     for spelled in ("27号503室", "２７号 ５０３室"):
         with pytest.raises(DomainError, match="27号503室已分给协议编号A-001的户"):
-            await registry.record_step(ACTOR, "B-002", Status.ALLOCATED, D(2023, 7, 2), unit=spelled)
+            await registry.record_step(work(ACTOR), "B-002", Status.ALLOCATED, D(2023, 7, 2), unit=spelled)
     assert (await Household.get(agreement_no="B-002")).status == "handed_over"
     # moving in with a new 房号 is held to the same rule
-    await registry.record_step(ACTOR, "B-002", Status.ALLOCATED, D(2023, 7, 2), unit="27号504室")
+    await registry.record_step(work(ACTOR), "B-002", Status.ALLOCATED, D(2023, 7, 2), unit="27号504室")
     with pytest.raises(DomainError, match="A-001"):
-        await registry.record_step(ACTOR, "B-002", Status.MOVED_IN, D(2023, 8, 1), unit="27号503室")
-    await registry.record_step(ACTOR, "A-001", Status.MOVED_IN, D(2023, 8, 1))
+        await registry.record_step(work(ACTOR), "B-002", Status.MOVED_IN, D(2023, 8, 1), unit="27号503室")
+    await registry.record_step(work(ACTOR), "A-001", Status.MOVED_IN, D(2023, 8, 1))
     stored = dict(await Household.filter(agreement_no__in=["A-001", "B-002"]).values_list("agreement_no", "unit"))
     assert stored == {"A-001": "27号503室", "B-002": "27号504室"}
     # another community's 27号503室 is another unit
-    await registry.record_step(ACTOR, "C-003", Status.ALLOCATED, D(2023, 7, 2), unit="27号503室")
+    await registry.record_step(work(ACTOR), "C-003", Status.ALLOCATED, D(2023, 7, 2), unit="27号503室")
 
 
 async def test_a_sheets_provisional_unit_is_checked_when_allocated(db, tmp_path):
     rows = [person("P-001", "甲", make_id("19600101", 1), handed="2023-06-01", unit="5号101室"),
             person("P-002", "乙", make_id("19600101", 2), handed="2023-06-01", unit="5号101室")]
-    await import_sheets(ACTOR, [write_csv(tmp_path / "p.csv", rows)])
-    await registry.record_step(ACTOR, "P-001", Status.ALLOCATED, D(2023, 7, 1))
+    await import_sheets(work(ACTOR), [write_csv(tmp_path / "p.csv", rows)])
+    await registry.record_step(work(ACTOR), "P-001", Status.ALLOCATED, D(2023, 7, 1))
     with pytest.raises(DomainError, match="5号101室已分给协议编号P-001的户"):
-        await registry.record_step(ACTOR, "P-002", Status.ALLOCATED, D(2023, 7, 1))
-    await registry.record_step(ACTOR, "P-002", Status.ALLOCATED, D(2023, 7, 1), unit="5号102室")
+        await registry.record_step(work(ACTOR), "P-002", Status.ALLOCATED, D(2023, 7, 1))
+    await registry.record_step(work(ACTOR), "P-002", Status.ALLOCATED, D(2023, 7, 1), unit="5号102室")
 
 
 @pytest.mark.parametrize(("unit", "message"), [("1" * 65, "过长"), ("1号\x00室", "控制字符")])
 async def test_a_hostile_unit_is_refused_in_chinese(registry_rows, unit, message):
     with pytest.raises(DomainError, match=message):
-        await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), unit=unit)
+        await registry.record_step(work(ACTOR), "A-001", Status.ALLOCATED, D(2023, 7, 1), unit=unit)
 
 
 async def test_a_withdrawn_household_frees_its_unit(registry_rows):
-    await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="3号301室")
-    await registry.record_step(ACTOR, "A-001", Status.WITHDRAWN, D(2023, 7, 5), reason="放弃安置")
-    await registry.record_step(ACTOR, "B-002", Status.HANDED_OVER, D(2023, 6, 1))
-    await registry.record_step(ACTOR, "B-002", Status.ALLOCATED, D(2023, 7, 6), unit="3号301室")
+    await registry.record_step(work(ACTOR), "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="3号301室")
+    await registry.record_step(work(ACTOR), "A-001", Status.WITHDRAWN, D(2023, 7, 5), reason="放弃安置")
+    await registry.record_step(work(ACTOR), "B-002", Status.HANDED_OVER, D(2023, 6, 1))
+    await registry.record_step(work(ACTOR), "B-002", Status.ALLOCATED, D(2023, 7, 6), unit="3号301室")
     assert (await Household.get(agreement_no="B-002")).unit == "3号301室"
 
 
 async def test_two_allocations_of_one_unit_at_once_leave_one_holder(registry_rows):
-    await registry.record_step(ACTOR, "B-002", Status.HANDED_OVER, D(2023, 6, 1))
+    await registry.record_step(work(ACTOR), "B-002", Status.HANDED_OVER, D(2023, 6, 1))
     results = await asyncio.gather(*(
-        registry.record_step(ACTOR, agreement, Status.ALLOCATED, D(2023, 7, 1), unit="8号808室")
+        registry.record_step(work(ACTOR), agreement, Status.ALLOCATED, D(2023, 7, 1), unit="8号808室")
         for agreement in ("A-001", "B-002")), return_exceptions=True)
     won = [r for r in results if isinstance(r, dict)]
     lost = [r for r in results if isinstance(r, Exception)]
@@ -223,7 +224,7 @@ async def test_two_allocations_of_one_unit_at_once_leave_one_holder(registry_row
 @pytest.mark.skipif(not PG_URL, reason="two server processes share one database only on PostgreSQL")
 async def test_two_processes_allocating_one_unit_leave_one_holder(db, db_url, tmp_path):
     rows = [person(f"R-{n:02d}", "甲", make_id("19600101", n), handed="2023-06-01") for n in range(1, 21)]
-    await import_sheets(ACTOR, [write_csv(tmp_path / "r.csv", rows)])
+    await import_sheets(work(ACTOR), [write_csv(tmp_path / "r.csv", rows)])
     runs = [await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.racer", db_url, "allocate", "9号909室",
         json.dumps([f"R-{n:02d}" for n in range(first, 21, 2)]),
@@ -241,11 +242,11 @@ async def test_the_migration_keeps_the_first_holder_of_a_doubly_allocated_unit(r
     conn = connection()
     executor = MigrationExecutor(conn, {"models": APP})
     await executor.migrate([MigrationTarget("models", "0009_handoff_open_inbox")])
-    await registry.record_step(ACTOR, "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="6号601室")
+    await registry.record_step(work(ACTOR), "A-001", Status.ALLOCATED, D(2023, 7, 1), unit="6号601室")
     await Household.filter(agreement_no="A-001").update(unit="６号 601室")  # as spelled before folding
-    await registry.record_step(ACTOR, "B-002", Status.HANDED_OVER, D(2023, 6, 1))
-    await registry.record_step(ACTOR, "B-002", Status.ALLOCATED, D(2023, 8, 1), unit="6号601室")
-    await registry.record_step(ACTOR, "B-002", Status.MOVED_IN, D(2023, 9, 1))
+    await registry.record_step(work(ACTOR), "B-002", Status.HANDED_OVER, D(2023, 6, 1))
+    await registry.record_step(work(ACTOR), "B-002", Status.ALLOCATED, D(2023, 8, 1), unit="6号601室")
+    await registry.record_step(work(ACTOR), "B-002", Status.MOVED_IN, D(2023, 9, 1))
     await MigrationExecutor(conn, {"models": APP}).migrate()
     stored = dict(await Household.filter(agreement_no__in=["A-001", "B-002"]).values_list("agreement_no", "unit"))
     assert stored == {"A-001": "6号601室", "B-002": ""}
@@ -262,11 +263,11 @@ async def _two_held_units(tmp_path, *, moved_in: bool = False) -> list:
     """A-1 of 甲苑 and B-1 of 乙苑 each allocated 1号101室; returns A-1's row re-homed to 乙苑."""
     rows = [person("A-1", "甲", make_id("19600101", 1), handed="2023-06-01", community="甲苑"),
             person("B-1", "乙", make_id("19600101", 2), handed="2023-06-01", community="乙苑")]
-    await import_sheets(ACTOR, [write_csv(tmp_path / "a.csv", rows)])
+    await import_sheets(work(ACTOR), [write_csv(tmp_path / "a.csv", rows)])
     for agreement in ("A-1", "B-1"):
-        await registry.record_step(ACTOR, agreement, Status.ALLOCATED, D(2023, 7, 1), unit="1号101室")
+        await registry.record_step(work(ACTOR), agreement, Status.ALLOCATED, D(2023, 7, 1), unit="1号101室")
     if moved_in:
-        await registry.record_step(ACTOR, "A-1", Status.MOVED_IN, D(2023, 8, 1))
+        await registry.record_step(work(ACTOR), "A-1", Status.MOVED_IN, D(2023, 8, 1))
     return person("A-1", "甲", make_id("19600101", 1), handed="2023-06-01", community="乙苑")
 
 
@@ -274,7 +275,7 @@ async def _two_held_units(tmp_path, *, moved_in: bool = False) -> list:
 async def test_a_sheet_cannot_move_an_allocated_household_onto_a_held_unit(db, tmp_path, moved_in):
     row = await _two_held_units(tmp_path, moved_in=moved_in)
     events = await AuditEvent.all().count()
-    report = await import_sheets(ACTOR, [write_csv(tmp_path / "b.csv", [row])])
+    report = await import_sheets(work(ACTOR), [write_csv(tmp_path / "b.csv", [row])])
     assert report.outcome == "rejected" and report.error_rows == 1
     [issue] = report.issues
     assert (issue.row, issue.column, issue.value, issue.level) == (4, "安置社区", "乙苑", "错误")
@@ -292,7 +293,7 @@ async def test_a_unit_the_index_refuses_to_an_import_is_a_sentence(db, tmp_path,
     row = await _two_held_units(tmp_path)
     monkeypatch.setattr(registry_import, "_community_fixed", lambda before, h: None)
     with pytest.raises(DomainError) as refused:
-        await import_sheets(ACTOR, [write_csv(tmp_path / "b.csv", [row])])
+        await import_sheets(work(ACTOR), [write_csv(tmp_path / "b.csv", [row])])
     assert refused.value.message == "乙苑的房号1号101室已分给协议编号B-1的户（已分房），同一套房同一时间只能分给一户"
     moved = await Household.get(agreement_no="A-1").prefetch_related("community")
     assert moved.community.name == "甲苑"
@@ -302,9 +303,9 @@ async def test_a_sheet_moves_a_signed_household_to_another_community(db, tmp_pat
     """Before allocation the sheet's 安置社区 and 房号 are provisional: a unit B-1 holds in 乙苑 is
     a warning, and A-1 moves."""
     await _two_held_units(tmp_path)
-    await import_sheets(ACTOR, [write_csv(tmp_path / "c.csv", [
+    await import_sheets(work(ACTOR), [write_csv(tmp_path / "c.csv", [
         person("C-1", "丙", make_id("19600101", 3), community="甲苑", unit="2号202室")])])
-    report = await import_sheets(ACTOR, [write_csv(tmp_path / "d.csv", [
+    report = await import_sheets(work(ACTOR), [write_csv(tmp_path / "d.csv", [
         person("C-1", "丙", make_id("19600101", 3), community="乙苑", unit="1号101室")])])
     assert (report.outcome, report.households_updated) == ("imported", 1)
     [issue] = report.issues

@@ -14,6 +14,7 @@ from resettle.rules.household import Status
 from services import registry, scope
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
+from tests.work import work
 
 OFFICE = Actor("test:office", role="office")
 # (agreement, origin, destination, community): moving within, out of and into 陈家镇, and elsewhere
@@ -27,10 +28,10 @@ async def district(db, tmp_path):
     rows = [person(agreement, f"户主{n}", make_id("19600101", n), origin=origin, village="永乐村", dest=dest,
                    community=community, handed="2024-01-02", tags="低保")
             for n, (agreement, origin, dest, community) in enumerate(HOUSEHOLDS, 1)]
-    assert (await import_sheets(OFFICE, [write_csv(tmp_path / "d.csv", rows)])).outcome == "imported"
+    assert (await import_sheets(work(OFFICE), [write_csv(tmp_path / "d.csv", rows)])).outcome == "imported"
     for agreement in ("A-1", "A-3", "A-4"):  # moving in sends hand-offs between the townships
-        await registry.record_step(OFFICE, agreement, Status.ALLOCATED, dt.date(2024, 2, 1))
-        await registry.record_step(OFFICE, agreement, Status.MOVED_IN, dt.date(2024, 3, 1))
+        await registry.record_step(work(OFFICE), agreement, Status.ALLOCATED, dt.date(2024, 2, 1))
+        await registry.record_step(work(OFFICE), agreement, Status.MOVED_IN, dt.date(2024, 3, 1))
     for n, c in enumerate(await Community.all().order_by("id")):
         await Problem.create(community=c, category="环境", title=f"问题{n}", status="open",
                              opened_on=dt.date(2024, 3, 1))

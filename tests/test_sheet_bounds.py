@@ -25,6 +25,7 @@ from services.registry_import import import_sheets
 from tests.sheets import HEADER, make_id, person, write_csv, write_xlsx
 from tests.test_desk_papers import seed_residents
 from tests.test_web import csrf_of, log_in, make_site
+from tests.work import work
 
 ADMIN = Actor("admin")
 TOO_BIG = "超出可读取的范围"
@@ -234,7 +235,7 @@ async def test_a_refusal_in_the_child_comes_back_as_the_same_sentence(tmp_path):
 @pytest.mark.parametrize("dry_run", [False, True])
 async def test_the_import_refuses_the_attack_and_writes_nothing(db, tmp_path, dry_run):
     with pytest.raises(DomainError, match=TOO_BIG):
-        await import_sheets(ADMIN, [far_cell(tmp_path / "attack.xlsx")], dry_run=dry_run)
+        await import_sheets(work(ADMIN), [far_cell(tmp_path / "attack.xlsx")], dry_run=dry_run)
     assert await Household.all().count() == 0
 
 

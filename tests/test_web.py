@@ -14,7 +14,7 @@ from resettle.rules.household import Status
 from services import accounts, desk, funding, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
-from tests.work import DAY, work
+from tests.work import DAY, clock_on, work
 from web import security
 from web.app import init_app
 from web.openapi import OPENAPI
@@ -28,7 +28,7 @@ IN_SCOPE, OUT_OF_SCOPE = "A-001", "C-003"
 PERSON = {IN_SCOPE: HEAD_ID, OUT_OF_SCOPE: make_id("19800101", 4)}
 COMMUNITY = {IN_SCOPE: "陈家新苑", OUT_OF_SCOPE: "堡新苑"}
 WEEK = iso_week(dt.date.today())
-YEAR = dt.date.today().year
+YEAR = DAY.year
 # governance projects: 陈家新苑's go to the 区民政局 (the department user's), 堡新苑's to the 区房管局
 DEPARTMENT = {IN_SCOPE: "区民政局", OUT_OF_SCOPE: "区房管局"}
 TOWNSHIP_COMMUNITY = {IN_SCOPE: "陈家镇/陈家新苑", OUT_OF_SCOPE: "堡镇/堡新苑"}
@@ -44,7 +44,7 @@ async def make_site(aiohttp_client, db_url, tmp_path, trusted_proxies=None, **se
     from aiohttp.test_utils import TestServer
 
     server = TestServer(init_app(db_url, secret=b"k" * 32, uploads=tmp_path / "uploads",
-                                 trusted_proxies=trusted_proxies))
+                                 trusted_proxies=trusted_proxies, clock=clock_on(DAY)))
     await server.start_server(**server_kwargs)  # e.g. the access log (the client's own start keeps these)
     client = await aiohttp_client(server)
     rows = [
@@ -53,7 +53,7 @@ async def make_site(aiohttp_client, db_url, tmp_path, trusted_proxies=None, **se
         person("B-002", "丙", make_id("19700101", 3), "户主", origin="堡镇", dest="城桥镇", community="城桥新苑"),
         person("C-003", "丁", make_id("19800101", 4), "户主", origin="堡镇", dest="堡镇", community="堡新苑"),
     ]
-    await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", rows)])
+    await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", rows)])
     tokens = {}
     for role, extra in (("admin", {}), ("office", {}), ("township", {"township": "陈家镇"}),
                         ("desk", {"community": "陈家新苑", "carriage": "居委会"}),
@@ -86,7 +86,7 @@ async def funding_ids(desk_ids):
     for key in (IN_SCOPE, OUT_OF_SCOPE):
         for step, on in ((Status.HANDED_OVER, "2024-01-02"), (Status.ALLOCATED, "2024-02-01"),
                          (Status.MOVED_IN, "2024-03-01")):
-            await registry.record_step(ADMIN, key, step, dt.date.fromisoformat(on))
+            await registry.record_step(work(ADMIN), key, step, dt.date.fromisoformat(on))
     meeting = {"body": "居民代表会议", "held_on": f"{YEAR}-01-15", "attendance": 9, "votes_for": 7, "votes_against": 1}
     ids = {}
     for key in (IN_SCOPE, OUT_OF_SCOPE):
@@ -559,9 +559,9 @@ async def test_inbox_bulk_accept_and_person_page(site):
     from resettle.rules.household import Status
     from services import registry
 
-    await registry.record_step(ADMIN, "A-001", Status.HANDED_OVER, dt.date(2024, 1, 2))
-    await registry.record_step(ADMIN, "A-001", Status.ALLOCATED, dt.date(2024, 2, 1))
-    await registry.record_step(ADMIN, "A-001", Status.MOVED_IN, dt.date(2024, 3, 1))
+    await registry.record_step(work(ADMIN), "A-001", Status.HANDED_OVER, dt.date(2024, 1, 2))
+    await registry.record_step(work(ADMIN), "A-001", Status.ALLOCATED, dt.date(2024, 2, 1))
+    await registry.record_step(work(ADMIN), "A-001", Status.MOVED_IN, dt.date(2024, 3, 1))
     await log_in(site, "township")
     page = await (await site.get("/ledger/inbox")).text()
     ids = re.findall(r'name="id" value="(\d+)"', page)

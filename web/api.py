@@ -25,7 +25,7 @@ from web import keys, limits, uploads
 from web.fields import field, flag
 from web.forms import record_from_form
 from web.openapi import BY_ROUTE, OPENAPI, Operation
-from web.security import actor, api_error, is_api
+from web.security import api_error, is_api, work
 
 routes = web.RouteTableDef()
 
@@ -102,25 +102,25 @@ async def openapi(request: web.Request) -> web.Response:
 async def stats(request: web.Request) -> web.Response:
     by = query_of(request).by
     service = registry.township_stats if by == "township" else registry.community_stats
-    return respond(request, await service(actor(request)))
+    return respond(request, await service(work(request)))
 
 
 @routes.get("/api/v1/households")
 async def households(request: web.Request) -> web.Response:
     q = query_of(request)
-    return respond(request, await registry.search_households(actor(request), q.q, limit=q.limit, offset=q.offset))
+    return respond(request, await registry.search_households(work(request), q.q, limit=q.limit, offset=q.offset))
 
 
 @routes.get("/api/v1/households/{agreement_no}")
 async def household(request: web.Request) -> web.Response:
-    return respond(request, await registry.show_household(actor(request), field(request.match_info, "agreement_no")))
+    return respond(request, await registry.show_household(work(request), field(request.match_info, "agreement_no")))
 
 
 @routes.post("/api/v1/households/{agreement_no}/events")
 async def record(request: web.Request) -> web.Response:
     """The same fields as the page's form, read by the same helpers."""
     data = await body_of(request)
-    return respond(request, await record_from_form(actor(request), field(request.match_info, "agreement_no"),
+    return respond(request, await record_from_form(work(request), field(request.match_info, "agreement_no"),
                                                    {k: field(data, k) for k in data}))
 
 
@@ -139,7 +139,8 @@ async def _option(part) -> str:
 async def imports(request: web.Request) -> web.Response:
     """A multipart sheet (field `sheet`) and `skip_invalid`; the CLI's JSON summary plus every
     problem row."""
-    who = actor(request)
+    w = work(request)
+    who = w.actor
     if not request.content_type.startswith("multipart/"):
         return api_error(415, "unsupported_media_type", "请用 multipart/form-data 上传，文件字段名为 sheet")
     folder = request.app[keys.UPLOADS]
@@ -161,7 +162,7 @@ async def imports(request: web.Request) -> web.Response:
             return api_error(400, "bad_multipart", "上传内容不是有效的 multipart/form-data")
         if upload is None:
             return api_error(422, "missing_file", "缺少文件字段 sheet（.xlsx 或 .csv）")
-        report = await import_sheets(who, [uploads.find(folder, who, upload)],
+        report = await import_sheets(w, [uploads.find(folder, who, upload)],
                                      skip_invalid=options.get("skip_invalid", False),
                                      dry_run=options.get("dry_run", False))
     finally:
@@ -175,7 +176,7 @@ async def imports(request: web.Request) -> web.Response:
 async def ledger_handoffs(request: web.Request) -> web.Response:
     q = query_of(request)
     return respond(request, await ledger.list_handoffs(
-        actor(request), township=q.township or None, direction=q.direction, overdue=q.overdue,
+        work(request), township=q.township or None, direction=q.direction, overdue=q.overdue,
         open_only=not q.all, limit=q.limit, offset=q.offset))
 
 
@@ -183,10 +184,10 @@ async def ledger_handoffs(request: web.Request) -> web.Response:
 async def ledger_act(request: web.Request) -> web.Response:
     """Per-item results: each hand-off succeeds or fails on its own."""
     body = await body_of(request)
-    return respond(request, {"results": await ledger.act(actor(request), body.pop("ids"), body.pop("action"),
+    return respond(request, {"results": await ledger.act(work(request), body.pop("ids"), body.pop("action"),
                                                          **body)})
 
 
 @routes.get("/api/v1/ledger/persons/{key}")
 async def ledger_person(request: web.Request) -> web.Response:
-    return respond(request, await ledger.person_ledger(actor(request), field(request.match_info, "key")))
+    return respond(request, await ledger.person_ledger(work(request), field(request.match_info, "key")))

@@ -107,7 +107,7 @@ async def _where(request: web.Request) -> tuple[str | None, list[dict]]:
     if rule.own_community(who) is not None:
         return key, []
     choices = [{"key": f"{r['township']}/{r['community']}", "label": f"{r['township']} · {r['community']}"}
-               for r in (await registry.community_stats(who))[:-1]]
+               for r in (await registry.community_stats(work(request)))[:-1]]
     if key is None and len(choices) == 1:
         key = choices[0]["key"]
     return key, choices
@@ -183,7 +183,7 @@ async def intake(request: web.Request) -> web.Response:
                                 note=f"本社区登记居民中没有“{v['q']}”。非登记居民请填写姓名和联系电话")
     if resident and v["category"] == info["matter_category"] and not v["lines_offered"] \
             and allowed(w.actor.role, "ledger.view"):
-        person = await ledger.person_ledger(w.actor, resident)
+        person = await ledger.person_ledger(w, resident)
         if person["lines"]:
             return _intake_form(request, info, {**v, "person": resident, "lines_offered": "1"}, resident=person,
                                 lines=person["lines"], focus="entitlement",
@@ -487,7 +487,7 @@ async def summary(request: web.Request) -> web.Response:
     shown = [r for r in data["rows"] if r["demands"] or r["solved"]] or data["rows"]
     chart = bar_chart("各安置社区需求数与解决问题数", [r["community"] for r in shown],
                       {"需求数": [r["demands"] for r in shown], "解决问题数": [r["solved"] for r in shown]})
-    townships = sorted({r["township"] for r in (await registry.community_stats(who))[:-1]}) \
+    townships = sorted({r["township"] for r in (await registry.community_stats(work(request)))[:-1]}) \
         if rule.whole_district(who) else []
     return aiohttp_jinja2.render_template("desk_summary.html", request, {
         "s": data, "rows": summary_rows(data), "columns": SUMMARY_COLUMNS, "chart": to_svg(chart), "month": month,

@@ -118,7 +118,7 @@ async def _choices(w: Work) -> dict:
     """What the draft form offers: the communities in the actor's scope, the catalog by kind, the
     departments a 一事一议 project may go to."""
     policy = w.policy
-    stats = await registry.community_stats(w.actor)
+    stats = await registry.community_stats(w)
     return {"communities": [(f"{r['township']}/{r['community']}", f"{r['township']} · {r['community']}")
                             for r in stats[:-1]],
             "kinds": {kind.value: label for kind, label in KIND_LABELS.items()},

@@ -13,7 +13,7 @@ from resettle.rules.permissions import require
 from services import ledger
 from web import downloads
 from web.fields import ID, field, flag, number, page_of, path_id
-from web.security import actor
+from web.security import work
 
 routes = web.RouteTableDef()
 
@@ -29,12 +29,12 @@ def _page(request: web.Request) -> int:
 @routes.get("/ledger/inbox")
 async def inbox(request: web.Request, results: list[dict] | None = None, status: int = 200) -> web.Response:
     """Incoming to accept, outgoing awaiting the other side; overdue first."""
-    who, q = actor(request), request.query
+    q = request.query
     direction = field(q, "direction")
     if direction not in ("incoming", "outgoing", "both"):
         direction = "incoming"
     page = _page(request)
-    found = await ledger.list_handoffs(who, township=field(q, "township") or None, direction=direction,
+    found = await ledger.list_handoffs(work(request), township=field(q, "township") or None, direction=direction,
                                        overdue=flag(q, "overdue"), open_only=not flag(q, "all"),
                                        offset=(page - 1) * ledger.PAGE)
     # the bulk form offers what the listed hand-offs allow this actor now, in the table's order
@@ -54,35 +54,36 @@ async def act(request: web.Request) -> web.Response:
     ids = [number(v, "对接单编号") for v in form.getall("id", []) if isinstance(v, str) and v]
     if not ids:
         raise DomainError("请至少勾选一张对接单")
-    results = await ledger.act(actor(request), ids, action, reason=field(form, "reason"))
+    results = await ledger.act(work(request), ids, action, reason=field(form, "reason"))
     return await inbox(request, results=results)
 
 
 @routes.post(f"/ledger/handoffs/{ID}/resend")
 async def resend(request: web.Request) -> web.Response:
     form = await request.post()
-    await ledger.resend(actor(request), path_id(request), field(form, "note"))
+    await ledger.resend(work(request), path_id(request), field(form, "note"))
     raise web.HTTPSeeOther("/ledger/inbox?direction=outgoing")
 
 
 @routes.get("/ledger/persons/{key}")
 @aiohttp_jinja2.template("person.html")
 async def person(request: web.Request) -> dict:
-    return {"p": await ledger.person_ledger(actor(request), field(request.match_info, "key"))}
+    return {"p": await ledger.person_ledger(work(request), field(request.match_info, "key"))}
 
 
 @routes.get("/ledger/dashboard")
 @aiohttp_jinja2.template("ledger_dashboard.html")
 async def dashboard(request: web.Request) -> dict:
-    return {"d": await ledger.dashboard(actor(request))}
+    return {"d": await ledger.dashboard(work(request))}
 
 
 @routes.get("/ledger/report")
 async def report(request: web.Request) -> web.StreamResponse:
     """The 对接清单 of a township (a liaison's own; any for the office) as PDF or xlsx."""
-    who, q = actor(request), request.query
+    w, q = work(request), request.query
+    who = w.actor
     require(who.role, "ledger.view")
     township = field(q, "township") or (rule.own_township(who) or "")
     fmt = "xlsx" if field(q, "format") == "xlsx" else "pdf"
-    data = await ledger.pair_report(who, township, field(q, "with") or None)
+    data = await ledger.pair_report(w, township, field(q, "with") or None)
     return await downloads.attachment(lambda path: ledger.write_pair_report(data, path), "对接清单", fmt)

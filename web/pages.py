@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
@@ -20,7 +19,7 @@ from services.registry_import import import_sheets, write_issue_report
 from web import jobs, keys, limits, uploads
 from web.fields import day, field, page_of
 from web.forms import STEP_CHOICES, record_from_form
-from web.security import ACTOR, actor, csrf_token, database_down, is_api, log_in, log_out
+from web.security import ACTOR, actor, csrf_token, database_down, is_api, log_in, log_out, work
 
 routes = web.RouteTableDef()
 
@@ -90,24 +89,24 @@ async def logout(request: web.Request) -> web.Response:
 @routes.get("/")
 @aiohttp_jinja2.template("home.html")
 async def home(request: web.Request) -> dict:
-    who = actor(request)
-    rows = await registry.township_stats(who)
-    return {"total": rows[-1], "townships": rows[:-1] if rule.township_reached(who) is not None else []}
+    w = work(request)
+    rows = await registry.township_stats(w)
+    return {"total": rows[-1], "townships": rows[:-1] if rule.township_reached(w.actor) is not None else []}
 
 
 @routes.get("/registry/stats")
 @aiohttp_jinja2.template("stats.html")
 async def stats(request: web.Request) -> dict:
-    who = actor(request)
+    w = work(request)
     by = "community" if field(request.query, "by") == "community" else "township"
     if by == "township":
-        rows = await registry.township_stats(who)
+        rows = await registry.township_stats(w)
         shown = [r for r in rows[:-1] if r["out_households"] or r["in_households"]] or rows[:-1]
         chart = bar_chart("各乡镇迁出、迁入户数", [r["township"] for r in shown],
                           {"迁出户数": [r["out_households"] for r in shown],
                            "迁入户数": [r["in_households"] for r in shown]})
     else:
-        rows = await registry.community_stats(who)
+        rows = await registry.community_stats(w)
         chart = bar_chart("各安置社区户数与已入住户数", [r["community"] for r in rows[:-1]],
                           {"户数": [r["households"] for r in rows[:-1]],
                            "已入住户数": [r["moved_in_households"] for r in rows[:-1]]})
@@ -119,7 +118,7 @@ async def stats(request: web.Request) -> dict:
 async def search(request: web.Request) -> dict:
     q = field(request.query, "q")
     page = _page(request)
-    found = await registry.search_households(actor(request), q, offset=(page - 1) * registry.SEARCH_LIMIT)
+    found = await registry.search_households(work(request), q, offset=(page - 1) * registry.SEARCH_LIMIT)
     return {"q": q, "found": found, "page": page,
             "pages": max(1, -(-found["total"] // registry.SEARCH_LIMIT))}
 
@@ -130,13 +129,13 @@ def _page(request: web.Request) -> int:
 
 async def _household_page(request: web.Request, *, full_ids: bool = False, error: str = "",
                           status: int = 200) -> web.Response:
-    who = actor(request)
-    household = await registry.show_household(who, field(request.match_info, "no"), full_ids=full_ids)
-    offered = {*allowed_steps(HOUSEHOLD, household["status"], who.role), "hukou_moved"}
+    w = work(request)
+    household = await registry.show_household(w, field(request.match_info, "no"), full_ids=full_ids)
+    offered = {*allowed_steps(HOUSEHOLD, household["status"], w.actor.role), "hukou_moved"}
     return aiohttp_jinja2.render_template("household.html", request, {
         "h": household, "full_ids": full_ids, "error": error,
         "steps": {step: label for step, label in STEP_CHOICES.items() if step in offered},
-        "today": dt.date.today().isoformat()}, status=status)
+        "today": w.today.isoformat()}, status=status)
 
 
 @routes.get("/registry/households/{no}")
@@ -152,10 +151,10 @@ async def reveal(request: web.Request) -> web.Response:
 @routes.post("/registry/households/{no}/events")
 async def record_event(request: web.Request) -> web.Response:
     """Record a step; a refusal of the state machine is shown in place, on the same page."""
-    who, no = actor(request), field(request.match_info, "no")
+    no = field(request.match_info, "no")
     form = await request.post()
     try:
-        await record_from_form(who, no, {k: field(form, k) for k in form})
+        await record_from_form(work(request), no, {k: field(form, k) for k in form})
     except (Forbidden, NotFound):
         raise
     except DomainError as exc:
@@ -175,7 +174,8 @@ async def import_form(request: web.Request) -> dict:
 async def import_upload(request: web.Request) -> web.Response:
     """Upload, then (as a job with a progress page) see what an import would do and every
     problem, before anything is written."""
-    who = actor(request)
+    w = work(request)
+    who = w.actor
     require(who.role, "registry.import")
     folder = request.app[keys.UPLOADS]
     upload = await uploads.save(folder, who, (await request.post()).get("sheet"))
@@ -183,7 +183,7 @@ async def import_upload(request: web.Request) -> web.Response:
 
     async def preview(job: jobs.Job):
         try:
-            report = await import_sheets(who, [sheet], skip_invalid=True, dry_run=True, progress=job.progress)
+            report = await import_sheets(w, [sheet], skip_invalid=True, dry_run=True, progress=job.progress)
             if report.issues:
                 write_issue_report(report, uploads.report_path(sheet))
                 uploads.private(uploads.report_path(sheet))
@@ -216,7 +216,8 @@ async def import_status(request: web.Request) -> web.Response:
 
 @routes.post("/registry/import/{upload}/confirm")
 async def import_confirm(request: web.Request) -> web.Response:
-    who, upload = actor(request), request.match_info["upload"]
+    w, upload = work(request), request.match_info["upload"]
+    who = w.actor
     require(who.role, "registry.import")
     folder = request.app[keys.UPLOADS]
     sheet = uploads.find(folder, who, upload)
@@ -227,7 +228,7 @@ async def import_confirm(request: web.Request) -> web.Response:
 
     async def run_import(job: jobs.Job):
         try:
-            report = await import_sheets(who, [sheet], skip_invalid=skip_invalid, progress=job.progress)
+            report = await import_sheets(w, [sheet], skip_invalid=skip_invalid, progress=job.progress)
         except BaseException:
             uploads.imported(sheet)  # a crashed import is not retried from this upload
             raise
