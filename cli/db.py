@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import click
 
-from cli.common import db_option, run, sync
+from cli.common import db_option, run, sync, work
 from cli.output import FORMATS, Progress, render
-from resettle.actor import cli_actor
 from resettle.db import migrate_schema, resolve_url
 from services import database
 
@@ -47,7 +46,7 @@ def db_copy(target, replace, yes, fmt, db) -> None:
     if replace and not yes:
         click.confirm(f"将清空 {target} 中已有的全部数据再复制，确定吗？", abort=True)
     progress = Progress()
-    report = run(db, lambda: database.copy(cli_actor(), db, target, replace=replace, progress=progress),
+    report = run(db, lambda: database.copy(work(), db, target, replace=replace, progress=progress),
                  connect=False)
     progress.close()
     click.echo(render(report["tables"], COPY_COLUMNS, fmt))
@@ -63,7 +62,7 @@ def db_copy(target, replace, yes, fmt, db) -> None:
 @db_option
 def db_backup(file, db) -> None:
     """备份数据库到 FILE：SQLite 用在线备份（服务运行中也一致），PostgreSQL 用 pg_dump。"""
-    result = sync(db, lambda: database.backup(cli_actor(), db, file))
+    result = sync(db, lambda: database.backup(work(), db, file))
     click.echo(f"已备份 {result['database']} 到 {result['file']}（{result['bytes'] / 1024 / 1024:.1f} MiB）")
 
 
@@ -75,5 +74,5 @@ def db_restore(file, yes, db) -> None:
     """用备份 FILE 替换数据库的全部内容（先停止服务进程）。"""
     if not yes:
         click.confirm(f"将用 {file} 替换 {resolve_url(db)} 的全部内容，之后的修改都会丢失，确定吗？", abort=True)
-    result = sync(db, lambda: database.restore(cli_actor(), db, file))
+    result = sync(db, lambda: database.restore(work(), db, file))
     click.echo(f"已用 {result['file']} 恢复 {result['database']}")

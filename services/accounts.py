@@ -135,7 +135,7 @@ async def add_user(work: Work, login: str, name: str, role: str, password: str, 
         user = await User.create(login=login, name=name, role=role, township_code=township_code,
                                  community=community_row, carriage=carriage if role == "desk" else "",
                                  department=department.strip(), password_hash=_hasher.hash(password))
-        await audit.record(work.actor, "users.add", "user", login, audit.diff({}, {
+        await audit.record(work, "users.add", "user", login, audit.diff({}, {
             "name": name, "role": role, "township_code": township_code,
             "community_id": user.community_id, "carriage": user.carriage, "department": user.department}))
     return await _describe(user, work.policy)
@@ -170,7 +170,7 @@ async def set_password(work: Work, login: str, password: str) -> None:
         await User.filter(id=user.id).update(password_hash=_hasher.hash(password),
                                              version=user.version + 1)
         await LoginSession.filter(user_id=user.id).delete()
-        await audit.record(work.actor, "users.passwd", "user", login, {"password_hash": ["***", "***"]})
+        await audit.record(work, "users.passwd", "user", login, {"password_hash": ["***", "***"]})
 
 
 async def disable(work: Work, login: str) -> None:
@@ -179,7 +179,7 @@ async def disable(work: Work, login: str) -> None:
         user = await _user(login)
         await User.filter(id=user.id).update(active=False, token_hash=None, version=user.version + 1)
         await LoginSession.filter(user_id=user.id).delete()
-        await audit.record(work.actor, "users.disable", "user", login, {"active": [user.active, False]})
+        await audit.record(work, "users.disable", "user", login, {"active": [user.active, False]})
 
 
 async def sign_out_everywhere(work: Work, login: str) -> int:
@@ -188,7 +188,7 @@ async def sign_out_everywhere(work: Work, login: str) -> int:
     async with work.transaction():
         user = await _user(login)
         ended = await LoginSession.filter(user_id=user.id).delete()
-        await audit.record(work.actor, "users.signout", "user", login, {"sessions": [ended, 0]})
+        await audit.record(work, "users.signout", "user", login, {"sessions": [ended, 0]})
     return ended
 
 
@@ -221,7 +221,7 @@ async def issue_token(work: Work, login: str) -> str:
         if not user.active:
             raise DomainError(f"账号“{login}”已停用")
         await User.filter(id=user.id).update(token_hash=_token_hash(token), version=user.version + 1)
-        await audit.record(work.actor, "users.token", "user", login, {"token_hash": ["***", "***"]})
+        await audit.record(work, "users.token", "user", login, {"token_hash": ["***", "***"]})
     return token
 
 

@@ -7,10 +7,10 @@ import json
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from resettle.actor import Actor
 from resettle.db import connection, placeholders
 from resettle.models import AuditEvent
 from resettle.rules.permissions import require
+from services.work import Work
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # timestamps are stored in UTC and shown in Shanghai time
 
@@ -27,17 +27,18 @@ def diff(before: dict, after: dict) -> dict[str, list]:
             for key, value in after.items() if before.get(key) != value}
 
 
-async def record(actor: Actor, action: str, object_type: str, object_id: object,
+async def record(work: Work, action: str, object_type: str, object_id: object,
                  changes: dict) -> None:
-    await AuditEvent.create(actor=actor.login, action=action, object_type=object_type,
+    """One event: who acted (the work's actor), when (its clock), on what, what changed."""
+    await AuditEvent.create(at=work.now(), actor=work.actor.login, action=action, object_type=object_type,
                             object_id=str(object_id), changes=changes)
 
 
-async def record_many(actor: Actor, action: str,
+async def record_many(work: Work, action: str,
                       events: Iterable[tuple[str, object, dict]]) -> int:
     """Many events in one statement, for bulk use cases such as an import."""
-    now = dt.datetime.now(dt.UTC)
-    rows = [(now, actor.login, action, object_type, str(object_id),
+    now = work.now()
+    rows = [(now, work.actor.login, action, object_type, str(object_id),
              json.dumps(changes, ensure_ascii=False, separators=(",", ":")))
             for object_type, object_id, changes in events]
     if rows:
@@ -51,11 +52,11 @@ async def record_many(actor: Actor, action: str,
 PAGE_SIZE = 50
 
 
-async def audit_log(actor: Actor, *, who: str = "", object_type: str = "", object_id: str = "",
+async def audit_log(work: Work, *, who: str = "", object_type: str = "", object_id: str = "",
                     action: str = "", since: dt.date | None = None, until: dt.date | None = None,
                     page: int = 1) -> dict:
     """The audit log, newest first, filtered and paginated (admin and office only)."""
-    require(actor.role, "audit.view")
+    require(work.actor.role, "audit.view")
     query = AuditEvent.all()
     if who:
         query = query.filter(actor=who.strip())

@@ -16,12 +16,12 @@ from pathlib import Path
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from resettle.actor import Actor
 from resettle.db import connect, is_postgres, resolve_url
 from resettle.errors import DomainError
 from resettle.rules.permissions import require
 from services import audit
 from services.bulk import CHUNK, insert
+from services.work import Work
 
 Progress = Callable[[str, int, int], None]
 SKIP = {"tortoise_migrations"}  # the target's own migrations write it
@@ -110,12 +110,12 @@ async def _checksum(conn: BaseDBAsyncClient, table: str, pk: str, types: dict[st
     return count, digest.hexdigest()
 
 
-async def copy(actor: Actor, source: str | None, target: str, *, replace: bool = False,
+async def copy(work: Work, source: str | None, target: str, *, replace: bool = False,
                progress: Progress | None = None) -> dict:
     """Copy the whole source database into a PostgreSQL target: its schema through the
     migrations, every table in one transaction, sequences moved past the copied ids, then row
     counts and a checksum per table compared. A target with rows is refused unless `replace`."""
-    require(actor.role, "users.manage")
+    require(work.actor.role, "users.manage")
     source, target = resolve_url(source), resolve_url(target)
     if not target.startswith("postgres://"):
         raise DomainError("--to 须是 PostgreSQL 地址：postgres://用户@主机:端口/库名")
@@ -126,14 +126,14 @@ async def copy(actor: Actor, source: str | None, target: str, *, replace: bool =
         dst_ctx = await connect(target)
         try:
             with dst_ctx:
-                return await _copy(actor, src_ctx, dst_ctx, source, target, replace, progress)
+                return await _copy(work, src_ctx, dst_ctx, source, target, replace, progress)
         finally:
             await dst_ctx.close_connections()
     finally:
         await src_ctx.close_connections()
 
 
-async def _copy(actor, src_ctx, dst_ctx, source: str, target: str, replace: bool, progress) -> dict:
+async def _copy(work: Work, src_ctx, dst_ctx, source: str, target: str, replace: bool, progress) -> dict:
     src, dst = src_ctx.connections.get("default"), dst_ctx.connections.get("default")
     tables = _ordered(list(dst_ctx.apps.get_models_iterable()))
     busy = [t for t, _ in tables if (await dst.execute_query_dict(f'SELECT COUNT(*) AS n FROM "{t}"'))[0]["n"]]
@@ -168,7 +168,7 @@ async def _copy(actor, src_ctx, dst_ctx, source: str, target: str, replace: bool
         bad = "、".join(r["table"] for r in report if not r["match"])
         raise DomainError(f"复制后核对不一致：{bad}。目标库内容不可用，请检查后用 --replace 重新复制")
     # raw SQL, not the ORM: two ORM contexts are open in this process and share model classes
-    await audit.record_many(actor, "db.copy", [("database", target.rpartition("@")[2], {
+    await audit.record_many(work, "db.copy", [("database", target.rpartition("@")[2], {
         "source": [None, _safe(source)], "rows": [None, sum(r["rows"] for r in report)]})])
     return {"source": _safe(source), "target": _safe(target), "tables": report}
 
@@ -199,10 +199,10 @@ def _pg_dsn(url: str) -> str:
     return "postgresql://" + url[len("postgres://"):]
 
 
-def backup(actor: Actor, url: str | None, path: str | Path) -> dict:
+def backup(work: Work, url: str | None, path: str | Path) -> dict:
     """A consistent copy while the server keeps serving: SQLite's online backup API, or pg_dump's
     custom format (a snapshot of one transaction)."""
-    require(actor.role, "users.manage")
+    require(work.actor.role, "users.manage")
     url, path = resolve_url(url), Path(path)
     if path.exists():
         raise DomainError(f"备份文件 {path} 已存在，请换一个文件名")
@@ -221,9 +221,9 @@ def backup(actor: Actor, url: str | None, path: str | Path) -> dict:
     return {"database": _safe(url), "file": str(path), "bytes": path.stat().st_size}
 
 
-def restore(actor: Actor, url: str | None, path: str | Path) -> dict:
+def restore(work: Work, url: str | None, path: str | Path) -> dict:
     """Put a backup back in place of the database (the caller has confirmed: this replaces it)."""
-    require(actor.role, "users.manage")
+    require(work.actor.role, "users.manage")
     url, path = resolve_url(url), Path(path)
     if not path.exists():
         raise DomainError(f"找不到备份文件 {path}")

@@ -162,10 +162,10 @@ async def set_reception(work: Work, community: str | int | None, weekday: int, s
                   "reception_end": desk.reception_end} if desk else {}
         after = {"reception_weekday": weekday, "reception_start": start, "reception_end": end}
         if desk:
-            await versioned.save(desk, after, None, "接待时间")
+            await versioned.save(work, desk, after, None, "接待时间")
         else:
             await Desk.create(community_id=c.id, **after)
-        await audit.record(work.actor, "desk.reception", "community", c.id, audit.diff(before, after))
+        await audit.record(work, "desk.reception", "community", c.id, audit.diff(before, after))
     return await desk_info(work, c.id)
 
 
@@ -213,8 +213,8 @@ async def save_week(work: Work, community: str | int | None, week: str, *, recep
             if version == 0:
                 raise DomainError("这一周已有人先记录了，请刷新后再保存")
             before = {k: getattr(row, k) for k in after}
-            await versioned.save(row, after, version, "这一周的记录")
-        await audit.record(work.actor, "desk.week", "desk_week", row.id, audit.diff(before, after))
+            await versioned.save(work, row, after, version, "这一周的记录")
+        await audit.record(work, "desk.week", "desk_week", row.id, audit.diff(before, after))
     return _week_dict(c, week, row)
 
 
@@ -276,7 +276,7 @@ async def intake(work: Work, community: str | int | None, *, channel: str, categ
             unit=_text(unit, "房号", required=False, limit=64), entitlement_id=line.id if line else None,
             status=DemandStatus.RECEIVED.value)
         # what was taken, as the demand holds it; the phone only masked (the log is read widely)
-        await audit.record(work.actor, "desk.intake", "demand", demand.id, audit.diff({}, {
+        await audit.record(work, "desk.intake", "demand", demand.id, audit.diff({}, {
             "community_id": c.id, "channel": channel.value, "category": category, "text": demand.text,
             "person_id": demand.person_id, "resident_name": demand.resident_name, "unit": demand.unit,
             "contact": mask_phone(demand.contact), "entitlement_id": demand.entitlement_id,
@@ -327,7 +327,7 @@ async def link(work: Work, demand_ids: list[int], *, problem_id: int | None = No
                 title=_text(title or first.text[:60], "问题标题", limit=200),
                 description=_text(description, "问题说明", required=False),
                 status=ProblemStatus.OPEN.value, opened_on=on)
-            await audit.record(work.actor, "desk.problem", "problem", problem.id, audit.diff({}, {
+            await audit.record(work, "desk.problem", "problem", problem.id, audit.diff({}, {
                 "title": problem.title, "category": problem.category, "opened_on": on}))
         for demand in demands:
             if on < demand.received_on:
@@ -335,9 +335,9 @@ async def link(work: Work, demand_ids: list[int], *, problem_id: int | None = No
             if demand.community_id != problem.community_id:
                 raise DomainError(f"需求{demand.id}与问题{problem.id}不属于同一个安置社区")
             linked = apply(DEMAND, demand.status, "link", work.actor.role)
-            await versioned.save(demand, {"status": linked.value, "problem_id": problem.id,
+            await versioned.save(work, demand, {"status": linked.value, "problem_id": problem.id,
                                           "closed_on": on}, None, f"需求{demand.id}")
-            await audit.record(work.actor, "desk.link", "demand", demand.id,
+            await audit.record(work, "desk.link", "demand", demand.id,
                                {"status": [DemandStatus.RECEIVED.value, DemandStatus.LINKED.value],
                                 "problem_id": [None, problem.id]})
     return await problem_detail(work, problem.id)
@@ -365,9 +365,9 @@ async def _close_demand(work: Work, demand_id: int, step: str, text: str, on: dt
         to = apply(DEMAND, before, step, work.actor.role)
         if on < demand.received_on:
             raise DomainError(f"日期{on}早于需求{demand.id}的受理日期{demand.received_on}")
-        await versioned.save(demand, {"status": to.value, "answer": text, "closed_on": on}, version,
+        await versioned.save(work, demand, {"status": to.value, "answer": text, "closed_on": on}, version,
                              f"需求{demand.id}")
-        await audit.record(work.actor, f"desk.{to.value}", "demand", demand.id,
+        await audit.record(work, f"desk.{to.value}", "demand", demand.id,
                            {"status": [before, to.value], "answer": ["", text]})
     return await demand_detail(work, demand_id)
 
@@ -388,8 +388,8 @@ async def edit_problem(work: Work, problem_id: int, *, title: str | None = None,
     async with work.transaction():
         problem = await _problem(work.actor, problem_id)
         before = {k: getattr(problem, k) for k in after}
-        await versioned.save(problem, after, version, f"问题{problem_id}")
-        await audit.record(work.actor, "desk.edit", "problem", problem.id, audit.diff(before, after))
+        await versioned.save(work, problem, after, version, f"问题{problem_id}")
+        await audit.record(work, "desk.edit", "problem", problem.id, audit.diff(before, after))
     return await problem_detail(work, problem_id)
 
 
@@ -401,14 +401,14 @@ def _owner(owner: str, policy: Policy) -> str:
     return owner
 
 
-async def _move_problem(actor: Actor, problem: Problem, step: str, on: dt.date, version: int | None = None, *,
+async def _move_problem(work: Work, problem: Problem, step: str, on: dt.date, version: int | None = None, *,
                         event: str = "desk.status", **facts) -> None:
     """Take a step of the problem workflow on `on` and save it, with the version bumped even when
     the status stays, so that two clerks acting on one problem at once cannot both win. A done
     problem given new work, or reopened, starts a new feedback round when residents answered this
     one: they are asked again about the new result."""
     old = ProblemStatus(problem.status)
-    new = apply(PROBLEM, old, step, actor.role, problem=problem.id, **facts)
+    new = apply(PROBLEM, old, step, work.actor.role, problem=problem.id, **facts)
     changes: dict = {"status": new.value}
     if new is ProblemStatus.SCHEDULED and problem.scheduled_on is None:
         changes["scheduled_on"] = on
@@ -421,9 +421,9 @@ async def _move_problem(actor: Actor, problem: Problem, step: str, on: dt.date, 
         if await Feedback.exists(problem_id=problem.id, round=problem.round):
             changes["round"] = problem.round + 1
     before = {k: getattr(problem, k) for k in changes}
-    await versioned.save(problem, changes, version, f"问题{problem.id}")
+    await versioned.save(work, problem, changes, version, f"问题{problem.id}")
     if new is not old:
-        await audit.record(actor, event, "problem", problem.id, audit.diff(before, changes))
+        await audit.record(work, event, "problem", problem.id, audit.diff(before, changes))
 
 
 async def add_action(work: Work, problem_id: int, *, owner: str, text: str, due: dt.date,
@@ -442,9 +442,9 @@ async def add_action(work: Work, problem_id: int, *, owner: str, text: str, due:
             raise DomainError(f"议定日期{decided_on}早于问题提出日期{problem.opened_on}")
         action = await Action.create(problem_id=problem.id, community_id=problem.community_id, owner=owner,
                                      text=text, decided_on=decided_on, due=due, status=ActionStatus.PLANNED.value)
-        await audit.record(work.actor, "desk.action", "action", action.id, audit.diff({}, {
+        await audit.record(work, "desk.action", "action", action.id, audit.diff({}, {
             "problem_id": problem.id, "owner": owner, "text": text, "due": due, "decided_on": decided_on}))
-        await _move_problem(work.actor, problem, "plan", decided_on, version)
+        await _move_problem(work, problem, "plan", decided_on, version)
     return await problem_detail(work, problem_id)
 
 
@@ -459,14 +459,14 @@ async def complete_action(work: Work, action_id: int, *, result: str, on: dt.dat
         action = await _action(work.actor, action_id)
         after = apply(ACTION, action.status, "complete", work.actor.role, on=on, decided_on=action.decided_on,
                       action=action_id, completed_on=action.completed_on)
-        await versioned.save(action, {"status": after.value, "completed_on": on, "result": result},
+        await versioned.save(work, action, {"status": after.value, "completed_on": on, "result": result},
                              version, f"实事{action_id}")
-        await audit.record(work.actor, "desk.complete", "action", action.id, {
+        await audit.record(work, "desk.complete", "action", action.id, {
             "status": [ActionStatus.PLANNED.value, after.value],
             "completed_on": [None, on.isoformat()], "result": ["", result]})
         problem = await Problem.get(id=action.problem_id)
         planned = await Action.filter(problem_id=problem.id, status=ActionStatus.PLANNED.value).count()
-        await _move_problem(work.actor, problem, "complete", on, planned=planned)
+        await _move_problem(work, problem, "complete", on, planned=planned)
     return await problem_detail(work, action.problem_id)
 
 
@@ -495,7 +495,7 @@ async def record_feedback(work: Work, demand_id: int, rating: str, remark: str =
             raise DomainError(f"已记录过{demand.resident_name}对这一轮办理结果的评价")
         await Feedback.create(demand_id=demand.id, problem_id=problem.id, round=problem.round,
                               rating=rating.value, remark=remark, given_on=on)
-        await audit.record(work.actor, "desk.feedback", "demand", demand.id,
+        await audit.record(work, "desk.feedback", "demand", demand.id,
                            {"rating": [None, rating.value], "round": [None, problem.round], "remark": ["", remark]})
         given = await Feedback.filter(problem_id=problem.id, round=problem.round).values_list("rating", "remark")
         asked = await Demand.filter(problem_id=problem.id).count()
@@ -505,7 +505,7 @@ async def record_feedback(work: Work, demand_id: int, rating: str, remark: str =
             await Reopening.create(problem_id=problem.id, round=problem.round, on=on, reason=reason)
         # saved on every answer (the version bumped), so two clerks recording the last two answers
         # at once cannot both see someone still waiting
-        await _move_problem(work.actor, problem, "feedback" if outcome.outcome == "wait" else outcome.outcome, on,
+        await _move_problem(work, problem, "feedback" if outcome.outcome == "wait" else outcome.outcome, on,
                             event=f"desk.{outcome.outcome}")
     return {"demand": demand_id, "problem": problem.id, "outcome": outcome.outcome,
             "status": problem.status, "status_label": PROBLEM_LABELS[ProblemStatus(problem.status)],

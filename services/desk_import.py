@@ -170,7 +170,7 @@ async def import_demands(work: Work, path: str | Path, community: str | int | No
             if dry_run or (bad_rows and not skip_invalid):
                 raise _Rollback
             if added:
-                await audit.record(work.actor, "desk.import", "community", c.id, {
+                await audit.record(work, "desk.import", "community", c.id, {
                     "file": [None, path.name], "added": [None, len(added)], "error_rows": [None, len(bad_rows)]})
     except _Rollback:
         pass

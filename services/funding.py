@@ -152,7 +152,7 @@ async def _fields(actor: Actor, policy: Policy, *, community: str | int, kind: s
             if kind is ProjectKind.CASE_BY_CASE else None}
 
 
-async def _link_problems(actor: Actor, project: Project, problem_ids: list[int]) -> None:
+async def _link_problems(work: Work, project: Project, problem_ids: list[int]) -> None:
     """Cite desk problems of the project's community as evidence."""
     found = await Problem.filter(id__in=problem_ids, community_id=project.community_id).values_list("id", flat=True)
     missing = sorted(set(problem_ids) - set(found))
@@ -162,7 +162,7 @@ async def _link_problems(actor: Actor, project: Project, problem_ids: list[int])
     for problem_id in sorted(set(found) - have):
         await ProjectEvidence.create(project_id=project.id, problem_id=problem_id)
     if set(found) - have:
-        await audit.record(actor, "funding.evidence", "project", project.id,
+        await audit.record(work, "funding.evidence", "project", project.id,
                            {"problems": [sorted(have), sorted(have | set(found))]})
 
 
@@ -178,8 +178,8 @@ async def draft(work: Work, *, community: str | int, kind: str, title: str, year
                            deliberation=deliberation, department=department)
     async with work.transaction():
         project = await Project.create(**values, status=ProjectStatus.DRAFT.value)
-        await audit.record(actor, "funding.draft", "project", project.id, audit.diff({}, values))
-        await _link_problems(actor, project, list(problems))
+        await audit.record(work, "funding.draft", "project", project.id, audit.diff({}, values))
+        await _link_problems(work, project, list(problems))
     return await show(work, project.id)
 
 
@@ -213,9 +213,9 @@ async def update(work: Work, project_id: int, *, version: int, problems: list[in
             raise DomainError(f"不能修改：{'、'.join(sorted(unknown))}")
         values = await _fields(actor, work.policy, **{**current, **changes})
         before = {k: getattr(p, k) for k in values}
-        await versioned.save(p, values, version, f"项目{project_id}")
-        await audit.record(actor, "funding.update", "project", p.id, audit.diff(before, values))
-        await _link_problems(actor, p, list(problems))
+        await versioned.save(work, p, values, version, f"项目{project_id}")
+        await audit.record(work, "funding.update", "project", p.id, audit.diff(before, values))
+        await _link_problems(work, p, list(problems))
     return await show(work, project_id)
 
 
@@ -248,8 +248,8 @@ async def _move(work: Work, project_id: int, step: str, changes: dict, version: 
             changes = {**changes, **(await check(p) or {})}
         changes = {"status": to.value, **changes}
         before = {k: getattr(p, k) for k in changes}
-        await versioned.save(p, changes, version, f"项目{project_id}")
-        await audit.record(actor, f"funding.{to.value}", "project", p.id,
+        await versioned.save(work, p, changes, version, f"项目{project_id}")
+        await audit.record(work, f"funding.{to.value}", "project", p.id,
                            {**audit.diff(before, changes), "status": [before_status, to.value]})
     return await show(work, project_id)
 

@@ -104,7 +104,7 @@ async def sync_tag_lines(work: Work, conn: BaseDBAsyncClient, person_ids: list[i
     """After tags changed: open lines for matters that now apply, close tag-driven lines that
     no longer do. Age- and head-based lines are left alone (policy never rewrites history). A
     line opening after its household moved in gets what `line_need` says, as at the move-in."""
-    actor, policy = work.actor, work.policy
+    policy = work.policy
     persons = await Person.filter(id__in=person_ids).prefetch_related("household")
     open_lines = {}
     for line in await Entitlement.filter(person_id__in=person_ids, closed_on=None):
@@ -120,12 +120,12 @@ async def sync_tag_lines(work: Work, conn: BaseDBAsyncClient, person_ids: list[i
             matter = policy.matter(code)
             line = await Entitlement.create(person_id=person.id, matter_code=code, routing=matter.routing.value,
                                             responsible_township=household.origin_township, opened_on=on)
-            await audit.record(actor, "ledger.open", "entitlement", line.id,
+            await audit.record(work, "ledger.open", "entitlement", line.id,
                                {"matter_code": [None, code], "reason": [None, reason]})
             opened.setdefault(household.id, []).append((line, person.hukou_township == household.dest_township))
         for code, line in have.items():
             if code not in due and _tag_driven(policy, code):
-                await _close(actor, line, on, reason)
+                await _close(work, line, on, reason)
     households = {p.household.id: p.household for p in persons}
     for household_id, lines in opened.items():
         await _send_needs(work, conn, households[household_id], lines, on)
@@ -183,14 +183,14 @@ def _tag_driven(policy: Policy, code: str) -> bool:
     return bool(matter.tags) and not (matter.everyone or matter.head_only or matter.min_age is not None)
 
 
-async def _close(actor: Actor, line: Entitlement, on: dt.date, reason: str) -> None:
+async def _close(work: Work, line: Entitlement, on: dt.date, reason: str) -> None:
     await Entitlement.filter(id=line.id).update(closed_on=on, close_reason=reason, version=line.version + 1)
     for handoff in await Handoff.filter(entitlement_id=line.id, status__in=list(OPEN)):
         await Handoff.filter(id=handoff.id).update(status=HandoffStatus.REVOKED, closed_on=on,
                                                   reason=f"事项已关闭：{reason}", version=handoff.version + 1)
-        await audit.record(actor, "ledger.revoke", "handoff", handoff.id,
+        await audit.record(work, "ledger.revoke", "handoff", handoff.id,
                            {"status": [handoff.status, HandoffStatus.REVOKED.value]})
-    await audit.record(actor, "ledger.close", "entitlement", line.id,
+    await audit.record(work, "ledger.close", "entitlement", line.id,
                        {"closed_on": [None, on.isoformat()], "close_reason": ["", reason]})
 
 
@@ -265,7 +265,7 @@ class _Batch:
     """Hand-off rows and their audit events, written with one bulk insert each."""
 
     def __init__(self, work: Work, conn: BaseDBAsyncClient, on: dt.date):
-        self.conn, self.on, self.policy, self.actor = conn, on, work.policy, work.actor
+        self.work, self.conn, self.on, self.policy = work, conn, on, work.policy
         self.stamp = db_stamp(conn, work.now())
         self.rows: list[tuple] = []
         self.transfers = self.notices = 0
@@ -297,7 +297,7 @@ class _Batch:
         """Insert the rows; one audit event for the batch (the rows carry their household)."""
         if self.rows:
             await insert(self.conn, "handoff", HANDOFF_COLUMNS, self.rows)
-            await audit.record(self.actor, "ledger.send", "handoffs", self.on.isoformat(), {
+            await audit.record(self.work, "ledger.send", "handoffs", self.on.isoformat(), {
                 "households": [None, households], "transfers": [None, self.transfers],
                 "notices": [None, self.notices]})
         return len(self.rows)
@@ -320,13 +320,14 @@ async def act(work: Work, ids: list[int], action: str, *, reason: str = "") -> l
         for handoff_id in ids:
             try:
                 async with work.transaction():
-                    results.append(await _act_one(work.actor, handoff_id, action, reason, work.today))
+                    results.append(await _act_one(work, handoff_id, action, reason))
             except DomainError as exc:
                 results.append({"id": handoff_id, "ok": False, "message": exc.message})
     return results
 
 
-async def _act_one(actor: Actor, handoff_id: int, action: str, reason: str, today: dt.date) -> dict:
+async def _act_one(work: Work, handoff_id: int, action: str, reason: str) -> dict:
+    actor, today = work.actor, work.today
     handoff = await Handoff.get_or_none(id=handoff_id)
     if handoff is None:
         raise NotFound(f"找不到对接单 {handoff_id}")
@@ -346,10 +347,10 @@ async def _act_one(actor: Actor, handoff_id: int, action: str, reason: str, toda
         line = await Entitlement.get(id=handoff.entitlement_id)
         await Entitlement.filter(id=line.id).update(responsible_township=handoff.to_township,
                                                     version=line.version + 1)
-        await audit.record(actor, "ledger.transfer", "entitlement", line.id,
+        await audit.record(work, "ledger.transfer", "entitlement", line.id,
                            {"responsible_township": [line.responsible_township, handoff.to_township]})
     before = {"status": handoff.status, "reason": handoff.reason}
-    await audit.record(actor, f"ledger.{action}", "handoff", handoff.id,
+    await audit.record(work, f"ledger.{action}", "handoff", handoff.id,
                        audit.diff(before, {"status": after.value, "reason": changes.get("reason", handoff.reason)}))
     return {"id": handoff.id, "ok": True, "status": after.value, "message": HANDOFF_LABELS[after]}
 
@@ -375,7 +376,7 @@ async def resend(work: Work, handoff_id: int, note: str = "") -> dict:
                                    accept_due=add_working_days(today, accept),
                                    complete_due=add_working_days(today, complete), reason=note.strip(),
                                    resend_of_id=old.id)
-        await audit.record(actor, "ledger.resend", "handoff", new.id, {"resend_of": [None, old.id]})
+        await audit.record(work, "ledger.resend", "handoff", new.id, {"resend_of": [None, old.id]})
     return {"id": new.id, "status": new.status}
 
 
@@ -520,7 +521,7 @@ async def set_tags(work: Work, key: str, tags: str, reason: str, on: dt.date | N
         updated = await Person.filter(id=person.id, version=person.version).update(tags=new, version=person.version + 1)
         if not updated:
             raise StaleVersion("该人员刚被其他人修改过，请刷新后重试")
-        await audit.record(actor, "ledger.tags", "person", person.id, audit.diff({"tags": person.tags}, {"tags": new}))
+        await audit.record(work, "ledger.tags", "person", person.id, audit.diff({"tags": person.tags}, {"tags": new}))
         await sync_tag_lines(work, conn, [person.id], on, reason.strip())
     return await person_ledger(work, str(person.id))
 
@@ -537,7 +538,7 @@ async def close_person(work: Work, key: str, reason: str, on: dt.date | None = N
         person = await _person_in_scope(actor, key)
         lines = await Entitlement.filter(person_id=person.id, closed_on=None)
         for line in lines:
-            await _close(actor, line, on, reason.strip())
+            await _close(work, line, on, reason.strip())
     return {"person_id": person.id, "closed": len(lines)}
 
 
@@ -557,7 +558,7 @@ async def change_routing(work: Work, line_id: int, routing: str, reason: str) ->
             raise NotFound(f"找不到未关闭的事项台账 {line_id}")
         await _person_in_scope(actor, str(line.person_id))
         await Entitlement.filter(id=line.id).update(routing=new.value, version=line.version + 1)
-        await audit.record(actor, "ledger.routing", "entitlement", line.id,
+        await audit.record(work, "ledger.routing", "entitlement", line.id,
                            {"routing": [line.routing, new.value], "reason": [None, reason.strip()]})
     return {"id": line.id, "routing": new.value}
 

@@ -228,7 +228,7 @@ async def show_household(work: Work, key: str, *, full_ids: bool = False) -> dic
                            "note": f"{m.name}的户籍迁入{policy.township(m.hukou_township).name}"})
     events.sort(key=lambda e: e["on"])
     if full_ids:
-        await audit.record(actor, "registry.reveal_ids", "household", h.agreement_no,
+        await audit.record(work, "registry.reveal_ids", "household", h.agreement_no,
                            {"members": [None, len(members)]})
     return {
         "agreement_no": h.agreement_no,
@@ -274,8 +274,8 @@ async def record_step(work: Work, agreement_no: str, step: Status, on: dt.date, 
             if reason:
                 changes["withdrawn_reason"] = reason.strip()
             before = {k: getattr(h, k) for k in changes}
-            await versioned.save(h, changes, expected_version, "该户")
-            await audit.record(actor, f"registry.{step.value}", "household", h.agreement_no,
+            await versioned.save(work, h, changes, expected_version, "该户")
+            await audit.record(work, f"registry.{step.value}", "household", h.agreement_no,
                                audit.diff(before, changes))
             if step is Status.MOVED_IN:
                 await ledger.send_move_in(work, conn, [h], on)
@@ -321,11 +321,11 @@ async def record_hukou_moved(work: Work, agreement_no: str, id_number: str, on: 
             raise DomainError(f"{person.name}的户籍已在迁入乡镇，无需再登记")
         changes = {"hukou_township": h.dest_township, "hukou_moved_on": on}
         before = {k: getattr(person, k) for k in changes}
-        await versioned.save(person, changes, None, "该成员")
+        await versioned.save(work, person, changes, None, "该成员")
         separated = await Person.filter(household_id=h.id).exclude(
             hukou_township=h.dest_township).count()
         await Household.filter(id=h.id).update(separated_count=separated)
-        await audit.record(actor, "registry.hukou_moved", "person", person.id,
+        await audit.record(work, "registry.hukou_moved", "person", person.id,
                            audit.diff(before, changes))
         await ledger.send_hukou_transfers(work, conn, h, person.id, on)
     return {"agreement_no": h.agreement_no, "name": person.name, "hukou_moved_on": on.isoformat()}

@@ -394,7 +394,7 @@ class _Writer:
             self.events.append(("import", ",".join(self.report.files), {
                 key: value for key, value in self.report.summary().items()
                 if key not in ("outcome", "written", "issues")}))
-        await audit.record_many(self.actor, "registry.import", self.events)
+        await audit.record_many(self.work, "registry.import", self.events)
 
     async def _places(self, table: str, pairs: list[tuple[str, str]], new_names: list[str]) -> dict:
         """Villages and communities are created on first sight; returns (township, name) -> id."""

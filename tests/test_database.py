@@ -54,7 +54,7 @@ def test_copy_sqlite_to_postgres(sqlite_source, tmp_path):
     asyncio.run(_pg(PG_URL, f'CREATE DATABASE "{target.rpartition("/")[2]}"'))
     try:
         stages = []
-        report = asyncio.run(database.copy(ADMIN, sqlite_source, target,
+        report = asyncio.run(database.copy(work(ADMIN), sqlite_source, target,
                                            progress=lambda stage, done, total: stages.append(stage)))
         assert all(t["match"] and t["rows"] == t["copied"] for t in report["tables"])
         assert {t["table"] for t in report["tables"]} >= {"household", "person", "entitlement", "audit_event",
@@ -62,8 +62,8 @@ def test_copy_sqlite_to_postgres(sqlite_source, tmp_path):
         before, after = asyncio.run(_counts(sqlite_source)), asyncio.run(_counts(target))
         assert after == {**before, "AuditEvent": before["AuditEvent"] + 1}  # plus the copy's own event
         with pytest.raises(DomainError, match="目标库已有数据"):
-            asyncio.run(database.copy(ADMIN, sqlite_source, target))
-        again = asyncio.run(database.copy(ADMIN, sqlite_source, target, replace=True))
+            asyncio.run(database.copy(work(ADMIN), sqlite_source, target))
+        again = asyncio.run(database.copy(work(ADMIN), sqlite_source, target, replace=True))
         assert all(t["match"] for t in again["tables"]) and "复制 person" in stages
 
         async def new_rows_get_new_ids():  # sequences were moved past the copied ids
@@ -78,16 +78,16 @@ def test_copy_sqlite_to_postgres(sqlite_source, tmp_path):
 
 def test_copy_refuses_what_it_cannot_do(sqlite_source):
     with pytest.raises(DomainError, match="PostgreSQL"):
-        asyncio.run(database.copy(ADMIN, sqlite_source, "sqlite:///elsewhere.db"))
+        asyncio.run(database.copy(work(ADMIN), sqlite_source, "sqlite:///elsewhere.db"))
     with pytest.raises(DomainError, match="无权"):
-        asyncio.run(database.copy(Actor("x", role="office"), sqlite_source, "postgres://u@h/db"))
+        asyncio.run(database.copy(work(Actor("x", role="office")), sqlite_source, "postgres://u@h/db"))
 
 
 def test_sqlite_backup_and_restore(sqlite_source, tmp_path):
-    saved = database.backup(ADMIN, sqlite_source, tmp_path / "backup.db")
+    saved = database.backup(work(ADMIN), sqlite_source, tmp_path / "backup.db")
     assert saved["bytes"] > 0
     with pytest.raises(DomainError, match="已存在"):
-        database.backup(ADMIN, sqlite_source, tmp_path / "backup.db")
+        database.backup(work(ADMIN), sqlite_source, tmp_path / "backup.db")
     before = asyncio.run(_counts(sqlite_source))
 
     async def lose_a_household():
@@ -95,7 +95,7 @@ def test_sqlite_backup_and_restore(sqlite_source, tmp_path):
             await registry.record_step(work(ADMIN), "B-002", Status.WITHDRAWN, dt.date(2024, 2, 1), reason="放弃")
             return await Household.filter(status="withdrawn").count()
     assert asyncio.run(lose_a_household()) == 1
-    database.restore(ADMIN, sqlite_source, tmp_path / "backup.db")
+    database.restore(work(ADMIN), sqlite_source, tmp_path / "backup.db")
 
     async def withdrawn():
         async with open_db(sqlite_source):
@@ -103,21 +103,21 @@ def test_sqlite_backup_and_restore(sqlite_source, tmp_path):
     assert asyncio.run(withdrawn()) == 0 and asyncio.run(_counts(sqlite_source)) == before
     (tmp_path / "junk.db").write_bytes(b"not a database")
     with pytest.raises(DomainError, match="不是 resettle 的 SQLite 备份"):
-        database.restore(ADMIN, sqlite_source, tmp_path / "junk.db")
+        database.restore(work(ADMIN), sqlite_source, tmp_path / "junk.db")
 
 
 @pytest.mark.skipif(not PG_URL, reason="pg_dump backs up PostgreSQL")
 def test_postgres_backup_and_restore(db_url, tmp_path, monkeypatch):
     asyncio.run(_seed(db_url, tmp_path))
     before = asyncio.run(_counts(db_url))
-    saved = database.backup(ADMIN, db_url, tmp_path / "backup.dump")
+    saved = database.backup(work(ADMIN), db_url, tmp_path / "backup.dump")
     assert saved["bytes"] > 0 and database._safe("postgres://u:secret@h:5432/db") == "postgres://u@h:5432/db"
 
     async def withdraw():
         async with open_db(db_url):
             await registry.record_step(work(ADMIN), "B-002", Status.WITHDRAWN, dt.date(2024, 2, 1), reason="放弃")
     asyncio.run(withdraw())
-    database.restore(ADMIN, db_url, tmp_path / "backup.dump")
+    database.restore(work(ADMIN), db_url, tmp_path / "backup.dump")
     assert asyncio.run(_counts(db_url)) == before
 
     async def withdrawn():
@@ -126,7 +126,7 @@ def test_postgres_backup_and_restore(db_url, tmp_path, monkeypatch):
     assert asyncio.run(withdrawn()) == 0
     monkeypatch.setattr(database.shutil, "which", lambda name: None)
     with pytest.raises(DomainError, match="未找到 pg_dump"):
-        database.backup(ADMIN, db_url, tmp_path / "again.dump")
+        database.backup(work(ADMIN), db_url, tmp_path / "again.dump")
 
 
 def test_the_commands(sqlite_source, tmp_path):

@@ -27,7 +27,7 @@ HEAD_ID = make_id("19600101", 1)  # 户主 of A-001
 IN_SCOPE, OUT_OF_SCOPE = "A-001", "C-003"
 PERSON = {IN_SCOPE: HEAD_ID, OUT_OF_SCOPE: make_id("19800101", 4)}
 COMMUNITY = {IN_SCOPE: "陈家新苑", OUT_OF_SCOPE: "堡新苑"}
-WEEK = iso_week(dt.date.today())
+WEEK = iso_week(DAY)
 YEAR = DAY.year
 # governance projects: 陈家新苑's go to the 区民政局 (the department user's), 堡新苑's to the 区房管局
 DEPARTMENT = {IN_SCOPE: "区民政局", OUT_OF_SCOPE: "区房管局"}
@@ -307,7 +307,7 @@ async def test_every_api_route_for_every_role(site, desk_ids, funding_ids, role)
             ("POST", f"{base}/{p['approved']}/complete", {"spent": 100_001},
              funding_expected(role, "funding.draft", key, ok=400)),
         ]
-    due = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    due = (DAY + dt.timedelta(days=3)).isoformat()
     for key in (IN_SCOPE, OUT_OF_SCOPE):
         c, ids = COMMUNITY[key], desk_ids[key]
         checks += [

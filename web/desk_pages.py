@@ -309,7 +309,7 @@ async def _problem_page(request: web.Request, w: Work, problem_id: int, *, error
     working = allowed(who.role, "desk.work")
     # the owners come from the desk of the problem's community: desk staff's own, or the one named
     info = await desk.desk_info(w, key) if working and (key or rule.own_community(who) is not None) else None
-    history = await audit_log(who, object_type="problem", object_id=str(problem_id)) \
+    history = await audit_log(w, object_type="problem", object_id=str(problem_id)) \
         if allowed(who.role, "audit.view") else None
     return aiohttp_jinja2.render_template("desk_problem.html", request, {
         "p": data, "info": info, "working": working, "steps": allowed_steps(PROBLEM, data["status"], who.role),

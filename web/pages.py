@@ -255,7 +255,7 @@ async def import_errors(request: web.Request) -> web.FileResponse:
 async def audit_page(request: web.Request) -> dict:
     q = request.query
     filters = {k: field(q, k) for k in ("actor", "object_type", "object_id", "action", "since", "until")}
-    log = await audit_log(actor(request), who=filters["actor"], object_type=filters["object_type"],
+    log = await audit_log(work(request), who=filters["actor"], object_type=filters["object_type"],
                           object_id=filters["object_id"], action=filters["action"],
                           since=day(filters["since"], "起始日期"), until=day(filters["until"], "截止日期"),
                           page=_page(request))
