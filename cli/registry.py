@@ -13,7 +13,6 @@ from cli.common import DATE, EXIT_PARTIAL, EXIT_REJECTED, db_option, fail, run, 
 from cli.output import FORMATS, Progress, render
 from resettle.rules.household import Status
 from services import registry
-from services.registry_import import import_sheets, write_issue_report
 
 
 @click.group("registry")
@@ -38,6 +37,8 @@ IMPORT_LABELS = {
 @db_option
 def registry_import(files, skip_invalid, errors_path, fmt, db) -> None:
     """导入签约交房表（.xlsx / .csv），一行一人。默认全有或全无。"""
+    from services.registry_import import import_sheets, write_issue_report  # pandas: only this command
+
     progress = Progress()
     report = run(db, lambda: import_sheets(work(), files, skip_invalid=skip_invalid,
                                            progress=progress))

@@ -7,14 +7,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from resettle.db import is_postgres, placeholders
+
+if TYPE_CHECKING:  # the column helpers import them when called: a command that writes one row loads none
+    import numpy as np
+    import pandas as pd
 
 CHUNK = 20_000
 COPY_BATCH = 4_000
@@ -26,6 +27,9 @@ def factorize_rows(*columns) -> tuple[np.ndarray, list[tuple]]:
     repeated values: townships, tags, ages), and those combinations. Integer codes combined, not a
     MultiIndex of a Python tuple per row, which at city scale holds the GIL (and so the event loop)
     for a tenth of a second at a time."""
+    import numpy as np
+    import pandas as pd
+
     codes, uniques = np.zeros(len(columns[0]), dtype=np.int64), []
     for column in columns:
         part, values = pd.factorize(column)
@@ -93,6 +97,9 @@ async def select_in(conn: BaseDBAsyncClient, sql: str, column: str, keys: list) 
 def among(values: pd.Series, keys: Collection[str]) -> np.ndarray:
     """`values.isin(keys)` for text, in Arrow's C: pandas' isin over Arrow strings makes a Python
     scalar of every key (a third of a second for 100,000 keys, holding the GIL)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     found = pc.is_in(pa.array(values, type=pa.string()), value_set=pa.array(list(keys), type=pa.string()))
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 

@@ -8,9 +8,8 @@ import datetime as dt
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
@@ -44,6 +43,10 @@ from services import audit, scope  # registry imports this module too: used at c
 from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, factorize_rows, insert
 from services.work import Work
 
+if TYPE_CHECKING:  # the import's vectorised paths import them when called
+    import numpy as np
+    import pandas as pd
+
 ENTITLEMENT_COLUMNS = ("created_at", "updated_at", "person_id", "matter_code", "routing",
                        "responsible_township", "opened_on", "close_reason", "version")
 HANDOFF_COLUMNS = ("created_at", "updated_at", "kind", "status", "household_id", "entitlement_id",
@@ -62,6 +65,9 @@ async def open_lines_bulk(conn: BaseDBAsyncClient, persons: pd.DataFrame, policy
     """Open a line for each person × applicable matter, the origin township responsible.
     `persons` has person_id, id_number, relation, tags, origin_township, signed_on (dates). The
     catalog rule runs once per distinct (tags, age, head), not once per person."""
+    import numpy as np
+    import pandas as pd
+
     if persons.empty:
         return 0
     # pandas over every person: in a worker thread, as the import's other steps (the event loop
@@ -90,6 +96,8 @@ async def open_lines_bulk(conn: BaseDBAsyncClient, persons: pd.DataFrame, policy
 def _combos(persons: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, list[list[str]]]:
     """Per person the index of its distinct (tags, age, head), and per such combination the
     catalog's matters."""
+    import pandas as pd
+
     born = persons["id_number"].astype("str")
     signed = pd.to_datetime(pd.Series(persons["signed_on"].to_numpy(), index=persons.index))
     birth_md = born.str.slice(10, 14).astype(int).to_numpy()

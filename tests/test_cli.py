@@ -501,3 +501,22 @@ def test_help_names_every_area_without_loading_it():
              "print(out)")
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert shown.startswith("[]\n") and all(short in shown for _, _, short in AREAS.values())
+
+
+@pytest.mark.parametrize("command", [["users", "list"], ["registry", "stats"], ["registry", "show", "A-001"],
+                                     ["ledger", "handoffs"], ["ledger", "show", "1"]])
+def test_a_command_that_reads_no_sheet_loads_no_sheet_or_paper_library(command, tmp_path):
+    """The registry's, ledger's and accounts' commands that read no sheet and print no paper pay
+    for neither pandas and pyarrow nor reportlab and openpyxl: they start in what tortoise and the
+    models cost. (The desk's and funding's groups still load their papers' modules.)"""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from click.testing import CliRunner; from cli.main import main; "
+             f"result = CliRunner().invoke(main, {command!r} + ['--db', sys.argv[1]]); "
+             "print(sorted(m for m in ('pandas', 'pyarrow', 'numpy', 'reportlab', 'openpyxl', 'python_calamine') "
+             "if m in sys.modules)); print(result.exit_code, result.output)")
+    shown = subprocess.run([sys.executable, "-c", probe, f"sqlite:///{tmp_path / 'r.db'}"], capture_output=True,
+                           text=True, check=True).stdout
+    assert shown.startswith("[]\n"), shown
+    assert shown.split("\n")[1].split()[0] in ("0", "1") and "Usage:" not in shown, shown  # it ran
