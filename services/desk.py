@@ -89,24 +89,14 @@ async def community_of(work: Work, community: str | int | None = None) -> Commun
     return found
 
 
-async def _demand(actor: Actor, demand_id: int) -> Demand:
-    found = await Demand.filter(scope.communities(actor, of="community"), id=demand_id).first()
+WHAT = {Demand: "需求", Problem: "问题", Action: "实事"}
+
+
+async def _in_reach(actor: Actor, model: type[Demand | Problem | Action], row_id: int):
+    """A demand, problem or action of a community the actor reaches; else not found."""
+    found = await model.filter(scope.communities(actor, of="community"), id=row_id).first()
     if found is None:
-        raise NotFound(f"找不到编号为{demand_id}的需求")
-    return found
-
-
-async def _problem(actor: Actor, problem_id: int) -> Problem:
-    found = await Problem.filter(scope.communities(actor, of="community"), id=problem_id).first()
-    if found is None:
-        raise NotFound(f"找不到编号为{problem_id}的问题")
-    return found
-
-
-async def _action(actor: Actor, action_id: int) -> Action:
-    found = await Action.filter(scope.communities(actor, of="community"), id=action_id).first()
-    if found is None:
-        raise NotFound(f"找不到编号为{action_id}的实事")
+        raise NotFound(f"找不到编号为{row_id}的{WHAT[model]}")
     return found
 
 
@@ -316,9 +306,9 @@ async def link(work: Work, demand_ids: list[int], *, problem_id: int | None = No
         raise DomainError("请至少选择一条需求")
     on = _not_future(on, "日期", work.today)
     async with work.transaction():
-        demands = [await _demand(work.actor, i) for i in dict.fromkeys(demand_ids)]
+        demands = [await _in_reach(work.actor, Demand, i) for i in dict.fromkeys(demand_ids)]
         if problem_id is not None:
-            problem = await _problem(work.actor, problem_id)
+            problem = await _in_reach(work.actor, Problem, problem_id)
             apply(PROBLEM, problem.status, "link", work.actor.role)
         else:
             first = demands[0]
@@ -360,7 +350,7 @@ async def _close_demand(work: Work, demand_id: int, step: str, text: str, on: dt
     require(work.actor.role, "desk.work")
     on = _not_future(on, "日期", work.today)
     async with work.transaction():
-        demand = await _demand(work.actor, demand_id)
+        demand = await _in_reach(work.actor, Demand, demand_id)
         before = demand.status
         to = apply(DEMAND, before, step, work.actor.role)
         if on < demand.received_on:
@@ -386,7 +376,7 @@ async def edit_problem(work: Work, problem_id: int, *, title: str | None = None,
     if description is not None:
         after["description"] = _text(description, "问题说明", required=False)
     async with work.transaction():
-        problem = await _problem(work.actor, problem_id)
+        problem = await _in_reach(work.actor, Problem, problem_id)
         before = {k: getattr(problem, k) for k in after}
         await versioned.save(work, problem, after, version, f"问题{problem_id}")
         await audit.record(work, "desk.edit", "problem", problem.id, audit.diff(before, after))
@@ -436,7 +426,7 @@ async def add_action(work: Work, problem_id: int, *, owner: str, text: str, due:
     if due < decided_on:
         raise DomainError(f"完成期限{due}早于议定日期{decided_on}")
     async with work.transaction():
-        problem = await _problem(work.actor, problem_id)
+        problem = await _in_reach(work.actor, Problem, problem_id)
         apply(PROBLEM, problem.status, "plan", work.actor.role)  # refused before the action is made
         if decided_on < problem.opened_on:
             raise DomainError(f"议定日期{decided_on}早于问题提出日期{problem.opened_on}")
@@ -456,7 +446,7 @@ async def complete_action(work: Work, action_id: int, *, result: str, on: dt.dat
     result = _text(result, "办理结果")
     on = _not_future(on, "完成日期", work.today)
     async with work.transaction():
-        action = await _action(work.actor, action_id)
+        action = await _in_reach(work.actor, Action, action_id)
         after = apply(ACTION, action.status, "complete", work.actor.role, on=on, decided_on=action.decided_on,
                       action=action_id, completed_on=action.completed_on)
         await versioned.save(work, action, {"status": after.value, "completed_on": on, "result": result},
@@ -484,7 +474,7 @@ async def record_feedback(work: Work, demand_id: int, rating: str, remark: str =
                    required=rating is Rating.UNSATISFIED, limit=500)
     on = _not_future(on, "回访日期", work.today)
     async with work.transaction():
-        demand = await _demand(work.actor, demand_id)
+        demand = await _in_reach(work.actor, Demand, demand_id)
         if demand.problem_id is None:
             raise DomainError("只有已转为问题的需求才回访")
         problem = await Problem.get(id=demand.problem_id)
@@ -534,7 +524,7 @@ async def _demand_dicts(demands: list[Demand]) -> list[dict]:
 async def demand_detail(work: Work, demand_id: int) -> dict:
     """A demand, with the ledger line it is about and that line's open hand-offs."""
     require(work.actor.role, "desk.view")
-    demand = await _demand(work.actor, demand_id)
+    demand = await _in_reach(work.actor, Demand, demand_id)
     data = {**(await _demand_dicts([demand]))[0], "community_id": demand.community_id}
     if demand.entitlement_id:
         line = await Entitlement.get(id=demand.entitlement_id)
@@ -555,7 +545,7 @@ async def demand_detail(work: Work, demand_id: int) -> dict:
 async def problem_detail(work: Work, problem_id: int) -> dict:
     """A problem with its demands (and each resident's answer this round), actions, reopenings."""
     require(work.actor.role, "desk.view")
-    problem = await _problem(work.actor, problem_id)
+    problem = await _in_reach(work.actor, Problem, problem_id)
     demands = await Demand.filter(problem_id=problem.id).order_by("id")
     feedback = {f.demand_id: f for f in await Feedback.filter(problem_id=problem.id, round=problem.round)}
     actions = await Action.filter(problem_id=problem.id).order_by("id")
