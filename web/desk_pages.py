@@ -18,7 +18,7 @@ from aiohttp import web
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.rules import scope as rule
-from resettle.rules.desk import DEMAND, PROBLEM, RATING_LABELS, Period, iso_week, period
+from resettle.rules.desk import DEMAND, PROBLEM, RATING_LABELS, Period, iso_week, period, week_label
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
 from services import desk, desk_views, ledger, registry
@@ -50,7 +50,9 @@ _NAMES = re.compile(r"[,，、;；\s]+")
 
 def setup_routes(app: web.Application) -> None:
     app.add_routes(routes)
-    aiohttp_jinja2.get_env(app).filters["percent"] = percent  # shares as the papers print them
+    filters = aiohttp_jinja2.get_env(app).filters
+    filters["percent"] = percent  # shares as the papers print them
+    filters["week_label"] = week_label
 
 
 # ---------------------------------------------------------------- fields (shared with web/desk_api.py)
@@ -431,7 +433,7 @@ async def minutes(request: web.Request) -> web.Response:
     week = week_of(request.query, w.today)
     agenda = await desk_views.agenda(w, community_key(request.query), week)
     return await downloads.attachment(lambda path: write_minutes(agenda, path),
-                                      f"{agenda['community']}{week}例会纪要", "pdf")
+                                      f"{agenda['community']}{week_label(week)}例会纪要", "pdf")
 
 
 # ---------------------------------------------------------------- the four lists and 一月一汇
