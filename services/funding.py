@@ -18,6 +18,7 @@ from resettle.models import AuditEvent, Community, Demand, FundingYear, Househol
 from resettle.policy import Policy
 from resettle.rules import scope as rule
 from resettle.rules.dates import parse_date
+from resettle.rules.desk import PROBLEM_LABELS, ProblemStatus
 from resettle.rules.funding import (
     EDITABLE,
     KIND_LABELS,
@@ -116,13 +117,35 @@ async def _qualification(p: Project, problems: int, policy: Policy) -> Qualifica
         deliberation=_deliberation(p.deliberation), linked_problems=problems, duplicates=duplicates))
 
 
+async def _community(actor: Actor, community: str | int) -> Community:
+    """The community a draft is for, among the actor's."""
+    key = str(community).strip()
+    if not key:
+        raise DomainError("请选择安置社区")
+    c = await registry.find_community(key)
+    if not rule.sees_community(actor, c.id, c.township_code):
+        raise NotFound(f"找不到安置社区“{community}”")
+    return c
+
+
+async def citable_problems(work: Work, community: str | int) -> list[dict]:
+    """The desk problems a draft for the community may cite: those still in the loop (not yet on
+    the 幸福清单), oldest first."""
+    require(work.actor.role, "funding.draft")
+    c = await _community(work.actor, community)
+    rows = await Problem.filter(community_id=c.id).exclude(status=ProblemStatus.HAPPY.value) \
+        .order_by("id").values_list("id", "title", "status")
+    return [{"id": pid, "title": title, "status_label": PROBLEM_LABELS[ProblemStatus(status)]}
+            for pid, title, status in rows]
+
+
 async def _fields(actor: Actor, policy: Policy, *, community: str | int, kind: str, item: str, title: str,
                   year: int, requested: int, description: str, area_m2: int | None, deliberation: dict | None,
                   department: str) -> dict:
     """Validated columns of a draft; a township drafts only for its own communities."""
-    c = await registry.find_community(str(community).strip())
-    if not rule.sees_community(actor, c.id, c.township_code):
-        raise NotFound(f"找不到安置社区“{community}”")
+    c = await _community(actor, community)
+    if not kind:
+        raise DomainError("请选择项目类别")
     try:
         kind = ProjectKind(kind)
     except ValueError:
