@@ -14,7 +14,17 @@ from tortoise.expressions import F, Q
 from resettle.actor import Actor
 from resettle.db import connection, placeholders
 from resettle.errors import DomainError, NotFound
-from resettle.models import AuditEvent, Community, Demand, FundingYear, Household, Problem, Project, ProjectEvidence
+from resettle.models import (
+    AuditEvent,
+    Community,
+    Demand,
+    FundingYear,
+    Household,
+    Problem,
+    Project,
+    ProjectEvidence,
+    User,
+)
 from resettle.policy import Policy
 from resettle.rules import scope as rule
 from resettle.rules.dates import parse_date
@@ -435,6 +445,8 @@ async def show(work: Work, project_id: int) -> dict:
     verdict = p.qualification if p.qualification and ProjectStatus(p.status) not in EDITABLE else \
         _verdict_json(await _qualification(p, len(proof["problems"]), policy))
     history = await AuditEvent.filter(object_type="project", object_id=str(p.id)).order_by("id")
+    # who acted, by name: the log keeps "web:login" (or "api:login"), the page shows the user's name
+    names = dict(await User.filter(login__in={e.actor.partition(":")[2] for e in history}).values_list("login", "name"))
     preview_split = None
     if p.status == ProjectStatus.VERIFIED:
         ratio = policy.funding.ratio(ProjectKind(p.kind), p.township_code)
@@ -450,7 +462,8 @@ async def show(work: Work, project_id: int) -> dict:
             "evidence": proof, "split_preview": preview_split,
             "qualification": verdict,
             "history": [{"at": e.at.astimezone(audit.SHANGHAI).strftime("%Y-%m-%d %H:%M"), "actor": e.actor,
-                         "action": e.action, "changes": e.changes} for e in history]}
+                         "actor_name": names.get(e.actor.partition(":")[2], ""), "action": e.action,
+                         "changes": e.changes} for e in history]}
 
 
 async def envelope(work: Work, year: int) -> dict:

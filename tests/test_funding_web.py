@@ -103,6 +103,13 @@ async def test_draft_with_the_verdict_live_and_submit_only_what_qualifies(site):
     assert 'id="status">待核定<' in page and "/submit" not in page and "资格审查（提交时）" in page
     history = re.search(r'<table id="history">.*?</table>', page, re.S)[0]
     assert [a for a in ("起草", "修改", "提交") if a in history] == ["起草", "修改", "提交"]
+    # in words: who by name, labels for codes, 元 for fen, nothing raw
+    assert "liaison用户" in history and "web:liaison" not in history
+    assert "项目类别：日常运营管理类" in history and "目录项目：YY01 " in history and "乡镇：陈家镇" in history
+    assert "安置社区：陈家新苑" in history and "申请金额：1,440.01元 → 1,440.00元" in history
+    assert "状态：草稿 → 待核定" in history and f"项目年度：{YEAR}年" in history
+    for raw in ("None", "operation", "township_code", "requested", "144001", "draft"):
+        assert raw not in history, raw
 
 
 async def test_verify_then_approve_beside_the_split_and_the_envelope(site, monkeypatch):

@@ -25,12 +25,12 @@ from services import desk, funding, registry
 from services.funding_contracts import YEARS
 from services.funding_papers import (
     ENVELOPE_COLUMNS,
-    EVENT_LABELS,
     NUMBERS,
     SUMMARY_COLUMNS,
     TOWNSHIP_COLUMNS,
     by_township,
     envelope_rows,
+    history_rows,
     plain_yuan,
     summary_rows,
     township_rows,
@@ -258,7 +258,7 @@ async def _page(request: web.Request, w: Work, project_id: int, *, error: str = 
         "short": envelope is not None and p["split_preview"]["district_share"] > envelope["remaining"],
         "v": _typed(typed) if typed is not None and failed == "edit" else _values(p),
         "verdict": verdict, "error": error, "failed": failed, "typed": typed or {},
-        "done": DONE.get(done, ""), "actions": EVENT_LABELS, "today": w.today.isoformat(),
+        "done": DONE.get(done, ""), "history": history_rows(p, policy=w.policy), "today": w.today.isoformat(),
         "sheet": p["status"] in (ProjectStatus.VERIFIED, ProjectStatus.APPROVED, ProjectStatus.COMPLETED),
         "citable": await _citable(w, f"{p['township']}/{p['community']}", p["evidence"]["problems"])
         if editing else None,
