@@ -148,6 +148,8 @@ def history_rows(project: dict, *, policy: Policy) -> list[dict]:
             if key not in CHANGE_LABELS:
                 continue
             before, after = (change_value(key, v, policy=policy, communities=communities) for v in pair)
+            if not before and not after:  # nothing to something empty, as a draft's unused fields
+                continue
             changes.append((CHANGE_LABELS[key], f"{before} → {after or '（清空）'}" if before else after))
         rows.append({"at": event["at"], "actor": event.get("actor_name") or event["actor"],
                      "action": EVENT_LABELS.get(event["action"], event["action"]), "changes": changes})
