@@ -9,10 +9,32 @@ from zoneinfo import ZoneInfo
 
 from resettle.actor import Actor
 from resettle.db import connection, placeholders
-from resettle.models import AuditEvent
+from resettle.models import AuditEvent, User
 from resettle.rules.permissions import require
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # timestamps are stored in UTC and shown in Shanghai time
+
+
+# where an actor of the log came from besides a user's login ("web:login", "api:login")
+_CHANNELS = {"cli": "命令行", "demo": "演示数据"}
+
+
+async def who_acted(actors: Iterable[str]) -> dict[str, str]:
+    """Each actor of the log as a page names it: a user's name for a web or API login, else the
+    name with where it came from (张三（命令行）), else as logged."""
+    actors = set(actors)
+    logins = {a.partition(":")[2] for a in actors if a.partition(":")[0] in ("web", "api")}
+    names = dict(await User.filter(login__in=logins).values_list("login", "name")) if logins else {}
+    named = {}
+    for a in actors:
+        channel, _, rest = a.partition(":")
+        if channel in ("web", "api") and rest in names:
+            named[a] = names[rest]
+        elif channel in _CHANNELS and rest:
+            named[a] = f"{rest}（{_CHANNELS[channel]}）"
+        else:
+            named[a] = a
+    return named
 
 
 def _jsonable(value: object) -> object:

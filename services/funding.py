@@ -23,7 +23,6 @@ from resettle.models import (
     Problem,
     Project,
     ProjectEvidence,
-    User,
 )
 from resettle.policy import Policy
 from resettle.rules import scope as rule
@@ -445,8 +444,7 @@ async def show(work: Work, project_id: int) -> dict:
     verdict = p.qualification if p.qualification and ProjectStatus(p.status) not in EDITABLE else \
         _verdict_json(await _qualification(p, len(proof["problems"]), policy))
     history = await AuditEvent.filter(object_type="project", object_id=str(p.id)).order_by("id")
-    # who acted, by name: the log keeps "web:login" (or "api:login"), the page shows the user's name
-    names = dict(await User.filter(login__in={e.actor.partition(":")[2] for e in history}).values_list("login", "name"))
+    names = await audit.who_acted(e.actor for e in history)
     preview_split = None
     if p.status == ProjectStatus.VERIFIED:
         ratio = policy.funding.ratio(ProjectKind(p.kind), p.township_code)
@@ -462,7 +460,7 @@ async def show(work: Work, project_id: int) -> dict:
             "evidence": proof, "split_preview": preview_split,
             "qualification": verdict,
             "history": [{"at": e.at.astimezone(audit.SHANGHAI).strftime("%Y-%m-%d %H:%M"), "actor": e.actor,
-                         "actor_name": names.get(e.actor.partition(":")[2], ""), "action": e.action,
+                         "actor_name": names[e.actor], "action": e.action,
                          "changes": e.changes} for e in history]}
 
 

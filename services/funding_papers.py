@@ -151,7 +151,7 @@ def history_rows(project: dict, *, policy: Policy) -> list[dict]:
             if not before and not after:  # nothing to something empty, as a draft's unused fields
                 continue
             changes.append((CHANGE_LABELS[key], f"{before} → {after or '（清空）'}" if before else after))
-        rows.append({"at": event["at"], "actor": event.get("actor_name") or event["actor"],
+        rows.append({"at": event["at"], "actor": event["actor_name"],
                      "action": EVENT_LABELS.get(event["action"], event["action"]), "changes": changes})
     return rows
 

@@ -372,3 +372,16 @@ async def test_the_header_names_the_user_once_and_the_favicon_is_served(site):
     for path in ("/favicon.ico", "/static/favicon.svg"):
         icon = await site.get(path, allow_redirects=False)
         assert icon.status == 200 and icon.content_type == "image/svg+xml" and b"<svg" in await icon.read()
+
+
+async def test_a_problems_history_reads_in_words(site):
+    await log_in(site, "clerk")
+    await post(site, f"/desk/demands/{demand_id(await take(site, q=HEAD))}/link", title="电梯")
+    await post(site, "/desk/problems/1/actions", owner="物业", text="换主板", due=DAY.isoformat())
+    await log_in(site, "office")
+    page = await (await site.get("/desk/problems/1")).text()
+    history = page.split("操作记录")[1]
+    assert "立项" in history and "问题标题：电梯" in history and "clerk用户" in history
+    assert "推进" in history and "状态：待商议 → 办理中" in history
+    for raw in ("web:clerk", "desk.", "status", "None", "open"):
+        assert raw not in history, raw

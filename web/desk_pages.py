@@ -22,7 +22,7 @@ from resettle.rules.desk import DEMAND, PROBLEM, RATING_LABELS, Period, iso_week
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
 from services import desk, desk_views, ledger, registry
-from services.audit import audit_log
+from services.audit import audit_log, who_acted
 from services.desk_papers import (
     LIST_COLUMNS,
     LIST_NAMES,
@@ -30,6 +30,7 @@ from services.desk_papers import (
     chosen_lists,
     list_rows,
     percent,
+    problem_history_rows,
     summary_rows,
     write_lists,
     write_minutes,
@@ -311,8 +312,10 @@ async def _problem_page(request: web.Request, w: Work, problem_id: int, *, error
     working = allowed(who.role, "desk.work")
     # the owners come from the desk of the problem's community: desk staff's own, or the one named
     info = await desk.desk_info(w, key) if working and (key or rule.own_community(who) is not None) else None
-    history = await audit_log(who, object_type="problem", object_id=str(problem_id)) \
-        if allowed(who.role, "audit.view") else None
+    history = None
+    if allowed(who.role, "audit.view"):
+        events = (await audit_log(who, object_type="problem", object_id=str(problem_id)))["items"]
+        history = problem_history_rows(events, await who_acted(e["actor"] for e in events))
     return aiohttp_jinja2.render_template("desk_problem.html", request, {
         "p": data, "info": info, "working": working, "steps": allowed_steps(PROBLEM, data["status"], who.role),
         "history": history, "cq": _q(key),
