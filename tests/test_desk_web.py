@@ -385,3 +385,11 @@ async def test_a_problems_history_reads_in_words(site):
     assert "推进" in history and "状态：待商议 → 办理中" in history
     for raw in ("web:clerk", "desk.", "status", "None", "open"):
         assert raw not in history, raw
+
+
+async def test_who_acted_is_named(db):
+    from services.audit import who_acted
+    await accounts.add_user(work(ADMIN), "wang", "王丽华", "office", PASSWORD)
+    assert await who_acted(["web:wang", "api:wang", "demo:wang", "cli:root", "demo:新河镇", "web:gone", "odd"]) == {
+        "web:wang": "王丽华", "api:wang": "王丽华", "demo:wang": "王丽华", "cli:root": "root（命令行）",
+        "demo:新河镇": "新河镇（演示数据）", "web:gone": "web:gone", "odd": "odd"}
