@@ -356,6 +356,10 @@ async def test_the_form_asks_for_a_community_and_offers_its_problems_to_tick(sit
 
     token = await csrf_of(site, "/funding")
     fields = [(k, v) for k, v in {**FORM, "amount": "1,000"}.items() if k != "problems"]
+    checked = await site.post("/funding/new", data=[("csrf", token), *fields, ("problems", str(bench)),
+                                                    ("do", "check")])
+    page = await checked.text()  # what was ticked stays ticked, the rest does not
+    assert f'value="{bench}" checked>' in page and f'value="{lamp}">' in page and "资格审查" in page
     saved = await site.post("/funding/new", data=[("csrf", token), *fields, ("problems", str(lamp)),
                                                   ("problems", str(bench)), ("do", "save")], allow_redirects=False)
     assert saved.status == 303, await saved.text()
