@@ -12,7 +12,7 @@ import click
 from cli.common import COMMUNITY, EXIT_PARTIAL, EXIT_REJECTED, attempt, db_option, fail, run, work
 from cli.output import Progress, check_out, render, write_json, written
 from resettle.errors import DomainError
-from resettle.rules.desk import period
+from resettle.rules.desk import period, week_label
 from services import desk_import, desk_papers, desk_views
 
 
@@ -71,7 +71,7 @@ def desk_minutes(community, week, out, db) -> None:
     check_out("pdf", out)
     agenda = run(db, lambda: desk_views.agenda(work(), community, week))
     path = written(lambda: desk_papers.write_minutes(agenda, out))
-    click.echo(f"已生成 {path}：{agenda['community']} {agenda['week']} 例会纪要，"
+    click.echo(f"已生成 {path}：{agenda['community']} {week_label(agenda['week'])} 例会纪要，"
                f"本周议定实事 {len(agenda['new_actions'])} 项")
 
 

@@ -67,10 +67,11 @@ def _show_text(p: dict) -> str:
     lines += [_verdict(p["qualification"]),
               f"申报依据：三合署问题 {len(proof['problems'])} 个，{proof['households']} 户居民反映"
               if proof["problems"] else "申报依据：未引用三合署问题",
-              *(f"  #{problem['id']} {problem['title']}" for problem in proof["problems"]),
+              *(f"  问题{problem['id']} {problem['title']}" for problem in proof["problems"]),
               "经过：",
-              render([{**h, "action": funding_papers.EVENT_LABELS.get(h["action"], h["action"])}
-                      for h in p["history"]], {"at": "时间", "actor": "操作人", "action": "事项"}, "table")]
+              render([{**h, "actor": h["actor_name"],
+                       "action": funding_papers.EVENT_LABELS.get(h["action"], h["action"])} for h in p["history"]],
+                     {"at": "时间", "actor": "操作人", "action": "事项"}, "table")]
     return "\n".join(lines)
 
 

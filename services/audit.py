@@ -8,11 +8,35 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from resettle.db import connection, placeholders
-from resettle.models import AuditEvent
+from resettle.models import AuditEvent, User
 from resettle.rules.permissions import require
 from services.work import Work
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # timestamps are stored in UTC and shown in Shanghai time
+
+
+# where an actor of the log came from besides a user's login ("web:login", "api:login"); the demo
+# acts as its users ("demo:login") and as made-up townships and departments ("demo:新河镇")
+_CHANNELS = {"cli": "命令行", "demo": "演示数据"}
+_USERS = ("web", "api", "demo")
+
+
+async def who_acted(actors: Iterable[str]) -> dict[str, str]:
+    """Each actor of the log as a page names it: a user's name for a web, API or demo login, else
+    the name with where it came from (张三（命令行）), else as logged."""
+    actors = set(actors)
+    logins = {a.partition(":")[2] for a in actors if a.partition(":")[0] in _USERS}
+    names = dict(await User.filter(login__in=logins).values_list("login", "name")) if logins else {}
+    named = {}
+    for a in actors:
+        channel, _, rest = a.partition(":")
+        if channel in _USERS and rest in names:
+            named[a] = names[rest]
+        elif channel in _CHANNELS and rest:
+            named[a] = f"{rest}（{_CHANNELS[channel]}）"
+        else:
+            named[a] = a
+    return named
 
 
 def _jsonable(value: object) -> object:

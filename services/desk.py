@@ -55,6 +55,7 @@ from resettle.rules.desk import (
     satisfaction,
     valid_slot,
     verdict,
+    week_label,
     week_start,
 )
 from resettle.rules.ledger import HANDOFF_LABELS, OPEN
@@ -189,7 +190,7 @@ async def save_week(work: Work, community: str | int | None, week: str, *, recep
     c = await community_of(work, community)
     starts = week_start(week)
     if meeting_on and not starts <= meeting_on < starts + dt.timedelta(days=7):
-        raise DomainError(f"例会日期{meeting_on}不在{week}这一周")
+        raise DomainError(f"例会日期{meeting_on}不在{week_label(week)}")
     after = {"reception_attendance": _attendance(reception), "meeting_on": meeting_on,
              "meeting_attendance": _attendance(meeting), "decisions": _text(decisions, "例会决定", required=False)}
     async with work.transaction():

@@ -15,6 +15,7 @@ from reportlab.platypus import KeepTogether
 from resettle import pdf
 from resettle.charts import bar_chart
 from resettle.errors import DomainError
+from resettle.rules.desk import PROBLEM_LABELS, ProblemStatus, week_label
 from resettle.rules.numbers import percent
 from resettle.rules.permissions import CARRIAGES
 from resettle.sheets import write_sheets, write_table
@@ -51,12 +52,7 @@ SUMMARY_WIDTHS = {"community": 34, "township": 18, "demands": 14, "solved": 16, 
 CHART_ROWS = 16  # communities per bar chart: a portrait page holds this many bar pairs
 PERCENT_KEYS = {"satisfaction", "reopen_rate"}
 NONE = "—"
-
-
-def _number(value: float | None) -> str | float:
-    if value is None:
-        return NONE
-    return int(value) if float(value).is_integer() else value
+BLANK = "________"  # a name nobody recorded: a line to write it in by hand on the printed minutes
 
 
 def paper_row(row: dict, columns: dict[str, str]) -> dict:
@@ -109,7 +105,7 @@ def write_lists(data: dict, path: str | Path, which: list[str] | None = None) ->
     if suffix != ".pdf":
         raise DomainError(f"{path.name}：清单只能保存为 .xlsx、.csv 或 .pdf 文件")
     title = f"{data['community']} {LIST_NAMES[names[0]] if len(names) == 1 else '三合署清单'}"
-    subtitle = f"{data['period']}（{data['start']} 至 {data['end']}），截至 {data['as_of']}。"
+    subtitle = f"{data['period']}，截至 {data['as_of']}。"
     if "actions" in names:
         subtitle += "逾期未完成的实事标红。"
     story = []
@@ -117,6 +113,41 @@ def write_lists(data: dict, path: str | Path, which: list[str] | None = None) ->
         story += [pdf.heading(section_title(name, len(rows))),
                   *pdf.table(LIST_COLUMNS[name], rows, LIST_WIDTHS[name])]
     return pdf.build(path, title, subtitle, story)
+
+
+# ---------------------------------------------------------------- a problem's history
+
+PROBLEM_EVENTS = {"desk.problem": "立项", "desk.edit": "修改", "desk.status": "推进", "desk.wait": "回访",
+                  "desk.happy": "进入幸福清单", "desk.reopen": "居民不满意，重新办理"}
+PROBLEM_CHANGES = {"title": "问题标题", "category": "类别", "description": "问题说明", "opened_on": "立项日期",
+                   "status": "状态", "scheduled_on": "安排实事日期", "done_on": "实事完成日期",
+                   "happy_on": "进入幸福清单日期", "round": "回访轮次"}
+
+
+def _problem_value(key: str, value: object) -> str:
+    if value is None or value == "":
+        return ""
+    if key == "status":
+        return PROBLEM_LABELS[ProblemStatus(value)]
+    if key == "round":
+        return f"第{value}轮"
+    return str(value)
+
+
+def problem_history_rows(items: list[dict], names: dict[str, str]) -> list[dict]:
+    """A problem's audit events (services/audit.py) as its page reads them: who by name, what in
+    words, each change as 字段：前 → 后 (just the value when there was none before)."""
+    rows = []
+    for event in items:
+        changes = []
+        for key, pair in event["changes"].items():
+            before, after = (_problem_value(key, v) for v in pair)
+            if before or after:
+                changes.append((PROBLEM_CHANGES.get(key, key),
+                                f"{before} → {after or '（清空）'}" if before else after))
+        rows.append({"at": event["at"], "actor": names.get(event["actor"], event["actor"]),
+                     "action": PROBLEM_EVENTS.get(event["action"], event["action"]), "changes": changes})
+    return rows
 
 
 # ---------------------------------------------------------------- the weekly meeting's minutes
@@ -140,11 +171,11 @@ MINUTES_DEMANDS = ({"id": "编号", "received_on": "受理日期", "channel_labe
 
 def _attendance(agenda: dict) -> list[dict]:
     """Per unit (the three carriages first, then departments): who came to the meeting and who
-    kept the reception."""
+    kept the reception; a blank line where nobody was recorded."""
     meeting, reception = agenda["meeting_attendance"], agenda["reception_attendance"]
     units = list(dict.fromkeys([*CARRIAGES, *meeting, *reception]))
-    return [{"unit": unit, "meeting": "、".join(meeting.get(unit, [])) or NONE,
-             "reception": "、".join(reception.get(unit, [])) or NONE} for unit in units]
+    return [{"unit": unit, "meeting": "、".join(meeting.get(unit, [])) or BLANK,
+             "reception": "、".join(reception.get(unit, [])) or BLANK} for unit in units]
 
 
 def _section(title: str, rows: list[dict], spec: tuple[dict, dict]) -> list:
@@ -168,7 +199,7 @@ def write_minutes(agenda: dict, path: str | Path) -> Path:
              *_section("六、待处理的需求", agenda["new_demands"], MINUTES_DEMANDS),
              *_section("七、本周议定的实事", agenda["new_actions"], MINUTES_ACTIONS),
              pdf.paragraph("\n记录人：________________" + "\u00a0" * 12 + "审核：________________")]
-    subtitle = (f"{agenda['township']} · {agenda['week']}（{agenda['starts']} 起）· "
+    subtitle = (f"{agenda['township']} · {week_label(agenda['week'])} · "
                 f"例会日期：{agenda['meeting_on'] or '未记录'} · 统一接待：{agenda['reception']['label']}")
     return pdf.build(path, f"{agenda['community']}三合署例会纪要", subtitle, story, portrait=True)
 
@@ -202,7 +233,7 @@ def write_notice(notice: dict, path: str | Path, *, on: dt.date) -> Path:
     story += [pdf.paragraph("\n如对公示内容有意见，请在三合署统一接待时间或通过社区居委会反映。"),
               pdf.paragraph(f"\n{notice['community']}三合署（居委会　业委会　物业）\n"
                             f"{_chinese_date(on)}", "signature")]
-    subtitle = f"{notice['township']}{notice['community']} · {notice['period']}（{notice['start']} 至 {notice['end']}）"
+    subtitle = f"{notice['township']}{notice['community']} · {notice['period']}"
     return pdf.build(path, f"幸福清单公示（{len(items)}件）", subtitle, story, portrait=True, centred=True)
 
 
@@ -214,7 +245,7 @@ def summary_rows(summary: dict) -> list[dict]:
     rows = []
     for row in [*summary["rows"], summary["total"]]:
         printed = paper_row(row, SUMMARY_COLUMNS)
-        printed["median_days"] = _number(row["median_days"])
+        printed["median_days"] = NONE if row["median_days"] is None else row["median_days"]
         rows.append(printed)
     return rows
 

@@ -14,10 +14,20 @@ from tortoise.expressions import F, Q
 from resettle.actor import Actor
 from resettle.db import connection, placeholders
 from resettle.errors import DomainError, NotFound
-from resettle.models import AuditEvent, Community, Demand, FundingYear, Household, Problem, Project, ProjectEvidence
+from resettle.models import (
+    AuditEvent,
+    Community,
+    Demand,
+    FundingYear,
+    Household,
+    Problem,
+    Project,
+    ProjectEvidence,
+)
 from resettle.policy import Policy
 from resettle.rules import scope as rule
 from resettle.rules.dates import parse_date
+from resettle.rules.desk import PROBLEM_LABELS, ProblemStatus
 from resettle.rules.funding import (
     EDITABLE,
     KIND_LABELS,
@@ -116,13 +126,36 @@ async def _qualification(p: Project, problems: int, policy: Policy) -> Qualifica
         deliberation=_deliberation(p.deliberation), linked_problems=problems, duplicates=duplicates))
 
 
-async def _fields(actor: Actor, policy: Policy, *, community: str | int, kind: str, item: str, title: str,
+async def _community(work: Work, community: str | int) -> Community:
+    """The community a draft is for, among the actor's."""
+    key = str(community).strip()
+    if not key:
+        raise DomainError("请选择安置社区")
+    c = await registry.find_community(key, work.policy)
+    if not rule.sees_community(work.actor, c.id, c.township_code):
+        raise NotFound(f"找不到安置社区“{community}”")
+    return c
+
+
+async def citable_problems(work: Work, community: str | int) -> list[dict]:
+    """The desk problems a draft for the community may cite: those still in the loop (not yet on
+    the 幸福清单), oldest first."""
+    require(work.actor.role, "funding.draft")
+    c = await _community(work, community)
+    rows = await Problem.filter(community_id=c.id).exclude(status=ProblemStatus.HAPPY.value) \
+        .order_by("id").values_list("id", "title", "status")
+    return [{"id": pid, "title": title, "status_label": PROBLEM_LABELS[ProblemStatus(status)]}
+            for pid, title, status in rows]
+
+
+async def _fields(work: Work, *, community: str | int, kind: str, item: str, title: str,
                   year: int, requested: int, description: str, area_m2: int | None, deliberation: dict | None,
                   department: str) -> dict:
     """Validated columns of a draft; a township drafts only for its own communities."""
-    c = await registry.find_community(str(community).strip(), policy)
-    if not rule.sees_community(actor, c.id, c.township_code):
-        raise NotFound(f"找不到安置社区“{community}”")
+    policy = work.policy
+    c = await _community(work, community)
+    if not kind:
+        raise DomainError("请选择项目类别")
     try:
         kind = ProjectKind(kind)
     except ValueError:
@@ -173,7 +206,7 @@ async def draft(work: Work, *, community: str | int, kind: str, title: str, year
     page shows the verdict live)."""
     actor = work.actor
     require(actor.role, "funding.draft")
-    values = await _fields(actor, work.policy, community=community, kind=kind, item=item, title=title, year=year,
+    values = await _fields(work, community=community, kind=kind, item=item, title=title, year=year,
                            requested=requested, description=description, area_m2=area_m2,
                            deliberation=deliberation, department=department)
     async with work.transaction():
@@ -211,7 +244,7 @@ async def update(work: Work, project_id: int, *, version: int, problems: list[in
         unknown = set(changes) - set(current)
         if unknown:
             raise DomainError(f"不能修改：{'、'.join(sorted(unknown))}")
-        values = await _fields(actor, work.policy, **{**current, **changes})
+        values = await _fields(work, **{**current, **changes})
         before = {k: getattr(p, k) for k in values}
         await versioned.save(work, p, values, version, f"项目{project_id}")
         await audit.record(work, "funding.update", "project", p.id, audit.diff(before, values))
@@ -222,7 +255,7 @@ async def update(work: Work, project_id: int, *, version: int, problems: list[in
 async def preview(work: Work, *, problems: list[int] = (), **fields) -> dict:
     """The qualification verdict of a project being filled in, without saving it."""
     require(work.actor.role, "funding.draft")
-    values = await _fields(work.actor, work.policy, **{"item": "", "description": "", "area_m2": None,
+    values = await _fields(work, **{"item": "", "description": "", "area_m2": None,
                                                        "deliberation": None, "department": "", **fields})
     found = await Problem.filter(id__in=list(problems), community_id=values["community_id"]).count()
     return _verdict_json(await _qualification(Project(id=0, **values), found, work.policy))
@@ -412,6 +445,7 @@ async def show(work: Work, project_id: int) -> dict:
     verdict = p.qualification if p.qualification and ProjectStatus(p.status) not in EDITABLE else \
         _verdict_json(await _qualification(p, len(proof["problems"]), policy))
     history = await AuditEvent.filter(object_type="project", object_id=str(p.id)).order_by("id")
+    names = await audit.who_acted(e.actor for e in history)
     preview_split = None
     if p.status == ProjectStatus.VERIFIED:
         ratio = policy.funding.ratio(ProjectKind(p.kind), p.township_code)
@@ -427,7 +461,8 @@ async def show(work: Work, project_id: int) -> dict:
             "evidence": proof, "split_preview": preview_split,
             "qualification": verdict,
             "history": [{"at": e.at.astimezone(audit.SHANGHAI).strftime("%Y-%m-%d %H:%M"), "actor": e.actor,
-                         "action": e.action, "changes": e.changes} for e in history]}
+                         "actor_name": names[e.actor], "action": e.action,
+                         "changes": e.changes} for e in history]}
 
 
 async def envelope(work: Work, year: int) -> dict:

@@ -2,6 +2,7 @@
 minutes, the notice and the monthly summary say what the data says; a long list PDF is quick."""
 
 import datetime as dt
+import re
 import subprocess
 import time
 
@@ -11,7 +12,7 @@ import pytest
 from resettle.actor import Actor
 from resettle.errors import DomainError
 from resettle.models import Community
-from resettle.rules.desk import iso_week, period
+from resettle.rules.desk import iso_week, period, week_label
 from services import desk, desk_papers, desk_views
 from services.desk_papers import LIST_NAMES, percent, section_title, write_lists
 from services.registry_import import import_sheets
@@ -119,7 +120,7 @@ async def test_every_list_adds_up_across_xlsx_csv_and_pdf(clerk, tmp_path):
 async def test_minutes_record_the_meeting(clerk, tmp_path):
     agenda = await desk_views.agenda(clerk, None, WEEK)
     text = pdf_text(desk_papers.write_minutes(agenda, tmp_path / "m.pdf"))
-    assert "陈家新苑三合署例会纪要" in text and WEEK in text
+    assert "陈家新苑三合署例会纪要" in text and week_label(WEEK) in text
     for name in ("张主任", "王主任", "李经理", "陈工", "乡镇城建中心", DECISIONS):
         assert name in text
     assert "四、居民不满意、重新办理的问题（1条）" in text and "小区路灯不亮" in text
@@ -128,6 +129,15 @@ async def test_minutes_record_the_meeting(clerk, tmp_path):
     assert f"七、本周议定的实事（{len(agenda['new_actions'])}条）" in text
     assert agenda["reopened"][0]["reason"] == "晚上还是黑"  # the residents' words, on the minutes
     assert "居民意见" in text and "晚上还是黑" in text
+
+
+async def test_minutes_leave_a_line_for_who_was_not_recorded(clerk, tmp_path):
+    later = iso_week(DAY + dt.timedelta(days=7))  # no record yet
+    text = pdf_text(desk_papers.write_minutes(await desk_views.agenda(clerk, None, later), tmp_path / "m.pdf"))
+    for carriage in ("居委会", "业委会", "物业"):
+        assert re.search(rf"{carriage}\s+_{{8}}\s+_{{8}}\s", text), carriage
+    assert "—" not in text.split("一、出席情况")[1].split("二、议定事项")[0]
+    assert f"{week_label(later)} · 例会日期：未记录" in text
 
 
 async def test_notice_for_the_board(clerk, tmp_path):
@@ -159,8 +169,8 @@ def test_printed_values():
     assert [percent(v) for v in (None, 0.0, 0.5, 0.6667, 1.0)] == ["—", "0%", "50%", "66.7%", "100%"]
     row = {"community": "甲", "township": "乙", "demands": 0, "solved": 0, "median_days": None, "feedback": 0,
            "satisfaction": None, "overdue_actions": 0, "reopened": 0, "reopen_rate": None}
-    printed = desk_papers.summary_rows({"rows": [dict(row, median_days=4.5)], "total": row})
-    assert [r["median_days"] for r in printed] == [4.5, "—"] and printed[1]["reopen_rate"] == "—"
+    printed = desk_papers.summary_rows({"rows": [dict(row, median_days=4)], "total": row})
+    assert [r["median_days"] for r in printed] == [4, "—"] and printed[1]["reopen_rate"] == "—"
 
 
 def test_a_thousand_row_list_pdf_is_quick(tmp_path):

@@ -334,3 +334,62 @@ async def test_api_refusals(site):
     names = await site.put(f"/api/v1/desk/weeks/{WEEK}", headers=auth, json={"reception": {"居委会": "张主任"},
                                                                             "version": 0})
     assert names.status == 422
+
+
+async def test_an_unrecorded_week_starts_from_the_members_as_real_values(site):
+    await log_in(site, "clerk")
+    page = await (await site.get(f"/desk/meeting?week={WEEK}")).text()
+    assert "placeholder" not in page.split('class="attendance"')[1].split("</table>")[0]
+    assert re.search(r'name="reception:居委会"[^>]*value="clerk用户"', page)
+    assert re.search(r'name="meeting:物业"[^>]*value="clerk2用户"', page)
+    assert re.search(r'name="meeting:业委会"[^>]*value=""', page) and "已按三合署成员预填" in page
+    # once the week is recorded, what was recorded shows, an empty box stays empty
+    await post(site, "/desk/meeting", week=WEEK, version="0", **{"reception:居委会": "张主任"})
+    page = await (await site.get(f"/desk/meeting?week={WEEK}")).text()
+    assert re.search(r'name="reception:居委会"[^>]*value="张主任"', page)
+    assert re.search(r'name="meeting:物业"[^>]*value=""', page) and "已按三合署成员预填" not in page
+
+
+async def test_weeks_read_as_dates_on_the_pages(site):
+    await log_in(site, "clerk")
+    board = await (await site.get("/desk?week=2026-W49")).text()
+    assert "2026年第49周（11月30日—12月6日）" in board and "2026-W49（" not in board
+    meeting = await (await site.get("/desk/meeting?week=2026-W53")).text()
+    assert "2026年第53周（12月28日—2027年1月3日）" in meeting
+    lists = await (await site.get("/desk/lists?week=2026-W49")).text()
+    assert "2026年第49周（11月30日—12月6日）" in lists
+
+
+async def test_the_header_names_the_user_once_and_the_favicon_is_served(site):
+    await accounts.add_user(work(ADMIN), "caizheng", "区财政局", "finance", PASSWORD)
+    await log_in(site, "caizheng")
+    page = await (await site.get("/")).text()
+    assert "<span>区财政局</span>" in page and "区财政局（区财政局）" not in page
+    assert 'rel="icon" href="/static/favicon.svg"' in page
+    await log_in(site, "clerk")
+    assert "<span>clerk用户（三合署窗口）</span>" in await (await site.get("/")).text()
+    site.session.cookie_jar.clear()  # browsers ask for it before anyone logs in
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        icon = await site.get(path, allow_redirects=False)
+        assert icon.status == 200 and icon.content_type == "image/svg+xml" and b"<svg" in await icon.read()
+
+
+async def test_a_problems_history_reads_in_words(site):
+    await log_in(site, "clerk")
+    await post(site, f"/desk/demands/{demand_id(await take(site, q=HEAD))}/link", title="电梯")
+    await post(site, "/desk/problems/1/actions", owner="物业", text="换主板", due=DAY.isoformat())
+    await log_in(site, "office")
+    page = await (await site.get("/desk/problems/1")).text()
+    history = page.split("操作记录")[1]
+    assert "立项" in history and "问题标题：电梯" in history and "clerk用户" in history
+    assert "推进" in history and "状态：待商议 → 办理中" in history
+    for raw in ("web:clerk", "desk.", "status", "None", "open"):
+        assert raw not in history, raw
+
+
+async def test_who_acted_is_named(db):
+    from services.audit import who_acted
+    await accounts.add_user(work(ADMIN), "wang", "王丽华", "office", PASSWORD)
+    assert await who_acted(["web:wang", "api:wang", "demo:wang", "cli:root", "demo:新河镇", "web:gone", "odd"]) == {
+        "web:wang": "王丽华", "api:wang": "王丽华", "demo:wang": "王丽华", "cli:root": "root（命令行）",
+        "demo:新河镇": "新河镇（演示数据）", "web:gone": "web:gone", "odd": "odd"}

@@ -103,6 +103,13 @@ async def test_draft_with_the_verdict_live_and_submit_only_what_qualifies(site):
     assert 'id="status">待核定<' in page and "/submit" not in page and "资格审查（提交时）" in page
     history = re.search(r'<table id="history">.*?</table>', page, re.S)[0]
     assert [a for a in ("起草", "修改", "提交") if a in history] == ["起草", "修改", "提交"]
+    # in words: who by name, labels for codes, 元 for fen, nothing raw
+    assert "liaison用户" in history and "web:liaison" not in history
+    assert "项目类别：日常运营管理类" in history and "目录项目：YY01 " in history and "乡镇：陈家镇" in history
+    assert "安置社区：陈家新苑" in history and "申请金额：1,440.01元 → 1,440.00元" in history
+    assert "状态：草稿 → 待核定" in history and f"项目年度：{YEAR}年" in history
+    for raw in ("None", "operation", "township_code", "requested", "144001", "draft"):
+        assert raw not in history, raw
 
 
 async def test_verify_then_approve_beside_the_split_and_the_envelope(site, monkeypatch):
@@ -320,3 +327,42 @@ async def test_api_refusals(site):
     elsewhere = await site.post("/api/v1/funding/projects", headers=liaison, json={
         "community": "堡新苑", "kind": "operation", "item": "YY01", "title": "x", "year": YEAR, "requested": 1})
     assert elsewhere.status == 404
+
+
+async def test_the_form_asks_for_a_community_and_offers_its_problems_to_tick(site, tmp_path):
+    await import_sheets(ADMIN, [write_csv(tmp_path / "more.csv", [
+        person("E-005", "戊", make_id("19700101", 5), community="陈家佳苑")])])
+
+    async def problem(community: str, resident: str, title: str) -> int:
+        info = await desk.desk_info(work(ADMIN), community)
+        clerk = work(Actor("test:clerk", role="desk", township="310151110", community_id=info["community_id"]))
+        demand = await desk.intake(clerk, None, channel="统一接待", category="设施配套", text=title, resident=resident)
+        return (await desk.link(clerk, [demand["id"]], title=title))["id"]
+    lamp = await problem("陈家新苑", make_id("19600101", 1), "路灯不亮")
+    bench = await problem("陈家新苑", make_id("19600101", 2), "缺少休息座椅")
+    gate = await problem("陈家佳苑", make_id("19700101", 5), "门禁损坏")
+
+    await log_in(site, "liaison")
+    form = await (await site.get("/funding/new")).text()  # two communities now: none chosen yet
+    assert "先选择安置社区" in form and 'name="problems"' not in form and 'value="problems"' in form
+    refused = await post(site, "/funding/new", 400, **{**FORM, "community": "", "do": "save"})
+    assert "请选择安置社区" in (text := await refused.text()) and "找不到" not in text
+
+    listed = await (await post(site, "/funding/new", 200, **{**FORM, "do": "problems"})).text()
+    assert f'value="{lamp}"> 问题{lamp} 路灯不亮（待商议）' in listed and f"问题{bench} 缺少休息座椅" in listed
+    assert "门禁损坏" not in listed and 'value="物业服务补贴"' in listed and "不符合申报条件" not in listed
+    other = await (await site.get("/funding/new?community=陈家镇/陈家佳苑")).text()
+    assert f"问题{gate} 门禁损坏" in other and "路灯不亮" not in other
+
+    token = await csrf_of(site, "/funding")
+    fields = [(k, v) for k, v in {**FORM, "amount": "1,000"}.items() if k != "problems"]
+    checked = await site.post("/funding/new", data=[("csrf", token), *fields, ("problems", str(bench)),
+                                                    ("do", "check")])
+    page = await checked.text()  # what was ticked stays ticked, the rest does not
+    assert f'value="{bench}" checked>' in page and f'value="{lamp}">' in page and "资格审查" in page
+    saved = await site.post("/funding/new", data=[("csrf", token), *fields, ("problems", str(lamp)),
+                                                  ("problems", str(bench)), ("do", "save")], allow_redirects=False)
+    assert saved.status == 303, await saved.text()
+    page = await (await site.get(saved.headers["Location"])).text()
+    assert f"问题{lamp} 路灯不亮" in page and f"问题{bench} 缺少休息座椅" in page and "2 户 / 2 条需求" in page
+    assert "该社区没有其他未解决的三合署问题" in page  # the edit form offers only what is not cited yet

@@ -27,6 +27,7 @@ from resettle.rules.desk import (
     satisfaction,
     valid_slot,
     verdict,
+    week_label,
     week_start,
 )
 from resettle.rules.workflow import apply
@@ -117,7 +118,7 @@ def test_every_day_lies_in_its_week_month_and_year(day):
 def test_periods():
     assert period(month="2026-12").end == dt.date(2027, 1, 1)
     assert period(year="2026").label == "2026年"
-    assert period(week="2026-W47").label == "2026年第47周"
+    assert period(week="2026-W47").label == "2026年第47周（11月16日—11月22日）"
     for kwargs in ({}, {"week": "2026-W47", "month": "2026-11"}, {"month": "2026-13"}, {"year": "26"}):
         with pytest.raises(DomainError):
             period(**kwargs)
@@ -143,8 +144,36 @@ def test_labels_and_slots():
     with pytest.raises(DomainError, match="受理渠道只能是"):
         parse_label(Channel, CHANNEL_LABELS, "信件", "受理渠道")
     assert valid_slot("09:00", "11:30") and not valid_slot("11:30", "09:00") and not valid_slot("9:00", "11:30")
-    assert median_days([(dt.date(2026, 1, 1), dt.date(2026, 1, 11)), (dt.date(2026, 1, 1), dt.date(2026, 1, 3))]) == 6
-    assert median_days([]) is None
+
+
+def _spans(*days: int) -> list[tuple[dt.date, dt.date]]:
+    start = dt.date(2026, 1, 1)
+    return [(start, start + dt.timedelta(days=n)) for n in days]
+
+
+@pytest.mark.parametrize("days, median", [
+    ((), None), ((5,), 5), ((10, 2), 6), ((3, 4), 4), ((1, 2, 9), 2), ((0, 1), 1), ((7, 7, 8, 9), 8),
+    ((2, 3, 4, 5), 4)])
+def test_median_days_is_a_whole_day_rounded_half_up(days, median):
+    got = median_days(_spans(*days))
+    assert got == median and (got is None or type(got) is int)
+
+
+@pytest.mark.parametrize("week, label", [
+    ("2026-W49", "2026年第49周（11月30日—12月6日）"),  # across a month
+    ("2026-W47", "2026年第47周（11月16日—11月22日）"),  # within one
+    ("2026-W53", "2026年第53周（12月28日—2027年1月3日）"),  # ends in the next year
+    ("2027-W01", "2027年第1周（1月4日—1月10日）"),
+    ("2026-W01", "2026年第1周（2025年12月29日—1月4日）"),  # starts in the year before
+    ("2026W5", "2026年第5周（1月26日—2月1日）"),
+])
+def test_week_labels(week, label):
+    assert week_label(week) == label
+
+
+def test_a_week_that_does_not_exist_has_no_label():
+    with pytest.raises(DomainError, match="2027年没有第53周"):
+        week_label("2027-W53")
 
 
 @pytest.mark.parametrize("kwargs", [{"month": "0000-01"}, {"year": "9999"}, {"week": "9999-W52"}, {"week": "0001-W01"}])

@@ -32,6 +32,7 @@ from web import (
 from web import uploads as web_uploads
 
 HERE = Path(__file__).parent
+FAVICON = HERE / "static" / "favicon.svg"
 
 
 async def _database(app: web.Application):
@@ -43,6 +44,11 @@ async def _database(app: web.Application):
         yield
     finally:
         await ctx.close_connections()  # also clears the fallback
+
+
+async def _favicon(request: web.Request) -> web.FileResponse:
+    """Browsers ask for /favicon.ico whatever the page links: the house glyph the pages link."""
+    return web.FileResponse(FAVICON)
 
 
 def init_app(db_url: str | None = None, *, secret: bytes | None = None,
@@ -77,4 +83,5 @@ def init_app(db_url: str | None = None, *, secret: bytes | None = None,
     desk_api.setup_routes(app)
     funding_api.setup_routes(app)
     app.router.add_static("/static/", HERE / "static", name="static")
+    app.router.add_get("/favicon.ico", _favicon)
     return app

@@ -18,11 +18,11 @@ from aiohttp import web
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound, StaleVersion
 from resettle.rules import scope as rule
-from resettle.rules.desk import DEMAND, PROBLEM, RATING_LABELS, Period, iso_week, period
+from resettle.rules.desk import DEMAND, PROBLEM, RATING_LABELS, Period, iso_week, period, week_label
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
 from services import desk, desk_views, ledger, registry
-from services.audit import audit_log
+from services.audit import audit_log, who_acted
 from services.desk_papers import (
     LIST_COLUMNS,
     LIST_NAMES,
@@ -30,6 +30,7 @@ from services.desk_papers import (
     chosen_lists,
     list_rows,
     percent,
+    problem_history_rows,
     summary_rows,
     write_lists,
     write_minutes,
@@ -50,7 +51,9 @@ _NAMES = re.compile(r"[,，、;；\s]+")
 
 def setup_routes(app: web.Application) -> None:
     app.add_routes(routes)
-    aiohttp_jinja2.get_env(app).filters["percent"] = percent  # shares as the papers print them
+    filters = aiohttp_jinja2.get_env(app).filters
+    filters["percent"] = percent  # shares as the papers print them
+    filters["week_label"] = week_label
 
 
 # ---------------------------------------------------------------- fields (shared with web/desk_api.py)
@@ -309,8 +312,10 @@ async def _problem_page(request: web.Request, w: Work, problem_id: int, *, error
     working = allowed(who.role, "desk.work")
     # the owners come from the desk of the problem's community: desk staff's own, or the one named
     info = await desk.desk_info(w, key) if working and (key or rule.own_community(who) is not None) else None
-    history = await audit_log(w, object_type="problem", object_id=str(problem_id)) \
-        if allowed(who.role, "audit.view") else None
+    history = None
+    if allowed(who.role, "audit.view"):
+        events = (await audit_log(w, object_type="problem", object_id=str(problem_id)))["items"]
+        history = problem_history_rows(events, await who_acted(e["actor"] for e in events))
     return aiohttp_jinja2.render_template("desk_problem.html", request, {
         "p": data, "info": info, "working": working, "steps": allowed_steps(PROBLEM, data["status"], who.role),
         "history": history, "cq": _q(key),
@@ -431,7 +436,7 @@ async def minutes(request: web.Request) -> web.Response:
     week = week_of(request.query, w.today)
     agenda = await desk_views.agenda(w, community_key(request.query), week)
     return await downloads.attachment(lambda path: write_minutes(agenda, path),
-                                      f"{agenda['community']}{week}例会纪要", "pdf")
+                                      f"{agenda['community']}{week_label(week)}例会纪要", "pdf")
 
 
 # ---------------------------------------------------------------- the four lists and 一月一汇

@@ -25,12 +25,12 @@ from services import desk, funding, registry
 from services.funding_contracts import YEARS
 from services.funding_papers import (
     ENVELOPE_COLUMNS,
-    EVENT_LABELS,
     NUMBERS,
     SUMMARY_COLUMNS,
     TOWNSHIP_COLUMNS,
     by_township,
     envelope_rows,
+    history_rows,
     plain_yuan,
     summary_rows,
     township_rows,
@@ -69,9 +69,9 @@ def year_of(values: Mapping) -> int | None:
     return whole(values, "year", "年度", *YEARS)
 
 
-def _ids(text: str) -> list[int]:
-    """Desk problem ids as typed: '12, 15、18'."""
-    return [number(part, "问题编号") for part in _IDS.split(text) if part]
+def _ids(chosen: list[str]) -> list[int]:
+    """Desk problem ids as ticked (a field may also hold several typed: '12, 15、18')."""
+    return [number(part, "问题编号") for value in chosen for part in _IDS.split(value) if part]
 
 
 def _yuan(values: Mapping, name: str, what: str) -> int:
@@ -97,8 +97,10 @@ def draft_fields(v: Mapping) -> dict:
             "department": v["department"], "description": v["description"], "deliberation": deliberation}
 
 
-def _typed(form: Mapping) -> dict[str, str]:
-    return {name: field(form, name) for name in FORM_FIELDS}
+def _typed(form: Mapping) -> dict:
+    """The form as typed; 'problems' is the list of ticked problem ids."""
+    ticked = [value.strip() for value in form.getall("problems", []) if isinstance(value, str)]
+    return {**{name: field(form, name) for name in FORM_FIELDS}, "problems": [t for t in ticked if t]}
 
 
 def _values(p: dict) -> dict[str, str]:
@@ -107,11 +109,24 @@ def _values(p: dict) -> dict[str, str]:
     return {"community": f"{p['township']}/{p['community']}", "kind": p["kind"], "item": p["item"],
             "title": p["title"], "year": str(p["year"]), "amount": plain_yuan(p["requested"]),
             "area_m2": str(p["area_m2"] or ""), "department": p["department"], "description": p["description"],
-            **{key: str(d.get(key) or "") for key in DELIBERATION}, "problems": ""}
+            **{key: str(d.get(key) or "") for key in DELIBERATION}, "problems": []}
 
 
 def _refused(exc: DomainError) -> int:
     return 409 if isinstance(exc, StaleVersion) else 404 if isinstance(exc, NotFound) else 400
+
+
+async def _citable(w: Work, community: str, cited: list[dict] = ()) -> list[dict] | None:
+    """The problems the form offers to cite for the chosen community, those already cited left out;
+    None while no community (or one out of reach, which the save refuses) is chosen."""
+    if not community:
+        return None
+    try:
+        offered = await funding.citable_problems(w, community)
+    except (NotFound, DomainError):
+        return None
+    have = {e["id"] for e in cited}
+    return [x for x in offered if x["id"] not in have]
 
 
 async def _choices(w: Work) -> dict:
@@ -174,16 +189,22 @@ async def _form(request: web.Request, w: Work, v: dict, problem: dict | None, *,
                 error: str = "", status: int = 200) -> web.Response:
     return aiohttp_jinja2.render_template("funding_new.html", request, {
         "v": v, "problem": problem, "verdict": verdict, "error": error, **await _choices(w),
+        "citable": None if problem else await _citable(w, v["community"]),
         "action": f"/funding/new?problem={problem['id']}" if problem else "/funding/new"}, status=status)
 
 
 @routes.get("/funding/new")
 async def new(request: web.Request) -> web.Response:
-    """An empty draft, or one filled from the desk problem of `?problem=` (一事一议, citing it)."""
+    """An empty draft (for the community of `?community=`, or the actor's only one, whose desk
+    problems it offers to cite), or one filled from the desk problem of `?problem=` (一事一议,
+    citing it)."""
     w = security.work(request)
     require(w.actor.role, "funding.draft")
     problem = await _problem(request)
-    v = dict.fromkeys(FORM_FIELDS, "") | {"year": str(w.today.year)}
+    communities = (await _choices(w))["communities"]
+    only = communities[0][0] if len(communities) == 1 else ""
+    v = dict.fromkeys(FORM_FIELDS, "") | {"year": str(w.today.year), "problems": [],
+                                          "community": field(request.query, "community") or only}
     if problem:
         v |= {"community": problem["community"], "kind": ProjectKind.CASE_BY_CASE.value, "title": problem["title"],
               "description": problem["description"]}
@@ -200,6 +221,8 @@ async def save_new(request: web.Request) -> web.Response:
     v = _typed(form)
     if problem:
         v["community"] = problem["community"]
+    if field(form, "do") == "problems":  # the community changed: offer its problems, check nothing yet
+        return await _form(request, w, v, problem)
     try:
         values = draft_fields(v)
         problems = [problem["id"]] if problem else _ids(v["problems"])
@@ -235,8 +258,10 @@ async def _page(request: web.Request, w: Work, project_id: int, *, error: str = 
         "short": envelope is not None and p["split_preview"]["district_share"] > envelope["remaining"],
         "v": _typed(typed) if typed is not None and failed == "edit" else _values(p),
         "verdict": verdict, "error": error, "failed": failed, "typed": typed or {},
-        "done": DONE.get(done, ""), "actions": EVENT_LABELS, "today": w.today.isoformat(),
+        "done": DONE.get(done, ""), "history": history_rows(p, policy=w.policy), "today": w.today.isoformat(),
         "sheet": p["status"] in (ProjectStatus.VERIFIED, ProjectStatus.APPROVED, ProjectStatus.COMPLETED),
+        "citable": await _citable(w, f"{p['township']}/{p['community']}", p["evidence"]["problems"])
+        if editing else None,
         **(await _choices(w) if editing else {})}, status=status)
 
 

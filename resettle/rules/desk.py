@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -182,6 +181,17 @@ def iso_week(day: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
+def week_label(week: str) -> str:
+    """A week as users read it: 2026-W49 → 2026年第49周（11月30日—12月6日）. A day outside the
+    week's ISO year names its own year (2026年第1周（2025年12月29日—1月4日））."""
+    start = week_start(week)
+    year, number, _ = start.isocalendar()
+
+    def day(d: dt.date) -> str:
+        return f"{'' if d.year == year else f'{d.year}年'}{d.month}月{d.day}日"
+    return f"{year}年第{number}周（{day(start)}—{day(start + dt.timedelta(days=6))}）"
+
+
 def week_start(week: str) -> dt.date:
     match = _WEEK.match(week.strip())
     if match is None:
@@ -224,8 +234,7 @@ def period(*, week: str | None = None, month: str | None = None, year: str | Non
         raise DomainError("请指定一个周期：周（2026-W47）、月（2026-11）或年（2026）之一")
     if week:
         start = week_start(week)
-        number = start.isocalendar()
-        return Period("week", start, start + dt.timedelta(days=7), f"{number[0]}年第{number[1]}周")
+        return Period("week", start, start + dt.timedelta(days=7), week_label(week))
     if month:
         match = _MONTH.match(month.strip())
         if match is None or not 1 <= int(match[2]) <= 12:
@@ -243,9 +252,14 @@ def period(*, week: str | None = None, month: str | None = None, year: str | Non
     return Period("year", dt.date(y, 1, 1), dt.date(y + 1, 1, 1), f"{y}年")
 
 
-def median_days(spans: Iterable[tuple[dt.date, dt.date]]) -> float | None:
-    days = [(end - start).days for start, end in spans]
-    return statistics.median(days) if days else None
+def median_days(spans: Iterable[tuple[dt.date, dt.date]]) -> int | None:
+    """The median of whole days from start to end, itself a whole day: between two middle values
+    it is their mean rounded half up (3 and 4 days → 4), so a summary never prints 3.5 days."""
+    days = sorted((end - start).days for start, end in spans)
+    if not days:
+        return None
+    middle = len(days) // 2
+    return days[middle] if len(days) % 2 else (days[middle - 1] + days[middle] + 1) // 2
 
 
 # ---------------------------------------------------------------- look-alike problems
