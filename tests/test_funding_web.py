@@ -330,7 +330,7 @@ async def test_api_refusals(site):
 
 
 async def test_the_form_asks_for_a_community_and_offers_its_problems_to_tick(site, tmp_path):
-    await import_sheets(ADMIN, [write_csv(tmp_path / "more.csv", [
+    await import_sheets(work(ADMIN), [write_csv(tmp_path / "more.csv", [
         person("E-005", "戊", make_id("19700101", 5), community="陈家佳苑")])])
 
     async def problem(community: str, resident: str, title: str) -> int:
