@@ -153,8 +153,8 @@ async def site(db_url, tmp_path):
     fields = {"community": "陈家新苑", "kind": "case_by_case", "year": DAY.year, "requested": 12_000_000,
               "department": "区民政局", "problems": [problem["id"]]}
     await funding.draft(w, title="电梯更新（草稿）", **fields)
-    for state in ("submitted", "verified", "approved"):
-        project = await funding.draft(w, title=f"3号楼电梯更新（{state}）", deliberation=meeting, **fields)
+    for state, label in (("submitted", "已提交"), ("verified", "已核定"), ("approved", "已审定")):
+        project = await funding.draft(w, title=f"3号楼电梯更新（{label}）", deliberation=meeting, **fields)
         await funding.submit(w, project["id"])
         if state != "submitted":
             await funding.verify(w, project["id"], 11_000_000)
@@ -228,6 +228,16 @@ async def test_every_page_of_every_role_fits_a_phone_and_passes_axe(site, tmp_pa
         await page.fill("input[name=password]", PASSWORD)
         await page.click("button[type=submit]")
         await page.wait_for_url(f"{site}/")
+        # the folded menu opens with a tap (no script) and shows every page the role may visit
+        menu = page.locator("header details.menu")
+        assert not await menu.locator("nav").is_visible()
+        await menu.locator("summary").click()
+        wide = await page.eval_on_selector_all("header nav.wide a", "links => links.map(a => a.textContent)")
+        for link in await menu.locator("nav a").all():
+            assert await link.is_visible()
+        assert await menu.locator("nav a").all_inner_texts() == wide and wide
+        await page.screenshot(path=shots / f"{role}-menu-390.png")
+        await menu.locator("summary").click()
 
         seen = {f"{site}/"}
         todo = deque([(f"{site}/", 0)])
