@@ -364,10 +364,10 @@ async def test_the_header_names_the_user_once_and_the_favicon_is_served(site):
     await accounts.add_user(work(ADMIN), "caizheng", "区财政局", "finance", PASSWORD)
     await log_in(site, "caizheng")
     page = await (await site.get("/")).text()
-    assert "<span>区财政局</span>" in page and "区财政局（区财政局）" not in page
+    assert "<span class=\"who\">区财政局</span>" in page and "区财政局（区财政局）" not in page
     assert 'rel="icon" href="/static/favicon.svg"' in page
     await log_in(site, "clerk")
-    assert "<span>clerk用户（三合署窗口）</span>" in await (await site.get("/")).text()
+    assert "<span class=\"who\">clerk用户（三合署窗口）</span>" in await (await site.get("/")).text()
     site.session.cookie_jar.clear()  # browsers ask for it before anyone logs in
     for path in ("/favicon.ico", "/static/favicon.svg"):
         icon = await site.get(path, allow_redirects=False)

@@ -118,7 +118,7 @@ async def site(db_url, tmp_path):
     await server.start()
     port = server._server.sockets[0].getsockname()[1]
     head = make_id("19600101", 1)
-    await import_sheets(ADMIN, [write_csv(tmp_path / "seed.csv", [
+    await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", [
         person("A-001", "甲", head, "户主", unit="3-101"),
         person("A-001", "乙", make_id("19610101", 2), "配偶", unit="3-101"),
         person("A-002", "戊", make_id("19450101", 5), "户主", origin="陈家镇", unit="5-202", tags="残疾"),
@@ -128,7 +128,7 @@ async def site(db_url, tmp_path):
     for agreement in ("A-001", "A-002", "B-002"):
         for step, on in ((Status.HANDED_OVER, "2024-01-02"), (Status.ALLOCATED, "2024-02-01"),
                          (Status.MOVED_IN, "2024-03-01")):
-            await registry.record_step(ADMIN, agreement, step, dt.date.fromisoformat(on))
+            await registry.record_step(work(ADMIN), agreement, step, dt.date.fromisoformat(on))
     for role, extra in ROLES.items():
         await accounts.add_user(work(ADMIN), role, f"{role}用户", role, PASSWORD, **extra)
 
