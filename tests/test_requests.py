@@ -23,7 +23,7 @@ from services import audit, desk, funding
 from tests.sheets import make_id, person, write_csv
 from tests.test_web import ADMIN, HEAD_ID, IN_SCOPE, csrf_of, log_in, make_site
 from tests.work import DAY, work
-from web import api, keys, logs, pages, uploads
+from web import keys, logs, registry_api, registry_pages, uploads
 from web.app import init_app
 
 MB = 1024 * 1024
@@ -108,8 +108,8 @@ async def test_forms_and_json_have_a_small_limit(site):
 
 
 async def test_an_upload_over_the_sheet_limit_is_refused_and_nothing_stays(site, monkeypatch):
-    monkeypatch.setattr(api.imports, "body_limit", 100_000)
-    monkeypatch.setattr(pages.import_upload, "body_limit", 100_000)
+    monkeypatch.setattr(registry_api.imports, "body_limit", 100_000)
+    monkeypatch.setattr(registry_pages.import_upload, "body_limit", 100_000)
     rows = [person(f"N-{i}", "某", make_id("19580808", i % 999 + 1)) for i in range(1500)]
     sheet = write_csv(site.tmp / "big.csv", rows)
     assert sheet.stat().st_size > 100_000
@@ -137,7 +137,7 @@ async def test_an_upload_over_the_sheet_limit_is_refused_and_nothing_stays(site,
 async def test_an_api_upload_takes_one_sheet_and_small_options_only(site, monkeypatch):
     """Per-part bounds hold the whole body: a second sheet, a huge option or an unknown part is
     refused at once, and nothing is left on disk."""
-    monkeypatch.setattr(api.imports, "body_limit", 100_000)
+    monkeypatch.setattr(registry_api.imports, "body_limit", 100_000)
     sheet = write_csv(site.tmp / "ok.csv", ROWS[:1]).read_bytes()
     async def endless():  # no Content-Length: only the bounds of each part can stop it
         yield sheet

@@ -523,17 +523,17 @@ async def test_openapi_document_matches_the_routes(site):
 async def slow_import(site, monkeypatch):
     """An office user uploads a sheet whose check stops at 逐行校验 3/10 until `release` is set;
     returns the response (the progress page) and the event."""
-    from web import jobs, pages
+    from web import jobs, registry_pages
 
     release = asyncio.Event()
-    real = pages.import_sheets
+    real = registry_pages.import_sheets
 
     async def slow(*args, progress=None, **kw):
         progress("逐行校验", 3, 10)
         await release.wait()
         return await real(*args, progress=progress, **kw)
 
-    monkeypatch.setattr(pages, "import_sheets", slow)
+    monkeypatch.setattr(registry_pages, "import_sheets", slow)
     monkeypatch.setattr(jobs, "FIRST_WAIT", 0.05)
     await log_in(site, "office")
     token = await csrf_of(site, "/registry/import")

@@ -23,10 +23,13 @@ from web import (
     funding_pages,
     jobs,
     keys,
+    ledger_api,
     ledger_pages,
     limits,
     logs,
     pages,
+    registry_api,
+    registry_pages,
     security,
 )
 from web import uploads as web_uploads
@@ -76,10 +79,13 @@ def init_app(db_url: str | None = None, *, secret: bytes | None = None,
     app.cleanup_ctx.append(web_uploads.sweeping)
     jobs.setup(app)
     pages.setup_routes(app)
+    registry_pages.setup_routes(app)
     ledger_pages.setup_routes(app)
     desk_pages.setup_routes(app)
     funding_pages.setup_routes(app)
     api.setup_routes(app)
+    registry_api.setup_routes(app)
+    ledger_api.setup_routes(app)
     desk_api.setup_routes(app)
     funding_api.setup_routes(app)
     app.router.add_static("/static/", HERE / "static", name="static")

@@ -22,10 +22,6 @@ def setup_routes(app: web.Application) -> None:
     app.add_routes(routes)
 
 
-def _page(request: web.Request) -> int:
-    return page_of(request.query)
-
-
 @routes.get("/ledger/inbox")
 async def inbox(request: web.Request, results: list[dict] | None = None, status: int = 200) -> web.Response:
     """Incoming to accept, outgoing awaiting the other side; overdue first."""
@@ -33,7 +29,7 @@ async def inbox(request: web.Request, results: list[dict] | None = None, status:
     direction = field(q, "direction")
     if direction not in ("incoming", "outgoing", "both"):
         direction = "incoming"
-    page = _page(request)
+    page = page_of(request.query)
     found = await ledger.list_handoffs(work(request), township=field(q, "township") or None, direction=direction,
                                        overdue=flag(q, "overdue"), open_only=not flag(q, "all"),
                                        offset=(page - 1) * ledger.PAGE)

@@ -1,0 +1,177 @@
+"""The registry's pages: counts per township and community, the household search and a
+household's page with its steps, and the signing-sheet import (upload → preview → confirm)."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from resettle.charts import bar_chart, to_svg
+from resettle.errors import DomainError, NotFound
+from resettle.rules.household import HOUSEHOLD, STATUS_LABELS
+from resettle.rules.permissions import Forbidden, require
+from resettle.rules.workflow import allowed_steps
+from services import registry
+from services.registry_import import import_sheets, write_issue_report
+from web import jobs, keys, limits, uploads
+from web.fields import field, page_of
+from web.forms import STEP_CHOICES, record_from_form
+from web.security import actor, work
+
+routes = web.RouteTableDef()
+
+
+def setup_routes(app: web.Application) -> None:
+    app.add_routes(routes)
+
+
+@routes.get("/registry/stats")
+@aiohttp_jinja2.template("stats.html")
+async def stats(request: web.Request) -> dict:
+    w = work(request)
+    by = "community" if field(request.query, "by") == "community" else "township"
+    if by == "township":
+        rows = await registry.township_stats(w)
+        shown = [r for r in rows[:-1] if r["out_households"] or r["in_households"]] or rows[:-1]
+        chart = bar_chart("各乡镇迁出、迁入户数", [r["township"] for r in shown],
+                          {"迁出户数": [r["out_households"] for r in shown],
+                           "迁入户数": [r["in_households"] for r in shown]})
+    else:
+        rows = await registry.community_stats(w)
+        chart = bar_chart("各安置社区户数与已入住户数", [r["community"] for r in rows[:-1]],
+                          {"户数": [r["households"] for r in rows[:-1]],
+                           "已入住户数": [r["moved_in_households"] for r in rows[:-1]]})
+    return {"by": by, "rows": rows, "chart": to_svg(chart), "steps": STATUS_LABELS}
+
+
+@routes.get("/registry/households")
+@aiohttp_jinja2.template("search.html")
+async def search(request: web.Request) -> dict:
+    q = field(request.query, "q")
+    page = page_of(request.query)
+    found = await registry.search_households(work(request), q, offset=(page - 1) * registry.SEARCH_LIMIT)
+    return {"q": q, "found": found, "page": page,
+            "pages": max(1, -(-found["total"] // registry.SEARCH_LIMIT))}
+
+
+async def _household_page(request: web.Request, *, full_ids: bool = False, error: str = "",
+                          status: int = 200) -> web.Response:
+    w = work(request)
+    household = await registry.show_household(w, field(request.match_info, "no"), full_ids=full_ids)
+    offered = {*allowed_steps(HOUSEHOLD, household["status"], w.actor.role), "hukou_moved"}
+    return aiohttp_jinja2.render_template("household.html", request, {
+        "h": household, "full_ids": full_ids, "error": error,
+        "steps": {step: label for step, label in STEP_CHOICES.items() if step in offered},
+        "today": w.today.isoformat()}, status=status)
+
+
+@routes.get("/registry/households/{no}")
+async def household(request: web.Request) -> web.Response:
+    return await _household_page(request)
+
+
+@routes.post("/registry/households/{no}/reveal")
+async def reveal(request: web.Request) -> web.Response:
+    return await _household_page(request, full_ids=True)
+
+
+@routes.post("/registry/households/{no}/events")
+async def record_event(request: web.Request) -> web.Response:
+    """Record a step; a refusal of the state machine is shown in place, on the same page."""
+    no = field(request.match_info, "no")
+    form = await request.post()
+    try:
+        await record_from_form(work(request), no, {k: field(form, k) for k in form})
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as exc:
+        return await _household_page(request, error=exc.message, status=400)
+    raise web.HTTPSeeOther(f"/registry/households/{no}")
+
+
+@routes.get("/registry/import")
+@aiohttp_jinja2.template("import.html")
+async def import_form(request: web.Request) -> dict:
+    require(actor(request).role, "registry.import")
+    return {}
+
+
+@routes.post("/registry/import")
+@limits.body_limit(limits.SHEET_LIMIT, upload=True)
+async def import_upload(request: web.Request) -> web.Response:
+    """Upload, then (as a job with a progress page) see what an import would do and every
+    problem, before anything is written."""
+    w = work(request)
+    who = w.actor
+    require(who.role, "registry.import")
+    folder = request.app[keys.UPLOADS]
+    upload = await uploads.save(folder, who, (await request.post()).get("sheet"))
+    sheet = uploads.find(folder, who, upload)
+
+    async def preview(job: jobs.Job):
+        try:
+            report = await import_sheets(w, [sheet], skip_invalid=True, dry_run=True, progress=job.progress)
+            if report.issues:
+                write_issue_report(report, uploads.report_path(sheet))
+                uploads.private(uploads.report_path(sheet))
+        except BaseException:  # refused (unreadable, wrong shape) or crashed: nothing to confirm
+            uploads.discard(folder, upload)
+            raise
+        return report
+    await jobs.start(request.app, upload, jobs.Job("preview", who.login), preview)
+    raise web.HTTPSeeOther(f"/registry/import/{upload}")
+
+
+@routes.get("/registry/import/{upload}")
+async def import_status(request: web.Request) -> web.Response:
+    """Progress while the job runs, then the preview or the result."""
+    who, upload = actor(request), request.match_info["upload"]
+    require(who.role, "registry.import")
+    # the job is its owner's alone; its upload may be gone already (refused, or imported)
+    job = await jobs.settle(request.app, upload, who.login)
+    if job is None:
+        raise NotFound("找不到该上传的检查结果，请重新上传")
+    if not job.finished:
+        return aiohttp_jinja2.render_template("progress.html", request, {"job": job})
+    if job.error:
+        back = {"href": "/registry/import", "label": "改好后重新上传"}  # the clerk's next step
+        return aiohttp_jinja2.render_template("error.html", request, {"message": job.error, "status": 400,
+                                                                      "back": back}, status=400)
+    template = "preview.html" if job.kind == "preview" else "import_done.html"
+    return aiohttp_jinja2.render_template(template, request, {"upload": upload, "r": job.result})
+
+
+@routes.post("/registry/import/{upload}/confirm")
+async def import_confirm(request: web.Request) -> web.Response:
+    w, upload = work(request), request.match_info["upload"]
+    who = w.actor
+    require(who.role, "registry.import")
+    folder = request.app[keys.UPLOADS]
+    sheet = uploads.find(folder, who, upload)
+    if not sheet.exists():
+        raise NotFound("该表已经导入或已过期删除，请重新上传")
+    uploads.touch(folder, upload)
+    skip_invalid = (await request.post()).get("skip_invalid") == "1"
+
+    async def run_import(job: jobs.Job):
+        try:
+            report = await import_sheets(w, [sheet], skip_invalid=skip_invalid, progress=job.progress)
+        except BaseException:
+            uploads.imported(sheet)  # a crashed import is not retried from this upload
+            raise
+        if report.outcome != "rejected":  # written: the sheet is done with; rejected: it may be confirmed again
+            uploads.imported(sheet)
+        return report
+    await jobs.start(request.app, upload, jobs.Job("import", who.login), run_import)
+    raise web.HTTPSeeOther(f"/registry/import/{upload}")
+
+
+@routes.get("/registry/import/{upload}/errors.xlsx")
+async def import_errors(request: web.Request) -> web.FileResponse:
+    who = actor(request)
+    require(who.role, "registry.import")
+    report = uploads.report_path(uploads.find(request.app[keys.UPLOADS], who, request.match_info["upload"]))
+    if not report.exists():
+        raise web.HTTPNotFound()
+    return web.FileResponse(report, headers={
+        "Content-Disposition": "attachment; filename*=UTF-8''%E9%97%AE%E9%A2%98%E6%8A%A5%E5%91%8A.xlsx"})
