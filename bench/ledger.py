@@ -7,7 +7,7 @@
    step), then times a bare `executemany` of exactly those rows into the same table;
 3. marks 100,000 households moved in (the busiest destination township first) and times
    `services.ledger.send_move_in` for all of them, then a bare `executemany` of the same rows;
-4. times that township's inbox (`services.ledger.list_handoffs`, incoming, first page).
+4. times that township's inbox (`services.ledger_views.list_handoffs`, incoming, first page).
 Prints seconds, rows/s, the ratios (goal ≥ 0.5) and the inbox time (goal < 100 ms). Not a test.
 """
 
@@ -58,7 +58,7 @@ async def step_ledger(url: str) -> dict:
     from resettle.actor import Actor
     from resettle.db import as_date, connection, open_db
     from resettle.policy import load_policy
-    from services import ledger
+    from services import ledger, ledger_views
     from services.work import begin
 
     policy, result = load_policy(), {}
@@ -111,7 +111,7 @@ async def step_ledger(url: str) -> dict:
         timings = []
         for _ in range(7):
             start = time.perf_counter()
-            inbox = await ledger.list_handoffs(liaison, direction="incoming")
+            inbox = await ledger_views.list_handoffs(liaison, direction="incoming")
             timings.append((time.perf_counter() - start) * 1000)
         result.update(inbox_ms=statistics.median(timings), inbox_pending=inbox["total"],
                       township=policy.township(busiest).name)

@@ -11,7 +11,7 @@ import click
 from cli.common import DATE, EXIT_PARTIAL, db_option, fail, run, work
 from cli.output import FORMATS, render
 from resettle.rules.ledger import HANDOFF_STEPS
-from services import ledger
+from services import ledger, ledger_views
 
 
 @click.group("ledger")
@@ -52,7 +52,7 @@ def ledger_show(person, fmt, db) -> None:
 @db_option
 def ledger_handoffs(township, direction, overdue, show_all, fmt, db) -> None:
     """双向对接单：逾期的排在最前。"""
-    found = run(db, lambda: ledger.list_handoffs(work(), township=township, direction=direction or "both",
+    found = run(db, lambda: ledger_views.list_handoffs(work(), township=township, direction=direction or "both",
                                                  overdue=overdue, open_only=not show_all, limit=100_000))
     items = found["items"] if fmt == "json" else [{**h, "overdue": "逾期" if h["overdue"] else ""}
                                                   for h in found["items"]]
@@ -121,7 +121,7 @@ def ledger_report(township, other, out, db) -> None:
     """对接清单：本乡镇与各乡镇之间互相等待的事项，逾期标出；打印或发到工作群用。"""
     if not out.lower().endswith((".pdf", ".xlsx", ".csv")):
         fail("--out 只能是 .pdf、.xlsx 或 .csv 文件", 2)
-    report = run(db, lambda: ledger.pair_report(work(), township, other))
-    path = ledger.write_pair_report(report, out)
+    report = run(db, lambda: ledger_views.pair_report(work(), township, other))
+    path = ledger_views.write_pair_report(report, out)
     pending = sum(len(p["awaiting_us"]) + len(p["awaiting_them"]) for p in report["pairs"])
     click.echo(f"已生成 {path}：{report['township']}与 {len(report['pairs'])} 个乡镇之间的 {pending} 张对接单")

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import statistics
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
 
 from resettle.actor import Actor
 from resettle.db import connection
@@ -24,7 +21,6 @@ from resettle.rules.household import Status
 from resettle.rules.ledger import (
     HANDOFF,
     HANDOFF_LABELS,
-    KIND_LABELS,
     OPEN,
     ROUTING_LABELS,
     HandoffKind,
@@ -33,13 +29,12 @@ from resettle.rules.ledger import (
     add_working_days,
     age_on,
     applies,
-    is_overdue,
     line_need,
 )
-from resettle.rules.permissions import allowed, require
+from resettle.rules.permissions import require
 from resettle.rules.tags import join_tags, split_tags
-from resettle.rules.workflow import allowed_steps, apply
-from services import audit, scope  # registry imports this module too: used at call time only
+from resettle.rules.workflow import apply
+from services import audit  # registry imports this module too: used at call time only
 from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, factorize_rows, insert
 from services.work import Work
 
@@ -395,83 +390,6 @@ def _township_name(policy: Policy, code: str) -> str:
     return policy.township(code).name
 
 
-async def list_handoffs(work: Work, *, township: str | None = None, direction: str = "both",
-                        overdue: bool = False, open_only: bool = True, household: str | None = None,
-                        limit: int = PAGE, offset: int = 0) -> dict:
-    """Hand-offs to and/or from a township, overdue first, then by due date. A township liaison
-    sees only its own; `township` names one for the office."""
-    actor, policy, today = work.actor, work.policy, work.today
-    require(actor.role, "ledger.view")
-    query = Handoff.filter(scope.handoffs(actor))
-    if (own := rule.own_township(actor)) is not None:
-        township = own
-    elif township:
-        match = policy.match_township(township)
-        if match is None:
-            raise DomainError(f"“{township}”不是政策文件中的乡镇")
-        township = match.code
-    if township:
-        if direction == "incoming":
-            query = query.filter(to_township=township)
-        elif direction == "outgoing":
-            query = query.filter(from_township=township)
-        else:
-            query = query.filter(Q(to_township=township) | Q(from_township=township))
-    if open_only:
-        query = query.filter(status__in=list(OPEN))
-    if household:
-        query = query.filter(household__agreement_no=household.strip())
-    if overdue:
-        query = query.filter(Q(status=HandoffStatus.SENT, accept_due__lt=today)
-                             | Q(status=HandoffStatus.ACCEPTED, complete_due__lt=today))
-    total = await query.count()
-    # Plain rows, and the names for the page's rows only: an inbox page is read all day; model
-    # objects (every timestamp parsed) cost most of it, and joining before the page is cut would
-    # join every open hand-off of the township.
-    rows = await query.order_by("accept_due", "id").offset(offset).limit(limit).values(*INBOX_FIELDS)
-    numbers = dict(await Household.filter(id__in={h["household_id"] for h in rows}).values_list("id", "agreement_no"))
-    lines = {line["id"]: line for line in await Entitlement.filter(
-        id__in={h["entitlement_id"] for h in rows if h["entitlement_id"]}).values(
-            "id", "matter_code", person="person__name")}
-    for h in rows:
-        line = lines.get(h["entitlement_id"], {})
-        h.update(household_no=numbers[h["household_id"]], matter_code=line.get("matter_code"),
-                 person=line.get("person"))
-    kept = await notice_lines([h["household_id"] for h in rows if h["kind"] == HandoffKind.NOTICE], policy)
-    items = [{**_describe(h, today, policy, kept.get(h["household_id"], [])), "steps": _steps(actor, h)}
-             for h in rows]
-    items.sort(key=lambda h: (not h["overdue"], h["due"]))
-    return {"total": total, "items": items}
-
-
-def _steps(actor: Actor, h: dict) -> list[str]:
-    """What the actor may do to this hand-off now, by the table and its side: what an inbox offers."""
-    side = rule.handoff_side(actor, h["from_township"], h["to_township"])
-    if side is None or not allowed(actor.role, "ledger.handoff"):
-        return []
-    return list(allowed_steps(HANDOFF, h["status"], side))
-
-
-INBOX_FIELDS = ("id", "kind", "status", "household_id", "entitlement_id", "from_township", "to_township", "sent_on",
-                "accept_due", "complete_due", "reason", "version")
-
-
-def _describe(h: dict, today: dt.date, policy: Policy, kept: list[dict]) -> dict:
-    due = h["accept_due"] if h["status"] == HandoffStatus.SENT else h["complete_due"]
-    if h["matter_code"] is not None:
-        matter, person = policy.matter(h["matter_code"]).name, h["person"]
-    else:
-        matter = "、".join(sorted({d["matter"] for d in kept}))
-        person = "、".join(dict.fromkeys(d["person"] for d in kept))
-    return {"id": h["id"], "kind": h["kind"], "kind_label": KIND_LABELS[HandoffKind(h["kind"])], "status": h["status"],
-            "status_label": HANDOFF_LABELS[HandoffStatus(h["status"])],
-            "from_township": _township_name(policy, h["from_township"]),
-            "to_township": _township_name(policy, h["to_township"]), "household": h["household_no"],
-            "person": person, "matter": matter, "sent_on": h["sent_on"].isoformat(), "due": due.isoformat(),
-            "overdue": is_overdue(h["status"], h["accept_due"], h["complete_due"], today), "reason": h["reason"],
-            "version": h["version"]}
-
-
 async def person_ledger(work: Work, key: str) -> dict:
     """A person's lines: each matter, who is responsible now, and its history. `key` is a full
     ID number or a person id."""
@@ -591,40 +509,6 @@ async def _person_in_scope(actor: Actor, key: str) -> Person:
     return person
 
 
-async def dashboard(work: Work) -> dict:
-    """The office's view: per matter, open lines still at the origin vs transferred; per township,
-    pending and overdue hand-offs and the median days from sending to completion."""
-    policy, today = work.policy, work.today
-    require(work.actor.role, "ledger.dashboard")
-    by_matter = await connection().execute_query_dict(
-        "SELECT e.matter_code, "
-        "SUM(CASE WHEN e.responsible_township = h.origin_township THEN 1 ELSE 0 END) AS at_origin, "
-        "SUM(CASE WHEN e.responsible_township <> h.origin_township THEN 1 ELSE 0 END) AS transferred "
-        "FROM entitlement e JOIN person p ON p.id = e.person_id JOIN household h ON h.id = p.household_id "
-        "WHERE e.closed_on IS NULL GROUP BY e.matter_code")
-    counts = {r["matter_code"]: r for r in by_matter}
-    matters = [{"matter": m.name, "routing_label": ROUTING_LABELS[m.routing],
-                "at_origin": int(counts.get(m.code, {}).get("at_origin") or 0),
-                "transferred": int(counts.get(m.code, {}).get("transferred") or 0)} for m in policy.matters]
-    townships = {t.code: {"township": t.name, "incoming": 0, "outgoing": 0, "overdue": 0, "durations": []}
-                 for t in policy.townships}
-    for h in await Handoff.filter(status__in=list(OPEN)).values("to_township", "from_township", "status",
-                                                                  "accept_due", "complete_due"):
-        townships[h["to_township"]]["incoming"] += 1
-        townships[h["from_township"]]["outgoing"] += 1
-        if is_overdue(h["status"], h["accept_due"], h["complete_due"], today):
-            townships[h["to_township"]]["overdue"] += 1
-    for h in await Handoff.filter(status=HandoffStatus.COMPLETED).values("to_township", "sent_on", "completed_on"):
-        townships[h["to_township"]]["durations"].append((h["completed_on"] - h["sent_on"]).days)
-    rows = []
-    for row in townships.values():
-        durations = row.pop("durations")
-        row["median_days"] = statistics.median(durations) if durations else None
-        if row["incoming"] or row["outgoing"] or durations:
-            rows.append(row)
-    return {"matters": matters, "townships": rows}
-
-
 async def send_hukou_transfers(work: Work, conn: BaseDBAsyncClient, household: Household, person_id: int,
                                on: dt.date) -> int:
     """A person's hukou moved to the destination: the lines whose need the move changes to a
@@ -638,52 +522,3 @@ async def send_hukou_transfers(work: Work, conn: BaseDBAsyncClient, household: H
     return await _send(work, conn, household, moved, on) if moved else 0
 
 
-REPORT_COLUMNS = {"id": "编号", "kind_label": "类型", "household": "协议编号", "person": "人员", "matter": "事项",
-                  "status_label": "状态", "sent_on": "发出", "due": "期限", "overdue_label": "逾期"}
-
-
-async def pair_report(work: Work, township: str, other: str | None = None) -> dict:
-    """对接清单: for a township and each counterpart (or one), what each side awaits from the other."""
-    actor, policy, today = work.actor, work.policy, work.today
-    require(actor.role, "ledger.handoff")
-    match = policy.match_township(township)
-    if match is None:
-        raise DomainError(f"“{township}”不是政策文件中的乡镇")
-    if rule.own_township(actor) not in (None, match.code):
-        raise NotFound(f"找不到{match.name}的对接清单")
-    other_match = policy.match_township(other) if other else None
-    if other and other_match is None:
-        raise DomainError(f"“{other}”不是政策文件中的乡镇")
-    listed = await list_handoffs(work, township=match.code, limit=1_000_000)
-    pairs: dict[str, dict] = {}
-    for item in listed["items"]:
-        counterpart = item["to_township"] if item["from_township"] == match.name else item["from_township"]
-        if other_match and counterpart != other_match.name:
-            continue
-        item["overdue_label"] = "逾期" if item["overdue"] else ""
-        pair = pairs.setdefault(counterpart, {"counterpart": counterpart, "awaiting_us": [], "awaiting_them": []})
-        (pair["awaiting_us"] if item["to_township"] == match.name else pair["awaiting_them"]).append(item)
-    return {"township": match.name, "today": today.isoformat(), "pairs": sorted(pairs.values(),
-                                                                                 key=lambda p: p["counterpart"])}
-
-
-def write_pair_report(report: dict, path: str | Path) -> Path:
-    """The 对接清单 as a PDF to print or post, or an .xlsx of the same rows."""
-    from resettle.pdf import list_pdf
-    from resettle.sheets import write_table
-
-    path = Path(path)
-    me = report["township"]
-    if path.suffix.lower() == ".xlsx" or path.suffix.lower() == ".csv":
-        rows = [{**item, "direction": f"{me}待办" if side == "awaiting_us" else f"待{pair['counterpart']}办理"}
-                for pair in report["pairs"] for side in ("awaiting_us", "awaiting_them") for item in pair[side]]
-        return write_table(rows, {"direction": "方向", "from_township": "发出乡镇", "to_township": "接收乡镇",
-                                  **REPORT_COLUMNS}, path)
-    sections = []
-    for pair in report["pairs"]:
-        them, ours, theirs = pair["counterpart"], pair["awaiting_us"], pair["awaiting_them"]
-        sections.append((f"{them} → {me}：待{me}接收或办结（{len(ours)}）", REPORT_COLUMNS, ours))
-        sections.append((f"{me} → {them}：待{them}接收或办结（{len(theirs)}）", REPORT_COLUMNS, theirs))
-    widths = {"id": 14, "kind_label": 12, "household": 40, "person": 40, "matter": 60, "status_label": 16,
-              "sent_on": 22, "due": 22, "overdue_label": 12}
-    return list_pdf(path, f"{me} 双向对接清单", f"截至 {report['today']}，逾期项标红。", sections, widths)

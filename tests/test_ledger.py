@@ -9,7 +9,7 @@ from resettle.errors import DomainError, NotFound
 from resettle.models import Entitlement, Handoff, Person
 from resettle.policy import load_policy
 from resettle.rules.household import Status
-from services import ledger, registry
+from services import ledger, ledger_views, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.work import work
@@ -121,14 +121,14 @@ async def test_bulk_reports_each_item_and_none_is_half_done(family):
 
 async def test_overdue_in_working_days(family):
     await move_in()
-    on_time = await ledger.list_handoffs(work(CHENJIA, on=D(2024, 3, 6)), direction="incoming", overdue=True)
-    late = await ledger.list_handoffs(work(CHENJIA, on=D(2024, 3, 7)), direction="incoming", overdue=True)
+    on_time = await ledger_views.list_handoffs(work(CHENJIA, on=D(2024, 3, 6)), direction="incoming", overdue=True)
+    late = await ledger_views.list_handoffs(work(CHENJIA, on=D(2024, 3, 7)), direction="incoming", overdue=True)
     assert on_time["total"] == 0
     assert {h["matter"] for h in late["items"]} == {"最低生活保障"}  # DB has 3 days; the rest 5
     assert late["items"][0]["overdue"] is True
-    everything = await ledger.list_handoffs(work(CHENJIA, on=D(2024, 4, 1)), direction="incoming")
+    everything = await ledger_views.list_handoffs(work(CHENJIA, on=D(2024, 4, 1)), direction="incoming")
     assert everything["total"] == 5 and all(h["overdue"] for h in everything["items"])
-    theirs = await ledger.list_handoffs(work(Actor("x", role="township", township="310151102")))
+    theirs = await ledger_views.list_handoffs(work(Actor("x", role="township", township="310151102")))
     assert theirs["total"] == 0
 
 
@@ -184,7 +184,7 @@ async def test_dashboard_counts(family):
     handoff = await Handoff.get(entitlement_id=line.id)
     await ledger.act(work(OFFICE, on=D(2024, 3, 2)), [handoff.id], "accept")
     await ledger.act(work(OFFICE, on=D(2024, 3, 5)), [handoff.id], "complete")
-    view = await ledger.dashboard(work(OFFICE, on=D(2024, 3, 5)))
+    view = await ledger_views.dashboard(work(OFFICE, on=D(2024, 3, 5)))
     db_row = next(m for m in view["matters"] if m["matter"] == "最低生活保障")
     assert (db_row["at_origin"], db_row["transferred"]) == (0, 1)
     chenjia = next(t for t in view["townships"] if t["township"] == "陈家镇")

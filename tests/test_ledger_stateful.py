@@ -16,7 +16,7 @@ from resettle.actor import Actor
 from resettle.db import connect
 from resettle.models import Entitlement, Handoff
 from resettle.rules.household import Status
-from services import ledger, registry
+from services import ledger, ledger_views, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.work import work
@@ -79,7 +79,7 @@ def machine(fresh_database):
         def counts_add_up(self):
             if not hasattr(self, "ctx"):
                 return
-            view = self.run(ledger.dashboard(work(ACTORS[0])))
+            view = self.run(ledger_views.dashboard(work(ACTORS[0])))
             lines = self.run(Entitlement.filter(closed_on=None).count())
             assert sum(m["at_origin"] + m["transferred"] for m in view["matters"]) == lines
             open_handoffs = self.run(Handoff.filter(status__in=["sent", "accepted"]).count())

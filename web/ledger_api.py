@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services import ledger
+from services import ledger, ledger_views
 from web.api import body_of, query_of, respond
 from web.fields import field
 from web.security import work
@@ -19,7 +19,7 @@ def setup_routes(app: web.Application) -> None:
 @routes.get("/api/v1/ledger/handoffs")
 async def ledger_handoffs(request: web.Request) -> web.Response:
     q = query_of(request)
-    return respond(request, await ledger.list_handoffs(
+    return respond(request, await ledger_views.list_handoffs(
         work(request), township=q.township or None, direction=q.direction, overdue=q.overdue,
         open_only=not q.all, limit=q.limit, offset=q.offset))
 

@@ -10,7 +10,7 @@ from resettle.errors import DomainError
 from resettle.rules import scope as rule
 from resettle.rules.ledger import HANDOFF_STEPS
 from resettle.rules.permissions import require
-from services import ledger
+from services import ledger, ledger_views
 from web import downloads
 from web.fields import ID, field, flag, number, page_of, path_id
 from web.security import work
@@ -30,7 +30,7 @@ async def inbox(request: web.Request, results: list[dict] | None = None, status:
     if direction not in ("incoming", "outgoing", "both"):
         direction = "incoming"
     page = page_of(request.query)
-    found = await ledger.list_handoffs(work(request), township=field(q, "township") or None, direction=direction,
+    found = await ledger_views.list_handoffs(work(request), township=field(q, "township") or None, direction=direction,
                                        overdue=flag(q, "overdue"), open_only=not flag(q, "all"),
                                        offset=(page - 1) * ledger.PAGE)
     # the bulk form offers what the listed hand-offs allow this actor now, in the table's order
@@ -70,7 +70,7 @@ async def person(request: web.Request) -> dict:
 @routes.get("/ledger/dashboard")
 @aiohttp_jinja2.template("ledger_dashboard.html")
 async def dashboard(request: web.Request) -> dict:
-    return {"d": await ledger.dashboard(work(request))}
+    return {"d": await ledger_views.dashboard(work(request))}
 
 
 @routes.get("/ledger/report")
@@ -81,5 +81,5 @@ async def report(request: web.Request) -> web.StreamResponse:
     require(who.role, "ledger.view")
     township = field(q, "township") or (rule.own_township(who) or "")
     fmt = "xlsx" if field(q, "format") == "xlsx" else "pdf"
-    data = await ledger.pair_report(w, township, field(q, "with") or None)
-    return await downloads.attachment(lambda path: ledger.write_pair_report(data, path), "对接清单", fmt)
+    data = await ledger_views.pair_report(w, township, field(q, "with") or None)
+    return await downloads.attachment(lambda path: ledger_views.write_pair_report(data, path), "对接清单", fmt)
