@@ -35,9 +35,10 @@ from services.work import Work
 
 async def list_handoffs(work: Work, *, township: str | None = None, direction: str = "both",
                         overdue: bool = False, open_only: bool = True, household: str | None = None,
-                        limit: int = PAGE, offset: int = 0) -> dict:
+                        status: str | None = None, limit: int = PAGE, offset: int = 0) -> dict:
     """Hand-offs to and/or from a township, overdue first, then by due date. A township liaison
-    sees only its own; `township` names one for the office."""
+    sees only its own; `township` names one for the office. `status` keeps one state (a closed
+    one too: it overrides `open_only`)."""
     actor, policy, today = work.actor, work.policy, work.today
     require(actor.role, "ledger.view")
     query = Handoff.filter(scope.handoffs(actor))
@@ -55,7 +56,13 @@ async def list_handoffs(work: Work, *, township: str | None = None, direction: s
             query = query.filter(from_township=township)
         else:
             query = query.filter(Q(to_township=township) | Q(from_township=township))
-    if open_only:
+    if status:
+        try:
+            query = query.filter(status=HandoffStatus(status).value)
+        except ValueError:
+            known = "、".join(f"{s.value}（{label}）" for s, label in HANDOFF_LABELS.items())
+            raise DomainError(f"状态只能是：{known}") from None
+    elif open_only:
         query = query.filter(status__in=list(OPEN))
     if household:
         query = query.filter(household__agreement_no=household.strip())
