@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from resettle.actor import Actor
+from resettle.errors import DomainError
 from resettle.models import Handoff, User
 from resettle.policy import load_policy
 from resettle.rules.desk import iso_week
@@ -130,6 +131,12 @@ async def links_answer(site, login: str) -> list[str]:
     return hrefs
 
 
+async def inbox_page_total(site, href: str) -> int:
+    """The total the inbox page itself prints for a link."""
+    page = await (await site.get(href)).text()
+    return int(re.search(r"<p>共 (\d+) 张</p>", page)[1])
+
+
 async def test_a_liaison_sees_its_hand_offs_and_imports_first(site, tmp_path):
     await log_in(site, "township")
     form = aiohttp.FormData()
@@ -153,7 +160,15 @@ async def test_a_liaison_sees_its_hand_offs_and_imports_first(site, tmp_path):
     page = await (await site.get("/")).text()
     assert "待我接收" in page and 'href="/ledger/inbox?direction=incoming&amp;status=sent"' in page
     assert "检查预览" in page
+    # the filters the inbox page reads today (the status filter comes with the inbox's own work)
+    for figure in (h.overdue_incoming, h.overdue_outgoing):
+        assert await inbox_page_total(site, figure.href) == figure.count
     await links_answer(site, "township")
+
+
+async def test_the_inbox_read_refuses_an_unknown_status(site):
+    with pytest.raises(DomainError, match="状态只能是"):
+        await ledger_views.list_handoffs(work(await who("township")), status="lost")
 
 
 async def test_a_desk_sees_its_own_community_this_week(site):
@@ -177,6 +192,9 @@ async def test_a_desk_sees_its_own_community_this_week(site):
     assert "陈家新苑" in page and "堡新苑" not in page and "城桥新苑" not in page
     assert "本乡镇" not in page and "全区" not in page  # no township or district totals
     assert ("今天接待" in page) == h.reception_today
+    board_page = await (await site.get(h.received.href)).text()
+    assert re.search(r'id="count-demands">(\d+)<', board_page)[1] == str(h.received.count)
+    assert re.search(r'id="count-waiting">(\d+)<', board_page)[1] == str(h.awaiting_feedback.count)
     await links_answer(site, "desk")
 
 
@@ -207,6 +225,9 @@ async def test_the_district_at_a_glance(site, login):
         assert row.pending.count == await inbox_total(login, row.pending.href)
         assert row.overdue.count == await inbox_total(login, row.overdue.href)
         assert f"township={row.code}" in row.pending.href
+        await log_in(site, login)
+        assert await inbox_page_total(site, row.pending.href) == row.pending.count
+        assert await inbox_page_total(site, row.overdue.href) == row.overdue.count
     chenjia = next(r for r in h.townships if r.code == CHENJIA)
     assert (chenjia.pending.count, chenjia.overdue.count) == (7, 4)
     assert h.pending == sum(r.pending.count for r in h.townships)
