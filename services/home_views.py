@@ -54,8 +54,8 @@ class ImportJob(BaseModel):
     status: Literal["running", "done", "failed"]
     stage: str
     started_at: dt.datetime
-    failed: bool
-    href: str
+    error: str  # why a failed one failed: its page answers with the failure (400), so it is told here
+    href: str | None  # the preview or the result; none for a failed one
 
 
 class TownshipHome(BaseModel):
@@ -73,7 +73,7 @@ async def township_home(work: Work) -> TownshipHome:
     actor = work.actor
     require(actor.role, "ledger.view")
     own = rule.own_township(actor)
-    recent = await jobs.recent(actor.login, ("preview", "import"), IMPORTS_SHOWN) \
+    recent = await jobs.recent(actor.login, ("preview", "import"), work.now(), IMPORTS_SHOWN) \
         if allowed(actor.role, "registry.import") else []
     return TownshipHome(
         township=work.policy.township(own).name,
@@ -82,7 +82,7 @@ async def township_home(work: Work) -> TownshipHome:
         overdue_incoming=await _handoffs(work, direction="incoming", overdue=True),
         overdue_outgoing=await _handoffs(work, direction="outgoing", overdue=True),
         rejected=await _handoffs(work, direction="outgoing", status="rejected", open_only=False),
-        imports=[ImportJob(**j, failed=j["status"] == "failed", href=f"/registry/import/{j['key']}")
+        imports=[ImportJob(**j, href=None if j["status"] == "failed" else f"/registry/import/{j['key']}")
                  for j in recent])
 
 

@@ -17,7 +17,7 @@ from resettle.models import Handoff, User
 from resettle.policy import load_policy
 from resettle.rules.desk import iso_week
 from resettle.rules.household import Status
-from services import accounts, desk, desk_views, funding, home_views, ledger, ledger_views, registry
+from services import accounts, desk, desk_views, funding, home_views, jobs, ledger, ledger_views, registry
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.test_web import PASSWORD, csrf_of, log_in
@@ -157,6 +157,12 @@ async def test_a_liaison_sees_its_hand_offs_and_imports_first(site, tmp_path):
     # G-007: 城桥镇 rejected one transfer; the other and the notice wait there, overdue
     assert (h.rejected.count, h.overdue_outgoing.count) == (1, 2)
     assert [(j.kind, j.href) for j in h.imports] == [("preview", uploaded.headers["Location"])]
+    # an import whose server process died long ago reads as failed, as its own page tells it
+    await jobs.start("gone", "import", "web:township", clock_on(DAY - dt.timedelta(days=1))())
+    await jobs.start("elsewhere", "import", "web:chengqiao", clock_on(DAY)())  # another liaison's
+    h = await home_views.township_home(work(await who("township")))
+    assert [(j.key, j.status, j.href) for j in h.imports][1:] == [("gone", "failed", None)]
+    assert h.imports[1].error == jobs.DIED  # said on the home: its page answers the failure with a 400
     page = await (await site.get("/")).text()
     assert "待我接收" in page and 'href="/ledger/inbox?direction=incoming&amp;status=sent"' in page
     assert "检查预览" in page
