@@ -202,16 +202,14 @@ class DistrictHome(BaseModel):
 
 
 async def district_home(work: Work) -> DistrictHome:
-    actor, policy = work.actor, work.policy
+    actor = work.actor
     if not rule.whole_district(actor):
         raise Forbidden("只有区集中居住办和系统管理员查看全区概况")
     month = work.today.strftime("%Y-%m")
-    dashboard = await ledger_views.dashboard(work)
     townships = []
-    for row in dashboard["townships"]:
+    for code, row in (await ledger_views.township_handoffs(work)).items():
         if not row["incoming"]:
             continue
-        code = policy.match_township(row["township"]).code
         townships.append(TownshipRow(
             township=row["township"], code=code,
             pending=Figure(count=row["incoming"], href=_at("/ledger/inbox", direction="incoming", township=code)),

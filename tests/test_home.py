@@ -237,6 +237,9 @@ async def test_the_district_at_a_glance(site, login):
     chenjia = next(r for r in h.townships if r.code == CHENJIA)
     assert (chenjia.pending.count, chenjia.overdue.count) == (7, 4)
     assert h.pending == sum(r.pending.count for r in h.townships)
+    shown = {r["township"]: (r["incoming"], r["overdue"]) for r in (await ledger_views.dashboard(w))["townships"]}
+    assert {r.township: (r.pending.count, r.overdue.count) for r in h.townships} == {
+        t: counts for t, counts in shown.items() if counts[0]}  # as the dashboard page shows them
     for row in h.desks_behind:
         _, q = filters(row.overdue_actions.href)
         agenda = await desk_views.agenda(w, q["community"], WEEK)
