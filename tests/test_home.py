@@ -191,8 +191,11 @@ async def test_a_desk_sees_its_own_community_this_week(site):
     # what was seeded in 陈家新苑 alone, though 堡新苑 holds the same work
     assert (h.received.count, h.waiting.count, h.for_meeting.count, h.awaiting_feedback.count,
             h.actions_due.count, h.actions_overdue.count) == (3, 1, 1, 1, 1, 1)
+    assert h.reception_today and h.reception == "每周三 09:00–11:30"  # DAY is the policy's Wednesday
+    await desk.set_reception(work(await who("desk2")), None, 5, "14:00", "16:00")  # 堡新苑 receives on Fridays
     other = await home_views.desk_home(work(await who("desk2")))
     assert other.community == "堡新苑" and other.actions_overdue.count == 1
+    assert not other.reception_today and other.reception == "每周五 14:00–16:00"
     await log_in(site, "desk")
     page = await (await site.get("/")).text()
     assert "陈家新苑" in page and "堡新苑" not in page and "城桥新苑" not in page
@@ -202,6 +205,9 @@ async def test_a_desk_sees_its_own_community_this_week(site):
     assert re.search(r'id="count-demands">(\d+)<', board_page)[1] == str(h.received.count)
     assert re.search(r'id="count-waiting">(\d+)<', board_page)[1] == str(h.awaiting_feedback.count)
     await links_answer(site, "desk")
+    await log_in(site, "desk2")
+    page = await (await site.get("/")).text()
+    assert "堡新苑" in page and "陈家新苑" not in page and "今天接待" not in page and "每周五 14:00–16:00" in page
 
 
 async def test_reviewers_see_their_queue_and_finance_the_envelope(site):
