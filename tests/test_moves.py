@@ -13,6 +13,7 @@ from services import registry
 from services.registry_import import import_sheets
 from services.registry_moves import MOVES_SHEET, import_moves, write_template
 from tests.sheets import make_id, person, write_csv
+from tests.test_cli import cli as _cli  # noqa: F401 (the fixture `cli`)
 from tests.work import work
 
 OFFICE = Actor("test:office", role="office")
@@ -253,3 +254,34 @@ def test_move_header_reads_back(tmp_path):
         csv.writer(handle).writerows([["标题"], MOVE_HEADER, ["", "S-1", "", "1", "2025-09-01", "", "", ""]])
     sheet = read_sheet(path, MOVES_SHEET)
     assert sheet.row_numbers.tolist() == [3] and sheet.frame["agreement_no"].tolist() == ["S-1"]
+
+
+def test_the_command_and_its_exit_statuses(_cli, tmp_path):  # noqa: F811 (the fixture)
+    cli = _cli
+    import json
+
+    signing = write_csv(tmp_path / "s.csv", [person("A-001", "张三", make_id("19600101", 1), handed="2024-01-02"),
+                                             person("A-002", "李四", make_id("19600101", 2), handed="2024-01-02")])
+    assert cli("registry", "import", str(signing)).exit_code == 0
+    template = tmp_path / "moves.xlsx"
+    from click.testing import CliRunner
+
+    from cli.main import main
+    made = CliRunner().invoke(main, ["registry", "template", "moves", "--out", str(template)])
+    assert made.exit_code == 0 and template.exists()
+    bad = write_moves(tmp_path / "m.csv", [["", "A-001", "", "1号101室", "2025-09-01", "2025-09-30", "", ""],
+                                           ["", "A-002", "", "1号101室", "2025-09-01", "", "", ""]])
+    result = cli("registry", "moves", str(bad), "--format", "json")
+    assert result.exit_code == 3
+    summary = json.loads(result.output)
+    for key in ("households_allocated", "households_moved_in", "persons_hukou_moved", "rows_unchanged",
+                "error_rows", "warnings"):
+        assert key in summary
+    assert summary["error_rows"] == 2 and (tmp_path / "m.errors.xlsx").exists()
+    assert cli("registry", "moves", str(bad), "--dry-run", "--skip-invalid").exit_code == 4
+    good = write_moves(tmp_path / "g.csv", [["", "A-001", "陈家新苑", "1号101室", "2025-09-01", "2025-09-30", "",
+                                             ""], ["", "A-001", "", "", "", "", make_id("19600101", 1), "2025-10-09"]])
+    result = cli("registry", "moves", str(good))
+    assert result.exit_code == 0 and "登记完成" in result.output and "入住户 1" in result.output
+    again = cli("registry", "moves", str(good), "--format", "json")
+    assert again.exit_code == 0 and json.loads(again.output)["rows_unchanged"] == 2
