@@ -382,8 +382,9 @@ NOTES = {
 }
 
 
-def write_template(path: str | Path) -> Path:
-    """The blank 分房/入住 template: header (required columns marked *), ID column as text, notes."""
+def write_template(path):
+    """The blank 分房/入住 template: header (required columns marked *), ID and key columns as text,
+    notes. `path` a file name or a binary stream (the page's download)."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -404,4 +405,4 @@ def write_template(path: str | Path) -> Path:
         notes.append([xlsx_cell(notes, text) for text in (main, "必填" if required else "选填", NOTES[key] + also)])
     notes.column_dimensions["C"].width = 90
     book.save(path)
-    return Path(path)
+    return Path(path) if isinstance(path, str | Path) else path

@@ -285,3 +285,63 @@ def test_the_command_and_its_exit_statuses(_cli, tmp_path):  # noqa: F811 (the f
     assert result.exit_code == 0 and "登记完成" in result.output and "入住户 1" in result.output
     again = cli("registry", "moves", str(good), "--format", "json")
     assert again.exit_code == 0 and json.loads(again.output)["rows_unchanged"] == 2
+
+
+# ---------------------------------------------------------------- the pages and the API
+
+
+@pytest.fixture
+async def site(aiohttp_client, db_url, tmp_path):
+    from tests.test_web import ADMIN, make_site
+
+    client = await make_site(aiohttp_client, db_url, tmp_path)
+    await registry.record_step(work(ADMIN), "A-001", Status.HANDED_OVER, D(2024, 1, 2))
+    return client
+
+
+async def test_page_upload_preview_confirm(site):
+    import re
+
+    from tests.test_web import csrf_of, log_in
+
+    await log_in(site, "township")  # 陈家镇's liaison: A-001 moves into 陈家镇
+    assert (await site.get("/registry/moves/template.xlsx")).status == 200
+    token = await csrf_of(site, "/registry/moves")
+    rows = [["", "A-001", "陈家新苑", "5号501室", "2025-09-01", "2025-09-30", "", ""],
+            ["", "C-003", "", "1号101室", "2025-09-01", "", "", ""]]  # 堡镇 → 堡镇: out of scope
+    with write_moves(site.tmp / "up.csv", rows).open("rb") as handle:
+        preview = await site.post("/registry/moves", data={"csrf": token, "sheet": handle})
+    text = await preview.text()
+    assert preview.status == 200 and "尚未写入任何数据" in text and "找不到协议编号" in text
+    upload = re.search(r"/registry/moves/([\w-]+)/confirm", text)[1]
+    assert (await site.get(f"/registry/moves/{upload}/errors.xlsx")).status == 200
+    assert (await Household.get(agreement_no="A-001")).allocated_on is None
+    rejected = await site.post(f"/registry/moves/{upload}/confirm", data={"csrf": token})
+    assert "未写入任何数据" in await rejected.text()
+    done = await site.post(f"/registry/moves/{upload}/confirm", data={"csrf": token, "skip_invalid": "1"})
+    assert "已登记没有错误的户" in await done.text()
+    h = await Household.get(agreement_no="A-001")
+    assert (h.status, h.unit) == ("moved_in", "5号501室")
+    assert await Handoff.filter(household_id=h.id).count() > 0
+
+
+async def test_api_moves(site):
+    auth = {"Authorization": f"Bearer {site.tokens['office']}"}
+    rows = [["", "A-001", "", "5号501室", "2025-09-01", "", "", ""]]
+    with write_moves(site.tmp / "a.csv", rows).open("rb") as handle:
+        response = await site.post("/api/v1/moves", data={"sheet": handle, "dry_run": "true"}, headers=auth)
+    body = await response.json()
+    assert response.status == 200 and body["outcome"] == "preview" and body["households_allocated"] == 1
+    with write_moves(site.tmp / "a.csv", rows).open("rb") as handle:
+        response = await site.post("/api/v1/moves", data={"sheet": handle}, headers=auth)
+    assert response.status == 200 and (await response.json())["outcome"] == "imported"
+    late = write_moves(site.tmp / "b.csv", [["", "B-002", "", "5号501室", "2099-01-01", "", "", ""]])
+    with late.open("rb") as handle:
+        response = await site.post("/api/v1/moves", data={"sheet": handle}, headers=auth)
+    body = await response.json()
+    assert response.status == 422 and body["issues"][0]["column"] == "分房日期"
+    response = await site.post("/api/v1/moves", data={"nope": "1"}, headers=auth)
+    assert response.status == 415 and "multipart" in (await response.json())["error"]["message"]
+    desk = {"Authorization": f"Bearer {site.tokens['desk']}"}
+    with write_moves(site.tmp / "a.csv", rows).open("rb") as handle:
+        assert (await site.post("/api/v1/moves", data={"sheet": handle}, headers=desk)).status == 403
