@@ -22,7 +22,7 @@ from resettle.rules.household import STATUS_LABELS, Status, unit_key
 from resettle.rules.permissions import require
 from resettle.rules.signing_sheet import ERROR, NUMERIC_ID_MESSAGE, WARNING, Issue
 from resettle.sheets import SheetSpec, cell_text, read_sheet_apart, xlsx_cell
-from services import audit, registry
+from services import audit, registry, scope
 from services.registry_import import Progress
 from services.work import Work
 
@@ -182,23 +182,51 @@ def _group(rows: list[_Row], out: _Issues) -> dict[str, _Household]:
     return households
 
 
-async def _community_name(community_id: int) -> tuple[str, str]:
-    c = await Community.get(id=community_id)
-    return c.name, c.township_code
+LOOKUP = 500  # keys per IN (...) lookup
 
 
-async def _check_stored(work: Work, h: _Household, out: _Issues) -> Household | None:
+class _Stored:
+    """The sheet's households as stored and in the actor's scope (the filter a single record's
+    lookup uses), their communities and the members the hukou rows name: a few queries in all."""
+
+    def __init__(self):
+        self.households: dict[str, Household] = {}
+        self.communities: dict[int, tuple[str, str]] = {}
+        self.people: dict[tuple[int, str], Person] = {}
+
+    async def load(self, work: Work, households: dict[str, _Household]) -> None:
+        keys = list(households)
+        for start in range(0, len(keys), LOOKUP):
+            found = await Household.filter(agreement_no__in=keys[start:start + LOOKUP]).filter(
+                scope.households(work.actor))
+            self.households.update({h.agreement_no: h for h in found})
+        ids = list({h.community_id for h in self.households.values()})
+        for c in await Community.filter(id__in=ids):
+            self.communities[c.id] = (c.name, c.township_code)
+        wanted = [(self.households[k].id, number) for k, h in households.items() if k in self.households
+                  for number in h.hukou]
+        for start in range(0, len(wanted), LOOKUP):
+            chunk = wanted[start:start + LOOKUP]
+            for p in await Person.filter(household_id__in={i for i, _ in chunk},
+                                         id_number__in={n for _, n in chunk}):
+                self.people[(p.household_id, p.id_number)] = p
+
+
+async def _check_stored(work: Work, h: _Household, known: _Stored, out: _Issues) -> Household | None:
     """The stored household (scope judged on it), its community, and which steps are new; a
     step already recorded with the same date is unchanged, with another date an error."""
-    try:
-        stored = await registry._find_household(work.actor, h.agreement_no)
-    except DomainError as exc:  # not found, or out of the actor's scope: the same sentence
-        for row in h.rows:  # every row of it is one that cannot be recorded
-            out.add(row, "agreement_no", ERROR, exc.message)
+    stored = known.households.get(h.agreement_no)
+    if stored is None:
+        try:  # the single record's refusal, word for word (not found, or out of scope alike)
+            await registry._find_household(work.actor, h.agreement_no)
+            raise DomainError(f"找不到协议编号为“{h.agreement_no}”的户")  # only if it appeared meanwhile
+        except DomainError as exc:
+            for row in h.rows:  # every row of it is one that cannot be recorded
+                out.add(row, "agreement_no", ERROR, exc.message)
         return None
     if "community" in h.given:
         text, row = h.given["community"]
-        name, township = await _community_name(stored.community_id)
+        name, township = known.communities[stored.community_id]
         spelled = {name, f"{work.policy.township(township).name}/{name}"}
         if text not in spelled:
             out.add(row, "community", ERROR, f"该户登记的安置社区是“{name}”，与表中不一致")
@@ -226,7 +254,7 @@ async def _check_stored(work: Work, h: _Household, out: _Issues) -> Household | 
             out.add(row, "unit", ERROR, f"该户已分房，房号为“{stored.unit or '未登记'}”，与表中不一致"
                                         "（如需更正，请逐户登记）")
     for number, (on, row) in h.hukou.items():
-        person = await Person.get_or_none(household_id=stored.id, id_number=number)
+        person = known.people.get((stored.id, number))
         if person is None:
             out.add(row, "id_number", ERROR,
                     f"协议编号{stored.agreement_no}的户中没有身份证号为{idnumber.mask(number)}的成员")
@@ -326,10 +354,12 @@ async def import_moves(work: Work, paths: list[str | Path], *, skip_invalid: boo
     try:
         async with work.transaction():
             checked: list[tuple[_Household, Household]] = []
+            known = _Stored()
+            await known.load(work, households)
             for n, h in enumerate(households.values()):
                 if progress:
                     progress("逐户校验", n, len(households))
-                stored = await _check_stored(work, h, out)
+                stored = await _check_stored(work, h, known, out)
                 if stored is not None:
                     checked.append((h, stored))
             _unit_taken_in_sheet(checked, out)
