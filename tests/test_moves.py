@@ -345,3 +345,18 @@ async def test_api_moves(site):
     desk = {"Authorization": f"Bearer {site.tokens['desk']}"}
     with write_moves(site.tmp / "a.csv", rows).open("rb") as handle:
         assert (await site.post("/api/v1/moves", data={"sheet": handle}, headers=desk)).status == 403
+
+
+async def test_an_xlsx_with_date_cells_and_an_id_excel_made_a_number(signed, tmp_path):
+    from tests.sheets import write_xlsx
+
+    head = _ids("S", 1)[0]
+    rows = [["", "S-0001", "陈家新苑", "1号201室", dt.datetime(2025, 9, 1), dt.datetime(2025, 9, 30), None, None],
+            ["", "S-0001", None, None, None, None, float(head[:15]), dt.datetime(2025, 10, 9)]]
+    report = await import_moves(work(OFFICE), [write_xlsx(tmp_path / "m.xlsx", rows, header=MOVE_HEADER)])
+    assert report.outcome == "rejected"
+    (issue,) = report.issues
+    assert (issue.row, issue.column) == (5, "公民身份号码") and "Excel" in issue.message
+    rows[1][6] = head
+    report = await import_moves(work(OFFICE), [write_xlsx(tmp_path / "m.xlsx", rows, header=MOVE_HEADER)])
+    assert report.outcome == "imported" and report.persons_hukou_moved == 1 and report.households_moved_in == 1
