@@ -37,7 +37,7 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from resettle.errors import DomainError, NotFound
-from resettle.models import Channel, Community, Notice, OutboxMessage, User
+from resettle.models import Action, Channel, Community, Desk, Handoff, Notice, OutboxMessage, User
 from resettle.rules import notify as rule
 from resettle.rules.permissions import require
 from services import audit
@@ -254,7 +254,8 @@ async def list_channels(work: Work) -> list[dict]:
     require(work.actor.role, "notify.manage")
     return [{"scope": c.scope, "scope_label": rule.SCOPES[c.scope], "target": c.target,
              "name": await group_name(work, c.scope, c.target), "webhook": c.hint,
-             "failing": c.failing_since is not None, "last_error": c.last_error}
+             "failing": c.failing_since is not None, "state": "发送失败" if c.failing_since else "正常",
+             "last_error": c.last_error}
             for c in await Channel.all().order_by("scope", "target")]
 
 
@@ -495,3 +496,116 @@ async def mark_read(work: Work, ids: list[int] | None = None) -> int:
         query = query.filter(id__in=ids[:200])
     return await query.update(read_at=work.now())
 
+
+
+# ---------------------------------------------------------------- the morning digest
+
+
+def is_working_day(work: Work, day: dt.date) -> bool:
+    """The policy's holiday-aware calendar (resettle/rules/calendar.py, branch t15-calendar) when
+    it is there; until then Monday to Friday."""
+    calendar = getattr(work.policy, "calendar", None)
+    if calendar is not None:
+        return calendar.is_working_day(day)
+    return day.weekday() < 5
+
+
+def next_working_day(work: Work, day: dt.date) -> dt.date:
+    day += dt.timedelta(days=1)
+    for _ in range(40):
+        if is_working_day(work, day):
+            return day
+        day += dt.timedelta(days=1)
+    return day
+
+
+async def digest(work: Work, *, now: bool = False, at: dt.time = rule.DIGEST_TIME) -> dict:
+    """The morning digest, one message per group that has something: hand-offs due on the next
+    working day and overdue (townships), actions due and overdue (communities), the digest-only
+    messages queued since the last digest, and on a desk's meeting day its agenda. Working days
+    only, from `at` on (`now` skips the hour, not the calendar); run twice, it sends once a day."""
+    require(work.actor.role, "notify.manage")
+    today, local = work.today, work.now().astimezone(audit.SHANGHAI)
+    if not is_working_day(work, today):
+        return {"day": today.isoformat(), "sent": 0, "groups": [], "skipped": "今天不是工作日，不发每日提醒"}
+    if not now and not rule.digest_due(local, True, at):
+        return {"day": today.isoformat(), "sent": 0, "groups": [],
+                "skipped": f"每日提醒在 {at.strftime('%H:%M')} 之后发送"}
+    tomorrow = next_working_day(work, today)
+    items: dict[Group, list[tuple[str, int]]] = {}
+
+    def add(group: Group, label: str, n: int) -> None:
+        if n:
+            items.setdefault(group, []).append((label, n))
+
+    for code, in_due, in_late, out_late in await _handoff_counts(today, tomorrow):
+        group = Group("township", code)
+        add(group, "明日到期的对接单", in_due)
+        add(group, "逾期未办的对接单", in_late)
+        add(group, "对方逾期未办的我方对接单", out_late)
+    for community_id, due, late in await _action_counts(today, tomorrow):
+        group = Group("community", str(community_id))
+        add(group, "明日到期的实事", due)
+        add(group, "逾期实事", late)
+    async with work.transaction():
+        queued = await OutboxMessage.filter(status="digest").values_list("id", "scope", "target", "kind", "count")
+        for _, scope, target, kind, count in queued:
+            add(Group(scope, target), rule.KINDS[kind][0], count)
+        if queued:
+            await OutboxMessage.filter(id__in=[row[0] for row in queued], status="digest").update(
+                status="digested", sent_at=work.now())
+        meetings = await _meetings_today(work)
+        for group, payload in meetings:
+            await enqueue(work, group, "meeting.agenda", payload, key=f"meeting:{group.target}:{today}")
+        groups = []
+        for group, lines in sorted(items.items(), key=lambda kv: (kv[0].scope, kv[0].target)):
+            await enqueue(work, group, "digest", {"items": lines}, key=f"digest:{group.scope}:{group.target}:{today}")
+            groups.append({"scope": group.scope, "target": group.target,
+                           "name": await group_name(work, group.scope, group.target), "items": lines})
+        await audit.record(work, "notify.digest", "digest", today.isoformat(),
+                           {"groups": [None, len(groups)], "meetings": [None, len(meetings)]})
+    return {"day": today.isoformat(), "sent": len(groups), "meetings": len(meetings), "groups": groups,
+            "skipped": ""}
+
+
+async def _handoff_counts(today: dt.date, tomorrow: dt.date) -> list[tuple[str, int, int, int]]:
+    per: dict[str, list[int]] = {}
+    rows = await Handoff.filter(status__in=("sent", "accepted")).values_list("status", "to_township", "from_township",
+                                                              "accept_due", "complete_due")
+    for status_, to, frm, accept_due, complete_due in rows:
+        due = accept_due if status_ == "sent" else complete_due
+        if due == tomorrow:
+            per.setdefault(to, [0, 0, 0])[0] += 1
+        elif due < today:
+            per.setdefault(to, [0, 0, 0])[1] += 1
+            per.setdefault(frm, [0, 0, 0])[2] += 1
+    return [(code, *counts) for code, counts in sorted(per.items())]
+
+
+async def _action_counts(today: dt.date, tomorrow: dt.date) -> list[tuple[int, int, int]]:
+    per: dict[int, list[int]] = {}
+    planned = Action.filter(status="planned", due__lte=tomorrow)
+    for community_id, due in await planned.values_list("community_id", "due"):
+        per.setdefault(community_id, [0, 0])[0 if due >= today else 1] += 1
+    return [(c, *n) for c, n in sorted(per.items())]
+
+
+async def _meetings_today(work: Work) -> list[tuple[Group, dict]]:
+    """Communities whose weekly meeting (the reception slot) is today, with the agenda's counts."""
+    from services import desk_views
+    weekday = work.today.isoweekday()
+    own = dict(await Desk.all().values_list("community_id", "reception_weekday"))
+    communities = await Community.all().values_list("id", flat=True)
+    iso = work.today.isocalendar()
+    week = f"{iso.year}-W{iso.week:02d}"
+    found = []
+    for community_id in communities:
+        if own.get(community_id, work.policy.desk.reception_weekday) != weekday:
+            continue
+        agenda = await desk_views.agenda(work, community_id, week)
+        if not (agenda["problems"] or agenda["reopened"] or agenda["overdue_actions"] or agenda["new_demands"]):
+            continue
+        found.append((Group("community", str(community_id)), {
+            "open": len(agenda["problems"]), "reopened": len(agenda["reopened"]),
+            "overdue": len(agenda["overdue_actions"]), "waiting": len(agenda["new_demands"])}))
+    return found
