@@ -106,6 +106,7 @@ def _describe(h: dict, today: dt.date, policy: Policy, kept: list[dict]) -> dict
             "from_township": _township_name(policy, h["from_township"]),
             "to_township": _township_name(policy, h["to_township"]), "household": h["household_no"],
             "person": person, "matter": matter, "sent_on": h["sent_on"].isoformat(), "due": due.isoformat(),
+            "due_estimated": policy.calendar.estimated(h["sent_on"], due),
             "overdue": is_overdue(h["status"], h["accept_due"], h["complete_due"], today), "reason": h["reason"],
             "version": h["version"]}
 
@@ -167,6 +168,8 @@ async def pair_report(work: Work, township: str, other: str | None = None) -> di
         if other_match and counterpart != other_match.name:
             continue
         item["overdue_label"] = "逾期" if item["overdue"] else ""
+        if item["due_estimated"]:
+            item["due"] += "（按周末推算）"
         pair = pairs.setdefault(counterpart, {"counterpart": counterpart, "awaiting_us": [], "awaiting_them": []})
         (pair["awaiting_us"] if item["to_township"] == match.name else pair["awaiting_them"]).append(item)
     return {"township": match.name, "today": today.isoformat(), "pairs": sorted(pairs.values(),
