@@ -502,12 +502,8 @@ async def mark_read(work: Work, ids: list[int] | None = None) -> int:
 
 
 def is_working_day(work: Work, day: dt.date) -> bool:
-    """The policy's holiday-aware calendar (resettle/rules/calendar.py, branch t15-calendar) when
-    it is there; until then Monday to Friday."""
-    calendar = getattr(work.policy, "calendar", None)
-    if calendar is not None:
-        return calendar.is_working_day(day)
-    return day.weekday() < 5
+    """The policy's holiday-aware calendar (chinese-calendar and the policy's [calendar])."""
+    return work.policy.calendar.is_working_day(day)
 
 
 def next_working_day(work: Work, day: dt.date) -> dt.date:
