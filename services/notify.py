@@ -605,3 +605,11 @@ async def _meetings_today(work: Work) -> list[tuple[Group, dict]]:
             "open": len(agenda["problems"]), "reopened": len(agenda["reopened"]),
             "overdue": len(agenda["overdue_actions"]), "waiting": len(agenda["new_demands"])}))
     return found
+
+
+async def unread_by_login(work: Work) -> dict[str, int]:
+    """Unread notices per account (the demo shows whose bell rings)."""
+    require(work.actor.role, "notify.manage")
+    rows = await Notice.filter(read_at__isnull=True).annotate(n=Count("id")).group_by("user__login") \
+        .values_list("user__login", "n")
+    return dict(rows)
