@@ -108,4 +108,5 @@ def _messages(db) -> None:
         click.echo(f"  {g['scope_label']} {g['name']}：待发送 {g['queued']} 条" +
                    (f"，待汇总进每日提醒 {g['digest']} 条" if g["digest"] else ""))
     if bells:
-        click.echo("工作台右上角的“通知”铃铛：" + "，".join(f"{login} {n} 条未读" for login, n in sorted(bells.items())))
+        rings = "，".join(f"{login} {n} 条未读" for login, n in sorted(bells.items()))
+        click.echo(f"工作台右上角的“通知”铃铛：{rings}")
