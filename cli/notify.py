@@ -8,7 +8,7 @@ import os
 
 import click
 
-from cli.common import db_option, run, work
+from cli.common import DATE, db_option, fail, run, work
 from cli.output import FORMATS, render
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
@@ -165,3 +165,40 @@ def notify_digest(now, fmt, db) -> None:
             click.echo(f"{group['name']}：" + "，".join(f"{label} {n}" for label, n in group["items"]))
         click.echo(f"已排队 {result['sent']} 条每日提醒、{result['meetings']} 条例会议程；由 notify run 发出")
 
+
+
+@notify_group.command("escalate")
+@click.option("--handoff", type=int, help="逾期的对接单编号")
+@click.option("--action", type=int, help="逾期的实事编号")
+@click.option("--project", type=int, help="等待审核的项目编号")
+@click.option("--note", required=True, help="督办说明（不超过200字）")
+@click.option("--due", required=True, type=DATE, help="新的办理期限")
+@db_option
+def notify_escalate(handoff, action, project, note, due, db) -> None:
+    """督办：区集中居住办督促逾期事项的责任单位，立即通知其工作群。"""
+    from services import notify
+
+    given = [(kind, value) for kind, value in (("handoff", handoff), ("action", action), ("project", project))
+             if value is not None]
+    if len(given) != 1:
+        fail("请给出 --handoff、--action、--project 中的一个", 2)
+    kind, object_id = given[0]
+    done = run(db, lambda: notify.escalate(work(), kind, object_id, note, due))
+    click.echo(f"已督办{done['what']}，已通知 {done['group']}，新的期限 {done['new_due']}")
+
+
+ESCALATION_COLUMNS = {"township": "乡镇", "opened": "督办", "closed": "已办结", "open": "未办结"}
+
+
+@notify_group.command("escalations")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@db_option
+def notify_escalations(fmt, db) -> None:
+    """督办情况：每个乡镇督办、已办结、未办结的件数。"""
+    from services import notify
+
+    report = run(db, lambda: notify.escalations(work()))
+    if fmt == "json":
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render(report["per_township"], ESCALATION_COLUMNS, fmt))

@@ -524,3 +524,29 @@ class Notice(Model):
         table = "notice"
         unique_together = (("user_id", "key"),)
         indexes = (Index(fields=("user_id", "read_at", "id"), name="ix_notice_unread"),)
+
+
+class Escalation(Timestamped):
+    """督办: the office presses the group responsible for an overdue hand-off, action or project step,
+    with a note and a new date. It stays open until the item is done (closed_on is set by the sweep
+    that finds it done), and is counted per township, opened and closed."""
+
+    object_type = fields.CharField(max_length=8)  # handoff | action | project
+    object_id = fields.IntField()
+    at_status = fields.CharField(max_length=12)  # the item's state when pressed: done once it moves on
+    township_code = fields.CharField(max_length=9)  # the township the item belongs to, for the counts
+    scope = fields.CharField(max_length=12)  # the group told
+    target = fields.CharField(max_length=64)
+    note = fields.CharField(max_length=200)
+    new_due = fields.DateField()
+    opened_on = fields.DateField()
+    opened_by = fields.CharField(max_length=64)
+    closed_on = fields.DateField(null=True)
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "escalation"
+        indexes = (
+            Index(fields=("object_type", "object_id"), name="ix_escalation_object"),
+            Index(fields=("township_code", "closed_on"), name="ix_escalation_township"),
+        )

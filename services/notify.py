@@ -37,7 +37,7 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from resettle.errors import DomainError, NotFound
-from resettle.models import Action, Channel, Community, Desk, Handoff, Notice, OutboxMessage, User
+from resettle.models import Action, Channel, Community, Desk, Escalation, Handoff, Notice, OutboxMessage, User
 from resettle.rules import notify as rule
 from resettle.rules.permissions import require
 from services import audit
@@ -346,6 +346,9 @@ async def run_once(work: Work, sender: Sender, session: aiohttp.ClientSession | 
 async def _pass(work: Work, sender: Sender, session: aiohttp.ClientSession) -> dict:
     now = work.now()
     stats = {"sent": 0, "retry": 0, "failed": 0, "unknown": 0, "slowed": 0}
+    if await Escalation.exists(closed_on__isnull=True):
+        async with work.transaction():
+            await close_done(work)
     # a claim past its lease: its sender died somewhere around the POST; never post it blind again
     stats["unknown"] = await OutboxMessage.filter(status="sending", claimed_until__lt=now).update(
         status="unknown", last_error="发送进程中断，不确定是否已送达，请核实后用 notify retry 重发")
@@ -544,6 +547,7 @@ async def digest(work: Work, *, now: bool = False, at: dt.time = rule.DIGEST_TIM
         add(group, "明日到期的实事", due)
         add(group, "逾期实事", late)
     async with work.transaction():
+        await close_done(work)
         queued = await OutboxMessage.filter(status="digest").values_list("id", "scope", "target", "kind", "count")
         for _, scope, target, kind, count in queued:
             add(Group(scope, target), rule.KINDS[kind][0], count)
@@ -613,3 +617,118 @@ async def unread_by_login(work: Work) -> dict[str, int]:
     rows = await Notice.filter(read_at__isnull=True).annotate(n=Count("id")).group_by("user__login") \
         .values_list("user__login", "n")
     return dict(rows)
+
+
+# ---------------------------------------------------------------- 督办
+
+
+@dataclass(frozen=True)
+class _Item:
+    status: str
+    township: str
+    group: Group
+    what: str
+    overdue: bool
+
+
+async def _item(work: Work, object_type: str, object_id: int) -> _Item:
+    from resettle.models import Project
+    from resettle.rules.desk import ActionStatus, action_overdue
+    from resettle.rules.ledger import is_overdue
+
+    today = work.today
+    if object_type == "handoff":
+        h = await Handoff.get_or_none(id=object_id)
+        if h is None:
+            raise NotFound(f"找不到对接单 {object_id}")
+        what = f"对接单 {h.id}（{_township(work, h.from_township)}→{_township(work, h.to_township)}）"
+        return _Item(h.status, h.to_township, Group("township", h.to_township), what,
+                     is_overdue(h.status, h.accept_due, h.complete_due, today))
+    if object_type == "action":
+        a = await Action.get_or_none(id=object_id)
+        if a is None:
+            raise NotFound(f"找不到实事 {object_id}")
+        c = await Community.get(id=a.community_id)
+        return _Item(a.status, c.township_code, Group("community", str(c.id)), f"实事“{rule._clip(a.text, 30)}”",
+                     action_overdue(ActionStatus(a.status), a.due, today))
+    p = await Project.get_or_none(id=object_id)
+    if p is None:
+        raise NotFound(f"找不到项目 {object_id}")
+    whose = rule.PROJECT_WAITING.get(p.status)
+    group = {"department": Group("department", p.department), "finance": Group("department", "区财政局"),
+             "township": Group("township", p.township_code)}.get(whose or "", Group("township", p.township_code))
+    return _Item(p.status, p.township_code, group, f"项目“{rule._clip(p.title, 30)}”", whose is not None)
+
+
+async def escalate(work: Work, object_type: str, object_id: int, note: str, new_due: dt.date) -> dict:
+    """督办: the office presses the group responsible for an overdue item; the group is told at once."""
+    require(work.actor.role, "notify.manage")
+    if object_type not in rule.ESCALATE:
+        raise DomainError("督办的对象应为对接单、实事或项目")
+    try:
+        note = rule.check_escalation(note, new_due, work.today)
+    except ValueError as exc:
+        raise DomainError(str(exc)) from None
+    label = rule.ESCALATE[object_type]
+    async with work.transaction():
+        item = await _item(work, object_type, object_id)
+        if not item.overdue:
+            raise DomainError(f"只有逾期（或等待审核）的{label}可以督办")
+        if await Escalation.exists(object_type=object_type, object_id=object_id, closed_on__isnull=True):
+            raise DomainError(f"该{label}已在督办中")
+        row = await Escalation.create(object_type=object_type, object_id=object_id, at_status=item.status,
+                                      township_code=item.township, scope=item.group.scope,
+                                      target=item.group.target, note=note, new_due=new_due,
+                                      opened_on=work.today, opened_by=work.actor.login)
+        await audit.record(work, "notify.escalate", object_type, object_id,
+                           {"note": [None, note], "new_due": [None, new_due.isoformat()]})
+        await enqueue(work, item.group, f"escalation.{object_type}",
+                      {"what": item.what, "note": note, "due": new_due.isoformat()}, key=f"escalation:{row.id}")
+    return {"id": row.id, "object_type": object_type, "object_id": object_id, "what": item.what,
+            "group": await group_name(work, item.group.scope, item.group.target), "note": note,
+            "new_due": new_due.isoformat()}
+
+
+async def close_done(work: Work) -> int:
+    """Closes every open 督办 whose item is done (run by each sender pass and the digest)."""
+    from resettle.models import Project
+
+    models = {"handoff": Handoff, "action": Action, "project": Project}
+    open_ = await Escalation.filter(closed_on__isnull=True)
+    closed = 0
+    for kind, model in models.items():
+        rows = [e for e in open_ if e.object_type == kind]
+        if not rows:
+            continue
+        states = dict(await model.filter(id__in=[e.object_id for e in rows]).values_list("id", "status"))
+        done = [e.id for e in rows if rule.escalation_done(kind, e.at_status, states.get(e.object_id, ""))]
+        if done:
+            closed += await Escalation.filter(id__in=done, closed_on__isnull=True).update(
+                closed_on=work.today, updated_at=work.now())
+    if closed:
+        await audit.record(work, "notify.escalation_closed", "escalation", "*", {"closed": [None, closed]})
+    return closed
+
+
+async def flags(object_type: str, ids: list[int]) -> dict[int, dict]:
+    """The open 督办 of some items, for the pages that list them: {id: {note, new_due}}."""
+    rows = await Escalation.filter(object_type=object_type, object_id__in=ids, closed_on__isnull=True)
+    return {e.object_id: {"note": e.note, "new_due": e.new_due.isoformat()} for e in rows}
+
+
+async def escalations(work: Work) -> dict:
+    """Open 督办 items, and per township how many were opened and closed."""
+    require(work.actor.role, "notify.manage")
+    rows = await Escalation.all().order_by("-id")
+    per: dict[str, list[int]] = {}
+    for e in rows:
+        counts = per.setdefault(e.township_code, [0, 0])
+        counts[0] += 1
+        counts[1] += e.closed_on is not None
+    return {"open": [{"id": e.id, "object_type": e.object_type, "label": rule.ESCALATE[e.object_type],
+                      "object_id": e.object_id, "group": await group_name(work, e.scope, e.target),
+                      "note": e.note, "new_due": e.new_due.isoformat(), "opened_on": e.opened_on.isoformat(),
+                      "late": e.new_due < work.today}
+                     for e in rows if e.closed_on is None][:200],
+            "per_township": [{"township": _township(work, code), "opened": n, "closed": c, "open": n - c}
+                             for code, (n, c) in sorted(per.items())]}

@@ -79,3 +79,24 @@ async def test_serve_on_sqlite_drains_the_outbox_in_process(db_url, tmp_path, ro
     finally:
         await server.close()
     assert [p["markdown"]["content"].splitlines()[0] for p in robot.posted] == ["### 项目被退回"]
+
+
+async def test_the_office_escalates_from_its_page_and_bad_input_is_a_chinese_400(site):  # noqa: F811
+    await _move_in(site)
+    handoff = await Handoff.filter(household__agreement_no=IN_SCOPE).first()
+    await log_in(site, "office")
+    token = await csrf_of(site, "/notify")
+    for typed, message in (({"object_id": "x" * 20}, "编号应为整数"), ({"object_id": "1"}, "请填写编号和新的办理期限"),
+                           ({"object_id": "1", "new_due": "2026-13-45"}, "新的办理期限"),
+                           ({"object_type": "household", "object_id": "1", "new_due": "2026-07-01", "note": "x"},
+                            "督办的对象"),
+                           ({"object_id": str(handoff.id), "new_due": "2026-07-01", "note": "<b>快</b>" * 60},
+                            "督办说明")):
+        answer = await site.post("/notify/escalate", data={"csrf": token, "object_type": "handoff", **typed})
+        assert answer.status == 400 and message in await answer.text(), (typed, await answer.text())
+    answer = await site.post("/notify/escalate", data={"csrf": token, "object_type": "handoff",
+                                                         "object_id": str(handoff.id), "note": "<b>请接收</b>",
+                                                         "new_due": "2026-07-01"})
+    text = await answer.text()
+    assert answer.status == 200 and "已督办对接单" in text and "&lt;b&gt;请接收&lt;/b&gt;" in text
+    assert "<b>请接收</b>" not in text

@@ -12,11 +12,13 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from resettle.actor import Actor
-from resettle.rules.permissions import allowed
+from resettle.errors import DomainError
+from resettle.rules.notify import ESCALATE
+from resettle.rules.permissions import Forbidden, allowed
 from services import notify
 from services.work import begin
 from web import keys
-from web.fields import number
+from web.fields import day, field, number
 from web.security import ACTOR, is_api, work
 
 routes = web.RouteTableDef()
@@ -53,10 +55,31 @@ async def notices_read(request: web.Request) -> web.Response:
 
 
 @routes.get("/notify")
-@aiohttp_jinja2.template("notify_status.html")
-async def status_page(request: web.Request) -> dict:
+async def status_page(request: web.Request, *, error: str = "", typed: dict | None = None,
+                      done: dict | None = None) -> web.Response:
     w = work(request)
-    return {"report": await notify.status(w), "may_manage": allowed(w.actor.role, "notify.manage")}
+    context = {"report": await notify.status(w), "may_manage": allowed(w.actor.role, "notify.manage"),
+               "escalations": await notify.escalations(w), "kinds": ESCALATE, "error": error,
+               "typed": typed or {}, "done": done}
+    return aiohttp_jinja2.render_template("notify_status.html", request, context, status=400 if error else 200)
+
+
+@routes.post("/notify/escalate")
+async def escalate(request: web.Request) -> web.Response:
+    """督办 from the office's page; a refusal is shown on the page with what was typed."""
+    form = await request.post()
+    typed = {name: field(form, name)[:300] for name in ("object_type", "object_id", "note", "new_due")}
+    try:
+        object_id = number(typed["object_id"], "编号")
+        new_due = day(typed["new_due"], "新的办理期限")
+        if object_id is None or new_due is None:
+            raise DomainError("请填写编号和新的办理期限")
+        done = await notify.escalate(work(request), typed["object_type"], object_id, typed["note"], new_due)
+    except Forbidden:
+        raise
+    except DomainError as exc:
+        return await status_page(request, error=exc.message, typed=typed)
+    return await status_page(request, done=done)
 
 
 @routes.post("/notify/retry")

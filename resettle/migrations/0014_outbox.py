@@ -7,7 +7,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 # Messages out (issue 16): group robots per township, community or department (the webhook stored
-# encrypted), the transactional outbox the sender drains, and the bell's notices per user.
+# encrypted), the transactional outbox the sender drains, the bell's notices per user, and 督办.
 
 
 class Migration(migrations.Migration):
@@ -75,5 +75,27 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'outbox_message', 'app': 'models', 'indexes': [Index(fields=['status', 'next_attempt_at'], name='ix_outbox_due'), Index(fields=['scope', 'target', 'status'], name='ix_outbox_target'), Index(fields=['batch', 'status'], name='ix_outbox_batch')], 'pk_attr': 'id', 'table_description': 'A message to a group, written in the transaction of the event it reports (so a rolled-back'},
             bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Escalation',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('object_type', fields.CharField(max_length=8)),
+                ('object_id', fields.IntField()),
+                ('at_status', fields.CharField(max_length=12)),
+                ('township_code', fields.CharField(max_length=9)),
+                ('scope', fields.CharField(max_length=12)),
+                ('target', fields.CharField(max_length=64)),
+                ('note', fields.CharField(max_length=200)),
+                ('new_due', fields.DateField()),
+                ('opened_on', fields.DateField()),
+                ('opened_by', fields.CharField(max_length=64)),
+                ('closed_on', fields.DateField(null=True)),
+                ('version', fields.IntField(default=1)),
+            ],
+            options={'table': 'escalation', 'app': 'models', 'indexes': [Index(fields=['object_type', 'object_id'], name='ix_escalation_object'), Index(fields=['township_code', 'closed_on'], name='ix_escalation_township')], 'pk_attr': 'id', 'table_description': '督办: the office presses the group responsible for an overdue hand-off, action or project step,'},
+            bases=['Timestamped'],
         ),
     ]

@@ -32,6 +32,9 @@ KINDS = {
     "project.waiting": ("项目待审核", "/funding"),
     "project.returned": ("项目被退回", "/funding"),
     "digest": ("每日提醒", "/"),
+    "escalation.handoff": ("督办：对接单", "/ledger/inbox"),
+    "escalation.action": ("督办：实事", "/desk"),
+    "escalation.project": ("督办：项目", "/funding"),
 }
 # kinds that go in the morning digest instead of a message each (policy default)
 DIGEST_ONLY = frozenset({"handoff.due", "handoff.overdue", "action.due"})
@@ -87,6 +90,9 @@ def render(kind: str, count: int, payload: dict, base_url: str) -> str:
     elif kind == "meeting.agenda":
         lines = [f"今天例会：待研究问题 **{p.get('open', 0)}** 个，重新打开 **{p.get('reopened', 0)}** 个，"
                  f"逾期实事 **{p.get('overdue', 0)}** 项，待处理需求 **{p.get('waiting', 0)}** 条。"]
+    elif kind.startswith("escalation."):
+        lines = [f"区集中居住办督办{p.get('what', '')}：{_clip(p.get('note', ''), 100)}",
+                 f"请于 **{p.get('due', '')}** 前办结。"]
     elif kind == "digest":
         lines = [f"- {label}：**{n}**" for label, n in p.get("items", [])] or ["今日无待办事项。"]
     else:  # the digest-only kinds, when sent on their own
@@ -172,3 +178,30 @@ def mask_webhook(url: str) -> str:
 def digest_due(now_local: dt.datetime, working_day: bool, at: dt.time = DIGEST_TIME) -> bool:
     """The digest goes at the policy's time on working days only."""
     return working_day and now_local.time() >= at
+
+
+# ---------------------------------------------------------------- 督办
+
+ESCALATE = {"handoff": "对接单", "action": "实事", "project": "项目"}
+MAX_NOTE = 200
+_DONE = {"handoff": {"completed", "rejected", "revoked"}, "action": {"completed"}}
+# the project steps someone can be pressed on, and whose step it is
+PROJECT_WAITING = {"submitted": "department", "verified": "finance", "returned": "township"}
+
+
+def escalation_done(object_type: str, at_status: str, status: str) -> bool:
+    """A 督办 closes when its item is done: a hand-off closed, an action completed, a project past
+    the step it was pressed on."""
+    if object_type == "project":
+        return status != at_status
+    return status in _DONE[object_type]
+
+
+def check_escalation(note: str, new_due: dt.date, today: dt.date) -> str:
+    """The office's note and new date: a note of 1 to 200 characters, a date not before today."""
+    note = " ".join((note or "").split())
+    if not note or len(note) > MAX_NOTE:
+        raise ValueError(f"督办说明应为 1 到 {MAX_NOTE} 个字")
+    if new_due < today:
+        raise ValueError("新的办理期限不能早于今天")
+    return note
