@@ -71,6 +71,7 @@ def demo(households, db) -> None:
                  f"resettle funding summary --year {projects['year']} --out 资金汇总.pdf"]
         if projects["from_problem"]:
             tries.append(f"resettle funding show {projects['from_problem']} --sheet 审定单.pdf")
+    _messages(db)
     click.echo("\n接下来可以试试：")
     for line in (
         *tries,
@@ -84,6 +85,28 @@ def demo(households, db) -> None:
         "resettle registry import 有错误的表.xlsx",
         "resettle ledger handoffs --township 陈家镇 --incoming --overdue",
         "resettle ledger report --township 陈家镇 --out 陈家镇对接清单.pdf",
+        "resettle notify status",
+        "resettle notify channels set --township 陈家镇 "
+        "--webhook 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…'",
         "resettle serve    # 然后用上面的演示账号登录 http://127.0.0.1:8080/",
     ):
         click.echo(f"  {line}")
+
+
+def _messages(db) -> None:
+    """Where the demo's messages would go: no robot is set, so they wait in the outbox (and ring
+    the bell of each group's accounts)."""
+    from services import notify
+
+    report = run(db, lambda: notify.status(work()))
+    bells = run(db, lambda: notify.unread_by_login(work()))
+    waiting = [g for g in report["groups"] if g["queued"] or g["digest"]]
+    if not waiting:
+        return
+    click.echo("\n消息推送（尚未设置群机器人，消息在队列中等待；设置后由 resettle notify run 发出）：")
+    for g in waiting:
+        click.echo(f"  {g['scope_label']} {g['name']}：待发送 {g['queued']} 条" +
+                   (f"，待汇总进每日提醒 {g['digest']} 条" if g["digest"] else ""))
+    if bells:
+        rings = "，".join(f"{login} {n} 条未读" for login, n in sorted(bells.items()))
+        click.echo(f"工作台右上角的“通知”铃铛：{rings}")

@@ -16,6 +16,7 @@ AREAS = {
     "fixtures": ("cli.demo", "fixtures_group", "演示与测试数据。"),
     "funding": ("cli.funding", "funding_group", "社区治理项目：申报、核定、审定、区乡两级分担，审定单与年度资金汇总。"),
     "ledger": ("cli.ledger", "ledger_group", "民生保障事项台账：人走事留、事随人走与乡镇间双向对接。"),
+    "notify": ("cli.notify", "notify_group", "消息推送：企业微信/政务微信群机器人、发送、每日提醒。"),
     "registry": ("cli.registry", "registry_group", "初始人员信息库：导入签约交房表、统计、查询、登记进度。"),
     "serve": ("cli.serve", "serve", "启动网页工作台与 JSON API。"),
     "users": ("cli.users", "users_group", "账号：添加、列出、改密码、停用、全部退出登录、发放 API 令牌。"),

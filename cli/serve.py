@@ -35,7 +35,9 @@ def serve(host, port, workers, worker, db) -> None:
         run(db, lambda: asyncio.sleep(0))  # migrate before serving
         click.echo(f"工作台：http://{host}:{port}/  （Ctrl+C 停止）")
     logs.configure()
-    web.run_app(init_app(db, secret=secret_key()), host=host, port=port, print=None, reuse_port=worker,
+    # one SQLite process also drains the message outbox; several processes: `resettle notify run`
+    send = resolve_url(db).startswith("sqlite")
+    web.run_app(init_app(db, secret=secret_key(), send=send), host=host, port=port, print=None, reuse_port=worker,
                 access_log_class=logs.AccessLog, access_log=logging.getLogger("resettle.access"))
 
 

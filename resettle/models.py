@@ -448,3 +448,105 @@ class Job(Model):
     class Meta:
         table = "job"
         indexes = (Index(fields=("status", "heartbeat_at"), name="ix_job_running"),)
+
+
+class Channel(Timestamped):
+    """Where a township, community or department is told things: a 企业微信/政务微信 group robot.
+    The webhook URL is a secret: stored only as a Fernet token under the site key, listed by
+    `hint` (host and the key's last four characters)."""
+
+    scope = fields.CharField(max_length=12)  # township | community | department
+    target = fields.CharField(max_length=64)  # township code, community id, department name
+    kind = fields.CharField(max_length=8, default="robot")
+    secret = fields.TextField()  # Fernet token of the webhook URL
+    hint = fields.CharField(max_length=80)
+    failures = fields.IntField(default=0)  # consecutive failed attempts
+    failing_since = fields.DatetimeField(null=True)  # set when the sender gives up on it
+    last_error = fields.CharField(max_length=300, default="")
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "notify_channel"
+        unique_together = (("scope", "target", "kind"),)
+
+
+class OutboxMessage(Model):
+    """A message to a group, written in the transaction of the event it reports (so a rolled-back
+    event sends nothing) and delivered by `services.notify.run_once`. `key` makes enqueueing
+    idempotent; `batch` lets later events of a batched kind join a message nobody has claimed yet
+    (10,000 hand-offs, one message per township). The sender owns a row only through a
+    conditional UPDATE of `claimed_until` (checked by row count), so two senders never both post
+    it; a claim whose sender died is never posted again automatically (status `unknown`)."""
+
+    id = fields.BigIntField(primary_key=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    scope = fields.CharField(max_length=12)
+    target = fields.CharField(max_length=64)
+    kind = fields.CharField(max_length=32)
+    key = fields.CharField(max_length=160, unique=True)
+    batch = fields.CharField(max_length=160, null=True)
+    count = fields.IntField(default=1)
+    payload = fields.JSONField(default=dict)
+    body = fields.TextField(default="")
+    status = fields.CharField(max_length=8, default="queued")  # queued|sending|sent|failed|unknown|digest
+    due_at = fields.DatetimeField()
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    claimed_by = fields.CharField(max_length=128, default="")
+    claimed_until = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+    failed_at = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "outbox_message"
+        indexes = (
+            Index(fields=("status", "next_attempt_at"), name="ix_outbox_due"),
+            Index(fields=("scope", "target", "status"), name="ix_outbox_target"),
+            Index(fields=("batch", "status"), name="ix_outbox_batch"),
+        )
+
+
+class Notice(Model):
+    """The bell: one row per user and event, so nothing depends on the robot alone."""
+
+    id = fields.BigIntField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="notices", on_delete=fields.CASCADE,
+                                  db_index=False)
+    key = fields.CharField(max_length=160)
+    kind = fields.CharField(max_length=32)
+    text = fields.CharField(max_length=300)
+    link = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField()
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notice"
+        unique_together = (("user_id", "key"),)
+        indexes = (Index(fields=("user_id", "read_at", "id"), name="ix_notice_unread"),)
+
+
+class Escalation(Timestamped):
+    """督办: the office presses the group responsible for an overdue hand-off, action or project step,
+    with a note and a new date. It stays open until the item is done (closed_on is set by the sweep
+    that finds it done), and is counted per township, opened and closed."""
+
+    object_type = fields.CharField(max_length=8)  # handoff | action | project
+    object_id = fields.IntField()
+    at_status = fields.CharField(max_length=12)  # the item's state when pressed: done once it moves on
+    township_code = fields.CharField(max_length=9)  # the township the item belongs to, for the counts
+    scope = fields.CharField(max_length=12)  # the group told
+    target = fields.CharField(max_length=64)
+    note = fields.CharField(max_length=200)
+    new_due = fields.DateField()
+    opened_on = fields.DateField()
+    opened_by = fields.CharField(max_length=64)
+    closed_on = fields.DateField(null=True)
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "escalation"
+        indexes = (
+            Index(fields=("object_type", "object_id"), name="ix_escalation_object"),
+            Index(fields=("township_code", "closed_on"), name="ix_escalation_township"),
+        )

@@ -61,7 +61,7 @@ from resettle.rules.desk import (
 from resettle.rules.ledger import HANDOFF_LABELS, OPEN
 from resettle.rules.permissions import CARRIAGES, require
 from resettle.rules.workflow import apply
-from services import audit, registry, scope, versioned
+from services import audit, notify, registry, scope, versioned
 from services.work import Work
 
 TEXT_MAX = 2000
@@ -494,6 +494,7 @@ async def record_feedback(work: Work, demand_id: int, rating: str, remark: str =
         if outcome.outcome == "reopen":
             reason = "；".join(text for r, text in given if r == Rating.UNSATISFIED) or "居民不满意"
             await Reopening.create(problem_id=problem.id, round=problem.round, on=on, reason=reason)
+            await notify.problem_reopened(work, problem)
         # saved on every answer (the version bumped), so two clerks recording the last two answers
         # at once cannot both see someone still waiting
         await _move_problem(work, problem, "feedback" if outcome.outcome == "wait" else outcome.outcome, on,

@@ -46,7 +46,7 @@ from resettle.rules.household import Status
 from resettle.rules.numbers import percent
 from resettle.rules.permissions import require
 from resettle.rules.workflow import apply
-from services import audit, registry, scope, versioned
+from services import audit, notify, registry, scope, versioned
 from services.work import Work
 
 # a submitted project holds its catalog item for its community and year; drafts do not
@@ -284,6 +284,7 @@ async def _move(work: Work, project_id: int, step: str, changes: dict, version: 
         await versioned.save(work, p, changes, version, f"项目{project_id}")
         await audit.record(work, f"funding.{to.value}", "project", p.id,
                            {**audit.diff(before, changes), "status": [before_status, to.value]})
+        await notify.project_moved(work, p, to.value)
     return await show(work, project_id)
 
 

@@ -33,7 +33,7 @@ from resettle.rules.ledger import (
 from resettle.rules.permissions import require
 from resettle.rules.tags import join_tags, split_tags
 from resettle.rules.workflow import apply
-from services import audit  # registry imports this module too: used at call time only
+from services import audit, notify  # registry imports this module too: used at call time only
 from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, factorize_rows, insert
 from services.work import Work
 
@@ -302,6 +302,7 @@ class _Batch:
             await audit.record(self.work, "ledger.send", "handoffs", self.on.isoformat(), {
                 "households": [None, households], "transfers": [None, self.transfers],
                 "notices": [None, self.notices]})
+            await notify.handoffs_arrived(self.work, [(row[6], row[7]) for row in self.rows])
         return len(self.rows)
 
 
@@ -351,6 +352,8 @@ async def _act_one(work: Work, handoff_id: int, action: str, reason: str) -> dic
                                                     version=line.version + 1)
         await audit.record(work, "ledger.transfer", "entitlement", line.id,
                            {"responsible_township": [line.responsible_township, handoff.to_township]})
+    if after is HandoffStatus.REJECTED:
+        await notify.handoff_rejected(work, handoff, changes["reason"])
     before = {"status": handoff.status, "reason": handoff.reason}
     await audit.record(work, f"ledger.{action}", "handoff", handoff.id,
                        audit.diff(before, {"status": after.value, "reason": changes.get("reason", handoff.reason)}))
@@ -380,6 +383,7 @@ async def resend(work: Work, handoff_id: int, note: str = "") -> dict:
                                    reason=note.strip(),
                                    resend_of_id=old.id)
         await audit.record(work, "ledger.resend", "handoff", new.id, {"resend_of": [None, old.id]})
+        await notify.handoffs_arrived(work, [(new.from_township, new.to_township)])
     return {"id": new.id, "status": new.status}
 
 

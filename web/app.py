@@ -27,6 +27,7 @@ from web import (
     ledger_pages,
     limits,
     logs,
+    notify_pages,
     pages,
     registry_api,
     registry_pages,
@@ -56,9 +57,10 @@ async def _favicon(request: web.Request) -> web.FileResponse:
 
 def init_app(db_url: str | None = None, *, secret: bytes | None = None,
              uploads: Path | None = None, trusted_proxies: str | None = None,
-             clock: Callable[[], dt.datetime] = system_clock) -> web.Application:
+             clock: Callable[[], dt.datetime] = system_clock, send: bool = False) -> web.Application:
     """`trusted_proxies`: as RESETTLE_TRUSTED_PROXIES (read here, once, when not given);
-    `clock`: what every request's unit of work tells the time by (tests pin the day)."""
+    `clock`: what every request's unit of work tells the time by (tests pin the day);
+    `send`: the process also drains the message outbox (`serve` on SQLite)."""
     # Who is asking is settled before any body is read: auth runs before the length check and
     # before CSRF parses a form, so an anonymous body is never read beyond the login form's.
     app = web.Application(
@@ -74,15 +76,19 @@ def init_app(db_url: str | None = None, *, secret: bytes | None = None,
     app[security.TRUSTED_PROXIES] = security.trusted_proxies(trusted_proxies)
     app[keys.UPLOADS] = web_uploads.prepare(uploads or web_uploads.configured())
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                         context_processors=[pages.template_context])
+                         context_processors=[pages.template_context, notify_pages.bell_context])
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(web_uploads.sweeping)
+    if send:
+        app[notify_pages.SENDER_KEY] = secret or security.secret_key()
+        app.cleanup_ctx.append(notify_pages.in_process_sender)
     jobs.setup(app)
     pages.setup_routes(app)
     registry_pages.setup_routes(app)
     ledger_pages.setup_routes(app)
     desk_pages.setup_routes(app)
     funding_pages.setup_routes(app)
+    notify_pages.setup_routes(app)
     api.setup_routes(app)
     registry_api.setup_routes(app)
     ledger_api.setup_routes(app)

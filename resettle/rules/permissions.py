@@ -34,6 +34,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "funding.verify": frozenset({"admin", "department"}),
     "funding.approve": frozenset({"admin", "finance"}),
     "users.manage": frozenset({"admin"}),
+    "notify.manage": frozenset({"admin", "office"}),
 }
 ACTION_LABELS = {
     "registry.stats": "查看底数统计",
@@ -53,6 +54,7 @@ ACTION_LABELS = {
     "funding.verify": "核定社区治理项目",
     "funding.approve": "审定社区治理项目",
     "users.manage": "管理账号",
+    "notify.manage": "管理消息推送",
 }
 
 
