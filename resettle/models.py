@@ -90,9 +90,10 @@ class Person(Timestamped):
     tags = fields.CharField(max_length=200, default="")  # 、-joined 特殊群体 tags
     version = fields.IntField(default=1)
     # a member no longer in the household (a household event): when, and "death" or "leave";
-    # the row stays, so the ledger and the history keep their person
+    # the row stays, so the ledger and the history keep their person. Nullable, so the bulk
+    # inserts of the import need not name them.
     left_on = fields.DateField(null=True)
-    left_kind = fields.CharField(max_length=8, default="")
+    left_kind = fields.CharField(max_length=8, null=True)
 
     class Meta:
         table = "person"

@@ -75,7 +75,7 @@ async def _members(household_id: int) -> list[Person]:
 
 
 def _as_members(persons: list[Person]) -> list[Member]:
-    return [Member(p.id, p.name, p.relation, p.left_on, p.left_kind) for p in persons]
+    return [Member(p.id, p.name, p.relation, p.left_on, p.left_kind or "") for p in persons]
 
 
 async def _recount(work: Work, h: Household, expected_version: int | None) -> int:
@@ -210,7 +210,7 @@ async def _add_person(work: Work, h: Household, change: Change, what: str) -> tu
             raise DomainError(f"身份证号{idnumber.mask(number)}已在协议编号{holder.agreement_no}的户中登记"
                               f"（{state}），不能重复登记")
         changes = {"household_id": h.id, "name": name, "relation": relation, "hukou_township": hukou,
-                   "left_on": None, "left_kind": "", **({"phone": change.phone.strip()} if change.phone else {}),
+                   "left_on": None, "left_kind": None, **({"phone": change.phone.strip()} if change.phone else {}),
                    **({"tags": tags} if tags else {})}
         before = {k: getattr(existing, k) for k in changes}
         await versioned.save(work, existing, changes, None, "该人员")
@@ -237,7 +237,8 @@ async def _join(work: Work, conn, h: Household, change: Change):
                          "lines_opened": opened}, {}
 
 
-async def _leaving(work: Work, h: Household, change: Change, what: str) -> tuple[Person, dict]:
+async def _leaving(work: Work, conn: BaseDBAsyncClient, h: Household, change: Change,
+                   what: str) -> tuple[Person, dict]:
     """The member who dies or leaves, and a new head when it was the head (named in `head`)."""
     if change.person is None:
         raise DomainError(f"请选择登记{what}的成员")
@@ -247,19 +248,20 @@ async def _leaving(work: Work, h: Household, change: Change, what: str) -> tuple
     detail: dict = {"name": m.name}
     if m.relation == HEAD and m.current and change.head is not None:
         check_new_head(members, change.head, h.agreement_no)
-        await _make_head(work, h, persons, change.head, change.old_relation or "其他", change.on, f"原户主{what}")
+        made = await _make_head(work, conn, h, persons, change.head, change.old_relation or "其他", change.on,
+                                f"原户主{what}")
         m = Member(m.id, m.name, change.old_relation or "其他")
         members = [m if x.id == m.id else x for x in _as_members(await _members(h.id))]
-        detail["new_head"] = change.head
+        detail.update(new_head=change.head, head=made["head"], head_lines_opened=made["lines_opened"])
     check_leaving(members, m, what)
     return next(p for p in persons if p.id == m.id), detail
 
 
 async def _death(work: Work, conn, h: Household, change: Change):
-    person, detail = await _leaving(work, h, change, EVENT_LABELS[EventKind.DEATH])
+    person, detail = await _leaving(work, conn, h, change, EVENT_LABELS[EventKind.DEATH])
     changes = {"left_on": change.on, "left_kind": EventKind.DEATH.value}
     await versioned.save(work, person, changes, None, "该成员")
-    await audit.record(work, "registry.death", "person", person.id, audit.diff({"left_on": None, "left_kind": ""},
+    await audit.record(work, "registry.death", "person", person.id, audit.diff({"left_on": None, "left_kind": None},
                                                                               changes))
     detail["lines_closed"] = await _close_lines(work, person.id, change.on, DEATH_REASON)
     return [person.id], detail, {}
@@ -269,7 +271,7 @@ async def _leave(work: Work, conn, h: Household, change: Change):
     """Lines follow `leave_action`: out of the district every line closes; to a township of
     the district FOLLOWS (and HUKOU with the hukou) are transferred to it, the rest stay with
     the township responsible now. Open hand-offs of the old move are revoked first."""
-    person, detail = await _leaving(work, h, change, EVENT_LABELS[EventKind.LEAVE])
+    person, detail = await _leaving(work, conn, h, change, EVENT_LABELS[EventKind.LEAVE])
     to = _township(work, change.to_township, "迁往乡镇") if change.to_township else None
     reason = bounded_text(change.note, "说明") or (LEAVE_REASONS[1] if to is None else "迁往区内其他乡镇")
     changes = {"left_on": change.on, "left_kind": EventKind.LEAVE.value}
@@ -302,8 +304,8 @@ async def _leave(work: Work, conn, h: Household, change: Change):
     return [person.id], detail, {}
 
 
-async def _make_head(work: Work, h: Household, persons: list[Person], new_head: int, old_relation: str,
-                     on: dt.date, reason: str) -> dict:
+async def _make_head(work: Work, conn: BaseDBAsyncClient, h: Household, persons: list[Person], new_head: int,
+                     old_relation: str, on: dt.date, reason: str) -> dict:
     """户主 passes to `new_head`; the old head takes `old_relation`. The head-only lines (土地承包,
     宅基地…) close for the old head and open for the new one: exactly one head afterwards."""
     old_relation = check_relation(old_relation, work.policy.relations)
@@ -318,7 +320,8 @@ async def _make_head(work: Work, h: Household, persons: list[Person], new_head: 
     before = head.relation
     await versioned.save(work, head, {"relation": HEAD}, None, "该成员")
     await audit.record(work, "registry.head", "person", head.id, {"relation": [before, HEAD]})
-    return {"head": head.name, "lines_closed": closed}
+    opened = await _open_lines(work, conn, [head.id], on, reason)
+    return {"head": head.name, "lines_closed": closed, "lines_opened": opened}
 
 
 async def _head(work: Work, conn, h: Household, change: Change):
@@ -329,8 +332,7 @@ async def _head(work: Work, conn, h: Household, change: Change):
     old = next((p for p in persons if p.relation == HEAD and p.left_on is None), None)
     if not (change.old_relation or "").strip():
         raise DomainError("请填写原户主与新户主的关系")
-    detail = await _make_head(work, h, persons, new.id, change.old_relation, change.on, "户主变更")
-    detail["lines_opened"] = await _open_lines(work, conn, [new.id], change.on, "户主变更")
+    detail = await _make_head(work, conn, h, persons, new.id, change.old_relation, change.on, "户主变更")
     detail["old_head"] = old.name if old else ""
     heads = await Person.filter(household_id=h.id, relation=HEAD, left_on=None).count()
     if heads != 1:  # the rule of the registry: one head, whatever the data held before

@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Person',
             name='left_kind',
-            field=fields.CharField(default='', max_length=8),
+            field=fields.CharField(max_length=8, null=True),
         ),
         ops.AddField(
             model_name='Person',

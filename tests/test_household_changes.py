@@ -1,0 +1,477 @@
+"""Households that change: the pure rules and the request table without a database, then each
+event against a real database with its ledger effects and counts, scope, and the desk's requests."""
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from resettle.actor import Actor
+from resettle.errors import DomainError, NotFound
+from resettle.models import (
+    AuditEvent,
+    ChangeRequest,
+    Community,
+    Entitlement,
+    Handoff,
+    Household,
+    HouseholdEvent,
+    Person,
+)
+from resettle.rules import household_changes as hc
+from resettle.rules.household_changes import REQUEST, LeaveAction, Member, RequestStatus
+from resettle.rules.permissions import Forbidden
+from resettle.rules.workflow import allowed_steps, apply
+from resettle.rules.workflow import given as is_given
+from services import household_changes as changes
+from services import registry
+from services.household_changes_contracts import Change
+from services.registry_import import import_sheets
+from tests.sheets import make_id, person, write_csv
+from tests.work import DAY, work
+
+D = dt.date
+NEW_YEAR = dt.date(2026, 1, 1)
+OFFICE = Actor("test:office", role="office")
+CHENQIAO = Actor("test:cq", role="township", township="310151101")  # 城桥镇: A-001's origin
+CHENJIA = Actor("test:cj", role="township", township="310151110")  # 陈家镇: its destination
+BAOZHEN = Actor("test:bz", role="township", township="310151102")  # 堡镇: C-003's origin only
+HEAD, WIFE, FATHER = make_id("19600101", 1), make_id("19620101", 2), make_id("19400101", 3)
+BABY = make_id("20260101", 7)
+
+
+# ---------------------------------------------------------------- pure rules
+
+def m(i, relation="子", left_on=None, left_kind=""):
+    return Member(i, f"人{i}", relation, left_on, left_kind)
+
+
+FAMILY = (m(1, "户主"), m(2, "配偶"), m(3, "儿子"), m(4, "父亲", D(2025, 1, 1), "death"))
+
+
+@pytest.mark.parametrize("on, refusal", [
+    (D(2023, 5, 5), "早于该户的签约日期"),
+    (D(2026, 6, 18), "晚于今天"),
+    (D(2023, 5, 6), None),
+    (DAY, None),
+])
+def test_an_event_is_dated_between_signing_and_today(on, refusal):
+    if refusal is None:
+        hc.check_date(on, D(2023, 5, 6), DAY, "出生")
+    else:
+        with pytest.raises(DomainError, match=refusal):
+            hc.check_date(on, D(2023, 5, 6), DAY, "出生")
+
+
+@pytest.mark.parametrize("person_id, refusal", [
+    (4, "已于2025-01-01登记死亡"),  # a death of someone already dead
+    (1, "是户主：请先登记户主变更"),
+    (3, None),
+])
+def test_who_may_leave(person_id, refusal):
+    target = next(x for x in FAMILY if x.id == person_id)
+    if refusal is None:
+        hc.check_leaving(FAMILY, target, "死亡")
+    else:
+        with pytest.raises(DomainError, match=refusal):
+            hc.check_leaving(FAMILY, target, "死亡")
+
+
+def test_the_last_member_cannot_leave():
+    with pytest.raises(DomainError, match="唯一的成员"):
+        hc.check_leaving([m(1, "户主"), m(2, "配偶", D(2025, 1, 1), "leave")], m(1, "户主"), "迁出")
+
+
+@pytest.mark.parametrize("new_head, refusal", [
+    (9, "不是协议编号A-001的户的成员"),  # a head change to a non-member
+    (4, "已于2025-01-01死亡"),
+    (1, "已是户主"),
+    (2, None),
+])
+def test_a_new_head_is_a_present_member(new_head, refusal):
+    if refusal is None:
+        assert hc.check_new_head(FAMILY, new_head, "A-001").id == new_head
+    else:
+        with pytest.raises(DomainError, match=refusal):
+            hc.check_new_head(FAMILY, new_head, "A-001")
+
+
+@pytest.mark.parametrize("chosen, head, refusal", [
+    ([], 3, "须选择分出的成员"),
+    ([2, 3], 3, None),
+    ([1, 2, 3], 3, "原户没有成员"),  # leaving the old household without members
+    ([1, 3], 3, "原户没有户主"),  # ... or without a head
+    ([3], 2, "新户的户主须是分出的成员之一"),
+    ([3, 4], 3, "已不在该户"),
+    ([3, 9], 3, "不是协议编号A-001的户的成员"),
+])
+def test_split_keeps_both_households_whole(chosen, head, refusal):
+    if refusal is None:
+        split = hc.check_split(FAMILY, chosen, head, "A-001")
+        assert [x.id for x in split.moving] == [2, 3] and [x.id for x in split.staying] == [1]
+        assert split.new_head.id == 3
+    else:
+        with pytest.raises(DomainError, match=refusal):
+            hc.check_split(FAMILY, chosen, head, "A-001")
+
+
+@pytest.mark.parametrize("taken, expected", [
+    ([], "A-001-1"),
+    (["A-001-1"], "A-001-2"),
+    (["A-001-2", "A-001-1-1", "A-001-x"], "A-001-1"),
+])
+def test_split_number_takes_the_next_suffix(taken, expected):
+    assert hc.split_agreement_no("A-001", taken) == expected
+
+
+def test_split_number_is_bounded():
+    with pytest.raises(DomainError, match="过长"):
+        hc.split_agreement_no("A" * 63, [])
+
+
+@pytest.mark.parametrize("routing, responsible, to, hukou, action", [
+    ("STAYS", "O", None, False, LeaveAction.CLOSE),  # out of the district: everything closes
+    ("FOLLOWS", "O", None, True, LeaveAction.CLOSE),
+    ("FOLLOWS", "O", "N", False, LeaveAction.TRANSFER),  # 事随人走
+    ("HUKOU", "O", "N", True, LeaveAction.TRANSFER),  # the hukou goes too
+    ("HUKOU", "O", "N", False, LeaveAction.KEEP),
+    ("STAYS", "O", "N", True, LeaveAction.KEEP),  # 人走事留
+    ("FOLLOWS", "N", "N", False, LeaveAction.KEEP),  # already there
+])
+def test_leave_action_table(routing, responsible, to, hukou, action):
+    assert hc.leave_action(routing, responsible=responsible, to_township=to, hukou_moves=hukou) is action
+
+
+@pytest.mark.parametrize("relation, head_allowed, refusal", [
+    ("女儿", False, None), ("户主", False, "一户只能有一位户主"), ("户主", True, None), ("邻居", False, "不在政策文件"),
+])
+def test_relation_comes_from_the_policy(relation, head_allowed, refusal):
+    relations = ("户主", "女儿", "配偶")
+    if refusal is None:
+        assert hc.check_relation(relation, relations, head_allowed=head_allowed) == relation
+    else:
+        with pytest.raises(DomainError, match=refusal):
+            hc.check_relation(relation, relations, head_allowed=head_allowed)
+
+
+@pytest.mark.parametrize("state, step, role, facts, outcome", [
+    ("requested", "confirm", "township", {}, "confirmed"),
+    ("requested", "confirm", "office", {}, "confirmed"),
+    ("requested", "refuse", "township", {"reason": "查无此人"}, "refused"),
+    ("requested", "refuse", "township", {"reason": " "}, "退回申请必须写明原因"),
+    ("requested", "confirm", "desk", {}, "无权确认或退回成员变动申请"),
+    ("confirmed", "confirm", "township", {}, "该申请已确认，不能再确认"),
+    ("refused", "confirm", "township", {}, "该申请已退回，不能再确认"),
+    ("requested", "delete", "township", {}, "操作只能是"),
+])
+def test_request_table(state, step, role, facts, outcome):
+    if outcome in RequestStatus.__members__.values() or outcome in {s.value for s in RequestStatus}:
+        assert apply(REQUEST, state, step, role, **facts) == outcome
+    else:
+        with pytest.raises(DomainError, match=outcome):
+            apply(REQUEST, state, step, role, **facts)
+
+
+def test_request_steps_offered():
+    assert allowed_steps(REQUEST, "requested", "township") == ("confirm", "refuse")
+    assert allowed_steps(REQUEST, "requested", "desk") == ()
+    assert allowed_steps(REQUEST, "confirmed", "office") == ()
+
+
+@given(st.text(max_size=300))
+def test_bounded_text_never_lets_through_what_it_refuses(text):
+    try:
+        out = hc.bounded_text(text, "说明")
+    except DomainError as exc:
+        assert "说明" in exc.message
+    else:
+        assert len(out) <= hc.DETAIL_MAX and all(c.isprintable() for c in out)
+        assert out == text.strip() and (is_given(out) or out == "")
+
+
+# ---------------------------------------------------------------- against the database
+
+
+@pytest.fixture
+async def family(db, tmp_path):
+    rows = [
+        person("A-001", "甲", HEAD, "户主", handed="2024-01-02", tags="党员"),
+        person("A-001", "乙", WIFE, "配偶", handed="2024-01-02", tags="低保"),
+        person("A-001", "丙", FATHER, "父亲", handed="2024-01-02"),  # 80+: GLJT follows the person
+        person("B-002", "丁", make_id("19700101", 4), "户主", origin="陈家镇", village="瀛东村", dest="陈家镇"),
+        person("C-003", "戊", make_id("19700101", 5), "户主", origin="堡镇", dest="城桥镇", community="城桥新苑"),
+    ]
+    report = await import_sheets(work(OFFICE), [write_csv(tmp_path / "f.csv", rows)])
+    assert report.outcome == "imported", report.issues
+    await registry.record_step(work(OFFICE), "A-001", registry.Status.ALLOCATED, D(2024, 2, 1), unit="1号101室")
+    await registry.record_step(work(OFFICE), "A-001", registry.Status.MOVED_IN, D(2024, 3, 1))
+
+
+def change(kind, on=NEW_YEAR, **kw):
+    return Change.model_validate({"kind": kind, "on": on.isoformat(), **kw})
+
+
+async def pid(id_number):
+    return (await Person.get(id_number=id_number)).id
+
+
+async def open_lines(id_number):
+    return {line.matter_code: line for line in
+            await Entitlement.filter(person__id_number=id_number, closed_on=None)}
+
+
+async def counts(community="陈家新苑"):
+    township = {r["township"]: r for r in await registry.township_stats(work(OFFICE))}
+    place = {r["community"]: r for r in await registry.community_stats(work(OFFICE))}
+    return township["陈家镇"]["in_persons"], township["城桥镇"]["out_persons"], place[community]["persons"]
+
+
+async def test_a_birth_adds_a_member_and_opens_lines(family):
+    assert await counts() == (4, 3, 4)
+    before = await Handoff.filter(household__agreement_no="A-001").count()
+    result = await changes.record_event(work(CHENJIA), "A-001", change(
+        "birth", name="小甲", id_number=BABY, relation="孙女", tags="低保"))
+    assert result["kind"] == "birth" and result["version"] > 1
+    baby = await Person.get(id_number=BABY)
+    assert (baby.household_id, baby.relation, baby.hukou_township) == (
+        (await Household.get(agreement_no="A-001")).id, "孙女", "310151101")  # the head's hukou
+    assert set(await open_lines(BABY)) == {"JTJJ", "YB", "DB"}  # everyone's, and 低保
+    assert sorted(result["detail"]["lines_opened"]) == ["DB", "JTJJ", "YB"]
+    # as a move-in would: DB follows the person (a transfer); the open notice lists the rest
+    sent = await Handoff.filter(household__agreement_no="A-001").order_by("-id").first()
+    assert await Handoff.filter(household__agreement_no="A-001").count() == before + 1
+    assert (sent.kind, sent.entitlement_id, sent.to_township) == ("transfer", (await open_lines(BABY))["DB"].id,
+                                                                  "310151110")
+    assert await counts() == (5, 4, 5)  # counts follow at once
+    assert await AuditEvent.filter(action="registry.birth").count() == 2  # the person and the household
+    event = await HouseholdEvent.get(id=result["id"])
+    assert (event.kind, event.on, event.persons, event.actor) == ("birth", D(2026, 1, 1), [baby.id], "test:cj")
+
+
+async def test_a_birth_is_checked(family):
+    for kw, refusal in [
+        ({"id_number": make_id("20250101", 7)}, "与身份证号中的出生日期2025-01-01不一致"),
+        ({"id_number": HEAD, "on": "1960-01-01"}, "早于该户的签约日期"),
+        ({"id_number": "310230202601010071"}, "校验"),
+        ({"relation": "户主"}, "一户只能有一位户主"),
+        ({"name": " "}, "姓名不能为空"),
+    ]:
+        data = {"kind": "birth", "on": "2026-01-01", "name": "小甲", "id_number": BABY, "relation": "孙女", **kw}
+        with pytest.raises(DomainError, match=refusal):
+            await changes.record_event(work(CHENJIA), "A-001", Change.model_validate(data))
+    with pytest.raises(DomainError, match="晚于今天"):
+        await changes.record_event(work(CHENJIA, D(2025, 12, 31)), "A-001", change(
+            "birth", name="小甲", id_number=BABY, relation="孙女"))
+    assert not await Person.filter(id_number=BABY).exists()
+
+
+async def test_a_death_closes_lines_and_revokes_hand_offs(family):
+    transfer = await Handoff.get(entitlement_id=(await open_lines(WIFE))["DB"].id)
+    assert transfer.status == "sent"
+    result = await changes.record_event(work(CHENQIAO), "A-001", change("death", person=await pid(WIFE)))
+    wife = await Person.get(id_number=WIFE)
+    assert (wife.left_on, wife.left_kind) == (D(2026, 1, 1), "death")
+    assert await open_lines(WIFE) == {}
+    closed = await Entitlement.filter(person_id=wife.id)
+    assert {line.close_reason for line in closed} == {"死亡"} and {line.closed_on for line in closed} == {D(2026, 1, 1)}
+    assert sorted(result["detail"]["lines_closed"]) == sorted(line.matter_code for line in closed)
+    await transfer.refresh_from_db()
+    assert (transfer.status, transfer.closed_on) == ("revoked", D(2026, 1, 1))
+    assert await counts() == (3, 2, 3)
+    shown = await registry.show_household(work(OFFICE), "A-001")
+    assert [x["name"] for x in shown["members"]] == ["甲", "丙"]
+    history = await changes.history(work(OFFICE), "A-001")
+    assert [(x["name"], x["left_label"]) for x in history["members"]] == [("甲", ""), ("乙", "死亡"), ("丙", "")]
+    assert history["events"][0]["text"].startswith("乙死亡")
+    with pytest.raises(DomainError, match="已于2026-01-01登记死亡"):  # a death of someone already dead
+        await changes.record_event(work(CHENQIAO), "A-001", change("death", person=await pid(WIFE)))
+
+
+async def test_the_head_dies_and_the_household_names_a_new_one(family):
+    with pytest.raises(DomainError, match="是户主：请先登记户主变更"):
+        await changes.record_event(work(OFFICE), "A-001", change("death", person=await pid(HEAD)))
+    result = await changes.record_event(work(OFFICE), "A-001", change(
+        "death", person=await pid(HEAD), head=await pid(WIFE), old_relation="其他"))
+    assert result["detail"]["new_head"] == await pid(WIFE)
+    assert await Person.filter(household__agreement_no="A-001", relation="户主", left_on=None).count() == 1
+    assert (await Person.get(id_number=WIFE)).relation == "户主"
+    assert {"TDCB", "ZJD", "WGZF"} <= set(await open_lines(WIFE))
+    assert await open_lines(HEAD) == {}
+
+
+async def test_a_member_joins_with_lines_and_hand_offs(family):
+    joiner = make_id("19950505", 8)
+    result = await changes.record_event(work(CHENJIA), "A-001", change(
+        "join", name="新媳妇", id_number=joiner, relation="儿媳", tags="党员", hukou_township="陈家镇", note="婚入"))
+    assert result["detail"]["returning"] is False
+    assert set(await open_lines(joiner)) == {"JTJJ", "XJQ", "CXJB", "YB", "DZZ"}
+    transfers = await Handoff.filter(entitlement__person__id_number=joiner, kind="transfer")
+    # DZZ follows the person; CXJB and YB follow the hukou, which is already in 陈家镇
+    assert sorted([(await Entitlement.get(id=h.entitlement_id)).matter_code for h in transfers]) == [
+        "CXJB", "DZZ", "YB"]
+    household = await Household.get(agreement_no="A-001")
+    assert (household.member_count, household.separated_count) == (4, 3)  # her hukou is at the destination
+    with pytest.raises(DomainError, match="现为该户成员"):
+        await changes.record_event(work(CHENJIA), "A-001", change(
+            "join", name="新媳妇", id_number=joiner, relation="儿媳"))
+
+
+async def test_leaving_within_the_district_hands_off_what_follows(family):
+    father = await pid(FATHER)
+    move_in_transfer = await Handoff.get(entitlement_id=(await open_lines(FATHER))["GLJT"].id)
+    result = await changes.record_event(work(OFFICE), "A-001", change(
+        "leave", person=father, to_township="堡镇", hukou_moves=True, note="投靠女儿"))
+    lines = result["detail"]["lines"]
+    assert sorted(lines["转出"]) == ["CXJB", "GLJT", "YB"] and sorted(lines["保留"]) == ["JTJJ", "XJQ"]
+    await move_in_transfer.refresh_from_db()
+    assert move_in_transfer.status == "revoked"
+    sent = await Handoff.filter(entitlement__person_id=father, status="sent")
+    assert {(h.from_township, h.to_township) for h in sent} == {("310151101", "310151102")} and len(sent) == 3
+    gone = await Person.get(id=father)
+    assert (gone.left_kind, gone.hukou_township) == ("leave", "310151102")
+    assert await counts() == (3, 2, 3)
+    # he can come back: the same person rejoins, his lines with him
+    back = await changes.record_event(work(OFFICE), "A-001", change(
+        "join", on=D(2026, 3, 1), name="丙", id_number=FATHER, relation="父亲", note="回迁"))
+    assert back["detail"]["returning"] is True and (await Person.get(id=father)).left_on is None
+    assert await counts() == (4, 3, 4)
+
+
+async def test_leaving_the_district_closes_every_line(family):
+    result = await changes.record_event(work(OFFICE), "A-001", change("leave", person=await pid(FATHER)))
+    assert set(result["detail"]["lines"]) == {"关闭"} and await open_lines(FATHER) == {}
+    reasons = {line.close_reason for line in await Entitlement.filter(person__id_number=FATHER)}
+    assert reasons == {"迁出：外迁"}
+
+
+async def test_a_head_change_leaves_exactly_one_head(family):
+    with pytest.raises(DomainError, match="不是协议编号A-001的户的成员"):  # a head change to a non-member
+        await changes.record_event(work(OFFICE), "A-001", change(
+            "head", person=await pid(make_id("19700101", 4)), old_relation="父亲"))
+    with pytest.raises(DomainError, match="原户主与新户主的关系"):
+        await changes.record_event(work(OFFICE), "A-001", change("head", person=await pid(WIFE)))
+    result = await changes.record_event(work(OFFICE), "A-001", change(
+        "head", person=await pid(WIFE), old_relation="配偶"))
+    heads = await Person.filter(household__agreement_no="A-001", relation="户主").values_list("name", flat=True)
+    assert heads == ["乙"] and (await Person.get(id_number=HEAD)).relation == "配偶"
+    assert sorted(result["detail"]["lines_closed"]) == ["TDCB", "WGZF", "ZJD"]
+    assert sorted(result["detail"]["lines_opened"]) == ["TDCB", "WGZF", "ZJD"]
+    assert not {"TDCB", "ZJD", "WGZF"} & set(await open_lines(HEAD))
+    assert await counts() == (4, 3, 4)  # nobody came or went
+
+
+async def test_a_split_makes_a_household_in_the_same_community(family):
+    father, wife = await pid(FATHER), await pid(WIFE)
+    db_transfer = await Handoff.get(entitlement_id=(await open_lines(WIFE))["DB"].id)
+    with pytest.raises(DomainError, match="须填写自己的房号"):
+        await changes.record_event(work(CHENJIA), "A-001", change("split", persons=[father, wife], head=wife))
+    with pytest.raises(DomainError, match="是原户的房号"):
+        await changes.record_event(work(CHENJIA), "A-001", change(
+            "split", persons=[father, wife], head=wife, unit="1号101室"))
+    for persons, refusal in ([[await pid(HEAD), father, wife], "原户没有成员"], [[await pid(HEAD)], "原户没有户主"]):
+        with pytest.raises(DomainError, match=refusal):
+            await changes.record_event(work(CHENJIA), "A-001", change(
+                "split", persons=persons, head=persons[0], unit="2号201室"))
+    result = await changes.record_event(work(CHENJIA), "A-001", change(
+        "split", persons=[father, wife], head=wife, unit="2号 201室"))
+    assert result["new_agreement_no"] == "A-001-1"
+    old, new = await Household.get(agreement_no="A-001"), await Household.get(agreement_no="A-001-1")
+    assert (new.community_id, new.unit, new.status, new.signed_on) == (
+        old.community_id, "2号201室", "moved_in", old.signed_on)
+    assert (old.member_count, new.member_count) == (1, 2)
+    assert await Person.filter(household_id=new.id, relation="户主").values_list("name", flat=True) == ["乙"]
+    # the lines follow the persons, and so do the open hand-offs about them
+    await db_transfer.refresh_from_db()
+    assert db_transfer.household_id == new.id and db_transfer.status == "sent"
+    assert {"TDCB", "ZJD", "WGZF"} <= set(await open_lines(WIFE))  # the new head's
+    assert await Handoff.filter(household_id=new.id, kind="notice", status="sent").count() == 1
+    assert await counts() == (4, 3, 4)  # the same persons, now in two households
+    place = {r["community"]: r for r in await registry.community_stats(work(OFFICE))}
+    assert place["陈家新苑"]["households"] == 3 and place["陈家新苑"]["moved_in_households"] == 2
+    # one household per unit: a second split into a held unit names the holder
+    with pytest.raises(DomainError, match="房号1号101室已分给协议编号A-001的户"):
+        await changes.record_event(work(CHENJIA), "A-001-1", change(
+            "split", persons=[father], head=father, unit="1号101室"))
+    again = await changes.record_event(work(CHENJIA), "A-001-1", change(
+        "split", persons=[father], head=father, unit="3号301室"))
+    assert again["new_agreement_no"] == "A-001-1-1"
+    texts = [e["text"] for e in (await changes.history(work(OFFICE), "A-001-1"))["events"]]
+    assert texts[0].startswith("丙分户至新户A-001-1-1") and texts[-1].startswith("自原户A-001分出")
+
+
+async def test_a_stale_form_is_refused(family):
+    version = (await Household.get(agreement_no="A-001")).version
+    await changes.record_event(work(OFFICE), "A-001", change("head", person=await pid(WIFE), old_relation="配偶",
+                                                             version=version))
+    with pytest.raises(DomainError, match="刚被其他人修改过"):
+        await changes.record_event(work(OFFICE), "A-001", change(
+            "birth", name="小甲", id_number=BABY, relation="孙女", version=version))
+    assert not await Person.filter(id_number=BABY).exists()  # and nothing of it was kept
+
+
+async def test_scope(family):
+    with pytest.raises(NotFound):  # another township's liaison
+        await changes.record_event(work(BAOZHEN), "A-001", change("death", person=await pid(WIFE)))
+    desk = Actor("test:desk", role="desk", community_id=(await Community.get(name="陈家新苑")).id)
+    other_desk = Actor("test:desk2", role="desk", community_id=(await Community.get(name="城桥新苑")).id)
+    with pytest.raises(Forbidden):  # a desk records requests, not events
+        await changes.record_event(work(desk), "A-001", change("death", person=await pid(WIFE)))
+    with pytest.raises(NotFound):  # a desk of another community
+        await changes.file_request(work(other_desk), "A-001", change("death", person=await pid(WIFE)))
+    with pytest.raises(Forbidden):
+        await changes.file_request(work(CHENJIA), "A-001", change("death", person=await pid(WIFE)))
+    assert await HouseholdEvent.all().count() == 0 and await ChangeRequest.all().count() == 0
+
+
+async def test_a_desk_request_changes_nothing_until_confirmed(family):
+    desk = Actor("test:desk", role="desk", community_id=(await Community.get(name="陈家新苑")).id)
+    filed = await changes.file_request(work(desk), "A-001", change(
+        "birth", name="小甲", id_number=BABY, relation="孙女"))
+    assert filed["status"] == "requested" and filed["steps"] == []
+    assert filed["detail"]["id_number"] == BABY[:6] + "*" * 8 + BABY[-4:]  # masked for the desk
+    assert not await Person.filter(id_number=BABY).exists() and await counts() == (4, 3, 4)
+    with pytest.raises(DomainError, match="已在等待确认"):
+        await changes.file_request(work(desk), "A-001", change("birth", name="小甲", id_number=BABY, relation="孙女"))
+    death = await changes.file_request(work(desk), "A-001", change("death", person=await pid(FATHER)))
+    pending = await changes.list_requests(work(CHENJIA))
+    assert [r["id"] for r in pending["items"]] == [filed["id"], death["id"]]
+    assert pending["items"][0]["steps"] == ["confirm", "refuse"]
+    assert (await changes.list_requests(work(desk)))["total"] == 2
+    assert (await changes.list_requests(work(BAOZHEN)))["total"] == 0
+    with pytest.raises(NotFound):  # another township's liaison
+        await changes.decide_request(work(BAOZHEN), filed["id"], "confirm")
+    with pytest.raises(Forbidden):
+        await changes.decide_request(work(desk), filed["id"], "confirm")
+    with pytest.raises(DomainError, match="必须写明原因"):
+        await changes.decide_request(work(CHENJIA), death["id"], "refuse")
+    refused = await changes.decide_request(work(CHENJIA), death["id"], "refuse", reason="经核实本人健在")
+    assert (refused["status"], refused["reason"]) == ("refused", "经核实本人健在")
+    assert (await Person.get(id_number=FATHER)).left_on is None
+    confirmed = await changes.decide_request(work(CHENJIA), filed["id"], "confirm", expected_version=filed["version"])
+    assert confirmed["status"] == "confirmed" and confirmed["event_id"]
+    baby = await Person.get(id_number=BABY)
+    assert set(await open_lines(BABY)) == {"JTJJ", "YB"} and baby.relation == "孙女"
+    event = await HouseholdEvent.get(id=confirmed["event_id"])
+    assert (event.kind, event.actor, event.on) == ("birth", "test:cj", D(2026, 1, 1))
+    assert await counts() == (5, 4, 5)
+    with pytest.raises(DomainError, match="该申请已确认"):
+        await changes.decide_request(work(CHENJIA), filed["id"], "confirm")
+    assert (await changes.list_requests(work(CHENJIA)))["total"] == 0
+    assert (await changes.list_requests(work(CHENJIA), "confirmed"))["total"] == 1
+
+
+async def test_a_request_that_became_impossible_is_refused_at_confirmation(family):
+    desk = Actor("test:desk", role="desk", community_id=(await Community.get(name="陈家新苑")).id)
+    filed = await changes.file_request(work(desk), "A-001", change("death", person=await pid(FATHER)))
+    await changes.record_event(work(OFFICE), "A-001", change("death", on=D(2025, 12, 1), person=await pid(FATHER)))
+    with pytest.raises(DomainError, match="已于2025-12-01登记死亡"):
+        await changes.decide_request(work(CHENJIA), filed["id"], "confirm")
+    assert (await ChangeRequest.get(id=filed["id"])).status == "requested"
+
+
+async def test_a_withdrawn_household_takes_no_events(family):
+    await registry.record_step(work(OFFICE), "C-003", registry.Status.WITHDRAWN, D(2023, 8, 1), reason="放弃安置")
+    with pytest.raises(DomainError, match="已于2023-08-01退出"):
+        await changes.record_event(work(OFFICE), "C-003", change(
+            "birth", name="小戊", id_number=BABY, relation="女儿"))
