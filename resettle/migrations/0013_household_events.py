@@ -8,6 +8,15 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
 
+class AddPersonField(ops.AddField):
+    """Reversed with DROP COLUMN (SQLite 3.35+, PostgreSQL): SQLite's default rebuild of the
+    person table would trip the foreign keys that point at it (entitlement, demand)."""
+
+    async def database_backward(self, app_label, old_state, new_state, state_editor=None) -> None:
+        if state_editor:
+            await state_editor._run_sql(f'ALTER TABLE "person" DROP COLUMN "{self.name}"')
+
+
 class Migration(migrations.Migration):
     dependencies = [('models', '0011_login_session')]
 
@@ -50,12 +59,12 @@ class Migration(migrations.Migration):
             options={'table': 'change_request', 'app': 'models', 'indexes': [Index(fields=['status', 'household_id'], name='ix_change_request_status'), Index(fields=['household_id'], name='ix_change_request_household'), Index(fields=['event_id'], name='ix_change_request_event')], 'pk_attr': 'id', 'table_description': 'A birth or a death a desk heard of at the reception, waiting for the township liaison:'},
             bases=['Timestamped'],
         ),
-        ops.AddField(
+        AddPersonField(
             model_name='Person',
             name='left_kind',
             field=fields.CharField(max_length=8, null=True),
         ),
-        ops.AddField(
+        AddPersonField(
             model_name='Person',
             name='left_on',
             field=fields.DateField(null=True),
