@@ -391,6 +391,23 @@ async def _split(work: Work, conn, h: Household, change: Change):
                     "lines_opened": opened}, {"new_agreement_no": number}
 
 
+async def member_id(work: Work, agreement_no: str, key: str) -> int:
+    """A member of a household in the actor's scope, by full ID number or person id (the command
+    line names persons by their ID)."""
+    require(work.actor.role, "registry.view")
+    h = await _household(work.actor, agreement_no)
+    key = (key or "").strip()
+    query = None
+    if key.isascii() and key.isdigit() and len(key) < 10:
+        query = Person.filter(household_id=h.id, id=int(key))
+    elif len(number := idnumber.normalize(key)) == 18:
+        query = Person.filter(household_id=h.id, id_number=number)
+    found = await query.first() if query is not None else None
+    if found is None:
+        raise NotFound(f"协议编号{h.agreement_no}的户中没有身份证号或编号为“{key[:20]}”的成员")
+    return found.id
+
+
 # ---------------------------------------------------------------- reading
 
 

@@ -475,3 +475,46 @@ async def test_a_withdrawn_household_takes_no_events(family):
     with pytest.raises(DomainError, match="已于2023-08-01退出"):
         await changes.record_event(work(OFFICE), "C-003", change(
             "birth", name="小戊", id_number=BABY, relation="女儿"))
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_the_change_commands(db_url, tmp_path, monkeypatch):
+    import functools
+    import json
+
+    from click.testing import CliRunner
+
+    import services.work
+    from cli.main import main
+    from tests.work import clock_on
+
+    monkeypatch.setattr(services.work, "begin", functools.partial(services.work.begin, clock=clock_on(DAY)))
+    runner = CliRunner()
+
+    def cli(*args):
+        return runner.invoke(main, [*args, "--db", db_url], catch_exceptions=False)
+    sheet = write_csv(tmp_path / "f.csv", [
+        person("A-001", "甲", HEAD, "户主", handed="2024-01-02"), person("A-001", "乙", WIFE, "配偶", handed="2024-01-02"),
+        person("A-001", "丙", FATHER, "父亲", handed="2024-01-02")])
+    assert cli("registry", "import", str(sheet)).exit_code == 0
+    born = cli("registry", "change", "birth", "A-001", "--name", "小甲", "--id-number", BABY, "--relation", "孙女",
+               "--on", "2026-01-01")
+    assert born.exit_code == 0 and "已登记出生" in born.output and "开立事项" in born.output
+    died = json.loads(cli("registry", "change", "death", "A-001", "--person", FATHER, "--format", "json").output)
+    assert died["kind"] == "death" and died["on"] == DAY.isoformat()
+    again = cli("registry", "change", "death", "A-001", "--person", FATHER)
+    assert again.exit_code == 1 and "已于2026-06-17登记死亡" in again.output
+    split = cli("registry", "change", "split", "A-001", "--person", WIFE, "--person", BABY, "--head", WIFE)
+    assert split.exit_code == 0 and "A-001-1" in split.output
+    head = cli("registry", "change", "head", "A-001", "--person", WIFE, "--old-relation", "配偶")
+    assert head.exit_code == 1 and "没有身份证号或编号" in head.output  # she is in A-001-1 now
+    early = cli("registry", "change", "leave", "A-001-1", "--person", BABY, "--on", "2020-01-01")
+    assert early.exit_code == 1 and "早于该户的签约日期" in early.output
+    stats = json.loads(cli("registry", "stats", "--by", "community", "--format", "json").output)
+    assert stats[-1]["persons"] == 3 and stats[-1]["households"] == 2
+    listed = cli("registry", "change", "requests")
+    assert listed.exit_code == 0
+    missing = cli("registry", "change", "confirm", "99")
+    assert missing.exit_code == 1 and "找不到成员变动申请 99" in missing.output
