@@ -496,7 +496,8 @@ def test_the_change_commands(db_url, tmp_path, monkeypatch):
     def cli(*args):
         return runner.invoke(main, [*args, "--db", db_url], catch_exceptions=False)
     sheet = write_csv(tmp_path / "f.csv", [
-        person("A-001", "甲", HEAD, "户主", handed="2024-01-02"), person("A-001", "乙", WIFE, "配偶", handed="2024-01-02"),
+        person("A-001", "甲", HEAD, "户主", handed="2024-01-02"),
+        person("A-001", "乙", WIFE, "配偶", handed="2024-01-02"),
         person("A-001", "丙", FATHER, "父亲", handed="2024-01-02")])
     assert cli("registry", "import", str(sheet)).exit_code == 0
     born = cli("registry", "change", "birth", "A-001", "--name", "小甲", "--id-number", BABY, "--relation", "孙女",
