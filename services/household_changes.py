@@ -404,7 +404,7 @@ async def member_id(work: Work, agreement_no: str, key: str) -> int:
         query = Person.filter(household_id=h.id, id_number=number)
     found = await query.first() if query is not None else None
     if found is None:
-        raise NotFound(f"协议编号{h.agreement_no}的户中没有身份证号或编号为“{key[:20]}”的成员")
+        raise DomainError(f"协议编号{h.agreement_no}的户中没有身份证号或编号为“{key[:20]}”的成员")
     return found.id
 
 
@@ -420,11 +420,14 @@ def _member_row(p: Person, policy, full_ids: bool) -> dict:
             "current": p.left_on is None}
 
 
-async def history(work: Work, agreement_no: str) -> dict:
+async def history(work: Work, agreement_no: str, *, full_ids: bool = False) -> dict:
     """A household's members, present and past, its change events (newest first) and its
-    requests; with the events and steps the actor may use here."""
+    requests; with the events and steps the actor may use here. IDs masked unless `full_ids`
+    (shown where `registry.show_household` revealed them, and audited there)."""
     actor, policy = work.actor, work.policy
     require(actor.role, "registry.view")
+    if full_ids:
+        require(actor.role, "registry.full_id")
     h = await _household(actor, agreement_no)
     persons = await _members(h.id)
     names = {p.id: p.name for p in persons}
@@ -438,7 +441,7 @@ async def history(work: Work, agreement_no: str) -> dict:
     return {
         "agreement_no": h.agreement_no, "version": h.version, "signed_on": h.signed_on.isoformat(),
         "holds_unit": h.status in HOLDS_UNIT,
-        "members": [_member_row(p, policy, allowed(actor.role, "registry.full_id")) for p in persons],
+        "members": [_member_row(p, policy, full_ids) for p in persons],
         "events": [{"id": e.id, "kind": e.kind, "kind_label": EVENT_LABELS[EventKind(e.kind)], "on": e.on.isoformat(),
                     "persons": [names.get(i, str(i)) for i in e.persons], "detail": e.detail,
                     "text": _event_text(e, names, policy), "actor": actors.get(e.actor, e.actor)} for e in events],

@@ -519,3 +519,117 @@ def test_the_change_commands(db_url, tmp_path, monkeypatch):
     assert listed.exit_code == 0
     missing = cli("registry", "change", "confirm", "99")
     assert missing.exit_code == 1 and "找不到成员变动申请 99" in missing.output
+
+
+# ---------------------------------------------------------------- pages and API
+
+
+@pytest.fixture
+async def site(aiohttp_client, db_url, tmp_path):
+    from tests.test_web import make_site
+
+    return await make_site(aiohttp_client, db_url, tmp_path)
+
+
+async def _logged_in(site, role):
+    from tests.test_web import csrf_of, log_in
+
+    assert (await log_in(site, role)).status == 303
+    return await csrf_of(site, "/registry/households/A-001")
+
+
+async def test_the_household_page_records_events(site):
+    token = await _logged_in(site, "township")  # 陈家镇, A-001's destination
+    page = await (await site.get("/registry/households/A-001")).text()
+    assert "成员变动" in page and 'value="split"' in page and "/registry/households/A-001/changes" in page
+    assert "/registry/households/A-001/requests" not in page  # a liaison records, it does not request
+    born = await site.post("/registry/households/A-001/changes", allow_redirects=False, data={
+        "csrf": token, "kind": "birth", "on": "2026-01-01", "name": "小甲", "id_number": BABY, "relation": "孙女"})
+    assert born.status == 303 and born.headers["Location"].endswith("done=event-birth#changes")
+    page = await (await site.get(born.headers["Location"])).text()
+    assert "已登记出生" in page and "小甲出生（孙女）" in page and BABY not in page  # the ID masked
+    early = await site.post("/registry/households/A-001/changes", data={
+        "csrf": token, "kind": "death", "on": "2020-01-01", "person": str(await pid(WIFE_OF_SITE))})
+    assert early.status == 400 and "早于该户的签约日期" in await early.text()
+    for data, refusal in (({"kind": "death", "person": "99999"}, "没有身份证号或编号"),
+                          ({"kind": "nonsense"}, "变动类型"),
+                          ({"kind": "split", "persons": ["x" * 40]}, "没有身份证号或编号"),
+                          ({"kind": "birth", "name": "甲" * 100}, "不能超过64字")):
+        bad = await site.post("/registry/households/A-001/changes", data={"csrf": token, "on": "2026-01-01", **data})
+        assert bad.status == 400 and refusal in await bad.text(), data
+    out_of_scope = await site.post("/registry/households/C-003/changes", data={
+        "csrf": token, "kind": "birth", "on": "2026-01-01", "name": "小丁", "id_number": BABY, "relation": "女儿"})
+    assert out_of_scope.status == 404
+
+
+WIFE_OF_SITE = make_id("19610101", 2)  # 乙 of A-001 in tests.test_web's site
+
+
+async def test_the_request_flow_on_the_pages(site):
+    token = await _logged_in(site, "desk")  # 陈家新苑's desk
+    page = await (await site.get("/registry/households/A-001")).text()
+    assert "申请登记死亡" in page and "/registry/households/A-001/changes" not in page
+    assert (await site.post("/registry/households/A-001/changes", data={
+        "csrf": token, "kind": "death", "person": str(await pid(WIFE_OF_SITE))})).status == 403
+    filed = await site.post("/registry/households/A-001/requests", allow_redirects=False, data={
+        "csrf": token, "kind": "death", "on": "2026-06-01", "person": str(await pid(WIFE_OF_SITE)), "note": "家属来告"})
+    assert filed.status == 303
+    assert (await site.get("/registry/requests/new")).status == 200
+    typed = await site.post("/registry/requests/new", allow_redirects=False, data={
+        "csrf": token, "no": "A-001", "kind": "birth", "on": "2026-01-01", "name": "小甲", "id_number": BABY,
+        "relation": "孙女"})
+    assert typed.status == 303
+    wrong = await site.post("/registry/requests/new", data={"csrf": token, "no": "C-003", "kind": "death",
+                                                            "person": make_id("19800101", 4)})
+    assert wrong.status == 400 and "找不到协议编号为“C-003”的户" in await wrong.text()
+    listed = await (await site.get("/registry/requests")).text()
+    assert "家属来告" in listed and "等待乡镇信息员确认" in listed and "确认登记" not in listed
+    # the liaison of 陈家镇 decides
+    assert (await site.post("/logout", data={"csrf": token}, allow_redirects=False)).status == 303
+    token = await _logged_in(site, "township")
+    listed = await (await site.get("/registry/requests")).text()
+    assert listed.count("确认登记") == 2
+    death, birth = await ChangeRequest.all().order_by("id")
+    no_reason = await site.post(f"/registry/requests/{death.id}", data={"csrf": token, "step": "refuse",
+                                                                         "version": "1"})
+    assert no_reason.status == 400 and "退回申请必须写明原因" in await no_reason.text()
+    confirmed = await site.post(f"/registry/requests/{death.id}", allow_redirects=False, data={
+        "csrf": token, "step": "confirm", "version": "1"})
+    assert confirmed.status == 303 and (await Person.get(id_number=WIFE_OF_SITE)).left_kind == "death"
+    refused = await site.post(f"/registry/requests/{birth.id}", allow_redirects=False, data={
+        "csrf": token, "step": "refuse", "reason": "户籍未落", "version": "1"})
+    assert refused.status == 303 and not await Person.filter(id_number=BABY).exists()
+    done = await (await site.get("/registry/requests?status=refused")).text()
+    assert "户籍未落" in done
+    page = await (await site.get("/registry/households/A-001")).text()
+    assert "乙死亡" in page and "已确认" in page
+    assert (await site.get("/registry/requests?status=bogus")).status == 400
+
+
+async def test_the_api(site):
+    auth = {"Authorization": f"Bearer {site.tokens['township']}"}
+    created = await site.post("/api/v1/households/A-001/changes", headers=auth, json={
+        "kind": "birth", "on": "2026-01-01", "name": "小甲", "id_number": BABY, "relation": "孙女"})
+    assert created.status == 201, await created.text()
+    body = await created.json()
+    assert body["kind_label"] == "出生" and body["detail"]["lines_opened"]
+    for bad in ({"kind": "birth", "on": "2026/01/01"}, {"kind": "birth", "on": "2026-01-01", "extra": 1},
+                {"kind": "death", "on": "2026-01-01", "person": "1"}):
+        assert (await site.post("/api/v1/households/A-001/changes", headers=auth, json=bad)).status == 422, bad
+    refused = await site.post("/api/v1/households/A-001/changes", headers=auth, json={
+        "kind": "head", "on": "2026-01-01", "person": 999, "old_relation": "配偶"})
+    assert refused.status == 400 and "不是协议编号A-001的户的成员" in (await refused.json())["error"]["message"]
+    history = await (await site.get("/api/v1/households/A-001/changes", headers=auth)).json()
+    assert history["events"][0]["kind"] == "birth" and len(history["members"]) == 3
+    desk = {"Authorization": f"Bearer {site.tokens['desk']}"}
+    filed = await site.post("/api/v1/households/A-001/change-requests", headers=desk, json={
+        "kind": "death", "on": "2026-06-01", "person": await pid(BABY)})
+    assert filed.status == 201, await filed.text()
+    pending = await (await site.get("/api/v1/change-requests", headers=auth)).json()
+    assert pending["total"] == 1 and pending["items"][0]["steps"] == ["confirm", "refuse"]
+    stale = await site.post(f"/api/v1/change-requests/{pending['items'][0]['id']}", headers=auth,
+                            json={"step": "confirm", "version": 7})
+    assert stale.status == 409
+    decided = await site.post(f"/api/v1/change-requests/{pending['items'][0]['id']}", headers=auth,
+                              json={"step": "refuse", "reason": "重复申请", "version": 1})
+    assert decided.status == 200 and (await decided.json())["status"] == "refused"
