@@ -216,8 +216,12 @@ async def _add_person(work: Work, h: Household, change: Change, what: str) -> tu
         await versioned.save(work, existing, changes, None, "该人员")
         await audit.record(work, "registry.join", "person", existing.id, audit.diff(before, changes))
         return existing, True
-    person = await Person.create(household_id=h.id, id_number=number, name=name, relation=relation,
-                                 phone=change.phone.strip(), hukou_township=hukou, tags=tags)
+    try:
+        async with work.transaction():  # a savepoint: the same person registered at the same moment
+            person = await Person.create(household_id=h.id, id_number=number, name=name, relation=relation,
+                                         phone=change.phone.strip(), hukou_township=hukou, tags=tags)
+    except IntegrityError:
+        raise DomainError(f"身份证号{idnumber.mask(number)}刚被同时登记，不能重复登记") from None
     await audit.record(work, f"registry.{what}", "person", person.id,
                        {"household": [None, h.agreement_no], "name": [None, name], "relation": [None, relation]})
     return person, False
@@ -253,7 +257,7 @@ async def _leaving(work: Work, conn: BaseDBAsyncClient, h: Household, change: Ch
         m = Member(m.id, m.name, change.old_relation or "其他")
         members = [m if x.id == m.id else x for x in _as_members(await _members(h.id))]
         detail.update(new_head=change.head, head=made["head"], head_lines_opened=made["lines_opened"])
-    check_leaving(members, m, what)
+    check_leaving(members, m, what, death=what == EVENT_LABELS[EventKind.DEATH])
     return next(p for p in persons if p.id == m.id), detail
 
 
@@ -364,6 +368,8 @@ async def _split(work: Work, conn, h: Household, change: Change):
                 moved_in_on=h.moved_in_on)
     except IntegrityError:
         refusal = await unit_taken(h.community_id, unit, 0)
+        if refusal is None and await Household.filter(agreement_no=number).exists():
+            refusal = DomainError(f"协议编号{number}刚被同时登记的另一次分户占用，请重试")
         if refusal is None:
             raise
         raise refusal from None

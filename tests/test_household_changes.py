@@ -78,9 +78,11 @@ def test_who_may_leave(person_id, refusal):
             hc.check_leaving(FAMILY, target, "死亡")
 
 
-def test_the_last_member_cannot_leave():
+def test_the_last_member_cannot_leave_but_may_die():
+    alone = [m(1, "户主"), m(2, "配偶", D(2025, 1, 1), "leave")]
     with pytest.raises(DomainError, match="唯一的成员"):
-        hc.check_leaving([m(1, "户主"), m(2, "配偶", D(2025, 1, 1), "leave")], m(1, "户主"), "迁出")
+        hc.check_leaving(alone, alone[0], "迁出")
+    hc.check_leaving(alone, alone[0], "死亡", death=True)  # the household then counts nobody
 
 
 @pytest.mark.parametrize("new_head, refusal", [
@@ -468,6 +470,14 @@ async def test_a_request_that_became_impossible_is_refused_at_confirmation(famil
     with pytest.raises(DomainError, match="已于2025-12-01登记死亡"):
         await changes.decide_request(work(CHENJIA), filed["id"], "confirm")
     assert (await ChangeRequest.get(id=filed["id"])).status == "requested"
+
+
+async def test_the_death_of_a_household_of_one(family):
+    await changes.record_event(work(OFFICE), "C-003", change("death", person=await pid(make_id("19700101", 5))))
+    place = {r["community"]: r for r in await registry.community_stats(work(OFFICE))}
+    assert (place["城桥新苑"]["households"], place["城桥新苑"]["persons"]) == (1, 0)
+    with pytest.raises(DomainError, match="唯一的成员"):
+        await changes.record_event(work(OFFICE), "B-002", change("leave", person=await pid(make_id("19700101", 4))))
 
 
 async def test_a_withdrawn_household_takes_no_events(family):

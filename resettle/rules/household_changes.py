@@ -82,11 +82,15 @@ def check_present(m: Member, what: str) -> None:
         raise DomainError(f"{m.name}已于{m.left_on}迁出该户，不能再登记{what}")
 
 
-def check_leaving(members: Sequence[Member], m: Member, what: str) -> None:
-    """A member leaving (death, moving away) never leaves the household headless or empty:
-    the head is replaced first (a 户主变更), and a household's last member cannot leave it."""
+def check_leaving(members: Sequence[Member], m: Member, what: str, *, death: bool = False) -> None:
+    """A member leaving (death, moving away) never leaves the household headless: the head is
+    replaced first (or in the same event). A household's last member cannot move away from it
+    (that is a withdrawal); the death of the last member is recorded, and the household then
+    counts no persons."""
     check_present(m, what)
     if len(current(members)) == 1:
+        if death:
+            return
         raise DomainError(f"{m.name}是该户唯一的成员，不能登记{what}（整户不再安置请登记退出）")
     if m.relation == HEAD:
         raise DomainError(f"{m.name}是户主：请先登记户主变更，再登记{what}")
