@@ -236,6 +236,11 @@ async def _birth(work: Work, conn, h: Household, change: Change):
 async def _join(work: Work, conn, h: Household, change: Change):
     reason = bounded_text(change.note, "说明") or JOIN_REASONS[0]
     person, returning = await _add_person(work, h, change, EventKind.JOIN)
+    if returning:
+        # the hand-offs of their leaving are moot; their lines get what a move-in would send
+        for line in await Entitlement.filter(person_id=person.id, closed_on=None):
+            await _revoke_open(work, line, change.on, f"成员迁回：{reason}")
+        await ledger.send_new_lines(work, conn, [person.id], change.on)
     opened = await _open_lines(work, conn, [person.id], change.on, f"迁入：{reason}")
     return [person.id], {"name": person.name, "relation": person.relation, "returning": returning,
                          "lines_opened": opened}, {}
@@ -386,8 +391,8 @@ async def _split(work: Work, conn, h: Household, change: Change):
     # the new household's head-only lines, and its notice when it has moved in
     opened = await _open_lines(work, conn, [head.id], change.on, "分户")
     if new.status == Status.MOVED_IN:
-        pending = set(await Handoff.filter(entitlement_id__in=line_ids, status__in=list(OPEN)).values_list(
-            "entitlement_id", flat=True))
+        pending = set(await Handoff.filter(entitlement__person_id__in=moving, status__in=list(OPEN)).values_list(
+            "entitlement_id", flat=True))  # the moved ones, and those just sent for the new head's lines
         lines = [(line, (await line.person).hukou_township == new.dest_township) for line in
                  await Entitlement.filter(person_id__in=moving, closed_on=None) if line.id not in pending]
         await ledger._send_needs(work, conn, new, lines, change.on)

@@ -643,3 +643,122 @@ async def test_the_api(site):
     decided = await site.post(f"/api/v1/change-requests/{pending['items'][0]['id']}", headers=auth,
                               json={"step": "refuse", "reason": "重复申请", "version": 1})
     assert decided.status == 200 and (await decided.json())["status"] == "refused"
+
+
+# ---------------------------------------------------------------- any sequence of events
+
+
+@pytest.fixture
+def machine(fresh_database):
+    import asyncio
+    import contextlib
+    import itertools
+    import tempfile
+    from pathlib import Path
+
+    from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+    from resettle.db import connect
+
+    ids = itertools.count(20)
+
+    class HouseholdMachine(RuleBasedStateMachine):
+        """Births, deaths, joins, leaves, head changes and splits by the office in any order,
+        refused or not: counts, heads, lines and hand-offs stay consistent."""
+
+        @initialize()
+        def family_moves_in(self):
+            self.loop = asyncio.new_event_loop()
+            self.ctx = self.run(connect(fresh_database()))
+            self.ctx.__enter__()
+            folder = Path(tempfile.mkdtemp())
+            rows = [person("A-001", "甲", HEAD, "户主", handed="2024-01-02", tags="党员"),
+                    person("A-001", "乙", WIFE, "配偶", handed="2024-01-02", tags="低保"),
+                    person("A-001", "丙", FATHER, "父亲", handed="2024-01-02")]
+            self.run(import_sheets(work(OFFICE), [write_csv(folder / "s.csv", rows)]))
+            self.run(registry.record_step(work(OFFICE), "A-001", registry.Status.ALLOCATED, D(2024, 2, 1),
+                                          unit="1号101室"))
+            self.run(registry.record_step(work(OFFICE), "A-001", registry.Status.MOVED_IN, D(2024, 3, 1)))
+
+        def run(self, coroutine):
+            return self.loop.run_until_complete(coroutine)
+
+        def teardown(self):
+            if hasattr(self, "ctx"):
+                self.ctx.__exit__(None, None, None)
+                self.run(self.ctx.close_connections())
+                self.loop.close()
+
+        def event(self, pick, kind, **kw):
+            households = self.run(Household.all().order_by("id").values_list("agreement_no", flat=True))
+            no = households[pick % len(households)]
+            members = self.run(Person.filter(household__agreement_no=no).order_by("id").values_list("id", flat=True))
+            kw = {k: (members[v % len(members)] if k in ("person", "head") else
+                      [members[i % len(members)] for i in v] if k == "persons" else v) for k, v in kw.items()}
+            with contextlib.suppress(DomainError):  # a refusal changes nothing; the invariants say so
+                self.run(changes.record_event(work(OFFICE), no, change(kind, **kw)))
+
+        @rule(pick=st.integers(0, 9), tags=st.sampled_from(["", "低保", "党员"]))
+        def birth(self, pick, tags):
+            self.event(pick, "birth", name="新生", id_number=make_id("20260101", next(ids)), relation="孙子", tags=tags)
+
+        @rule(pick=st.integers(0, 9), who=st.integers(0, 9), head=st.integers(0, 9))
+        def death(self, pick, who, head):
+            self.event(pick, "death", person=who, head=head, old_relation="其他")
+
+        @rule(pick=st.integers(0, 9), hukou=st.sampled_from(["", "陈家镇"]))
+        def join(self, pick, hukou):
+            self.event(pick, "join", name="新人", id_number=make_id("19900101", next(ids)), relation="儿媳",
+                       hukou_township=hukou, tags="党员")
+
+        @rule(pick=st.integers(0, 9), who=st.integers(0, 9), to=st.sampled_from(["", "堡镇", "城桥镇"]),
+              hukou=st.booleans())
+        def leave(self, pick, who, to, hukou):
+            self.event(pick, "leave", person=who, to_township=to, hukou_moves=hukou)
+
+        @rule(pick=st.integers(0, 9), who=st.integers(0, 9))
+        def head(self, pick, who):
+            self.event(pick, "head", person=who, old_relation="其他")
+
+        @rule(pick=st.integers(0, 9), chosen=st.lists(st.integers(0, 9), min_size=1, max_size=3))
+        def split(self, pick, chosen):
+            self.event(pick, "split", persons=chosen, head=chosen[0], unit=f"{next(ids)}号")
+
+        @invariant()
+        def consistent(self):
+            if not hasattr(self, "ctx"):
+                return
+            present_total = 0
+            for h in self.run(Household.all()):
+                present = self.run(Person.filter(household_id=h.id, left_on=None))
+                present_total += len(present)
+                assert h.member_count == len(present)
+                assert h.separated_count == sum(p.hukou_township != h.dest_township for p in present)
+                heads = [p for p in present if p.relation == "户主"]
+                assert len(heads) == (1 if present else 0), h.agreement_no
+            assert self.run(registry.community_stats(work(OFFICE)))[-1]["persons"] == present_total
+            assert not self.run(Entitlement.filter(closed_on=None, person__left_kind="death").exists())
+            closed = Entitlement.filter(closed_on__not_isnull=True).values("id")
+            from tortoise.expressions import Subquery
+            assert not self.run(Handoff.filter(entitlement_id__in=Subquery(closed),
+                                               status__in=["sent", "accepted"]).exists())
+            for handoff in self.run(Handoff.filter(kind="transfer", status__in=["sent", "accepted"])):
+                line = self.run(Entitlement.get(id=handoff.entitlement_id))
+                holder = self.run(Person.get(id=line.person_id))
+                assert handoff.household_id == holder.household_id
+                assert handoff.from_township == line.responsible_township
+            # one open transfer per line at most
+            open_lines = self.run(Handoff.filter(kind="transfer", status__in=["sent", "accepted"]).values_list(
+                "entitlement_id", flat=True))
+            assert len(open_lines) == len(set(open_lines))
+
+    return HouseholdMachine
+
+
+def test_household_event_invariants(machine):
+    from hypothesis import HealthCheck, settings
+
+    test = machine.TestCase
+    test.settings = settings(max_examples=6, stateful_step_count=10, deadline=None, database=None,
+                             suppress_health_check=list(HealthCheck))
+    test().runTest()
