@@ -239,3 +239,214 @@ def registry_record(agreement_no, handed_over, allocated, unit, moved_in, reason
                                           reason=reason if step is Status.WITHDRAWN else "", expected_version=version)
     result = run(db, record)
     click.echo(f"已登记：{result['agreement_no']} 现为{result['status_label']}（版本 {result['version']}）")
+
+
+# ---------------------------------------------------------------- households that change
+
+
+@registry_group.group("change")
+def change_group() -> None:
+    """户内成员变动：出生、死亡、迁入、迁出、户主变更、分户；窗口申请的确认与退回。"""
+
+
+CHANGE_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+ON = click.option("--on", "on", type=DATE, help="日期（默认今天；不早于签约日期）")
+NOTE = click.option("--note", default="", help="说明（迁入、迁出时为原因，如 婚入、外迁）")
+VERSION = click.option("--version", type=int, help="按页面上看到的该户版本号保存，他人已修改则拒绝")
+NEW_HEAD = (click.option("--head", help="原户主死亡或迁出时，新户主的身份证号"),
+            click.option("--old-relation", default="", help="户主变更后原户主与新户主的关系"))
+
+
+def _event(agreement_no: str, kind: str, fields: dict, fmt: str, db, *, persons: dict | None = None) -> None:
+    """Resolve the members named by ID, then record the event (or file the request)."""
+    from services import household_changes as changes
+    from services.contracts import ContractError, parse
+    from services.household_changes_contracts import Change
+
+    async def go():
+        w = work()
+        data = {"kind": kind, "on": (fields.pop("on", None) or w.today).isoformat(),
+                **{k: v for k, v in fields.items() if v not in (None, "", ())}}
+        for name, keys in (persons or {}).items():
+            if isinstance(keys, tuple):
+                data[name] = [await changes.member_id(w, agreement_no, k) for k in keys]
+            elif keys:
+                data[name] = await changes.member_id(w, agreement_no, keys)
+        try:
+            change = parse(Change, data)
+        except ContractError as exc:
+            fail(exc.message, 2)
+        return await changes.record_event(w, agreement_no, change)
+    result = run(db, go)
+    if fmt == "json":
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"已登记{result['kind_label']}：协议编号 {result['agreement_no']}，{result['on']}"
+               f"（该户版本 {result['version']}）")
+    detail = result["detail"]
+    for key, label in (("lines_opened", "开立事项"), ("lines_closed", "关闭事项")):
+        if detail.get(key):
+            click.echo(f"  {label}：{'、'.join(detail[key])}")
+    for label, codes in (detail.get("lines") or {}).items():
+        click.echo(f"  事项{label}：{'、'.join(codes)}")
+    if result.get("new_agreement_no"):
+        click.echo(f"  新户协议编号：{result['new_agreement_no']}")
+
+
+def _new_person(func):
+    for option in reversed((
+            click.option("--name", required=True, help="姓名"),
+            click.option("--id-number", required=True, help="公民身份号码"),
+            click.option("--relation", required=True, help="与户主关系（政策文件中的称谓）"),
+            click.option("--phone", default="", help="联系电话"),
+            click.option("--tags", default="", help="特殊群体标签，如 低保、残疾"))):
+        func = option(func)
+    return func
+
+
+@change_group.command("birth")
+@click.argument("agreement_no")
+@_new_person
+@ON
+@NOTE
+@VERSION
+@CHANGE_FORMAT
+@db_option
+def change_birth(agreement_no, name, id_number, relation, phone, tags, on, note, version, fmt, db) -> None:
+    """出生：新增成员并按事项目录开立台账（已入住的户随即发出对接单）。"""
+    _event(agreement_no, "birth", {"on": on, "name": name, "id_number": id_number, "relation": relation,
+                                   "phone": phone, "tags": tags, "note": note, "version": version}, fmt, db)
+
+
+@change_group.command("join")
+@click.argument("agreement_no")
+@_new_person
+@click.option("--hukou-township", default="", help="户籍所在乡镇（默认与户主相同）")
+@ON
+@NOTE
+@VERSION
+@CHANGE_FORMAT
+@db_option
+def change_join(agreement_no, name, id_number, relation, phone, tags, hukou_township, on, note, version, fmt,
+                db) -> None:
+    """迁入（婚入、回迁）：新增成员或迁回曾迁出的人，开立台账并发出入住时应发的对接单。"""
+    _event(agreement_no, "join", {"on": on, "name": name, "id_number": id_number, "relation": relation,
+                                  "phone": phone, "tags": tags, "hukou_township": hukou_township, "note": note,
+                                  "version": version}, fmt, db)
+
+
+@change_group.command("death")
+@click.argument("agreement_no")
+@click.option("--person", required=True, help="死亡成员的身份证号")
+@NEW_HEAD[0]
+@NEW_HEAD[1]
+@ON
+@NOTE
+@VERSION
+@CHANGE_FORMAT
+@db_option
+def change_death(agreement_no, person, head, old_relation, on, note, version, fmt, db) -> None:
+    """死亡：成员注销，其事项以“死亡”关闭，未办结的对接单撤回。"""
+    _event(agreement_no, "death", {"on": on, "old_relation": old_relation, "note": note, "version": version},
+           fmt, db, persons={"person": person, "head": head})
+
+
+@change_group.command("leave")
+@click.argument("agreement_no")
+@click.option("--person", required=True, help="迁出成员的身份证号")
+@click.option("--to", "to_township", default="", help="迁往的区内乡镇；不填为迁出本区")
+@click.option("--hukou-moves", is_flag=True, help="户籍随迁")
+@NEW_HEAD[0]
+@NEW_HEAD[1]
+@ON
+@NOTE
+@VERSION
+@CHANGE_FORMAT
+@db_option
+def change_leave(agreement_no, person, to_township, hukou_moves, head, old_relation, on, note, version, fmt,
+                 db) -> None:
+    """迁出：迁出本区则事项全部关闭；迁往区内乡镇则事随人走（及户籍随迁时随户籍）的事项转出，人走事留的保留。"""
+    _event(agreement_no, "leave", {"on": on, "to_township": to_township, "hukou_moves": hukou_moves,
+                                   "old_relation": old_relation, "note": note, "version": version},
+           fmt, db, persons={"person": person, "head": head})
+
+
+@change_group.command("head")
+@click.argument("agreement_no")
+@click.option("--person", required=True, help="新户主的身份证号")
+@click.option("--old-relation", required=True, help="原户主与新户主的关系")
+@ON
+@NOTE
+@VERSION
+@CHANGE_FORMAT
+@db_option
+def change_head(agreement_no, person, old_relation, on, note, version, fmt, db) -> None:
+    """户主变更：变更后恰有一位户主，户主类事项随之转给新户主。"""
+    _event(agreement_no, "head", {"on": on, "old_relation": old_relation, "note": note, "version": version},
+           fmt, db, persons={"person": person})
+
+
+@change_group.command("split")
+@click.argument("agreement_no")
+@click.option("--person", "persons", multiple=True, required=True, help="分出成员的身份证号（可多次给出）")
+@click.option("--head", required=True, help="新户户主的身份证号（须是分出的成员）")
+@click.option("--unit", default="", help="新户的房号（原户已分房时必填）")
+@ON
+@NOTE
+@VERSION
+@CHANGE_FORMAT
+@db_option
+def change_split(agreement_no, persons, head, unit, on, note, version, fmt, db) -> None:
+    """分户：所选成员分为同一安置社区的新户（协议编号加后缀，如 A-001-1），台账随人。"""
+    _event(agreement_no, "split", {"on": on, "unit": unit, "note": note, "version": version}, fmt, db,
+           persons={"persons": tuple(persons), "head": head})
+
+
+REQUEST_COLUMNS = {"id": "编号", "agreement_no": "协议编号", "community": "安置社区", "kind_label": "变动",
+                   "on": "日期", "who": "成员", "status_label": "状态", "requested_by": "申请人", "reason": "退回原因"}
+
+
+@change_group.command("requests")
+@click.option("--status", type=click.Choice(["requested", "confirmed", "refused"]), default="requested",
+              help="申请状态（默认待确认）")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@db_option
+def change_requests(status, fmt, db) -> None:
+    """窗口提交的出生、死亡申请，最早的在前。"""
+    from services import household_changes as changes
+
+    found = run(db, lambda: changes.list_requests(work(), status))
+    rows = [{**r, "who": r["detail"].get("name", "")} for r in found["items"]]
+    if fmt == "json":
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    click.echo(render(rows, REQUEST_COLUMNS, fmt))
+    if found["total"] > len(rows):
+        click.echo(f"共 {found['total']} 条，只列出前 {len(rows)} 条", err=True)
+
+
+def _decide(request_id: int, step: str, reason: str, version, db) -> None:
+    from services import household_changes as changes
+
+    result = run(db, lambda: changes.decide_request(work(), request_id, step, reason=reason,
+                                                    expected_version=version))
+    click.echo(f"申请 {result['id']}（{result['agreement_no']} {result['kind_label']}）{result['status_label']}")
+
+
+@change_group.command("confirm")
+@click.argument("request_id", type=click.IntRange(1, 2**31 - 1))
+@click.option("--version", type=int, help="看到的申请版本号")
+@db_option
+def change_confirm(request_id, version, db) -> None:
+    """确认窗口申请：按申请登记该变动。"""
+    _decide(request_id, "confirm", "", version, db)
+
+
+@change_group.command("refuse")
+@click.argument("request_id", type=click.IntRange(1, 2**31 - 1))
+@click.option("--reason", required=True, help="退回原因")
+@click.option("--version", type=int, help="看到的申请版本号")
+@db_option
+def change_refuse(request_id, reason, version, db) -> None:
+    """退回窗口申请，写明原因；该户不作任何改动。"""
+    _decide(request_id, "refuse", reason, version, db)

@@ -89,6 +89,11 @@ class Person(Timestamped):
     hukou_moved_on = fields.DateField(null=True)
     tags = fields.CharField(max_length=200, default="")  # 、-joined 特殊群体 tags
     version = fields.IntField(default=1)
+    # a member no longer in the household (a household event): when, and "death" or "leave";
+    # the row stays, so the ledger and the history keep their person. Nullable, so the bulk
+    # inserts of the import need not name them.
+    left_on = fields.DateField(null=True)
+    left_kind = fields.CharField(max_length=8, null=True)
 
     class Meta:
         table = "person"
@@ -549,4 +554,51 @@ class Escalation(Timestamped):
         indexes = (
             Index(fields=("object_type", "object_id"), name="ix_escalation_object"),
             Index(fields=("township_code", "closed_on"), name="ix_escalation_township"),
+        )
+
+
+class HouseholdEvent(Model):
+    """A dated change of a household's members (birth, death, join, leave, 户主 change, 分户),
+    append-only: `persons` are the person ids it concerns, `detail` what the forms said and what
+    the ledger did (lines opened, closed, handed off)."""
+
+    id = fields.IntField(primary_key=True)
+    household = fields.ForeignKeyField("models.Household", related_name="change_events",
+                                       on_delete=fields.RESTRICT)
+    kind = fields.CharField(max_length=8)
+    on = fields.DateField()
+    persons = fields.JSONField(default=list)
+    detail = fields.JSONField(default=dict)
+    actor = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "household_event"
+        indexes = (Index(fields=("household_id", "on"), name="ix_household_event_household"),)
+
+
+class ChangeRequest(Timestamped):
+    """A birth or a death a desk heard of at the reception, waiting for the township liaison:
+    nothing changes in the household until it is confirmed (then `event` is what it became)."""
+
+    household = fields.ForeignKeyField("models.Household", related_name="change_requests",
+                                       on_delete=fields.RESTRICT)
+    kind = fields.CharField(max_length=8)
+    on = fields.DateField()
+    detail = fields.JSONField(default=dict)  # birth: name, id_number, relation; death: person_id
+    status = fields.CharField(max_length=10)
+    requested_by = fields.CharField(max_length=64)
+    decided_by = fields.CharField(max_length=64, default="")
+    decided_on = fields.DateField(null=True)
+    reason = fields.CharField(max_length=200, default="")  # why refused
+    event = fields.ForeignKeyField("models.HouseholdEvent", related_name="requests", null=True,
+                                   on_delete=fields.RESTRICT)
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "change_request"
+        indexes = (
+            Index(fields=("status", "household_id"), name="ix_change_request_status"),  # pending lists
+            Index(fields=("household_id",), name="ix_change_request_household"),
+            Index(fields=("event_id",), name="ix_change_request_event"),
         )

@@ -172,8 +172,8 @@ async def search_households(work: Work, q: str, *, limit: int = SEARCH_LIMIT, of
     rows = await Household.filter(id__in=ids).order_by("agreement_no").values(
         "id", "agreement_no", "status", "origin_township", "dest_township", "unit", community="community__name")
     members: dict[int, list[tuple[str, str]]] = {}
-    for household_id, name, relation in await Person.filter(household_id__in=ids).order_by("id").values_list(
-            "household_id", "name", "relation"):
+    for household_id, name, relation in await Person.filter(
+            household_id__in=ids, left_on=None).order_by("id").values_list("household_id", "name", "relation"):
         members.setdefault(household_id, []).append((name, relation))
     return {"total": total, "items": [{
         "agreement_no": h["agreement_no"], "status": h["status"],
@@ -213,7 +213,7 @@ async def show_household(work: Work, key: str, *, full_ids: bool = False) -> dic
         require(actor.role, "registry.full_id")
     h = await _find_household(actor, key)
     await h.fetch_related("village", "community")
-    members = await Person.filter(household_id=h.id).order_by("id")
+    members = await Person.filter(household_id=h.id, left_on=None).order_by("id")  # the past: household_changes
     events = [{"on": getattr(h, field).isoformat(), "event": label, "note": ""}
               for step, field, label in (
                   (Status.SIGNED, "signed_on", "签约"), (Status.HANDED_OVER, "handed_over_on", "交房"),

@@ -20,9 +20,12 @@ import pytest
 from aiohttp import web
 
 from resettle.actor import Actor
+from resettle.models import Community, Person
 from resettle.rules.desk import iso_week
 from resettle.rules.household import Status
-from services import accounts, desk, funding, registry
+from services import accounts, desk, funding, household_changes, registry
+from services.contracts import parse
+from services.household_changes_contracts import Change
 from services.registry_import import import_sheets
 from tests.sheets import make_id, person, write_csv
 from tests.work import DAY, clock_on, work
@@ -57,8 +60,8 @@ THUMB_PAGES = ("/desk/intake", "/desk/meeting", "/ledger/inbox", "/desk", "/desk
 THUMB = 44  # px, the smallest touch target
 # Pages photographed for a person to look at: each role's daily ones.
 SHOTS = {"admin": ("/", "/audit"), "office": ("/", "/registry/stats", "/ledger/dashboard"),
-         "township": ("/", "/ledger/inbox", "/funding/projects/1"),
-         "desk": ("/", "/desk", "/desk/intake", "/desk/meeting"),
+         "township": ("/", "/ledger/inbox", "/funding/projects/1", "/registry/requests", "/registry/households/A-001"),
+         "desk": ("/", "/desk", "/desk/intake", "/desk/meeting", "/registry/requests/new"),
          "department": ("/", "/funding"), "finance": ("/", "/funding/projects/3")}
 
 # The widest element that sticks out of the viewport, outside any box that scrolls or clips on
@@ -132,6 +135,13 @@ async def site(db_url, tmp_path):
             await registry.record_step(work(ADMIN), agreement, step, dt.date.fromisoformat(on))
     for role, extra in ROLES.items():
         await accounts.add_user(work(ADMIN), role, f"{role}用户", role, PASSWORD, **extra)
+    # households that change: a birth recorded, a death the desk asked the liaison to confirm
+    await household_changes.record_event(work(ADMIN), "A-001", parse(Change, {
+        "kind": "birth", "on": "2026-01-01", "name": "小甲", "id_number": make_id("20260101", 7), "relation": "孙女"}))
+    desk_actor = Actor("test:desk", role="desk", community_id=(await Community.get(name="陈家新苑")).id)
+    await household_changes.file_request(work(desk_actor), "A-002", parse(Change, {
+        "kind": "death", "on": "2026-06-01", "person": (await Person.get(id_number=make_id("19450101", 5))).id,
+        "note": "家属到窗口告知"}))
 
     w, earlier = work(ADMIN), work(ADMIN, on=DAY - dt.timedelta(days=9))
     lift = await desk.intake(earlier, "陈家新苑", channel="统一接待", category="物业维修",

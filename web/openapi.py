@@ -14,6 +14,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from services import desk_contracts as desk
 from services import funding_contracts as funding
+from services import household_changes_contracts as changes
 from services import ledger_contracts as ledger
 from services import registry_contracts as registry
 from services.contracts import Query
@@ -76,6 +77,17 @@ OPERATIONS = (
     Operation("GET", "/api/v1/households/{agreement_no}", "一户：成员（证件号遮蔽）与经过", registry.Household),
     Operation("POST", "/api/v1/households/{agreement_no}/events", "登记交房、分房、入住、退出或户籍迁入",
               registry.Recorded, body=registry.Step, status=201, refusals=_STALE),
+    Operation("GET", "/api/v1/households/{agreement_no}/changes", "一户的成员变动：历年成员、变动记录与窗口申请",
+              changes.History),
+    Operation("POST", "/api/v1/households/{agreement_no}/changes",
+              "登记出生、死亡、迁入、迁出、户主变更或分户（事项台账与对接单随之变动）", changes.Event,
+              body=changes.Change, status=201, refusals=_STALE),
+    Operation("POST", "/api/v1/households/{agreement_no}/change-requests",
+              "窗口提交出生或死亡的申请（确认前不改动该户）", changes.Request, body=changes.Change, status=201),
+    Operation("GET", "/api/v1/change-requests", "所及各户的成员变动申请，最早的在前", changes.RequestList,
+              query=changes.Requests),
+    Operation("POST", "/api/v1/change-requests/{id}", "乡镇信息员确认（按申请登记）或退回（须写原因）申请",
+              changes.Request, body=changes.Decision, refusals=_STALE),
     Operation("POST", "/api/v1/imports", "导入签约交房表（与命令行 --format json 相同的汇总，加上每一处问题）",
               registry.ImportSummary, body=SheetUpload, media="multipart/form-data",
               refusals=(400, 401, 403, 404, 413, 415, 422)),

@@ -6,11 +6,13 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from resettle.errors import DomainError
+from services import household_changes as changes
 from services import registry
+from services.household_changes_contracts import Change
 from services.registry_import import import_sheets
 from web import keys, limits, uploads
 from web.api import body_of, query_of, respond
-from web.fields import field, flag
+from web.fields import ID, field, flag, path_id
 from web.forms import record_from_form
 from web.security import api_error, work
 
@@ -109,3 +111,39 @@ async def moves(request: web.Request) -> web.Response:
     return await _sheet_request(request, lambda w, path, options: import_moves(
         w, [path], skip_invalid=options.get("skip_invalid", False),
         dry_run=options.get("dry_run", False)))
+
+
+# ---------------------------------------------------------------- households that change
+
+
+@routes.get("/api/v1/households/{agreement_no}/changes")
+async def changes_history(request: web.Request) -> web.Response:
+    return respond(request, await changes.history(work(request), field(request.match_info, "agreement_no")))
+
+
+@routes.post("/api/v1/households/{agreement_no}/changes")
+async def record_change(request: web.Request) -> web.Response:
+    """A birth, death, join, leave, head change or split, as the contract `Change` says."""
+    change = Change.model_validate(await body_of(request), strict=False)  # parsed strictly by body_of
+    return respond(request, await changes.record_event(work(request), field(request.match_info, "agreement_no"),
+                                                       change))
+
+
+@routes.post("/api/v1/households/{agreement_no}/change-requests")
+async def file_request(request: web.Request) -> web.Response:
+    change = Change.model_validate(await body_of(request), strict=False)
+    return respond(request, await changes.file_request(work(request), field(request.match_info, "agreement_no"),
+                                                       change))
+
+
+@routes.get("/api/v1/change-requests")
+async def list_requests(request: web.Request) -> web.Response:
+    return respond(request, await changes.list_requests(work(request), query_of(request).status))
+
+
+@routes.post(f"/api/v1/change-requests/{ID}")
+async def decide_request(request: web.Request) -> web.Response:
+    body = await body_of(request)
+    return respond(request, await changes.decide_request(
+        work(request), path_id(request), body["step"], reason=body.get("reason", ""),
+        expected_version=body.get("version")))

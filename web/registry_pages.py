@@ -3,18 +3,25 @@ household's page with its steps, and the signing-sheet import (upload → previe
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import aiohttp_jinja2
 from aiohttp import web
 
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound
 from resettle.rules.household import HOUSEHOLD, STATUS_LABELS
+from resettle.rules.household_changes import EVENT_LABELS, REQUEST_LABELS, RequestStatus
 from resettle.rules.permissions import Forbidden, require
 from resettle.rules.workflow import allowed_steps
+from services import household_changes as changes
 from services import registry
+from services.audit import who_acted as audit_names
+from services.contracts import ContractError, parse
+from services.household_changes_contracts import Change
 from services.registry_import import import_sheets, write_issue_report
 from web import jobs, keys, limits, uploads
-from web.fields import field, page_of
+from web.fields import ID, day, field, flag, number, page_of, path_id
 from web.forms import STEP_CHOICES, record_from_form
 from web.security import actor, work
 
@@ -55,14 +62,17 @@ async def search(request: web.Request) -> dict:
 
 
 async def _household_page(request: web.Request, *, full_ids: bool = False, error: str = "",
-                          status: int = 200) -> web.Response:
+                          status: int = 200, change_error: str = "") -> web.Response:
     w = work(request)
     household = await registry.show_household(w, field(request.match_info, "no"), full_ids=full_ids)
     offered = {*allowed_steps(HOUSEHOLD, household["status"], w.actor.role), "hukou_moved"}
     return aiohttp_jinja2.render_template("household.html", request, {
         "h": household, "full_ids": full_ids, "error": error,
         "steps": {step: label for step, label in STEP_CHOICES.items() if step in offered},
-        "today": w.today.isoformat()}, status=status)
+        "today": w.today.isoformat(),
+        # households that change (household_changes.html)
+        "c": await changes.history(w, household["agreement_no"], full_ids=full_ids), "change_error": change_error,
+        "change_done": _DONE.get(field(request.query, "done"), "")}, status=status)
 
 
 @routes.get("/registry/households/{no}")
@@ -284,3 +294,143 @@ async def moves_errors(request: web.Request) -> web.FileResponse:
         raise web.HTTPNotFound()
     return web.FileResponse(report, headers={
         "Content-Disposition": "attachment; filename*=UTF-8''%E9%97%AE%E9%A2%98%E6%8A%A5%E5%91%8A.xlsx"})
+
+
+# ---------------------------------------------------------------- households that change
+
+_DONE = {**{f"event-{k.value}": f"已登记{v}" for k, v in EVENT_LABELS.items()},
+         "request": "申请已提交，等待乡镇信息员确认"}
+_TEXTS = ("name", "id_number", "relation", "phone", "tags", "hukou_township", "old_relation", "to_township",
+          "unit", "note")
+MAX_CHOSEN = 50  # members chosen in one split (the contract's bound)
+
+
+async def _change(w, no: str, form, kind: str | None = None) -> Change:
+    """A household event from a form: members come as person ids (or, typed at the desk, ID
+    numbers), resolved within the household; the contract judges the rest."""
+    data: dict = {"kind": kind or field(form, "kind"), "on": (day(field(form, "on"), "日期") or w.today).isoformat()}
+    data.update({name: field(form, name) for name in _TEXTS if field(form, name)})
+    for name in ("person", "head"):
+        if field(form, name):
+            data[name] = await changes.member_id(w, no, field(form, name))
+    chosen = form.getall("persons", []) if hasattr(form, "getall") else []
+    if len(chosen) > MAX_CHOSEN:
+        raise DomainError(f"一次最多分出{MAX_CHOSEN}人")
+    if chosen:
+        data["persons"] = [await changes.member_id(w, no, field({"p": p}, "p")) for p in chosen]
+    if flag(form, "hukou_moves"):
+        data["hukou_moves"] = True
+    version = number(field(form, "version"), "版本号")
+    if version is not None:
+        data["version"] = version
+    try:
+        return parse(Change, data)
+    except ContractError as exc:
+        raise DomainError(exc.message) from None
+
+
+@routes.post("/registry/households/{no}/changes")
+async def record_change(request: web.Request) -> web.Response:
+    """Record a birth, death, join, leave, head change or split; a refusal is shown in place."""
+    w, no = work(request), field(request.match_info, "no")
+    require(w.actor.role, "registry.change")
+    form = await request.post()
+    try:
+        result = await changes.record_event(w, no, await _change(w, no, form))
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as exc:
+        return await _household_page(request, change_error=exc.message, status=400)
+    raise web.HTTPSeeOther(f"/registry/households/{quote(no)}?done=event-{result['kind']}#changes")
+
+
+@routes.post("/registry/households/{no}/requests")
+async def file_change_request(request: web.Request) -> web.Response:
+    """A desk files a birth or a death it heard of; the household is not touched."""
+    w, no = work(request), field(request.match_info, "no")
+    require(w.actor.role, "registry.request")
+    form = await request.post()
+    try:
+        await changes.file_request(w, no, await _change(w, no, form))
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as exc:
+        return await _household_page(request, change_error=exc.message, status=400)
+    raise web.HTTPSeeOther(f"/registry/households/{quote(no)}?done=request#changes")
+
+
+_STATUSES = {s.value: REQUEST_LABELS[s] for s in RequestStatus}
+
+
+async def _requests_page(request: web.Request, *, error: str = "", done: str = "", status: int = 200):
+    w = work(request)
+    wanted = field(request.query, "status") or RequestStatus.REQUESTED.value
+    if wanted not in _STATUSES:
+        raise DomainError(f"状态只能是：{'、'.join(_STATUSES)}")
+    found = await changes.list_requests(w, wanted)
+    names = await audit_names({r["requested_by"] for r in found["items"]})
+    return aiohttp_jinja2.render_template("change_requests.html", request, {
+        "found": found, "status": wanted, "statuses": _STATUSES, "names": names, "error": error,
+        "done": done or {"confirmed": "已确认并登记", "refused": "已退回"}.get(field(request.query, "done"), "")},
+        status=status)
+
+
+@routes.get("/registry/requests")
+async def change_requests(request: web.Request) -> web.Response:
+    """The requests of the households the actor reaches: a liaison's pending ones to decide,
+    a desk's own to follow."""
+    return await _requests_page(request)
+
+
+@routes.post(f"/registry/requests/{ID}")
+async def decide_change_request(request: web.Request) -> web.Response:
+    w = work(request)
+    require(w.actor.role, "registry.decide")
+    form = await request.post()
+    step = field(form, "step")
+    try:
+        result = await changes.decide_request(w, path_id(request), step, reason=field(form, "reason"),
+                                              expected_version=number(field(form, "version"), "版本号"))
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as exc:
+        return await _requests_page(request, error=exc.message, status=400)
+    raise web.HTTPSeeOther(f"/registry/requests?done={result['status']}")
+
+
+def _request_form(request: web.Request, form, error: str = "", status: int = 200) -> web.Response:
+    w = work(request)
+    return aiohttp_jinja2.render_template("change_request_new.html", request, {
+        "form": {k: field(form, k) for k in ("no", "kind", "on", "name", "id_number", "relation", "person", "note")},
+        "relations": sorted(w.policy.relations), "today": w.today.isoformat(), "error": error}, status=status)
+
+
+@routes.get("/registry/requests/new")
+async def new_change_request(request: web.Request) -> web.Response:
+    require(actor(request).role, "registry.request")
+    return _request_form(request, request.query)
+
+
+@routes.post("/registry/requests/new")
+async def post_change_request(request: web.Request) -> web.Response:
+    """The desk's page: a household by 协议编号, a birth or a death (the member by ID number)."""
+    w = work(request)
+    require(w.actor.role, "registry.request")
+    form = await request.post()
+    no, kind = field(form, "no"), field(form, "kind")
+    try:
+        if kind not in ("birth", "death"):
+            raise DomainError("请选择出生或死亡")
+        fields = {k: field(form, k) for k in ("on", "note")}
+        if kind == "birth":
+            fields.update({k: field(form, k) for k in ("name", "id_number", "relation")})
+        else:
+            fields["person"] = field(form, "person")
+            if not fields["person"]:
+                raise DomainError("请填写死亡成员的公民身份号码")
+        await changes.file_request(w, no, await _change(w, no, fields, kind))
+    except Forbidden:
+        raise
+    except DomainError as exc:
+        return _request_form(request, form, exc.message, 400)
+    raise web.HTTPSeeOther(f"/registry/households/{quote(no)}?done=request#changes")

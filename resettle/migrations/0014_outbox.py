@@ -11,7 +11,7 @@ from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0011_login_session')]
+    dependencies = [('models', '0013_household_events')]
 
     initial = False
 
