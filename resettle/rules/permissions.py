@@ -34,6 +34,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "funding.verify": frozenset({"admin", "department"}),
     "funding.approve": frozenset({"admin", "finance"}),
     "users.manage": frozenset({"admin"}),
+    "tags.view": frozenset({"admin", "office", "township", "department", "desk"}),
+    "tags.manage": frozenset({"admin", "office", "department"}),
+    "tags.refresh": frozenset({"admin", "office"}),
+    "groups.roster": frozenset({"admin", "office", "township", "desk"}),
 }
 ACTION_LABELS = {
     "registry.stats": "查看底数统计",
@@ -53,6 +57,10 @@ ACTION_LABELS = {
     "funding.verify": "核定社区治理项目",
     "funding.approve": "审定社区治理项目",
     "users.manage": "管理账号",
+    "tags.view": "查看特殊群体标签",
+    "tags.manage": "认定、续期、关闭特殊群体标签",
+    "tags.refresh": "按年龄更新动态标签",
+    "groups.roster": "导出一老一小一残名册",
 }
 
 
