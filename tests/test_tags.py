@@ -104,7 +104,8 @@ def test_the_old_tag_list_is_refused_with_the_way_forward():
 
 def test_a_matter_may_only_name_dictionary_tags():
     with pytest.raises(PolicyError, match="没有的标签：党员"):
-        _validate({**BASE, "matters": [{"code": "X", "name": "某事项", "routing": "STAYS", "tags": ["党员"]}]}, "x.toml")
+        _validate({**BASE, "matters": [{"code": "X", "name": "某事项", "routing": "STAYS", "tags": ["党员"]}]},
+                  "x.toml")
 
 
 # ---------------------------------------------------------------- use cases
