@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from resettle.db import connection, placeholders
+from resettle.db import connection, is_postgres, placeholders
 from resettle.errors import DomainError
 from resettle.rules import idnumber
 from resettle.rules import scope as rule
@@ -52,8 +52,11 @@ async def group_counts(work: Work, *, by: str = "township", on: dt.date | None =
     ages = _age_conditions(on)
     sums = ", ".join(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {name}" for name, cond in ages.items())
     # only the persons in an age group are read: two ranges of ix_person_birth, not every person
+    # (SQLite's planner would start from the households and read every person row: CROSS JOIN
+    # keeps its order; PostgreSQL plans the join itself)
+    join = "JOIN" if is_postgres(conn) else "CROSS JOIN"
     found = await conn.execute_query_dict(
-        f"SELECT {key} AS k, {sums} FROM person p JOIN household h ON h.id = p.household_id "
+        f"SELECT {key} AS k, {sums} FROM person p {join} household h ON h.id = p.household_id "
         f"WHERE h.status <> 'withdrawn' AND ({ages['aged_60_plus']} OR ({ages['under_18']})) GROUP BY {key}")
     tags = await conn.execute_query_dict(
         f"SELECT {key} AS k, t.tag AS tag, COUNT(DISTINCT t.person_id) AS n FROM person_tag t "
