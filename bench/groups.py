@@ -36,12 +36,20 @@ def _id(born: dt.date, seq: int) -> str:
 
 
 async def seed(persons: int) -> None:
+    from tortoise.transactions import in_transaction
+
+    async with in_transaction() as tx:  # COPY on PostgreSQL needs the transaction's connection
+        await _seed(tx, persons)
     from resettle.db import connection
+
+    await connection().execute_script("ANALYZE")
+
+
+async def _seed(conn, persons: int) -> None:
     from resettle.policy import load_policy
     from services.bulk import db_date, db_stamp, insert
 
     rng = random.Random(15)
-    conn = connection()
     policy = load_policy()
     dest = [t.code for t in policy.townships if "in" in t.roles]
     origin = [t.code for t in policy.townships if "out" in t.roles]
@@ -73,7 +81,6 @@ async def seed(persons: int) -> None:
                                   "phone", "hukou_township", "tags", "birth_date", "version"), people)
     await insert(conn, "person_tag", ("created_at", "updated_at", "person_id", "tag", "valid_from", "valid_to",
                                       "granted_by", "renewed_by", "closed_by", "reason", "version"), grants)
-    await conn.execute_script("ANALYZE")
 
 
 async def timed(call) -> float:

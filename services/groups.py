@@ -50,14 +50,16 @@ async def group_counts(work: Work, *, by: str = "township", on: dt.date | None =
     conn = connection()
     key = "h.dest_township" if by == "township" else "h.community_id"
     ages = _age_conditions(on)
-    sums = ", ".join(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {name}" for name, cond in ages.items())
-    # only the persons in an age group are read: two ranges of ix_person_birth, not every person
-    # (SQLite's planner would start from the households and read every person row: CROSS JOIN
-    # keeps its order; PostgreSQL plans the join itself)
+    # only the persons in an age group are read, as two plain ranges of ix_person_birth (an OR
+    # of the two would have SQLite fetch every matching person row); SQLite's planner would
+    # start from the households and read every person row: CROSS JOIN keeps its order
     join = "JOIN" if is_postgres(conn) else "CROSS JOIN"
+    base = f"FROM person p {join} household h ON h.id = p.household_id WHERE h.status <> 'withdrawn'"
     found = await conn.execute_query_dict(
-        f"SELECT {key} AS k, {sums} FROM person p {join} household h ON h.id = p.household_id "
-        f"WHERE h.status <> 'withdrawn' AND ({ages['aged_60_plus']} OR ({ages['under_18']})) GROUP BY {key}")
+        f"SELECT {key} AS k, COUNT(*) AS aged_60_plus, SUM(CASE WHEN {ages['aged_80_plus']} THEN 1 ELSE 0 END) "
+        f"AS aged_80_plus {base} AND {ages['aged_60_plus']} GROUP BY {key}")
+    young = {r["k"]: int(r["n"]) for r in await conn.execute_query_dict(
+        f"SELECT {key} AS k, COUNT(*) AS n {base} AND {ages['under_18']} GROUP BY {key}")}
     tags = await conn.execute_query_dict(
         f"SELECT {key} AS k, t.tag AS tag, COUNT(DISTINCT t.person_id) AS n FROM person_tag t "
         f"JOIN person p ON p.id = t.person_id JOIN household h ON h.id = p.household_id "
@@ -65,7 +67,10 @@ async def group_counts(work: Work, *, by: str = "township", on: dt.date | None =
         f"GROUP BY {key}, t.tag")
     counts: dict = {}
     for r in found:
-        counts[r["k"]] = {name: int(r[name] or 0) for name in ages}
+        counts[r["k"]] = {"aged_60_plus": int(r["aged_60_plus"]), "aged_80_plus": int(r["aged_80_plus"] or 0),
+                          "under_18": 0}
+    for k, n in young.items():
+        counts.setdefault(k, {name: 0 for name in ages})["under_18"] = n
     for r in tags:
         row = counts.setdefault(r["k"], {name: 0 for name in ages})
         row["disabled" if r["tag"] == "残疾" else "living_alone"] = int(r["n"])
