@@ -254,3 +254,38 @@ async def test_refresh_closes_a_line_only_an_outgrown_dynamic_tag_drove(db, tmp_
     line = await Entitlement.get(person__id_number=kid, matter_code="ETBJ")
     assert line.close_reason == "年龄变化（2026-06-17）"
     assert (await tags.refresh(w, D(2026, 6, 17)))["lines_closed"] == 0
+
+
+# ---------------------------------------------------------------- pages
+
+
+async def test_the_pages(aiohttp_client, db_url, tmp_path):
+    from tests.test_web import csrf_of, log_in, make_site
+
+    site = await make_site(aiohttp_client, db_url, tmp_path)
+    await log_in(site, "department")  # 区民政局
+    page = await site.get("/registry/groups?by=community")
+    assert page.status == 200 and "一老一小一残" in await page.text()
+    assert (await site.get("/registry/groups?on=9999-99-99")).status == 400
+    assert (await site.get("/registry/groups?by=x")).status == 400
+    assert (await site.get("/registry/groups/roster?group=aged_60_plus&format=pdf")).status == 403  # no roster
+    grant = await tags.grant(work(MINZHENG), HEAD_OF_SITE, "独居", valid_from=D(2025, 6, 1), valid_to=D(2026, 6, 1))
+    review = await site.get("/registry/tags/review")
+    text = await review.text()
+    assert review.status == 200 and "独居" in text and "已到期待复核" in text and HEAD_OF_SITE not in text
+    token = await csrf_of(site, "/registry/tags/review")
+    refused = await site.post(f"/registry/tags/{grant['id']}/close", data={"csrf": token, "reason": "长" * 500},
+                              allow_redirects=False)
+    assert refused.status == 303 and "error=" in refused.headers["Location"]
+    done = await site.post(f"/registry/tags/{grant['id']}/close", data={"csrf": token, "reason": "已与子女同住",
+                                                                       "version": "1"})
+    assert done.status == 200 and "已关闭" in await done.text()
+    assert (await PersonTag.get(id=grant["id"])).closed_on == D(2026, 6, 17)
+    await site.post("/logout", data={"csrf": await csrf_of(site, "/")})
+    await log_in(site, "desk")
+    roster = await site.get("/registry/groups/roster?group=aged_60_plus&format=xlsx")
+    assert roster.status == 200 and "attachment" in roster.headers["Content-Disposition"]
+    assert (await site.get("/registry/groups/roster?group=nobody&format=xlsx")).status == 400
+
+
+HEAD_OF_SITE = make_id("19600101", 1)

@@ -9,6 +9,8 @@ from aiohttp import web
 from resettle.errors import DomainError
 from resettle.rules.permissions import allowed
 from services import groups, tags
+from services.contracts import ContractError, parse
+from services.tags_contracts import Close, Renew
 from web import downloads
 from web.fields import day, field, number, page_of
 from web.security import work
@@ -78,13 +80,22 @@ def _query(**values: str) -> str:
     return urlencode(values)
 
 
+def _form(model, form, **values):
+    """The form's fields as the use case's contract (bounded, Chinese refusals)."""
+    try:
+        return parse(model, {k: v for k, v in values.items() if v is not None})
+    except ContractError as exc:
+        raise DomainError(exc.message) from None
+
+
 @routes.post(r"/registry/tags/{id:\d{1,9}}/renew")
 async def renew(request: web.Request) -> web.Response:
     async def act(form) -> str:
         w = work(request)
+        given = _form(Renew, form, version=number(field(form, "version"), "版本号"))
         result = await tags.renew(w, int(request.match_info["id"]),
                                   valid_to=day(field(form, "valid_to"), "有效期止"),
-                                  expected_version=number(field(form, "version"), "版本号"))
+                                  expected_version=given.version)
         return f"已续期“{result['tag']}”至{result['valid_to']}"
     return await _step(request, act)
 
@@ -93,7 +104,7 @@ async def renew(request: web.Request) -> web.Response:
 async def close(request: web.Request) -> web.Response:
     async def act(form) -> str:
         w = work(request)
-        result = await tags.close(w, int(request.match_info["id"]), field(form, "reason")[:201],
-                                  expected_version=number(field(form, "version"), "版本号"))
+        given = _form(Close, form, reason=field(form, "reason"), version=number(field(form, "version"), "版本号"))
+        result = await tags.close(w, int(request.match_info["id"]), given.reason, expected_version=given.version)
         return f"已关闭“{result['tag']}”，相关事项已随之关闭"
     return await _step(request, act)
