@@ -289,3 +289,20 @@ async def test_the_pages(aiohttp_client, db_url, tmp_path):
 
 
 HEAD_OF_SITE = make_id("19600101", 1)
+
+
+async def test_the_migration_turns_stored_tags_into_grants_and_fills_birth_dates(family):
+    from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
+
+    from resettle.db import APP, connection
+
+    conn = connection()
+    await MigrationExecutor(conn, {"models": APP}).migrate([MigrationTarget("models", "0011_login_session")])
+    await conn.execute_script("UPDATE person SET tags = '残疾、高龄' WHERE relation = '女儿'")
+    await MigrationExecutor(conn, {"models": APP}).migrate()
+    child = await Person.get(id_number=CHILD)
+    assert child.birth_date == D(2008, 2, 29)
+    [grant] = await grants_of(CHILD)  # 高龄 is dynamic: no grant, the string keeps it
+    assert (grant.tag, grant.valid_from, grant.valid_to, grant.granted_by) == (
+        "残疾", D(2023, 5, 6), D(2026, 5, 6), "system:migration-0012")
+    assert [g.tag for g in await grants_of(WIFE)] == ["低保"]

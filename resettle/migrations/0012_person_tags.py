@@ -65,13 +65,13 @@ async def grant_basic_tags(conn) -> None:
             for tag in _split(tags):
                 if tag in months:
                     to = _add_months(signed, months[tag])
-                    rows.append((stamp, stamp, person_id, tag, signed if is_postgres(conn) else signed.isoformat(),
-                                 to if is_postgres(conn) else to.isoformat(), ACTOR, "", "", "", "", 1))
+                    pg = is_postgres(conn)
+                    rows.append((stamp, stamp, person_id, tag, signed if pg else signed.isoformat(),
+                                 to if pg else to.isoformat(), ACTOR, 1))
         if rows:
             await conn.execute_many(
                 "INSERT INTO person_tag (created_at, updated_at, person_id, tag, valid_from, valid_to, granted_by, "
-                f"renewed_by, closed_by, reason, renewed_on, version) VALUES ({placeholders(conn, 12)})",
-                [(*r[:10], None, r[11]) for r in rows])
+                f"version, renewed_by, closed_by, reason) VALUES ({placeholders(conn, 8)}, '', '', '')", rows)
             await conn.execute_many(
                 f"INSERT INTO audit_event (at, actor, action, object_type, object_id, changes) "
                 f"VALUES ({placeholders(conn, 6)})",
