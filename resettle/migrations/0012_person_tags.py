@@ -75,7 +75,7 @@ async def grant_basic_tags(conn) -> None:
             await conn.execute_many(
                 f"INSERT INTO audit_event (at, actor, action, object_type, object_id, changes) "
                 f"VALUES ({placeholders(conn, 6)})",
-                [(now, ACTOR, "tags.grant", "person", r[2], json.dumps({"tag": [None, r[3]]}, ensure_ascii=False))
+                [(now, ACTOR, "tags.grant", "person", str(r[2]), json.dumps({"tag": [None, r[3]]}, ensure_ascii=False))
                  for r in rows])
 
 
