@@ -19,7 +19,7 @@ from resettle.errors import DomainError
 from resettle.rules import idnumber
 from resettle.rules import scope as rule
 from resettle.rules.permissions import require
-from resettle.rules.tags import born_by
+from resettle.rules.tags import age_on, born_by
 from services.work import Work
 
 GROUPS = {"aged_60_plus": "老年（60岁及以上）", "aged_80_plus": "高龄（80岁及以上）", "under_18": "未成年（不满18岁）",
@@ -128,8 +128,9 @@ async def roster(work: Work, group: str, *, community: int | None = None, townsh
     items = []
     for r in rows[:limit]:
         born = idnumber.birth_date(r["id_number"])
-        items.append({"name": r["name"], "id_number": idnumber.mask(r["id_number"]),  # a paper that travels: always masked
-                      "age": on.year - born.year - ((on.month, on.day) < (born.month, born.day)),
+        # a paper that travels: the ID is masked for every role
+        items.append({"name": r["name"], "id_number": idnumber.mask(r["id_number"]),
+                      "age": age_on(born, on),
                       "relation": r["relation"], "household": r["agreement_no"], "unit": r["unit"],
                       "community": r["community"], "township": policy.township(r["township_code"]).name,
                       "phone": _mask_phone(r["phone"])})
