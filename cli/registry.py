@@ -161,17 +161,32 @@ COMMUNITY_COLUMNS = {
 }
 
 
+GROUP_COLUMNS = {"aged_60_plus": "老年（60岁及以上）", "aged_80_plus": "高龄（80岁及以上）",
+                 "under_18": "未成年（不满18岁）", "disabled": "残疾", "living_alone": "独居"}
+
+
 @registry_group.command("stats")
 @click.option("--by", type=click.Choice(["township", "community"]), default="township",
               help="按乡镇或按安置社区统计")
+@click.option("--groups", is_flag=True, help="一老一小一残：老年、高龄、未成年、残疾、独居人数（按迁入乡镇或安置社区）")
+@click.option("--on", "on", type=DATE, help="按该日计算年龄和标签（仅 --groups，默认今天）")
 @click.option("--format", "fmt", type=FORMATS, default="table")
 @click.option("--out", type=click.Path(dir_okay=False), help="另存为 .xlsx 或 .csv")
 @db_option
-def registry_stats(by, fmt, out, db) -> None:
-    """底数统计：各乡镇迁出/迁入户数人数，各安置社区户数、人数、入住与人户分离。"""
-    service = registry.township_stats if by == "township" else registry.community_stats
-    rows = run(db, lambda: service(work()))
-    columns = TOWNSHIP_COLUMNS if by == "township" else COMMUNITY_COLUMNS
+def registry_stats(by, groups, on, fmt, out, db) -> None:
+    """底数统计：各乡镇迁出/迁入户数人数，各安置社区户数、人数、入住与人户分离；--groups 为一老一小一残。"""
+    if on and not groups:
+        fail("--on 只能和 --groups 一起使用", 2)
+    if groups:
+        from services.groups import group_counts
+
+        rows = run(db, lambda: group_counts(work(), by=by, on=on))
+        place = {"township": "乡镇"} if by == "township" else {"community": "安置社区", "township": "所属乡镇"}
+        columns = {**place, **GROUP_COLUMNS}
+    else:
+        service = registry.township_stats if by == "township" else registry.community_stats
+        rows = run(db, lambda: service(work()))
+        columns = TOWNSHIP_COLUMNS if by == "township" else COMMUNITY_COLUMNS
     if fmt == "json":
         rows = [{k: v for k, v in r.items() if k in columns or k == "code"} for r in rows]
     click.echo(render(rows, columns, fmt))
@@ -450,3 +465,115 @@ def change_confirm(request_id, version, db) -> None:
 def change_refuse(request_id, reason, version, db) -> None:
     """退回窗口申请，写明原因；该户不作任何改动。"""
     _decide(request_id, "refuse", reason, version, db)
+
+
+@registry_group.group("tags")
+def tags_group() -> None:
+    """特殊群体标签：认定、续期、关闭、复核清单，以及按年龄更新动态标签。"""
+
+
+@tags_group.command("refresh")
+@click.option("--on", "on", type=DATE, help="按该日的年龄（默认今天）")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@db_option
+def tags_refresh(on, fmt, db) -> None:
+    """按年龄更新动态标签（高龄、老年、未成年、学龄前）所对应的事项台账：跨过年龄界限的人开立或关闭事项。可重复运行。"""
+    from services import tags
+
+    result = run(db, lambda: tags.refresh(work(), on))
+    if fmt == "json":
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{result['on']}：核对 {result['persons_checked']} 人，开立事项 {result['lines_opened']} 项，"
+               f"关闭事项 {result['lines_closed']} 项")
+
+
+@tags_group.command("show")
+@click.argument("key")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@db_option
+def tags_show(key, fmt, db) -> None:
+    """查看一人的标签：基础标签（有效期、认定人、复核与关闭记录）和当天的动态标签。"""
+    from services import tags
+
+    result = run(db, lambda: tags.person_tags(work(), key))
+    if fmt == "json":
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{result['name']}（{result['id_number']}）  动态标签：{'、'.join(result['dynamic']) or '无'}")
+    click.echo(render(result["basic"], {"id": "编号", "tag": "标签", "owner": "负责部门", "valid_from": "有效期起",
+                                        "valid_to": "有效期止", "state_label": "状态", "reason": "原因"}, "table"))
+
+
+@tags_group.command("grant")
+@click.argument("key")
+@click.argument("tag")
+@click.option("--from", "valid_from", type=DATE, help="有效期起（默认今天）")
+@click.option("--to", "valid_to", type=DATE, help="有效期止（默认按复核周期）")
+@db_option
+def tags_grant(key, tag, valid_from, valid_to, db) -> None:
+    """认定一人的基础标签（如低保、残疾），有效期默认为字典中的复核周期。"""
+    from services import tags
+
+    result = run(db, lambda: tags.grant(work(), key, tag, valid_from=valid_from, valid_to=valid_to))
+    click.echo(f"已认定“{result['tag']}”（编号 {result['id']}），有效期 {result['valid_from']} 至 {result['valid_to']}")
+
+
+@tags_group.command("renew")
+@click.argument("grant_id", type=int)
+@click.option("--to", "valid_to", type=DATE, help="新的有效期止（默认按复核周期）")
+@click.option("--version", type=int, help="按看到的版本号保存，他人已处理则拒绝")
+@db_option
+def tags_renew(grant_id, valid_to, version, db) -> None:
+    """复核后续期一条基础标签。"""
+    from services import tags
+
+    result = run(db, lambda: tags.renew(work(), grant_id, valid_to=valid_to, expected_version=version))
+    click.echo(f"已续期“{result['tag']}”至 {result['valid_to']}")
+
+
+@tags_group.command("close")
+@click.argument("grant_id", type=int)
+@click.option("--reason", required=True, help="关闭原因（必填）")
+@click.option("--version", type=int, help="按看到的版本号保存，他人已处理则拒绝")
+@db_option
+def tags_close(grant_id, reason, version, db) -> None:
+    """关闭一条基础标签：只由它带来的事项一并关闭，未完成的对接单撤回。"""
+    from services import tags
+
+    result = run(db, lambda: tags.close(work(), grant_id, reason, expected_version=version))
+    click.echo(f"已关闭“{result['tag']}”（{result['closed_on']}）")
+
+
+@tags_group.command("review")
+@click.option("--owner", default="", help="负责部门，如 区民政局（默认全部）")
+@click.option("--state", type=click.Choice(["expired", "due"]), help="只看已到期或临近复核的")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@db_option
+def tags_review(owner, state, limit, offset, fmt, db) -> None:
+    """复核清单：已到期或临近到期的基础标签，到期早的在前。"""
+    from services import tags
+
+    result = run(db, lambda: tags.review_list(work(), owner=owner, state=state or "", limit=limit, offset=offset))
+    click.echo(render(result["items"], {"id": "编号", "tag": "标签", "owner": "负责部门", "name": "姓名",
+                                        "id_number": "公民身份号码", "community": "安置社区",
+                                        "valid_to": "有效期止", "state_label": "状态"}, fmt))
+    if fmt == "table":
+        click.echo(f"共 {result['total']} 条", err=True)
+
+
+@registry_group.command("roster")
+@click.argument("group", type=click.Choice(["aged_60_plus", "aged_80_plus", "under_18", "disabled", "living_alone"]))
+@click.option("--on", "on", type=DATE, help="按该日计算（默认今天）")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="名册文件：.xlsx 或 .pdf")
+@db_option
+def registry_roster(group, on, out, db) -> None:
+    """一老一小一残名册（证件号、电话已遮蔽）：另存为 .xlsx 或 .pdf。"""
+    from services.groups import roster, write_roster
+
+    if not out.lower().endswith((".xlsx", ".pdf")):
+        fail("名册只能另存为 .xlsx 或 .pdf", 2)
+    result = run(db, lambda: roster(work(), group, on=on))
+    click.echo(f"已另存为 {write_roster(result, out)}（{len(result['items'])} 人）", err=True)

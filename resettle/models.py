@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -87,7 +89,12 @@ class Person(Timestamped):
     phone = fields.CharField(max_length=32, default="")
     hukou_township = fields.CharField(max_length=9)
     hukou_moved_on = fields.DateField(null=True)
-    tags = fields.CharField(max_length=200, default="")  # 、-joined 特殊群体 tags
+    # 、-joined 特殊群体 tags: a cache of the person's open basic tags (PersonTag), kept because
+    # the catalog rule and the bulk import read it per person without a join
+    tags = fields.CharField(max_length=200, default="")
+    # from the ID (GB 11643 digits 7-14), stored so that age groups are index range counts;
+    # save() and the import fill it, migration 0012 filled the rows before it
+    birth_date = fields.DateField(null=True)
     version = fields.IntField(default=1)
     # a member no longer in the household (a household event): when, and "death" or "leave";
     # the row stays, so the ledger and the history keep their person. Nullable, so the bulk
@@ -97,6 +104,15 @@ class Person(Timestamped):
 
     class Meta:
         table = "person"
+        indexes = (Index(fields=("birth_date", "household_id"), name="ix_person_birth"),)
+
+    async def save(self, *args, **kwargs) -> None:
+        if self.id_number and len(self.id_number) == 18:
+            from resettle.rules.idnumber import birth_date
+
+            with contextlib.suppress(ValueError):  # an invalid ID is refused elsewhere
+                self.birth_date = birth_date(self.id_number)
+        await super().save(*args, **kwargs)
 
 
 class AuditEvent(Model):
@@ -601,4 +617,31 @@ class ChangeRequest(Timestamped):
             Index(fields=("status", "household_id"), name="ix_change_request_status"),  # pending lists
             Index(fields=("household_id",), name="ix_change_request_household"),
             Index(fields=("event_id",), name="ix_change_request_event"),
+        )
+
+
+class PersonTag(Timestamped):
+    """A basic tag (基础标签) granted to a person by its owner for a period: renewing extends
+    valid_to, closing ends it with a reason. Rows are never deleted, so a person's tag history is
+    its rows. A tag is in force from valid_from until it is closed (an expired one stays in force
+    until its owner reviews it, as the ledger lines it drives do)."""
+
+    person = fields.ForeignKeyField("models.Person", related_name="tag_grants", on_delete=fields.RESTRICT)
+    tag = fields.CharField(max_length=16)
+    valid_from = fields.DateField()
+    valid_to = fields.DateField()
+    granted_by = fields.CharField(max_length=64)
+    renewed_on = fields.DateField(null=True)
+    renewed_by = fields.CharField(max_length=64, default="")
+    closed_on = fields.DateField(null=True)
+    closed_by = fields.CharField(max_length=64, default="")
+    reason = fields.CharField(max_length=200, default="")
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "person_tag"
+        indexes = (
+            Index(fields=("person_id", "tag"), name="ix_person_tag_person"),  # a person's tags
+            # the owner's review list (open tags by end date) and the group counts (open by tag)
+            Index(fields=("tag", "closed_on", "valid_to"), name="ix_person_tag_review"),
         )

@@ -17,6 +17,7 @@ from resettle.rules.calendar import WorkCalendar, YearOverride
 from resettle.rules.desk import valid_slot
 from resettle.rules.funding import CatalogItem, ProjectKind
 from resettle.rules.ledger import Matter, Routing
+from resettle.rules.tags import AGE_RULES, TagDef, TagKind
 from resettle.rules.township import township_key
 
 ROLES = {"out", "in"}
@@ -83,9 +84,11 @@ class Policy:
     name: str
     source: str
     townships: tuple[Township, ...]
-    tags: frozenset[str]
+    tags: frozenset[str]  # every name of the tag dictionary (what a sheet may carry unwarned)
     relations: frozenset[str]
     matters: tuple[Matter, ...] = ()
+    tag_dictionary: tuple[TagDef, ...] = ()
+    tag_due_days: int = 30  # a basic tag this close to its end is due for review
     notice_days: tuple[int, int] = (5, 20)  # a notice's (accept, complete) working days
     desk: DeskPolicy = field(default_factory=lambda: DeskPolicy())
     funding: FundingPolicy = field(default_factory=lambda: FundingPolicy())
@@ -97,6 +100,25 @@ class Policy:
 
     def matter(self, code: str) -> Matter:
         return self._matters[code]
+
+    @functools.cached_property
+    def _tags(self) -> dict[str, TagDef]:
+        return {t.name: t for t in self.tag_dictionary}
+
+    def tag(self, name: str) -> TagDef | None:
+        return self._tags.get(name)
+
+    @functools.cached_property
+    def basic_tags(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tag_dictionary if t.kind is TagKind.BASIC)
+
+    @functools.cached_property
+    def dynamic_tags(self) -> frozenset[str]:
+        return frozenset(t.name for t in self.tag_dictionary if t.kind is TagKind.DYNAMIC)
+
+    def tags_owned(self, department: str) -> tuple[str, ...]:
+        """The basic tags a department grants and reviews."""
+        return tuple(t.name for t in self.tag_dictionary if t.kind is TagKind.BASIC and t.owner == department)
 
     @functools.cached_property
     def _by_key(self) -> dict[str, Township]:
@@ -163,13 +185,21 @@ def _validate(data: dict, path: str) -> Policy:
     relations = registry.get("relations", [])
     if "户主" not in relations:
         raise fail("[registry] relations 必须包含“户主”")
+    if "tags" in registry:
+        raise fail("[registry] tags 已改为标签字典：请为每个标签写一节 [[tags]]（name、owner、kind、review_months）")
+    dictionary = _tag_dictionary(data, fail)
+    due_days = data.get("tag_review", {}).get("due_days", 30)
+    if not isinstance(due_days, int) or isinstance(due_days, bool) or not 0 <= due_days <= 366:
+        raise fail("[tag_review] due_days 应为 0 到 366 之间的整数（到期前多少天列入复核清单）")
     return Policy(
         name=str(data.get("policy", {}).get("name", path)),
         source=path,
         townships=tuple(townships),
-        tags=frozenset(registry.get("tags", [])),
+        tags=frozenset(t.name for t in dictionary),
         relations=frozenset(relations),
         matters=_matters(data, fail),
+        tag_dictionary=dictionary,
+        tag_due_days=due_days,
         notice_days=(int(data.get("ledger", {}).get("accept_days", 5)),
                      int(data.get("ledger", {}).get("complete_days", 20))),
         desk=_desk(data.get("desk", {}), fail),
@@ -338,3 +368,41 @@ def _matters(data: dict, fail) -> tuple[Matter, ...]:
                               routing=routing, everyone=bool(row.get("all")), head_only=bool(row.get("head")),
                               tags=tags, min_age=min_age, **days))
     return tuple(matters)
+
+
+def _tag_dictionary(data: dict, fail) -> tuple[TagDef, ...]:
+    rows = data.get("tags", [])
+    if not isinstance(rows, list):
+        raise fail("tags 应为 [[tags]] 标签字典")
+    found, seen = [], set()
+    for i, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise fail(f"第{i}个标签应为一节 [[tags]]")
+        name, owner = str(row.get("name", "")).strip(), str(row.get("owner", "")).strip()
+        if not name or len(name) > 16 or any(c in name for c in "、,，;； \t"):
+            raise fail(f"第{i}个标签的 name 应为1到16个字，且不含分隔符（、，；空格）")
+        if name in seen:
+            raise fail(f"标签“{name}”重复")
+        seen.add(name)
+        if not owner or len(owner) > 64:
+            raise fail(f"标签“{name}”须写明 owner（负责认定和复核的部门，1到64个字）")
+        try:
+            kind = TagKind(row.get("kind", ""))
+        except ValueError:
+            raise fail(f"标签“{name}”的 kind 只能是 basic（基础标签）或 dynamic（动态标签）") from None
+        months = row.get("review_months")
+        if kind is TagKind.BASIC:
+            if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 120:
+                raise fail(f"基础标签“{name}”须有 review_months（复核周期，1到120个月）")
+        else:
+            if name not in AGE_RULES:
+                raise fail(f"动态标签“{name}”没有计算规则，只能是：{'、'.join(AGE_RULES)}")
+            if months is not None:
+                raise fail(f"动态标签“{name}”由出生日期计算，不设 review_months")
+        found.append(TagDef(name=name, owner=owner, kind=kind, review_months=months))
+    known = {t.name for t in found}
+    for matter in data.get("matters", []):
+        unknown = set(matter.get("tags", [])) - known
+        if unknown:
+            raise fail(f"事项{matter.get('name', '')}用到了标签字典中没有的标签：{'、'.join(sorted(unknown))}")
+    return tuple(found)

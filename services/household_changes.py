@@ -43,11 +43,12 @@ from resettle.rules.household_changes import (
     member,
     split_agreement_no,
 )
-from resettle.rules.ledger import OPEN, HandoffKind, HandoffStatus, add_working_days
+from resettle.rules.ledger import OPEN, HandoffKind, HandoffStatus
 from resettle.rules.permissions import allowed, require
 from resettle.rules.tags import join_tags, split_tags
 from resettle.rules.workflow import allowed_steps, apply
 from services import audit, ledger, scope, versioned
+from services import tags as tag_grants
 from services.household_changes_contracts import Change
 from services.registry import KEY_MAX, unit_taken
 from services.work import Work
@@ -215,6 +216,8 @@ async def _add_person(work: Work, h: Household, change: Change, what: str) -> tu
         before = {k: getattr(existing, k) for k in changes}
         await versioned.save(work, existing, changes, None, "该人员")
         await audit.record(work, "registry.join", "person", existing.id, audit.diff(before, changes))
+        async with work.transaction() as conn:  # the form's basic tags are grants, as a sheet's are
+            await tag_grants.sync_imported(work, conn, [existing.id])
         return existing, True
     try:
         async with work.transaction():  # a savepoint: the same person registered at the same moment
@@ -224,6 +227,8 @@ async def _add_person(work: Work, h: Household, change: Change, what: str) -> tu
         raise DomainError(f"身份证号{idnumber.mask(number)}刚被同时登记，不能重复登记") from None
     await audit.record(work, f"registry.{what}", "person", person.id,
                        {"household": [None, h.agreement_no], "name": [None, name], "relation": [None, relation]})
+    async with work.transaction() as conn:
+        await tag_grants.sync_imported(work, conn, [person.id])
     return person, False
 
 
@@ -304,8 +309,8 @@ async def _leave(work: Work, conn, h: Household, change: Change):
             handoff = await Handoff.create(
                 kind=HandoffKind.TRANSFER.value, status=HandoffStatus.SENT.value, household_id=h.id,
                 entitlement_id=line.id, from_township=line.responsible_township, to_township=to,
-                sent_on=change.on, accept_due=add_working_days(change.on, matter.accept_days),
-                complete_due=add_working_days(change.on, matter.complete_days), reason=f"成员迁出：{reason}")
+                sent_on=change.on, accept_due=work.policy.calendar.add_working_days(change.on, matter.accept_days),
+                complete_due=work.policy.calendar.add_working_days(change.on, matter.complete_days), reason=f"成员迁出：{reason}")
             await audit.record(work, "ledger.send", "handoff", handoff.id,
                                {"kind": [None, HandoffKind.TRANSFER.value], "to_township": [None, to]})
     detail.update(to_township=to, hukou_moves=change.hukou_moves, reason=reason,

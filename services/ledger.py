@@ -31,7 +31,7 @@ from resettle.rules.ledger import (
     line_need,
 )
 from resettle.rules.permissions import require
-from resettle.rules.tags import join_tags, split_tags
+from resettle.rules.tags import join_tags, split_tags, tags_of_age
 from resettle.rules.workflow import apply
 from services import audit, notify  # registry imports this module too: used at call time only
 from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, factorize_rows, insert
@@ -47,7 +47,10 @@ HANDOFF_COLUMNS = ("created_at", "updated_at", "kind", "status", "household_id",
                    "from_township", "to_township", "sent_on", "accept_due", "complete_due", "reason", "version")
 PAGE = 100
 def matters_for(policy: Policy, tags: Iterable[str], age: int, head: bool) -> list[str]:
-    """The catalog's matters that apply to one person, in catalog order."""
+    """The catalog's matters that apply to one person, in catalog order. Dynamic tags (高龄…)
+    come from the age, never from what was written (a sheet's 高龄 on a 70-year-old is ignored)."""
+    dynamic = policy.dynamic_tags
+    tags = (set(tags) - dynamic) | (tags_of_age(age) & dynamic)
     return [m.code for m in policy.matters if applies(m, tags=tags, age=age, head=head)]
 
 
@@ -452,6 +455,9 @@ async def set_tags(work: Work, key: str, tags: str, reason: str, on: dt.date | N
         if not updated:
             raise StaleVersion("该人员刚被其他人修改过，请刷新后重试")
         await audit.record(work, "ledger.tags", "person", person.id, audit.diff({"tags": person.tags}, {"tags": new}))
+        from services import tags as tag_grants  # it builds on this module
+
+        await tag_grants.sync_imported(work, conn, [person.id])  # the grants follow the string
         await sync_tag_lines(work, conn, [person.id], on, reason.strip())
     return await person_ledger(work, str(person.id))
 

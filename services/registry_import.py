@@ -23,12 +23,14 @@ from resettle.actor import Actor
 from resettle.db import as_date, connection, is_postgres, placeholders
 from resettle.models import Household
 from resettle.policy import Policy
+from resettle.rules import idnumber
 from resettle.rules.household import STATUS_LABELS, Dates, Status, order_problem
 from resettle.rules.permissions import require
 from resettle.rules.scope import household_columns, own_township, sees_household
 from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_sheets, unit_note
 from resettle.sheets import HEADER_OF, read_sheet_apart, write_table
 from services import audit, ledger
+from services import tags as tag_grants
 from services.bulk import (
     LOOKUP_CHUNK,
     Chunks,
@@ -52,7 +54,7 @@ HOUSEHOLD_COLUMNS = ("created_at", "updated_at", "agreement_no", "origin_townshi
                      "handed_over_on", "withdrawn_reason", "member_count", "separated_count",
                      "version")
 PERSON_COLUMNS = ("id", "created_at", "updated_at", "household_id", "id_number", "name", "relation",
-                  "phone", "hukou_township", "tags", "version")
+                  "phone", "hukou_township", "tags", "birth_date", "version")
 # Sheet fields compared on re-import; an empty optional cell never clears a stored value.
 HOUSEHOLD_SHEET_FIELDS = ("origin_township", "village_id", "group", "dest_township",
                           "community_id", "unit", "signed_on", "handed_over_on")
@@ -502,6 +504,7 @@ class _Writer:
                 person_ids[start:stop], itertools.repeat(self.stamp), itertools.repeat(self.stamp),
                 household_ids.iloc[start:stop].tolist(),
                 *(part[c].tolist() for c in ("id_number", "name", "relation", "phone", "hukou", "tags")),
+                [db_date(conn, idnumber.birth_date(n)) for n in part["id_number"].tolist()],
                 itertools.repeat(1)))
         await insert(conn, "person", PERSON_COLUMNS, Chunks.rows(len(fresh), records),
                       self._tick("写入人员", len(fresh)))
@@ -513,6 +516,9 @@ class _Writer:
             "origin_township": fresh["origin_township"].to_numpy(), "signed_on": fresh["signed_on"].to_numpy()}))
         self.report.lines_opened = await ledger.open_lines_bulk(
             conn, persons, self.policy, self.work.now(), self._tick("建立事项台账", len(fresh) * 5))
+        # the sheet's basic tags become grants from the signing date, by the import's actor
+        await tag_grants.grant_imported(self.work, conn, person_ids, fresh["tags"].tolist(),
+                                        fresh["signed_on"].tolist())
         stamp, today = self.stamp, self.today
 
         def judge() -> tuple[set[int], list[int], list[tuple], list[tuple], list[int], list[tuple[int, int]]]:
@@ -562,6 +568,7 @@ class _Writer:
             for person_id, household_id in hukou_moved:
                 await ledger.send_hukou_transfers(self.work, conn, households[household_id], person_id, today)
         if retagged:
+            await tag_grants.sync_imported(self.work, conn, retagged)
             await ledger.sync_tag_lines(self.work, conn, retagged, today, "签约交房表更新特殊群体标签")
         return touched
 

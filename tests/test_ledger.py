@@ -47,10 +47,11 @@ async def move_in(agreement="A-001"):
 async def test_lines_open_at_signing_by_the_catalog(family):
     assert set(await lines_of(HEAD)) == {"JTJJ", "TDCB", "ZJD", "XJQ", "CXJB", "YB", "WGZF", "DZZ"}
     assert set(await lines_of(WIFE)) == {"JTJJ", "XJQ", "CXJB", "YB", "DB"}
-    assert set(await lines_of(SON)) == {"JTJJ", "XJQ", "CXJB", "YB", "GLJT"}  # 80+, no 独居/高龄 tag
+    # 80+: 高龄 is a dynamic tag from the birth date, so 居家养老 applies without a typed tag
+    assert set(await lines_of(SON)) == {"JTJJ", "XJQ", "CXJB", "YB", "GLJT", "JJYL"}
     line = (await lines_of(WIFE))["DB"]
     assert (line.routing, line.responsible_township, line.opened_on) == ("FOLLOWS", "310151101", D(2023, 5, 6))
-    assert family.lines_opened == 8 + 5 + 5 + 7
+    assert family.lines_opened == 8 + 5 + 6 + 7
 
 
 async def test_move_in_sends_transfers_and_one_notice(family):
@@ -58,7 +59,7 @@ async def test_move_in_sends_transfers_and_one_notice(family):
     handoffs = await Handoff.filter(household__agreement_no="A-001")
     transfers = [h for h in handoffs if h.kind == "transfer"]
     notices = [h for h in handoffs if h.kind == "notice"]
-    assert len(transfers) == 4  # WGZF, DZZ, DB, GLJT follow the person
+    assert len(transfers) == 5  # WGZF, DZZ, DB, GLJT, JJYL (高龄 by age) follow the person
     assert len(notices) == 1
     kept = (await ledger.notice_lines([notices[0].household_id], load_policy()))[notices[0].household_id]
     assert len(kept) == 6 + 4 + 4  # the lines that stay (and HUKOU, until the hukou moves)
@@ -127,7 +128,7 @@ async def test_overdue_in_working_days(family):
     assert {h["matter"] for h in late["items"]} == {"最低生活保障"}  # DB has 3 days; the rest 5
     assert late["items"][0]["overdue"] is True
     everything = await ledger_views.list_handoffs(work(CHENJIA, on=D(2024, 4, 1)), direction="incoming")
-    assert everything["total"] == 5 and all(h["overdue"] for h in everything["items"])
+    assert everything["total"] == 6 and all(h["overdue"] for h in everything["items"])
     theirs = await ledger_views.list_handoffs(work(Actor("x", role="township", township="310151102")))
     assert theirs["total"] == 0
 
@@ -188,7 +189,7 @@ async def test_dashboard_counts(family):
     db_row = next(m for m in view["matters"] if m["matter"] == "最低生活保障")
     assert (db_row["at_origin"], db_row["transferred"]) == (0, 1)
     chenjia = next(t for t in view["townships"] if t["township"] == "陈家镇")
-    assert chenjia["incoming"] == 4 and chenjia["median_days"] == 4
+    assert chenjia["incoming"] == 5 and chenjia["median_days"] == 4
 
 
 async def test_a_hukou_line_opening_after_the_hukou_moved_is_transferred(db, tmp_path):

@@ -32,6 +32,7 @@ from web import (
     registry_api,
     registry_pages,
     security,
+    tags_pages,
 )
 from web import uploads as web_uploads
 
@@ -85,6 +86,7 @@ def init_app(db_url: str | None = None, *, secret: bytes | None = None,
     jobs.setup(app)
     pages.setup_routes(app)
     registry_pages.setup_routes(app)
+    tags_pages.setup_routes(app)
     ledger_pages.setup_routes(app)
     desk_pages.setup_routes(app)
     funding_pages.setup_routes(app)

@@ -18,7 +18,7 @@ class AddPersonField(ops.AddField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0011_login_session')]
+    dependencies = [('models', '0012_person_tags')]
 
     initial = False
 

@@ -38,6 +38,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "funding.approve": frozenset({"admin", "finance"}),
     "users.manage": frozenset({"admin"}),
     "notify.manage": frozenset({"admin", "office"}),
+    "tags.view": frozenset({"admin", "office", "township", "department", "desk"}),
+    "tags.manage": frozenset({"admin", "office", "department"}),
+    "tags.refresh": frozenset({"admin", "office"}),
+    "groups.roster": frozenset({"admin", "office", "township", "desk"}),
 }
 ACTION_LABELS = {
     "registry.stats": "查看底数统计",
@@ -61,6 +65,10 @@ ACTION_LABELS = {
     "funding.approve": "审定社区治理项目",
     "users.manage": "管理账号",
     "notify.manage": "管理消息推送",
+    "tags.view": "查看特殊群体标签",
+    "tags.manage": "认定、续期、关闭特殊群体标签",
+    "tags.refresh": "按年龄更新动态标签",
+    "groups.roster": "导出一老一小一残名册",
 }
 
 

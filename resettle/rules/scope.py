@@ -127,3 +127,21 @@ def review_queue(actor: Actor) -> ProjectStatus | None:
     """The projects waiting on a reviewer: a department's to verify, finance's to approve; None
     for the roles that review nothing of their own (the administrator may ask for either)."""
     return {"department": ProjectStatus.SUBMITTED, "finance": ProjectStatus.VERIFIED}.get(actor.role)
+
+
+def manages_tag(actor: Actor, owner: str) -> bool:
+    """Whether the actor grants, renews and closes a basic tag owned by `owner`: the owning
+    department (its users' 部门 as the dictionary writes it) and the office, district-wide."""
+    return whole_district(actor) or (actor.role == "department" and actor.department == owner)
+
+
+def tag_owner_reached(actor: Actor) -> str | None:
+    """The one owner whose tags a department reviews; None for everyone else (a liaison's or
+    a desk's review list is limited by household instead)."""
+    return actor.department if actor.role == "department" else None
+
+
+def sees_person_tags(actor: Actor, household: Mapping | object) -> bool:
+    """A person's tags: departments work district-wide on the tags of every person; the others
+    with the household."""
+    return actor.role == "department" or sees_household(actor, household)

@@ -1,0 +1,83 @@
+"""Contracts of the tag and group use cases (see services/contracts.py for the convention)."""
+
+from __future__ import annotations
+
+from services.contracts import VERSION, Contract, Query, Result, day, query_text, query_whole, text
+from services.groups import GROUPS
+from services.tags import PAGE, REASON_MAX
+
+
+class Grant(Contract):
+    """认定一条基础标签。"""
+    person: text(64, title="人员", description="人员编号或完整身份证号")
+    tag: text(16, title="标签")
+    valid_from: day(title="有效期起", description="默认今天", nullable=True) = None
+    valid_to: day(title="有效期止", description="默认按字典中的复核周期", nullable=True) = None
+    note: text(REASON_MAX, title="说明") = ""
+
+
+class Renew(Contract):
+    """复核后续期。"""
+    valid_to: day(title="有效期止", description="默认按复核周期", nullable=True) = None
+    version: VERSION = None
+
+
+class Close(Contract):
+    """关闭一条基础标签；只由它带来的事项一并关闭。"""
+    reason: text(REASON_MAX, title="关闭原因")
+    version: VERSION = None
+
+
+class Review(Query):
+    owner: query_text(description="负责部门；业务主管部门只看本部门的") = ""
+    state: query_text("expired", "due") = ""
+    limit: query_whole(1, 1000) = PAGE
+    offset: query_whole(0, 10**9) = 0
+
+
+class Groups(Query):
+    by: query_text("township", "community") = "township"
+    on: day(title="统计日", nullable=True) = None
+
+
+class Roster(Query):
+    group: query_text(*GROUPS)
+    format: query_text("xlsx", "pdf")
+    on: day(title="统计日", nullable=True) = None
+
+
+# ---------------------------------------------------------------- results
+
+
+class TagGrant(Result):
+    id: int
+    tag: str
+    owner: str
+    valid_from: str
+    valid_to: str
+    granted_by: str
+    closed_on: str | None
+    state: str
+    version: int
+
+
+class ReviewPage(Result):
+    owner: str
+    total: int
+    items: list[TagGrant]
+
+
+class Refreshed(Result):
+    on: str
+    persons_checked: int
+    lines_opened: int
+    lines_closed: int
+
+
+class GroupCounts(Result):
+    township: str
+    aged_60_plus: int
+    aged_80_plus: int
+    under_18: int
+    disabled: int
+    living_alone: int
