@@ -205,7 +205,7 @@ async def handoff_detail(work: Work, handoff_id: int) -> dict:
     if sender is None:
         sender = await _sent_by(h["sent_on"], household)
     names = await _named({e["actor"] for e in events} | ({sender} if sender else set()), policy)
-    steps = [{"step": "发出", "who": names[sender] if sender else f"{described['from_township']}（随登记自动发出）",
+    steps = [{"step": "发出", "who": names[sender] if sender else described["from_township"],
               "when": day_words(h["sent_on"]), "note": ""}]
     for e in events:
         if e["action"] == "ledger.resend":
@@ -217,7 +217,7 @@ async def handoff_detail(work: Work, handoff_id: int) -> dict:
         steps[-1]["note"] = h["reason"]
     described.update(
         accept_due=day_words(h["accept_due"]), complete_due=day_words(h["complete_due"]),
-        sent_words=day_words(h["sent_on"]), sender=steps[0]["who"], lines=lines,
+        sent_words=day_words(h["sent_on"]), sender=names[sender] if sender else "随入住登记自动发出", lines=lines,
         persons=[{"name": p.name, "relation": p.relation, "id_number": idnumber.mask(p.id_number)} for p in covered],
         community=household.community.name, steps=steps, chain=await _chain(h["id"], h["resend_of_id"], policy),
         actions=_steps(actor, h),

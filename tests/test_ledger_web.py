@@ -112,6 +112,10 @@ async def test_bulk_steps_redirect_with_the_filters_and_report_each(site):
     bad = await site.post("/ledger/handoffs/act?status=nonsense", data={"csrf": token, "action": "complete",
                                                                        "id": str(first)})
     assert bad.status == 400 and await status_of(first) == "accepted"
+    none = await site.post("/ledger/handoffs/act?kind=notice", data={"csrf": token, "action": "accept"},
+                           allow_redirects=False)
+    assert none.headers["Location"] == "/ledger/inbox?kind=notice"
+    assert "请先勾选要处理的对接单" in await (await site.get("/ledger/inbox?kind=notice")).text()
     many = await site.post("/ledger/handoffs/act", data={"csrf": token, "action": "accept",
                                                         "id": [str(i) for i in range(1, 60)]})
     assert many.status == 400 and "一次最多处理 50 张" in await many.text()

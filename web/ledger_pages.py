@@ -141,8 +141,9 @@ async def act(request: web.Request) -> web.Response:
     if len(values) > INBOX_PAGE:
         raise DomainError(f"一次最多处理 {INBOX_PAGE} 张对接单")
     ids = list(dict.fromkeys(number(v, "对接单编号") for v in values))
-    if not ids:
-        raise DomainError("请至少勾选一张对接单")
+    if not ids:  # said on the inbox, whose ticks and filters are still there
+        (await get_session(request))[FLASH] = {"groups": [], "more": 0, "note": "请先勾选要处理的对接单，再点“执行”"}
+        raise back
     await _flash(request, await ledger.act(work(request), ids, action, reason=_reason(form)))
     raise back
 
@@ -157,15 +158,18 @@ def _reason(form) -> str:
 REASON_MAX = 200  # the column's length
 
 
-@routes.post(f"/ledger/handoffs/{ID}/{{step:accept|reject|complete|revoke}}")
 async def act_one(request: web.Request) -> web.Response:
     """One row's step (a rejection with its reason, asked on the row). A refusal of the step
     (already accepted, no reason) is shown as the result, not as an error page."""
     form = await request.post()
     handoff_id, back = path_id(request), _back(request, path_id(request))
-    await _flash(request, await ledger.act(work(request), [handoff_id], request.match_info["step"],
-                                           reason=_reason(form)))
+    step = request.path.rsplit("/", 1)[1]
+    await _flash(request, await ledger.act(work(request), [handoff_id], step, reason=_reason(form)))
     raise back
+
+
+for _step in HANDOFF_STEPS:  # a route per step: the path names only steps that exist
+    routes.post(f"/ledger/handoffs/{ID}/{_step}")(act_one)
 
 
 @routes.post(f"/ledger/handoffs/{ID}/resend")
