@@ -251,3 +251,22 @@ async def test_the_api_has_the_handoff_and_the_filters(site):
     assert [h["id"] for h in listed["items"]] == [site.ids["notice"]]
     desk = {"Authorization": f"Bearer {site.tokens['desk']}"}
     assert (await site.get(f"/api/v1/ledger/handoffs/{site.transfers[0]}", headers=desk)).status == 403
+
+
+async def test_a_batch_of_failures_keeps_the_session_cookie_small(site):
+    """The flash lives in the session cookie: fifty different refusals are grouped and cut."""
+    token = await as_(site, "township")
+    answer = await site.post("/ledger/handoffs/act", data={"csrf": token, "action": "accept",
+                                                          "id": [str(900000 + i) for i in range(50)]},
+                             allow_redirects=False)
+    assert answer.status == 303 and len(answer.cookies["resettle"].value) < 2500
+    shown = await (await site.get("/ledger/inbox")).text()
+    assert shown.count("未能处理") == ledger_pages.FLASH_GROUPS and "另有 46 张的结果未列出" in shown
+
+
+async def test_a_desk_reads_its_communitys_handoffs_without_steps_or_downloads(site):
+    await as_(site, "desk")
+    page = await (await site.get("/ledger/inbox")).text()
+    assert len(re.findall(r"<td data-label=\"编号\">\d+</td>", page)) == len(site.transfers) + 1
+    for offered in ('form="bulk"', "/ledger/report", "/ledger/handoffs/", 'class="bulk-bar"'):
+        assert offered not in page
