@@ -75,9 +75,11 @@ async def list_handoffs(work: Work, *, township: str | None = None, direction: s
             raise DomainError("类型只能是 transfer（转移）或 notice（告知）")
         query = query.filter(kind=kind)
     if status:
-        if status not in set(HandoffStatus):
-            raise DomainError(f"状态只能是：{'、'.join(HandoffStatus)}")
-        query = query.filter(status=status)
+        try:
+            query = query.filter(status=HandoffStatus(status).value)
+        except ValueError:
+            known = "、".join(f"{s.value}（{label}）" for s, label in HANDOFF_LABELS.items())
+            raise DomainError(f"状态只能是：{known}") from None
     elif open_only:
         query = query.filter(status__in=list(OPEN))
     if search := (search or "").strip():
@@ -261,7 +263,7 @@ async def _chain(handoff_id: int, resend_of: int | None, policy: Policy) -> list
 async def dashboard(work: Work) -> dict:
     """The office's view: per matter, open lines still at the origin vs transferred; per township,
     pending and overdue hand-offs and the median days from sending to completion."""
-    policy, today = work.policy, work.today
+    policy = work.policy
     require(work.actor.role, "ledger.dashboard")
     by_matter = await connection().execute_query_dict(
         "SELECT e.matter_code, "
@@ -273,14 +275,7 @@ async def dashboard(work: Work) -> dict:
     matters = [{"matter": m.name, "routing_label": ROUTING_LABELS[m.routing],
                 "at_origin": int(counts.get(m.code, {}).get("at_origin") or 0),
                 "transferred": int(counts.get(m.code, {}).get("transferred") or 0)} for m in policy.matters]
-    townships = {t.code: {"township": t.name, "incoming": 0, "outgoing": 0, "overdue": 0, "durations": []}
-                 for t in policy.townships}
-    for h in await Handoff.filter(status__in=list(OPEN)).values("to_township", "from_township", "status",
-                                                                  "accept_due", "complete_due"):
-        townships[h["to_township"]]["incoming"] += 1
-        townships[h["from_township"]]["outgoing"] += 1
-        if is_overdue(h["status"], h["accept_due"], h["complete_due"], today):
-            townships[h["to_township"]]["overdue"] += 1
+    townships = {code: {**row, "durations": []} for code, row in (await township_handoffs(work)).items()}
     for h in await Handoff.filter(status=HandoffStatus.COMPLETED).values("to_township", "sent_on", "completed_on"):
         townships[h["to_township"]]["durations"].append((h["completed_on"] - h["sent_on"]).days)
     rows = []
@@ -290,6 +285,21 @@ async def dashboard(work: Work) -> dict:
         if row["incoming"] or row["outgoing"] or durations:
             rows.append(row)
     return {"matters": matters, "townships": rows}
+
+
+async def township_handoffs(work: Work) -> dict[str, dict]:
+    """Per township (by code, in the policy's order): open hand-offs sent to it, sent by it, and
+    of those sent to it the overdue ones (the dashboard's rows; the office's home)."""
+    require(work.actor.role, "ledger.dashboard")
+    townships = {t.code: {"township": t.name, "incoming": 0, "outgoing": 0, "overdue": 0}
+                 for t in work.policy.townships}
+    for h in await Handoff.filter(status__in=list(OPEN)).values("to_township", "from_township", "status",
+                                                                  "accept_due", "complete_due"):
+        townships[h["to_township"]]["incoming"] += 1
+        townships[h["from_township"]]["outgoing"] += 1
+        if is_overdue(h["status"], h["accept_due"], h["complete_due"], work.today):
+            townships[h["to_township"]]["overdue"] += 1
+    return townships
 
 
 REPORT_COLUMNS = {"id": "编号", "kind_label": "类型", "household": "协议编号", "person": "人员", "matter": "事项",

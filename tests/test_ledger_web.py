@@ -145,6 +145,7 @@ async def test_each_filter_narrows(site, monkeypatch):
     await site.post(f"/ledger/handoffs/{site.transfers[0]}/complete", data={"csrf": token})
     assert str(site.transfers[0]) not in rows(await (await site.get("/ledger/inbox")).text())  # open ones
     assert str(site.transfers[0]) in rows(await (await site.get("/ledger/inbox?status=all")).text())
+    assert str(site.transfers[0]) in rows(await (await site.get("/ledger/inbox?all=1")).text())
     # the picker names the other townships, not codes typed by hand, and not the liaison's own
     page = await (await site.get("/ledger/inbox")).text()
     picker = re.search(r'<select name="township">(.*?)</select>', page, re.S)[1]

@@ -43,6 +43,8 @@ def _filters(request: web.Request) -> dict[str, str]:
         raise DomainError("类型只能是转移（transfer）或告知（notice）")
     if kept.get("status") not in (None, *STATUSES):
         raise DomainError("请从列表中选择状态")
+    if flag(q, "all") and "status" not in kept:  # the older ?all=1: open and closed alike
+        kept["status"] = "all"
     if flag(q, "overdue"):
         kept["overdue"] = "1"
     else:
