@@ -24,6 +24,11 @@ class Handoffs(Query):
     direction: query_text("incoming", "outgoing", "both") = "both"
     overdue: Flag = False
     all: Flag = Field(False, description="含已办结、已退回的")
+    kind: query_text("transfer", "notice", description="转移或告知") = None
+    status: query_text("sent", "accepted", "completed", "rejected", "revoked",
+                       description="只看一种状态（给出时不看 all）") = None
+    counterpart: query_text(max_length=64, description="只看与该乡镇之间的（名称或代码）") = None
+    q: query_text(max_length=64, description="协议编号或户内人员姓名（部分即可）") = None
     limit: query_whole(1, 1000) = PAGE
     offset: query_whole(0, 10**9) = 0
 
@@ -46,6 +51,30 @@ class Handoff(Result):
 class HandoffPage(Result):
     total: int
     items: list[Handoff]
+
+
+class HandoffStep(Result):
+    step: str = Field(description="发出、接收、退回、办结、撤回")
+    who: str = Field(description="操作人姓名及其乡镇或部门")
+    when: str
+    note: str = Field(description="退回或撤回的原因")
+
+
+class HandoffDetail(Handoff):
+    kind_label: str
+    status_label: str
+    sender: str
+    sent_words: str
+    accept_due: str
+    complete_due: str
+    reason: str
+    community: str
+    lines: list[dict[str, Any]] = Field(description="转移的事项，或告知的、仍由发出乡镇负责的事项")
+    persons: list[dict[str, Any]] = Field(description="涉及人员（身份证号遮蔽）")
+    steps: list[HandoffStep]
+    chain: list[dict[str, Any]] = Field(description="重新发出的前后各单（无则为空）")
+    actions: list[str] = Field(description="当前用户此刻可做的操作")
+    may_resend: bool
 
 
 class StepResult(Result):

@@ -8,13 +8,14 @@ import datetime as dt
 import statistics
 from pathlib import Path
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from resettle.actor import Actor
 from resettle.db import connection
 from resettle.errors import DomainError, NotFound
-from resettle.models import Entitlement, Handoff, Household
+from resettle.models import AuditEvent, Entitlement, Handoff, Household, Person, User
 from resettle.policy import Policy
+from resettle.rules import idnumber
 from resettle.rules import scope as rule
 from resettle.rules.ledger import (
     HANDOFF,
@@ -28,27 +29,37 @@ from resettle.rules.ledger import (
 )
 from resettle.rules.permissions import allowed, require
 from resettle.rules.workflow import allowed_steps
-from services import scope
-from services.ledger import PAGE, _township_name, notice_lines
+from services import audit, scope
+from services.ledger import PAGE, _matter_name, _township_name, notice_lines
 from services.work import Work
+
+SEARCH_MAX = 64  # a 协议编号 or a name; longer names nothing
+
+
+def _township_code(policy: Policy, text: str) -> str:
+    match = policy.match_township(text)
+    if match is None:
+        raise DomainError(f"“{text[:SEARCH_MAX]}”不是政策文件中的乡镇")
+    return match.code
 
 
 async def list_handoffs(work: Work, *, township: str | None = None, direction: str = "both",
                         overdue: bool = False, open_only: bool = True, household: str | None = None,
-                        status: str | None = None, limit: int = PAGE, offset: int = 0) -> dict:
+                        kind: str | None = None, status: str | None = None, counterpart: str | None = None,
+                        search: str | None = None, limit: int = PAGE, offset: int = 0) -> dict:
     """Hand-offs to and/or from a township, overdue first, then by due date. A township liaison
-    sees only its own; `township` names one for the office. `status` keeps one state (a closed
-    one too: it overrides `open_only`)."""
+    sees only its own; `township` names one for the office. `counterpart` keeps those exchanged
+    with one other township, `status` one status (else `open_only` the open ones), `search` a
+    协议编号 or a person's name in the household."""
     actor, policy, today = work.actor, work.policy, work.today
     require(actor.role, "ledger.view")
     query = Handoff.filter(scope.handoffs(actor))
     if (own := rule.own_township(actor)) is not None:
         township = own
     elif township:
-        match = policy.match_township(township)
-        if match is None:
-            raise DomainError(f"“{township}”不是政策文件中的乡镇")
-        township = match.code
+        township = _township_code(policy, township)
+    if direction not in ("incoming", "outgoing", "both"):
+        raise DomainError("方向只能是 incoming（收到的）、outgoing（发出的）或 both")
     if township:
         if direction == "incoming":
             query = query.filter(to_township=township)
@@ -56,6 +67,13 @@ async def list_handoffs(work: Work, *, township: str | None = None, direction: s
             query = query.filter(from_township=township)
         else:
             query = query.filter(Q(to_township=township) | Q(from_township=township))
+    if counterpart:
+        other = _township_code(policy, counterpart)
+        query = query.filter(Q(to_township=other) | Q(from_township=other))
+    if kind:
+        if kind not in set(HandoffKind):
+            raise DomainError("类型只能是 transfer（转移）或 notice（告知）")
+        query = query.filter(kind=kind)
     if status:
         try:
             query = query.filter(status=HandoffStatus(status).value)
@@ -64,6 +82,11 @@ async def list_handoffs(work: Work, *, township: str | None = None, direction: s
             raise DomainError(f"状态只能是：{known}") from None
     elif open_only:
         query = query.filter(status__in=list(OPEN))
+    if search := (search or "").strip():
+        if len(search) > SEARCH_MAX:
+            raise DomainError(f"协议编号或姓名最多 {SEARCH_MAX} 个字")
+        named = Person.filter(name__contains=search).values("household_id")
+        query = query.filter(Q(household__agreement_no__icontains=search) | Q(household_id__in=Subquery(named)))
     if household:
         query = query.filter(household__agreement_no=household.strip())
     if overdue:
@@ -116,6 +139,126 @@ def _describe(h: dict, today: dt.date, policy: Policy, kept: list[dict]) -> dict
             "due_estimated": policy.calendar.estimated(h["sent_on"], due),
             "overdue": is_overdue(h["status"], h["accept_due"], h["complete_due"], today), "reason": h["reason"],
             "version": h["version"]}
+
+
+STEP_WORDS = {"ledger.accept": "接收", "ledger.reject": "退回", "ledger.complete": "办结", "ledger.revoke": "撤回",
+              "ledger.resend": "重新发出"}
+CHAIN_MAX = 50  # resends of resends: a chain longer than this is not walked further
+
+
+def day_words(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+async def _named(actors: set[str], policy: Policy) -> dict[str, str]:
+    """Each logged actor as a person reads it: the user's name and the township or department it
+    acts for; a login no longer on file is not shown as its code."""
+    logins = {a.partition(":")[2] for a in actors}
+    users = {u["login"]: u for u in await User.filter(login__in=logins).values(
+        "login", "name", "township_code", "department", "carriage", community_name="community__name")}
+    named = await audit.who_acted(actors)
+    out = {}
+    for a in actors:
+        user = users.get(a.partition(":")[2]) if a.partition(":")[0] in ("web", "api", "demo") else None
+        if user is not None:
+            where = (_township_name(policy, user["township_code"]) if user["township_code"] else
+                     user["department"] or (f"{user['community_name']}{user['carriage']}"
+                                            if user["community_name"] else ""))
+            out[a] = f"{user['name']}（{where}）" if where else user["name"]
+        elif named[a] != a:
+            out[a] = named[a]
+        else:
+            out[a] = "系统"
+    return out
+
+
+async def handoff_detail(work: Work, handoff_id: int) -> dict:
+    """One hand-off as its two townships and the office read it: what it covers (the line, or the
+    lines a notice tells about, and their persons with masked IDs), the household, who sent it,
+    every step with who and when, a rejection's reason, and the resend chain both ways."""
+    actor, policy, today = work.actor, work.policy, work.today
+    require(actor.role, "ledger.handoff")
+    row = await Handoff.filter(scope.handoffs(actor), id=handoff_id).values(
+        *INBOX_FIELDS, "accepted_on", "completed_on", "closed_on", "resend_of_id")
+    if not row:
+        raise NotFound(f"找不到对接单 {handoff_id}")
+    h = row[0]
+    household = await Household.get(id=h["household_id"]).prefetch_related("community")
+    members = {p.id: p for p in await Person.filter(household_id=household.id).order_by("id")}
+    if h["entitlement_id"]:
+        line = await Entitlement.get(id=h["entitlement_id"])
+        person = members[line.person_id]
+        h.update(household_no=household.agreement_no, matter_code=line.matter_code, person=person.name)
+        lines = [{"matter": _matter_name(policy, line.matter_code), "person": person.name,
+                  "responsible_township": _township_name(policy, line.responsible_township),
+                  "closed": line.closed_on is not None}]
+        covered = [person]
+        kept: list[dict] = []
+    else:
+        kept = (await notice_lines([household.id], policy)).get(household.id, [])
+        h.update(household_no=household.agreement_no, matter_code=None, person=None)
+        lines = [{"matter": k["matter"], "person": k["person"],
+                  "responsible_township": _township_name(policy, h["from_township"]), "closed": False} for k in kept]
+        names = {k["person"] for k in kept}
+        covered = [p for p in members.values() if p.name in names]
+    described = _describe(h, today, policy, kept)
+    events = await AuditEvent.filter(object_type="handoff", object_id=str(h["id"]),
+                                     action__in=list(STEP_WORDS)).order_by("id").values("at", "actor", "action")
+    sender = next((e["actor"] for e in events if e["action"] == "ledger.resend"), None)
+    if sender is None:
+        sender = await _sent_by(h["sent_on"], household)
+    names = await _named({e["actor"] for e in events} | ({sender} if sender else set()), policy)
+    steps = [{"step": "发出", "who": names[sender] if sender else described["from_township"],
+              "when": day_words(h["sent_on"]), "note": ""}]
+    for e in events:
+        if e["action"] == "ledger.resend":
+            continue  # the sending above
+        at = e["at"].astimezone(audit.SHANGHAI)
+        steps.append({"step": STEP_WORDS[e["action"]], "who": names[e["actor"]],
+                      "when": f"{day_words(at.date())} {at:%H:%M}", "note": ""})
+    if h["status"] in (HandoffStatus.REJECTED, HandoffStatus.REVOKED) and h["reason"]:
+        steps[-1]["note"] = h["reason"]
+    described.update(
+        accept_due=day_words(h["accept_due"]), complete_due=day_words(h["complete_due"]),
+        sent_words=day_words(h["sent_on"]), sender=names[sender] if sender else "随入住登记自动发出", lines=lines,
+        persons=[{"name": p.name, "relation": p.relation, "id_number": idnumber.mask(p.id_number)} for p in covered],
+        community=household.community.name, steps=steps, chain=await _chain(h["id"], h["resend_of_id"], policy),
+        actions=_steps(actor, h),
+        may_resend=(h["status"] == HandoffStatus.REJECTED and allowed(actor.role, "ledger.handoff")
+                    and rule.handoff_side(actor, h["from_township"], h["to_township"]) in ("sender", "office")
+                    and not await Handoff.filter(resend_of_id=h["id"]).exists()))
+    return described
+
+
+async def _sent_by(sent_on: dt.date, household: Household) -> str | None:
+    """Who sent a first hand-off: the registry step of its household on the day it went out (a
+    move-in sends them), else the one actor who sent hand-offs that day."""
+    start = dt.datetime.combine(sent_on, dt.time(), audit.SHANGHAI)
+    day = Q(at__gte=start, at__lt=start + dt.timedelta(days=1))
+    step = await AuditEvent.filter(day, object_type="household", object_id=household.agreement_no,
+                                   action__startswith="registry.").order_by("-id").limit(1).values("actor")
+    if step:
+        return step[0]["actor"]
+    actors = set(await AuditEvent.filter(day, action="ledger.send").values_list("actor", flat=True))
+    return actors.pop() if len(actors) == 1 else None
+
+
+async def _chain(handoff_id: int, resend_of: int | None, policy: Policy) -> list[dict]:
+    """The resend chain through this hand-off: the ones it resends (oldest first), itself, and
+    the ones sent again after it."""
+    ids, before = [handoff_id], resend_of
+    while before is not None and len(ids) < CHAIN_MAX:
+        ids.insert(0, before)
+        before = (await Handoff.filter(id=before).values_list("resend_of_id", flat=True))[0]
+    after = [handoff_id]
+    while after and len(ids) < CHAIN_MAX:
+        after = list(await Handoff.filter(resend_of_id__in=after).order_by("id").values_list("id", flat=True))
+        ids.extend(after)
+    if len(ids) == 1:
+        return []
+    rows = {r["id"]: r for r in await Handoff.filter(id__in=ids).values("id", "status", "sent_on", "reason")}
+    return [{"id": i, "this": i == handoff_id, "status_label": HANDOFF_LABELS[HandoffStatus(rows[i]["status"])],
+             "sent_on": day_words(rows[i]["sent_on"]), "reason": rows[i]["reason"]} for i in ids]
 
 
 async def dashboard(work: Work) -> dict:

@@ -56,11 +56,12 @@ ROLES = {"admin": {}, "office": {}, "township": {"township": "陈家镇"},
          "department": {"department": "区民政局"}, "finance": {}}
 DOWNLOADS = (".pdf", ".xlsx", ".csv")
 # The reception-table pages, used standing with a phone: every control must take a thumb.
-THUMB_PAGES = ("/desk/intake", "/desk/meeting", "/ledger/inbox", "/desk", "/desk/problems/")
+THUMB_PAGES = ("/desk/intake", "/desk/meeting", "/ledger/inbox", "/desk", "/ledger/handoffs/1", "/desk/problems/")
 THUMB = 44  # px, the smallest touch target
 # Pages photographed for a person to look at: each role's daily ones.
 SHOTS = {"admin": ("/", "/audit"), "office": ("/", "/registry/stats", "/ledger/dashboard"),
-         "township": ("/", "/ledger/inbox", "/funding/projects/1", "/registry/requests", "/registry/households/A-001"),
+         "township": ("/", "/ledger/inbox", "/ledger/handoffs/1", "/funding/projects/1", "/registry/requests",
+                      "/registry/households/A-001"),
          "desk": ("/", "/desk", "/desk/intake", "/desk/meeting", "/registry/requests/new"),
          "department": ("/", "/funding"), "finance": ("/", "/funding/projects/3")}
 

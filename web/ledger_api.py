@@ -6,7 +6,7 @@ from aiohttp import web
 
 from services import ledger, ledger_views
 from web.api import body_of, query_of, respond
-from web.fields import field
+from web.fields import ID, field, path_id
 from web.security import work
 
 routes = web.RouteTableDef()
@@ -21,7 +21,13 @@ async def ledger_handoffs(request: web.Request) -> web.Response:
     q = query_of(request)
     return respond(request, await ledger_views.list_handoffs(
         work(request), township=q.township or None, direction=q.direction, overdue=q.overdue,
-        open_only=not q.all, limit=q.limit, offset=q.offset))
+        open_only=not q.all, kind=q.kind, status=q.status, counterpart=q.counterpart, search=q.q,
+        limit=q.limit, offset=q.offset))
+
+
+@routes.get(f"/api/v1/ledger/handoffs/{ID}")
+async def ledger_handoff(request: web.Request) -> web.Response:
+    return respond(request, await ledger_views.handoff_detail(work(request), path_id(request)))
 
 
 @routes.post("/api/v1/ledger/handoffs/actions")

@@ -96,6 +96,8 @@ OPERATIONS = (
               refusals=(400, 401, 403, 404, 413, 415, 422)),
     Operation("GET", "/api/v1/ledger/handoffs", "双向对接单（逾期在前）；乡镇信息员只看本乡镇的",
               ledger.HandoffPage, query=ledger.Handoffs),
+    Operation("GET", "/api/v1/ledger/handoffs/{id}",
+              "一张对接单：涉及的事项与人员、户、发出人、每一步的经过、重新发出记录", ledger.HandoffDetail),
     Operation("POST", "/api/v1/ledger/handoffs/actions", "接收、退回、办结或撤回多张对接单；每张各自成败",
               ledger.StepResults, body=ledger.Steps),
     Operation("GET", "/api/v1/ledger/persons/{key}", "一个人的事项台账", ledger.PersonLedger),
