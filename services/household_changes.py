@@ -47,7 +47,7 @@ from resettle.rules.ledger import OPEN, HandoffKind, HandoffStatus
 from resettle.rules.permissions import allowed, require
 from resettle.rules.tags import join_tags, split_tags
 from resettle.rules.workflow import allowed_steps, apply
-from services import audit, ledger, scope, versioned
+from services import audit, ledger, notify, scope, versioned
 from services import tags as tag_grants
 from services.household_changes_contracts import Change
 from services.registry import KEY_MAX, unit_taken
@@ -305,14 +305,15 @@ async def _leave(work: Work, conn, h: Household, change: Change):
             continue
         await _revoke_open(work, line, change.on, f"成员已迁出：{reason}")
         if action is LeaveAction.TRANSFER:
-            matter = work.policy.matter(line.matter_code)
+            matter, calendar = work.policy.matter(line.matter_code), work.policy.calendar
             handoff = await Handoff.create(
                 kind=HandoffKind.TRANSFER.value, status=HandoffStatus.SENT.value, household_id=h.id,
                 entitlement_id=line.id, from_township=line.responsible_township, to_township=to,
-                sent_on=change.on, accept_due=work.policy.calendar.add_working_days(change.on, matter.accept_days),
-                complete_due=work.policy.calendar.add_working_days(change.on, matter.complete_days), reason=f"成员迁出：{reason}")
+                sent_on=change.on, accept_due=calendar.add_working_days(change.on, matter.accept_days),
+                complete_due=calendar.add_working_days(change.on, matter.complete_days), reason=f"成员迁出：{reason}")
             await audit.record(work, "ledger.send", "handoff", handoff.id,
                                {"kind": [None, HandoffKind.TRANSFER.value], "to_township": [None, to]})
+            await notify.handoffs_arrived(work, [(handoff.from_township, to)])
     detail.update(to_township=to, hukou_moves=change.hukou_moves, reason=reason,
                   lines={LEAVE_ACTION_LABELS[LeaveAction(k)]: v for k, v in actions.items() if v})
     return [person.id], detail, {}
