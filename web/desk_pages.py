@@ -17,12 +17,13 @@ from aiohttp import web
 
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound, StaleVersion
+from resettle.history import history_rows
 from resettle.rules import scope as rule
 from resettle.rules.desk import DEMAND, PROBLEM, RATING_LABELS, Period, iso_week, period, week_label
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
 from services import desk, desk_views, ledger, registry
-from services.audit import audit_log, who_acted
+from services.audit import audit_log, names_for
 from services.desk_papers import (
     LIST_COLUMNS,
     LIST_NAMES,
@@ -30,7 +31,6 @@ from services.desk_papers import (
     chosen_lists,
     list_rows,
     percent,
-    problem_history_rows,
     summary_rows,
     write_lists,
     write_minutes,
@@ -315,7 +315,7 @@ async def _problem_page(request: web.Request, w: Work, problem_id: int, *, error
     history = None
     if allowed(who.role, "audit.view"):
         events = (await audit_log(w, object_type="problem", object_id=str(problem_id)))["items"]
-        history = problem_history_rows(events, await who_acted(e["actor"] for e in events))
+        history = history_rows(events, policy=w.policy, names=await names_for(events))
     return aiohttp_jinja2.render_template("desk_problem.html", request, {
         "p": data, "info": info, "working": working, "steps": allowed_steps(PROBLEM, data["status"], who.role),
         "history": history, "cq": _q(key),

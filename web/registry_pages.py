@@ -8,10 +8,11 @@ from aiohttp import web
 
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound
-from resettle.rules.household import HOUSEHOLD, STATUS_LABELS
-from resettle.rules.permissions import Forbidden, require
+from resettle.history import history_rows
+from resettle.rules.household import HOUSEHOLD, STATUS_LABELS, Status
+from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
-from services import registry
+from services import audit, registry
 from services.registry_import import import_sheets, write_issue_report
 from web import jobs, keys, limits, uploads
 from web.fields import field, page_of
@@ -58,9 +59,15 @@ async def _household_page(request: web.Request, *, full_ids: bool = False, error
                           status: int = 200) -> web.Response:
     w = work(request)
     household = await registry.show_household(w, field(request.match_info, "no"), full_ids=full_ids)
-    offered = {*allowed_steps(HOUSEHOLD, household["status"], w.actor.role), "hukou_moved"}
+    # only the steps the household's state allows, and 户籍迁入 while a member's hukou is elsewhere
+    offered = set(allowed_steps(HOUSEHOLD, household["status"], w.actor.role))
+    if household["status"] != Status.WITHDRAWN and allowed(w.actor.role, "registry.record") and any(
+            m["hukou_township"] != household["dest_township"] for m in household["members"]):
+        offered.add("hukou_moved")
+    events = await audit.household_history(w, household)
+    history = history_rows(events, policy=w.policy, names=await audit.names_for(events))
     return aiohttp_jinja2.render_template("household.html", request, {
-        "h": household, "full_ids": full_ids, "error": error,
+        "h": household, "full_ids": full_ids, "error": error, "history": history,
         "steps": {step: label for step, label in STEP_CHOICES.items() if step in offered},
         "today": w.today.isoformat()}, status=status)
 
