@@ -251,9 +251,10 @@ def value_text(object_type: str, key: str, value: object, *, policy: Policy, nam
         return "（已更改）"
     if isinstance(value, bool):
         return "是" if value else "否"
-    if key in FEN:
+    number = isinstance(value, int) and not isinstance(value, bool)
+    if key in FEN and number:
         return yuan(value)
-    if key == "ratio_bp":
+    if key == "ratio_bp" and number:
         return percent(value / 10_000, places=2)
     if key in DATES:
         return on_day(value)
@@ -286,7 +287,7 @@ def value_text(object_type: str, key: str, value: object, *, policy: Policy, nam
     if key == "person_id":
         return _named(names.persons, value, "居民")
     if key == "problem_id":
-        return f"问题{value} {names.problems[int(value)]}" if int(value) in names.problems else f"问题{value}"
+        return f"问题{value} {names.problems[value]}" if value in names.problems else f"问题{value}"
     if key == "problems":
         return "、".join(f"问题{n}" for n in value) if isinstance(value, list) else str(value)
     if key == "resend_of":
