@@ -40,7 +40,7 @@ CLEARED = "（清空）"
 
 # where an actor of the log came from: a user's login over the web, the API or the demo
 # ("web:login"); the command line and the demo's made-up townships ("cli:root", "demo:新河镇")
-CHANNELS = {"web": "网页", "api": "接口", "demo": "演示数据", "cli": "命令行"}
+CHANNELS = {"web": "网页", "api": "接口", "demo": "演示数据", "cli": "命令行", "system": "系统"}
 USER_CHANNELS = ("web", "api", "demo")
 
 

@@ -73,6 +73,7 @@ def test_a_value_in_words(object_type, key, value, said):
     ("web:fin", "区财政局"),  # not 区财政局（区财政局）
     ("demo:root", "管理员（系统管理员）"),
     ("cli:root", "root（命令行）"),
+    ("system:migration-0010", "migration-0010（系统）"),
     ("demo:新河镇", "新河镇（演示数据）"),
     ("web:gone", "gone（网页）"),
     ("odd", "odd"),
