@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import re
+from urllib.parse import quote
 
-from tests.test_web import IN_SCOPE, csrf_of, log_in, site  # noqa: F401  (site is a fixture)
+import openpyxl
+import pytest
+
+from resettle.models import Household
+from tests.sheets import make_id, person, write_csv
+from tests.test_web import IN_SCOPE, csrf_of, log_in, make_site
 
 HOUSEHOLD = f"/registry/households/{IN_SCOPE}"
+
+
+@pytest.fixture
+async def site(aiohttp_client, db_url, tmp_path):
+    return await make_site(aiohttp_client, db_url, tmp_path)
 
 
 def _step_forms(page: str) -> dict[str, str]:
@@ -64,3 +76,41 @@ async def test_the_audit_page_reads_in_words(site):
         assert raw not in log, raw
     # a login finds its user's events, whatever the channel
     assert "登记交房" in await (await site.get("/audit?actor=township")).text()
+
+
+async def _preview(client, rows) -> str:
+    """Upload a sheet and wait for its preview: the upload's id."""
+    token = await csrf_of(client, "/registry/import")
+    with write_csv(client.tmp / "up.csv", rows).open("rb") as handle:
+        text = await (await client.post("/registry/import", data={"csrf": token, "sheet": handle})).text()
+    return re.search(r"/registry/import/([\w-]+)/confirm", text)[1]
+
+
+async def test_a_rejected_import_offers_to_skip_on_the_same_upload(site):
+    await log_in(site, "township")
+    upload = await _preview(site, [person("N-100", "新甲", make_id("19550505", 5), origin="陈家镇"),
+                                   person("N-101", "", make_id("19560606", 6), origin="陈家镇")])
+    token = await csrf_of(site, "/registry/import")
+    page = await (await site.post(f"/registry/import/{upload}/confirm", data={"csrf": token})).text()
+    assert "未写入任何数据" in page and "勾选" not in page  # no box to tick that is not there
+    form = re.search(r'<form method="post" action="(/registry/import/[\w-]+/confirm)"[^>]*id="skip">(.*?)</form>',
+                     page, re.S)
+    assert form[1] == f"/registry/import/{upload}/confirm"
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form[2]))
+    assert fields["skip_invalid"] == "1" and "跳过有错误的 1 户" in form[2]
+    done = await (await site.post(form[1], data=fields)).text()
+    assert "已导入没有错误的户" in done
+    assert await Household.exists(agreement_no="N-100") and not await Household.exists(agreement_no="N-101")
+
+
+async def test_the_error_report_is_an_xlsx_with_a_chinese_sheet(site):
+    await log_in(site, "township")
+    upload = await _preview(site, [person("N-101", "", make_id("19560606", 6), origin="陈家镇")])
+    report = await site.get(f"/registry/import/{upload}/errors.xlsx")
+    assert report.status == 200
+    assert report.headers["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    # named for the uploaded sheet: up.csv → up-问题报告.xlsx
+    assert report.headers["Content-Disposition"] == f"attachment; filename*=UTF-8''{quote('up-问题报告.xlsx')}"
+    book = openpyxl.load_workbook(io.BytesIO(await report.read()), read_only=True)
+    assert book.sheetnames == ["问题报告"]
+    assert [c.value for c in next(book["问题报告"].iter_rows(max_row=1))][:3] == ["行号", "协议编号", "列"]

@@ -14,7 +14,7 @@ from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
 from services import audit, registry
 from services.registry_import import import_sheets, write_issue_report
-from web import jobs, keys, limits, uploads
+from web import downloads, jobs, keys, limits, uploads
 from web.fields import field, page_of
 from web.forms import STEP_CHOICES, record_from_form
 from web.security import actor, work
@@ -177,8 +177,10 @@ async def import_confirm(request: web.Request) -> web.Response:
 async def import_errors(request: web.Request) -> web.FileResponse:
     who = actor(request)
     require(who.role, "registry.import")
-    report = uploads.report_path(uploads.find(request.app[keys.UPLOADS], who, request.match_info["upload"]))
+    sheet = uploads.find(request.app[keys.UPLOADS], who, request.match_info["upload"])
+    report = uploads.report_path(sheet)
     if not report.exists():
         raise web.HTTPNotFound()
-    return web.FileResponse(report, headers={
-        "Content-Disposition": "attachment; filename*=UTF-8''%E9%97%AE%E9%A2%98%E6%8A%A5%E5%91%8A.xlsx"})
+    # named for the uploaded sheet (it may be gone already: the report outlives it), typed as xlsx
+    name = downloads.disposition(f"{sheet.stem}-问题报告.xlsx")
+    return web.FileResponse(report, headers={"Content-Type": downloads.TYPES["xlsx"], "Content-Disposition": name})
