@@ -10,8 +10,10 @@ import openpyxl
 import pytest
 
 from resettle.models import Household
+from services import desk
 from tests.sheets import make_id, person, write_csv
-from tests.test_web import IN_SCOPE, csrf_of, log_in, make_site
+from tests.test_web import ADMIN, IN_SCOPE, PERSON, csrf_of, log_in, make_site
+from tests.work import work
 
 HOUSEHOLD = f"/registry/households/{IN_SCOPE}"
 
@@ -114,3 +116,19 @@ async def test_the_error_report_is_an_xlsx_with_a_chinese_sheet(site):
     book = openpyxl.load_workbook(io.BytesIO(await report.read()), read_only=True)
     assert book.sheetnames == ["问题报告"]
     assert [c.value for c in next(book["问题报告"].iter_rows(max_row=1))][:3] == ["行号", "协议编号", "列"]
+
+
+async def test_an_admins_desk_picker_opens_on_a_community_with_work(site):
+    await desk.intake(work(ADMIN), "陈家新苑", channel="统一接待", category="物业维修", text="电梯坏了",
+                      resident=PERSON[IN_SCOPE])
+    await log_in(site, "admin")
+    for path in ("/desk", "/desk/intake", "/desk/meeting", "/desk/lists"):
+        response = await site.get(path)
+        page = await response.text()
+        assert response.status == 200 and "请选择安置社区" in page, path
+        options = re.findall(r'<option value="([^"]+)"\s*(selected)?>([^<]+)</option>', page)
+        assert len(options) == 3, path  # every community of the district
+        assert [(key, label) for key, selected, label in options if selected] == [
+            ("陈家镇/陈家新苑", "陈家镇 · 陈家新苑（在办1件）")], path
+        # the picker leads to the page of the community picked
+        assert (await site.get(f"{path}?community=陈家镇/陈家新苑")).status == 200

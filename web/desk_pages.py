@@ -102,23 +102,31 @@ def _at(path: str, community: int | str | None, **params) -> str:
 
 
 async def _where(request: web.Request) -> tuple[str | None, list[dict]]:
-    """The community a page is about, and the picker's choices: desk staff have their own; the
-    others what they picked, or the only community in their scope."""
+    """The community a page is about, and the picker's choices (each with its open desk work):
+    desk staff have their own; the others what they picked, or the only community in their scope."""
     who = actor(request)
     require(who.role, "desk.view")
     key = community_key(request.query)
     if rule.own_community(who) is not None:
         return key, []
-    choices = [{"key": f"{r['township']}/{r['community']}", "label": f"{r['township']} · {r['community']}"}
-               for r in (await registry.community_stats(work(request)))[:-1]]
+    w = work(request)
+    busy = await desk_views.open_work(w)
+    choices = []
+    for r in (await registry.community_stats(w))[:-1]:
+        at = f"{r['township']}/{r['community']}"
+        n = busy.get(at, 0)
+        choices.append({"key": at, "open": n,
+                        "label": f"{r['township']} · {r['community']}" + (f"（在办{n}件）" if n else "")})
     if key is None and len(choices) == 1:
         key = choices[0]["key"]
     return key, choices
 
 
 def _pick(request: web.Request, choices: list[dict], title: str) -> web.Response:
+    """The picker alone, opening on the community with the most open work (the first when none has)."""
+    busiest = max(choices, key=lambda c: c["open"], default=None)
     return aiohttp_jinja2.render_template("desk_pick.html", request, {
-        "choices": choices, "title": title, "action": request.path,
+        "choices": choices, "title": title, "action": request.path, "current": busiest["key"] if busiest else "",
         "keep": {k: v for k, v in request.query.items() if k != "community"}})
 
 
