@@ -330,6 +330,9 @@ def change_rows(object_type: str, changes: Mapping, *, policy: Policy, names: Na
     for key, pair in changes.items():
         if key in HIDDEN:
             continue
+        if isinstance(pair, list | tuple) and list(pair) == ["***", "***"]:  # a secret: only that it changed
+            rows.append((field_label(object_type, key), "已更改"))
+            continue
         if isinstance(pair, list | tuple) and len(pair) == 2:
             before, after = (value_text(object_type, key, v, policy=policy, names=names) for v in pair)
         else:  # a summary value, as an import's totals

@@ -119,6 +119,13 @@ def test_a_history_reads_in_words():
     assert rows[2]["changes"] == [("审定金额", "1,000.00元"), ("区级承担比例", "60%")]
 
 
+def test_a_secret_is_said_to_have_changed():
+    rows = history_rows([{"at": "2026-12-03 11:00:00", "actor": "cli:root", "action": "users.passwd",
+                          "object_type": "user", "object_id": "wang", "changes": {"password_hash": ["***", "***"]}}],
+                        policy=POLICY, names=NAMES)
+    assert rows[0]["object"] == "账号 王丽华（wang）" and rows[0]["changes"] == [("密码", "已更改")]
+
+
 def test_a_named_actor_is_kept():
     """A service that named the actor (a project's history, for its API) is not named again."""
     rows = history_rows([{"at": "2026-12-03 11:00", "actor": "web:x", "actor_name": "某人", "action": "funding.draft",
