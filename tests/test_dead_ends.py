@@ -78,6 +78,8 @@ async def test_the_audit_page_reads_in_words(site):
         assert raw not in log, raw
     # a login finds its user's events, whatever the channel
     assert "登记交房" in await (await site.get("/audit?actor=township")).text()
+    # an action filtered by its code is named in the picker too
+    assert ">登记交房</option>" in await (await site.get("/audit?action=registry.handed_over")).text()
 
 
 async def _preview(client, rows) -> str:

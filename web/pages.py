@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from resettle.history import AREAS, OBJECTS, history_rows
+from resettle.history import AREAS, OBJECTS, action_label, history_rows
 from resettle.rules import scope as rule
 from resettle.rules.permissions import ROLES, allowed
 from services import accounts, health, registry
@@ -104,4 +104,5 @@ async def audit_page(request: web.Request) -> dict:
     # said in words (resettle/history.py); the raw events stay in the database
     rows = history_rows(log["items"], policy=w.policy, names=await names_for(log["items"]))
     return {"log": log, "rows": rows, "filters": filters, "objects": OBJECTS, "areas": AREAS,
+            "action_shown": action_label(filters["action"]),
             "query": urlencode({k: v for k, v in filters.items() if v})}
