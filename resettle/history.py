@@ -9,9 +9,11 @@ ids, never a Python value."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from resettle.policy import Policy
 from resettle.rules.desk import (
@@ -33,6 +35,7 @@ from resettle.rules.ledger import HANDOFF_LABELS, ROUTING_LABELS, HandoffStatus,
 from resettle.rules.numbers import percent
 from resettle.rules.permissions import ROLES
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # timestamps are stored in UTC and shown in Shanghai time
 EMPTY = "（空）"
 CLEARED = "（清空）"
 
@@ -202,8 +205,14 @@ def on_day(value: object) -> str:
 
 
 def at_time(value: object) -> str:
-    """A logged time (already in Shanghai time) as 2026年12月3日 14:05."""
+    """A logged time as 2026年12月3日 14:05, in Shanghai time: one with an offset is converted, one
+    without is taken as already in Shanghai time (services/audit.py gives them so)."""
+    if isinstance(value, str) and len(value) > 19 and value[19:20] in "+-Z.":
+        with contextlib.suppress(ValueError):
+            value = dt.datetime.fromisoformat(value)
     if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(SHANGHAI)
         return f"{on_day(value.date())} {value:%H:%M}"
     text = str(value)
     return f"{on_day(text[:10])} {text[11:16]}".rstrip() if len(text) >= 10 else text

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from resettle.models import Household
-from services import desk
+from services import desk, ledger
 from tests.sheets import make_id, person, write_csv
 from tests.test_web import ADMIN, IN_SCOPE, PERSON, csrf_of, log_in, make_site
 from tests.work import work
@@ -134,3 +134,13 @@ async def test_an_admins_desk_picker_opens_on_a_community_with_work(site):
             ("陈家镇/陈家新苑", "陈家镇 · 陈家新苑（在办1件）")], path
         # the picker leads to the page of the community picked
         assert (await site.get(f"{path}?community=陈家镇/陈家新苑")).status == 200
+
+
+async def test_a_persons_ledger_history_reads_in_words(site):
+    await ledger.set_tags(work(ADMIN), PERSON[IN_SCOPE], "低保", "新认定低保")  # opens the 低保 line
+    await log_in(site, "township")
+    page = await (await site.get(f"/ledger/persons/{PERSON[IN_SCOPE]}")).text()
+    said = [c for c in re.findall(r'<td class="changes" data-label="经过">(.*?)</td>', page, re.S) if c.strip()]
+    assert said and any("建立事项" in cell and "原因：新认定低保" in cell for cell in said), said
+    for raw in ("ledger.", "T", "+00:00", "matter_code", "None"):
+        assert not any(raw in cell for cell in said), raw

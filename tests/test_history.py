@@ -96,6 +96,9 @@ def test_times_and_dates_read_as_dates():
     assert on_day("2026-01-05") == "2026年1月5日" and on_day(dt.date(2026, 12, 3)) == "2026年12月3日"
     assert at_time("2026-12-03 14:05:09") == "2026年12月3日 14:05"
     assert at_time(dt.datetime(2026, 12, 3, 9, 7)) == "2026年12月3日 09:07"
+    # a UTC timestamp reads in Shanghai time
+    assert at_time("2026-12-03T17:30:00.123456+00:00") == "2026年12月4日 01:30"
+    assert at_time(dt.datetime(2026, 12, 3, 17, 30, tzinfo=dt.UTC)) == "2026年12月4日 01:30"
     assert on_day("not a date") == "not a date"
 
 
