@@ -54,7 +54,8 @@ def ledger_handoffs(township, direction, overdue, show_all, fmt, db) -> None:
     """双向对接单：逾期的排在最前。"""
     found = run(db, lambda: ledger_views.list_handoffs(work(), township=township, direction=direction or "both",
                                                  overdue=overdue, open_only=not show_all, limit=100_000))
-    items = found["items"] if fmt == "json" else [{**h, "overdue": "逾期" if h["overdue"] else ""}
+    items = found["items"] if fmt == "json" else [{**h, "overdue": "逾期" if h["overdue"] else "",
+                                                   "due": h["due"] + ("（按周末推算）" if h["due_estimated"] else "")}
                                                   for h in found["items"]]
     click.echo(render(items, HANDOFF_COLUMNS, fmt))
 

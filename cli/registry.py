@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from cli.common import DATE, EXIT_PARTIAL, EXIT_REJECTED, db_option, fail, run, work
-from cli.output import FORMATS, Progress, render
+from cli.output import FORMATS, Progress, check_out, render, written
 from resettle.rules.household import Status
 from services import registry
 
@@ -75,6 +75,75 @@ def _import_text(s: dict) -> str:
     if s["error_report"]:
         lines.append(f"问题报告：{s['error_report']}")
     return "\n".join(lines)
+
+
+MOVES_LABELS = {
+    "rows_read": "读取行数", "households_allocated": "分房户", "households_moved_in": "入住户",
+    "persons_hukou_moved": "户籍迁入人", "rows_unchanged": "已登记过的行", "households_skipped": "跳过户",
+    "error_rows": "错误行", "warnings": "警告",
+}
+MOVES_HEAD = {
+    "imported": "登记完成。",
+    "unchanged": "表中的分房、入住和户籍迁入都已登记过，没有任何改动。",
+    "rejected": "发现错误，未写入任何数据。请按问题报告修改后重新导入，或用 --skip-invalid 只登记无错误的户。",
+    "partial": "已登记无错误的户，有错误的户已整户跳过。",
+    "preview": "预览：以下是登记的结果，没有写入任何数据。",
+}
+SHOWN_ISSUES = 20
+
+
+@registry_group.command("moves")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--skip-invalid", is_flag=True, help="登记所有没有错误的户，整户跳过有错误的户")
+@click.option("--dry-run", is_flag=True, help="只校验，不写入")
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False),
+              help="问题报告路径（默认在第一个文件旁，名为 <文件名>.errors.xlsx）")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@db_option
+def registry_moves(files, skip_invalid, dry_run, errors_path, fmt, db) -> None:
+    """批量登记分房、入住与户籍迁入（.xlsx / .csv，模板见 resettle registry template moves）。默认全有或全无。"""
+    from services.registry_import import ISSUE_COLUMNS, write_issue_report
+    from services.registry_moves import import_moves
+
+    progress = Progress()
+    report = run(db, lambda: import_moves(work(), files, skip_invalid=skip_invalid, dry_run=dry_run,
+                                          progress=progress))
+    progress.close()
+    report_path = None
+    if report.issues:
+        first = Path(files[0])
+        report_path = written(lambda: write_issue_report(
+            report, errors_path or first.with_name(f"{first.stem}.errors.xlsx")))
+    summary = report.summary()
+    summary["error_report"] = str(report_path) if report_path else None
+    if fmt == "json":
+        summary["issues"] = [vars(i) for i in report.issues]
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(MOVES_HEAD[report.outcome])
+        click.echo("  ".join(f"{label} {summary[key]}" for key, label in MOVES_LABELS.items()))
+        if report.issues:
+            columns = {k: v for k, v in ISSUE_COLUMNS.items() if k != "file" or len(report.files) > 1}
+            click.echo(render([vars(i) for i in report.issues[:SHOWN_ISSUES]], columns, "table"))
+            more = len(report.issues) - SHOWN_ISSUES
+            click.echo(f"{f'另有 {more} 条问题，' if more > 0 else ''}问题报告：{report_path}")
+    if report.error_rows:  # a preview exits as the import would
+        sys.exit(EXIT_PARTIAL if skip_invalid else EXIT_REJECTED)
+
+
+@registry_group.group("template")
+def registry_template() -> None:
+    """空白导入模板。"""
+
+
+@registry_template.command("moves")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help=".xlsx 文件")
+def registry_template_moves(out) -> None:
+    """分房入住表模板（.xlsx）：表头（必填列标 *）、身份证号列为文本格式、填写说明。"""
+    from services.registry_moves import write_template
+
+    check_out("xlsx", out)
+    click.echo(f"已生成 {written(lambda: write_template(out))}")
 
 
 STATUS_COLUMNS = {step.value: label for step, label in (

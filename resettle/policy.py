@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import re
@@ -12,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from resettle.errors import DomainError
+from resettle.rules.calendar import WorkCalendar, YearOverride
 from resettle.rules.desk import valid_slot
 from resettle.rules.funding import CatalogItem, ProjectKind
 from resettle.rules.ledger import Matter, Routing
@@ -87,6 +89,7 @@ class Policy:
     notice_days: tuple[int, int] = (5, 20)  # a notice's (accept, complete) working days
     desk: DeskPolicy = field(default_factory=lambda: DeskPolicy())
     funding: FundingPolicy = field(default_factory=lambda: FundingPolicy())
+    calendar: WorkCalendar = field(default_factory=WorkCalendar.build)  # every working-day deadline
 
     @functools.cached_property
     def _matters(self) -> dict[str, Matter]:
@@ -171,6 +174,7 @@ def _validate(data: dict, path: str) -> Policy:
                      int(data.get("ledger", {}).get("complete_days", 20))),
         desk=_desk(data.get("desk", {}), fail),
         funding=_funding(data.get("funding", {}), townships, fail),
+        calendar=WorkCalendar.build(_calendar(data.get("calendar", {}), fail)),
     )
 
 
@@ -232,6 +236,52 @@ def _funding(row: dict, townships: list[Township], fail) -> FundingPolicy:
             raise fail(f"[funding.envelope_yuan] 的键应为年份或 default，而不是“{year}”")
         envelopes[year if year == "default" else int(year)] = _scaled(value, 100, f"{year}年的区级资金总额", fail)
     return FundingPolicy(items=tuple(items), ratios=ratios, tiers=tiers, envelopes=envelopes)
+
+
+def _calendar(row: dict, fail) -> dict[int, YearOverride]:
+    """[calendar.years.YYYY]: holidays and workdays (TOML dates or "YYYY-MM-DD") that win over the
+    chinese-calendar package for that year; complete = true when the file gives the whole year."""
+    if not isinstance(row, dict) or not isinstance(row.get("years", {}), dict):
+        raise fail("[calendar] 应为表，年份写在 [calendar.years.年份] 中")
+    if set(row) - {"years"}:
+        raise fail(f"[calendar] 只能包含 years，不认识：{'、'.join(sorted(set(row) - {'years'}))}")
+    years = {}
+    for key, given in row.get("years", {}).items():
+        if not (key.isascii() and key.isdigit() and 1900 <= int(key) <= 2200) or not isinstance(given, dict):
+            raise fail(f"[calendar.years] 的键应为1900到2200之间的年份，而不是“{key}”")
+        year = int(key)
+        unknown = set(given) - {"holidays", "workdays", "complete"}
+        if unknown:
+            raise fail(f"[calendar.years.{year}] 只能包含 holidays、workdays、complete，"
+                       f"不认识：{'、'.join(sorted(unknown))}")
+        complete = given.get("complete", False)
+        if not isinstance(complete, bool):
+            raise fail(f"[calendar.years.{year}] complete 应为 true 或 false")
+        days = {}
+        for name, label in (("holidays", "放假日"), ("workdays", "调休上班日")):
+            values = given.get(name, [])
+            if not isinstance(values, list) or len(values) > 366:
+                raise fail(f"[calendar.years.{year}] {name} 应为不超过366个日期的列表")
+            days[name] = frozenset(_calendar_day(v, year, label, fail) for v in values)
+        both = days["holidays"] & days["workdays"]
+        if both:
+            listed = "、".join(sorted(d.isoformat() for d in both))
+            raise fail(f"[calendar.years.{year}] {listed} 既是放假日又是调休上班日")
+        years[year] = YearOverride(days["holidays"], days["workdays"], complete)
+    return years
+
+
+def _calendar_day(value: object, year: int, label: str, fail) -> dt.date:
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise fail(f"[calendar.years.{year}] 的{label}“{value}”不是 YYYY-MM-DD 日期") from None
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise fail(f"[calendar.years.{year}] 的{label}“{value}”不是日期")
+    if value.year != year:
+        raise fail(f"[calendar.years.{year}] 的{label}{value.isoformat()}不在{year}年")
+    return value
 
 
 def _desk(row: dict, fail) -> DeskPolicy:

@@ -43,3 +43,15 @@ async def read(key: str, owner: str, now: dt.datetime) -> dict | None:
         job.status, job.error = "failed", DIED
     return {"key": job.key, "kind": job.kind, "status": job.status, "stage": job.stage, "done": job.done,
             "total": job.total, "result": job.result, "error": job.error, "worker": job.worker}
+
+
+async def recent(owner: str, kinds: tuple[str, ...], now: dt.datetime, limit: int = 5) -> list[dict]:
+    """The owner's latest jobs of these kinds, newest first, without their results (an import's
+    report can be large; its page reads it). A running job without a heartbeat is told as failed,
+    as `read` tells it."""
+    rows = await Job.filter(owner=owner, kind__in=list(kinds)).order_by("-started_at").limit(limit) \
+        .values("key", "kind", "status", "stage", "started_at", "heartbeat_at", "error")
+    for row in rows:
+        if row.pop("heartbeat_at") < now - STALE and row["status"] == "running":
+            row["status"], row["error"] = "failed", DIED
+    return rows

@@ -26,7 +26,6 @@ from resettle.rules.ledger import (
     HandoffKind,
     HandoffStatus,
     Routing,
-    add_working_days,
     age_on,
     applies,
     line_need,
@@ -276,7 +275,7 @@ class _Batch:
 
     def _date_after(self, days: int):
         if days not in self._due:
-            self._due[days] = db_date(self.conn, add_working_days(self.on, days))
+            self._due[days] = db_date(self.conn, self.policy.calendar.add_working_days(self.on, days))
         return self._due[days]
 
     def add(self, household: Household, transfers: list[tuple[int, str]], notice: bool) -> None:
@@ -376,8 +375,9 @@ async def resend(work: Work, handoff_id: int, note: str = "") -> dict:
         new = await Handoff.create(kind=old.kind, status=HandoffStatus.SENT, household_id=old.household_id,
                                    entitlement_id=old.entitlement_id, from_township=old.from_township,
                                    to_township=old.to_township, sent_on=today,
-                                   accept_due=add_working_days(today, accept),
-                                   complete_due=add_working_days(today, complete), reason=note.strip(),
+                                   accept_due=policy.calendar.add_working_days(today, accept),
+                                   complete_due=policy.calendar.add_working_days(today, complete),
+                                   reason=note.strip(),
                                    resend_of_id=old.id)
         await audit.record(work, "ledger.resend", "handoff", new.id, {"resend_of": [None, old.id]})
     return {"id": new.id, "status": new.status}

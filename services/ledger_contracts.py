@@ -39,6 +39,7 @@ class Handoff(Result):
     to_township: str
     household: str
     due: str
+    due_estimated: bool = Field(False, description="期限所在年份无节假日数据，按周末推算")
     overdue: bool
 
 

@@ -35,9 +35,10 @@ from services.work import Work
 
 async def list_handoffs(work: Work, *, township: str | None = None, direction: str = "both",
                         overdue: bool = False, open_only: bool = True, household: str | None = None,
-                        limit: int = PAGE, offset: int = 0) -> dict:
+                        status: str | None = None, limit: int = PAGE, offset: int = 0) -> dict:
     """Hand-offs to and/or from a township, overdue first, then by due date. A township liaison
-    sees only its own; `township` names one for the office."""
+    sees only its own; `township` names one for the office. `status` keeps one state (a closed
+    one too: it overrides `open_only`)."""
     actor, policy, today = work.actor, work.policy, work.today
     require(actor.role, "ledger.view")
     query = Handoff.filter(scope.handoffs(actor))
@@ -55,7 +56,13 @@ async def list_handoffs(work: Work, *, township: str | None = None, direction: s
             query = query.filter(from_township=township)
         else:
             query = query.filter(Q(to_township=township) | Q(from_township=township))
-    if open_only:
+    if status:
+        try:
+            query = query.filter(status=HandoffStatus(status).value)
+        except ValueError:
+            known = "、".join(f"{s.value}（{label}）" for s, label in HANDOFF_LABELS.items())
+            raise DomainError(f"状态只能是：{known}") from None
+    elif open_only:
         query = query.filter(status__in=list(OPEN))
     if household:
         query = query.filter(household__agreement_no=household.strip())
@@ -106,6 +113,7 @@ def _describe(h: dict, today: dt.date, policy: Policy, kept: list[dict]) -> dict
             "from_township": _township_name(policy, h["from_township"]),
             "to_township": _township_name(policy, h["to_township"]), "household": h["household_no"],
             "person": person, "matter": matter, "sent_on": h["sent_on"].isoformat(), "due": due.isoformat(),
+            "due_estimated": policy.calendar.estimated(h["sent_on"], due),
             "overdue": is_overdue(h["status"], h["accept_due"], h["complete_due"], today), "reason": h["reason"],
             "version": h["version"]}
 
@@ -113,7 +121,7 @@ def _describe(h: dict, today: dt.date, policy: Policy, kept: list[dict]) -> dict
 async def dashboard(work: Work) -> dict:
     """The office's view: per matter, open lines still at the origin vs transferred; per township,
     pending and overdue hand-offs and the median days from sending to completion."""
-    policy, today = work.policy, work.today
+    policy = work.policy
     require(work.actor.role, "ledger.dashboard")
     by_matter = await connection().execute_query_dict(
         "SELECT e.matter_code, "
@@ -125,14 +133,7 @@ async def dashboard(work: Work) -> dict:
     matters = [{"matter": m.name, "routing_label": ROUTING_LABELS[m.routing],
                 "at_origin": int(counts.get(m.code, {}).get("at_origin") or 0),
                 "transferred": int(counts.get(m.code, {}).get("transferred") or 0)} for m in policy.matters]
-    townships = {t.code: {"township": t.name, "incoming": 0, "outgoing": 0, "overdue": 0, "durations": []}
-                 for t in policy.townships}
-    for h in await Handoff.filter(status__in=list(OPEN)).values("to_township", "from_township", "status",
-                                                                  "accept_due", "complete_due"):
-        townships[h["to_township"]]["incoming"] += 1
-        townships[h["from_township"]]["outgoing"] += 1
-        if is_overdue(h["status"], h["accept_due"], h["complete_due"], today):
-            townships[h["to_township"]]["overdue"] += 1
+    townships = {code: {**row, "durations": []} for code, row in (await township_handoffs(work)).items()}
     for h in await Handoff.filter(status=HandoffStatus.COMPLETED).values("to_township", "sent_on", "completed_on"):
         townships[h["to_township"]]["durations"].append((h["completed_on"] - h["sent_on"]).days)
     rows = []
@@ -142,6 +143,21 @@ async def dashboard(work: Work) -> dict:
         if row["incoming"] or row["outgoing"] or durations:
             rows.append(row)
     return {"matters": matters, "townships": rows}
+
+
+async def township_handoffs(work: Work) -> dict[str, dict]:
+    """Per township (by code, in the policy's order): open hand-offs sent to it, sent by it, and
+    of those sent to it the overdue ones (the dashboard's rows; the office's home)."""
+    require(work.actor.role, "ledger.dashboard")
+    townships = {t.code: {"township": t.name, "incoming": 0, "outgoing": 0, "overdue": 0}
+                 for t in work.policy.townships}
+    for h in await Handoff.filter(status__in=list(OPEN)).values("to_township", "from_township", "status",
+                                                                  "accept_due", "complete_due"):
+        townships[h["to_township"]]["incoming"] += 1
+        townships[h["from_township"]]["outgoing"] += 1
+        if is_overdue(h["status"], h["accept_due"], h["complete_due"], work.today):
+            townships[h["to_township"]]["overdue"] += 1
+    return townships
 
 
 REPORT_COLUMNS = {"id": "编号", "kind_label": "类型", "household": "协议编号", "person": "人员", "matter": "事项",
@@ -167,6 +183,8 @@ async def pair_report(work: Work, township: str, other: str | None = None) -> di
         if other_match and counterpart != other_match.name:
             continue
         item["overdue_label"] = "逾期" if item["overdue"] else ""
+        if item["due_estimated"]:
+            item["due"] += "（按周末推算）"
         pair = pairs.setdefault(counterpart, {"counterpart": counterpart, "awaiting_us": [], "awaiting_them": []})
         (pair["awaiting_us"] if item["to_township"] == match.name else pair["awaiting_them"]).append(item)
     return {"township": match.name, "today": today.isoformat(), "pairs": sorted(pairs.values(),

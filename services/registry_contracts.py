@@ -106,3 +106,17 @@ class ImportSummary(Result):
     rows_read: int | None = None
     new_communities: list[str]
     issues: list[Issue]
+
+
+class MovesSummary(Result):
+    """分房入住表的登记结果：与命令行 registry moves --format json 相同。"""
+    outcome: Literal["imported", "partial", "rejected", "unchanged", "preview"]
+    rows_read: int
+    households_allocated: int
+    households_moved_in: int
+    persons_hukou_moved: int
+    rows_unchanged: int = Field(description="表中已登记过（日期相同）的行")
+    households_skipped: int
+    error_rows: int
+    warnings: int
+    issues: list[Issue]

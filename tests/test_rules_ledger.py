@@ -12,7 +12,6 @@ from resettle.rules.ledger import (
     Matter,
     Need,
     Routing,
-    add_working_days,
     age_on,
     applies,
     is_overdue,
@@ -44,23 +43,6 @@ def test_applies(matter, tags, age, head, expected):
 def test_age_on_birthday():
     assert age_on(D(1944, 3, 1), D(2024, 2, 29)) == 79
     assert age_on(D(1944, 3, 1), D(2024, 3, 1)) == 80
-
-
-@pytest.mark.parametrize(("start", "days", "due"), [
-    (D(2024, 3, 1), 3, D(2024, 3, 6)),  # Friday + 3 working days = Wednesday
-    (D(2024, 3, 2), 1, D(2024, 3, 4)),  # Saturday + 1 = Monday
-    (D(2024, 3, 4), 5, D(2024, 3, 11)),
-])
-def test_working_days(start, days, due):
-    assert add_working_days(start, days) == due
-
-
-@given(st.dates(D(2020, 1, 1), D(2030, 1, 1)), st.integers(1, 60))
-def test_working_days_skip_weekends(start, days):
-    due = add_working_days(start, days)
-    assert due.weekday() < 5
-    between = [start + dt.timedelta(n) for n in range(1, (due - start).days + 1)]
-    assert sum(d.weekday() < 5 for d in between) == days
 
 
 @pytest.mark.parametrize(("routing", "at_origin", "moved", "action"), [

@@ -56,9 +56,10 @@ DOWNLOADS = (".pdf", ".xlsx", ".csv")
 THUMB_PAGES = ("/desk/intake", "/desk/meeting", "/ledger/inbox", "/desk", "/desk/problems/")
 THUMB = 44  # px, the smallest touch target
 # Pages photographed for a person to look at: each role's daily ones.
-SHOTS = {"admin": ("/", "/audit"), "office": ("/registry/stats", "/ledger/dashboard"),
-         "township": ("/ledger/inbox", "/funding/projects/1"), "desk": ("/desk", "/desk/intake", "/desk/meeting"),
-         "department": ("/funding",), "finance": ("/funding/projects/3",)}
+SHOTS = {"admin": ("/", "/audit"), "office": ("/", "/registry/stats", "/ledger/dashboard"),
+         "township": ("/", "/ledger/inbox", "/funding/projects/1"),
+         "desk": ("/", "/desk", "/desk/intake", "/desk/meeting"),
+         "department": ("/", "/funding"), "finance": ("/", "/funding/projects/3")}
 
 # The widest element that sticks out of the viewport, outside any box that scrolls or clips on
 # its own (those are reported by SCROLLERS): what makes the page scroll sideways.

@@ -12,8 +12,8 @@ from aiohttp import web
 from resettle.history import AREAS, OBJECTS, action_label, history_rows
 from resettle.rules import scope as rule
 from resettle.rules.permissions import ROLES, allowed
-from services import accounts, health, registry
-from services.audit import audit_log, names_for
+from services import accounts, health, home_views
+from services.audit import SHANGHAI, audit_log, names_for
 from web import keys, limits
 from web.fields import day, field, page_of
 from web.security import ACTOR, csrf_token, database_down, is_api, log_in, log_out, work
@@ -34,6 +34,8 @@ async def template_context(request: web.Request) -> dict:
 
 def setup_routes(app: web.Application) -> None:
     app.add_routes(routes)
+    # a stored UTC moment as people read it
+    aiohttp_jinja2.get_env(app).filters["local_time"] = lambda at: at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 @routes.get("/healthz")
@@ -84,11 +86,14 @@ async def logout(request: web.Request) -> web.Response:
 
 
 @routes.get("/")
-@aiohttp_jinja2.template("home.html")
-async def home(request: web.Request) -> dict:
-    w = work(request)
-    rows = await registry.township_stats(w)
-    return {"total": rows[-1], "townships": rows[:-1] if rule.township_reached(w.actor) is not None else []}
+async def home(request: web.Request) -> web.Response:
+    """Each role's work first (services/home_views.py), one template per kind of home."""
+    h = await home_views.home(work(request))
+    return aiohttp_jinja2.render_template(f"home_{HOMES[h.role]}.html", request, {"h": h})
+
+
+HOMES = {"township": "township", "desk": "desk", "department": "review", "finance": "review",
+         "office": "district", "admin": "district"}
 
 
 @routes.get("/audit")

@@ -57,11 +57,9 @@ async def _option(part) -> str:
     return value.decode("utf-8", "replace")
 
 
-@routes.post("/api/v1/imports")
-@limits.body_limit(limits.SHEET_LIMIT, upload=True)
-async def imports(request: web.Request) -> web.Response:
-    """A multipart sheet (field `sheet`) and `skip_invalid`; the CLI's JSON summary plus every
-    problem row."""
+async def _sheet_request(request: web.Request, use) -> web.Response:
+    """A multipart sheet (field `sheet`) with `skip_invalid` and `dry_run`, given to `use(work,
+    path, options)` and discarded after, whatever happens; every refusal of the upload in Chinese."""
     w = work(request)
     who = w.actor
     if not request.content_type.startswith("multipart/"):
@@ -85,11 +83,29 @@ async def imports(request: web.Request) -> web.Response:
             return api_error(400, "bad_multipart", "上传内容不是有效的 multipart/form-data")
         if upload is None:
             return api_error(422, "missing_file", "缺少文件字段 sheet（.xlsx 或 .csv）")
-        report = await import_sheets(w, [uploads.find(folder, who, upload)],
-                                     skip_invalid=options.get("skip_invalid", False),
-                                     dry_run=options.get("dry_run", False))
+        report = await use(w, uploads.find(folder, who, upload), options)
     finally:
         if upload:
             uploads.discard(folder, upload)
     status = {"rejected": 422, "partial": 200, "preview": 200}.get(report.outcome, 200)
     return respond(request, {**report.summary(), "issues": [vars(i) for i in report.issues]}, status=status)
+
+
+@routes.post("/api/v1/imports")
+@limits.body_limit(limits.SHEET_LIMIT, upload=True)
+async def imports(request: web.Request) -> web.Response:
+    """A signing sheet; the CLI's JSON summary plus every problem row."""
+    return await _sheet_request(request, lambda w, path, options: import_sheets(
+        w, [path], skip_invalid=options.get("skip_invalid", False),
+        dry_run=options.get("dry_run", False)))
+
+
+@routes.post("/api/v1/moves")
+@limits.body_limit(limits.SHEET_LIMIT, upload=True)
+async def moves(request: web.Request) -> web.Response:
+    """A 分房/入住 sheet; the CLI's JSON summary plus every problem row."""
+    from services.registry_moves import import_moves
+
+    return await _sheet_request(request, lambda w, path, options: import_moves(
+        w, [path], skip_invalid=options.get("skip_invalid", False),
+        dry_run=options.get("dry_run", False)))

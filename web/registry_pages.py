@@ -184,3 +184,112 @@ async def import_errors(request: web.Request) -> web.FileResponse:
     # named for the uploaded sheet (it may be gone already: the report outlives it), typed as xlsx
     name = downloads.disposition(f"{sheet.stem}-问题报告.xlsx")
     return web.FileResponse(report, headers={"Content-Type": downloads.TYPES["xlsx"], "Content-Disposition": name})
+
+
+# ---------------------------------------------------------------- the 分房/入住 sheet (registry moves)
+# The signing import's flow (upload → a preview job → confirm → the result), on its own routes:
+# the same uploads, jobs and issue report; the steps themselves are services.registry_moves'.
+
+
+@routes.get("/registry/moves")
+@aiohttp_jinja2.template("moves.html")
+async def moves_form(request: web.Request) -> dict:
+    require(actor(request).role, "registry.record")
+    return {}
+
+
+@routes.get("/registry/moves/template.xlsx")
+async def moves_template(request: web.Request) -> web.Response:
+    require(actor(request).role, "registry.record")
+    import io
+
+    from services.registry_moves import write_template
+
+    body = io.BytesIO()
+    write_template(body)
+    return web.Response(body=body.getvalue(), content_type=XLSX, headers={
+        "Content-Disposition": "attachment; filename*=UTF-8''%E5%88%86%E6%88%BF%E5%85%A5%E4%BD%8F%E8%A1%A8.xlsx"})
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@routes.post("/registry/moves")
+@limits.body_limit(limits.SHEET_LIMIT, upload=True)
+async def moves_upload(request: web.Request) -> web.Response:
+    from services.registry_moves import import_moves
+
+    w = work(request)
+    who = w.actor
+    require(who.role, "registry.record")
+    folder = request.app[keys.UPLOADS]
+    upload = await uploads.save(folder, who, (await request.post()).get("sheet"))
+    sheet = uploads.find(folder, who, upload)
+
+    async def preview(job: jobs.Job):
+        try:
+            report = await import_moves(w, [sheet], skip_invalid=True, dry_run=True, progress=job.progress)
+            if report.issues:
+                write_issue_report(report, uploads.report_path(sheet))
+                uploads.private(uploads.report_path(sheet))
+        except BaseException:
+            uploads.discard(folder, upload)
+            raise
+        return report
+    await jobs.start(request.app, upload, jobs.Job("preview", who.login), preview)
+    raise web.HTTPSeeOther(f"/registry/moves/{upload}")
+
+
+@routes.get("/registry/moves/{upload}")
+async def moves_status(request: web.Request) -> web.Response:
+    who, upload = actor(request), request.match_info["upload"]
+    require(who.role, "registry.record")
+    job = await jobs.settle(request.app, upload, who.login)
+    if job is None:
+        raise NotFound("找不到该上传的检查结果，请重新上传")
+    if not job.finished:
+        return aiohttp_jinja2.render_template("progress.html", request, {"job": job})
+    if job.error:
+        back = {"href": "/registry/moves", "label": "改好后重新上传"}
+        return aiohttp_jinja2.render_template("error.html", request, {"message": job.error, "status": 400,
+                                                                      "back": back}, status=400)
+    template = "moves_preview.html" if job.kind == "preview" else "moves_done.html"
+    return aiohttp_jinja2.render_template(template, request, {"upload": upload, "r": job.result})
+
+
+@routes.post("/registry/moves/{upload}/confirm")
+async def moves_confirm(request: web.Request) -> web.Response:
+    from services.registry_moves import import_moves
+
+    w, upload = work(request), request.match_info["upload"]
+    who = w.actor
+    require(who.role, "registry.record")
+    folder = request.app[keys.UPLOADS]
+    sheet = uploads.find(folder, who, upload)
+    if not sheet.exists():
+        raise NotFound("该表已经登记或已过期删除，请重新上传")
+    uploads.touch(folder, upload)
+    skip_invalid = (await request.post()).get("skip_invalid") == "1"
+
+    async def run_moves(job: jobs.Job):
+        try:
+            report = await import_moves(w, [sheet], skip_invalid=skip_invalid, progress=job.progress)
+        except BaseException:
+            uploads.imported(sheet)
+            raise
+        if report.outcome != "rejected":
+            uploads.imported(sheet)
+        return report
+    await jobs.start(request.app, upload, jobs.Job("import", who.login), run_moves)
+    raise web.HTTPSeeOther(f"/registry/moves/{upload}")
+
+
+@routes.get("/registry/moves/{upload}/errors.xlsx")
+async def moves_errors(request: web.Request) -> web.FileResponse:
+    who = actor(request)
+    require(who.role, "registry.record")
+    report = uploads.report_path(uploads.find(request.app[keys.UPLOADS], who, request.match_info["upload"]))
+    if not report.exists():
+        raise web.HTTPNotFound()
+    return web.FileResponse(report, headers={
+        "Content-Disposition": "attachment; filename*=UTF-8''%E9%97%AE%E9%A2%98%E6%8A%A5%E5%91%8A.xlsx"})

@@ -51,16 +51,6 @@ def age_on(born: dt.date, on: dt.date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def add_working_days(start: dt.date, days: int) -> dt.date:
-    """The date `days` working days after `start` (Saturdays and Sundays skipped)."""
-    day, left = start, days
-    while left > 0:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
-    return day
-
-
 class HandoffKind(enum.StrEnum):
     TRANSFER = "transfer"
     NOTICE = "notice"
