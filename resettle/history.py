@@ -58,17 +58,19 @@ class Account:
     carriage: str = ""
     department: str = ""
 
-    def acting_for(self, policy: Policy) -> str:
+    def acting_for(self, policy: Policy | None) -> str:
         if self.role == "desk":
             return f"{self.community}{self.carriage}" if self.carriage else self.community
         if self.role == "township":
-            return _township(policy, self.township_code) if self.township_code else ROLES["township"]
+            if policy is None or not self.township_code:
+                return ROLES["township"]
+            return _township(policy, self.township_code)
         if self.role == "department":
             return self.department or ROLES["department"]
         return self.department or ROLES.get(self.role, "")
 
 
-def actor_name(actor: str, accounts: Mapping[str, Account], policy: Policy) -> str:
+def actor_name(actor: str, accounts: Mapping[str, Account], policy: Policy | None) -> str:
     """An actor of the log in words: 张三（居委会）, 李四（新河镇，接口）, root（命令行）."""
     channel, _, rest = actor.partition(":")
     if channel in USER_CHANNELS and rest in accounts:

@@ -34,8 +34,9 @@ def _logins(actors: Iterable[str]) -> set[str]:
     return {rest for channel, _, rest in (a.partition(":") for a in actors) if channel in USER_CHANNELS}
 
 
-async def who_acted(policy: Policy, actors: Iterable[str]) -> dict[str, str]:
-    """Each actor of the log as a page names it (resettle.history.actor_name)."""
+async def who_acted(actors: Iterable[str], policy: Policy | None = None) -> dict[str, str]:
+    """Each actor of the log as a page names it (resettle.history.actor_name); without the policy
+    a liaison acts for 乡镇信息员 rather than their township's name."""
     actors = set(actors)
     found = await accounts(_logins(actors))
     return {a: actor_name(a, found, policy) for a in actors}

@@ -445,7 +445,7 @@ async def show(work: Work, project_id: int) -> dict:
     verdict = p.qualification if p.qualification and ProjectStatus(p.status) not in EDITABLE else \
         _verdict_json(await _qualification(p, len(proof["problems"]), policy))
     history = await AuditEvent.filter(object_type="project", object_id=str(p.id)).order_by("id")
-    names = await audit.who_acted(policy, (e.actor for e in history))
+    names = await audit.who_acted((e.actor for e in history), policy)
     preview_split = None
     if p.status == ProjectStatus.VERIFIED:
         ratio = policy.funding.ratio(ProjectKind(p.kind), p.township_code)

@@ -391,7 +391,7 @@ async def test_who_acted_is_named(db):
     from services.audit import who_acted
     await accounts.add_user(work(ADMIN), "wang", "王丽华", "office", PASSWORD)
     actors = ["web:wang", "api:wang", "demo:wang", "cli:root", "demo:新河镇", "web:gone", "odd"]
-    assert await who_acted(work(ADMIN).policy, actors) == {
+    assert await who_acted(actors, work(ADMIN).policy) == {
         "web:wang": "王丽华（区集中居住办）", "api:wang": "王丽华（区集中居住办，接口）",
         "demo:wang": "王丽华（区集中居住办）",
         "cli:root": "root（命令行）", "demo:新河镇": "新河镇（演示数据）", "web:gone": "gone（网页）", "odd": "odd"}

@@ -83,6 +83,10 @@ def test_who_acted_in_words(actor, said):
     assert actor_name(actor, NAMES.accounts, POLICY) == said
 
 
+def test_without_the_policy_a_liaison_acts_for_their_role():
+    assert actor_name("web:li", NAMES.accounts, None) == "李明（乡镇信息员）"
+
+
 @pytest.mark.parametrize(("action", "said"), [
     ("registry.handed_over", "登记交房"), ("funding.approved", "审定"), ("desk.status", "推进"),
     ("ledger.reject", "退回对接"), ("users.add", "新增账号"), ("registry.new_thing", "登记（new_thing）"),
