@@ -12,6 +12,7 @@ import click
 from cli.common import COMMUNITY, DATE, db_option, fail, run, work
 from cli.output import FORMATS, render, written
 from resettle.errors import DomainError
+from resettle.history import action_label
 from resettle.rules.funding import ProjectKind, ProjectStatus, yuan
 from services import funding, funding_papers
 
@@ -69,8 +70,7 @@ def _show_text(p: dict) -> str:
               if proof["problems"] else "申报依据：未引用三合署问题",
               *(f"  问题{problem['id']} {problem['title']}" for problem in proof["problems"]),
               "经过：",
-              render([{**h, "actor": h["actor_name"],
-                       "action": funding_papers.EVENT_LABELS.get(h["action"], h["action"])} for h in p["history"]],
+              render([{**h, "actor": h["actor_name"], "action": action_label(h["action"])} for h in p["history"]],
                      {"at": "时间", "actor": "操作人", "action": "事项"}, "table")]
     return "\n".join(lines)
 

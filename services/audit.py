@@ -7,36 +7,67 @@ import json
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
+from tortoise.expressions import Q
+
 from resettle.db import connection, placeholders
-from resettle.models import AuditEvent, User
+from resettle.history import CHANNELS, USER_CHANNELS, Account, Names, actor_name
+from resettle.models import AuditEvent, Community, Person, Problem, User, Village
+from resettle.policy import Policy
 from resettle.rules.permissions import require
 from services.work import Work
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # timestamps are stored in UTC and shown in Shanghai time
 
 
-# where an actor of the log came from besides a user's login ("web:login", "api:login"); the demo
-# acts as its users ("demo:login") and as made-up townships and departments ("demo:新河镇")
-_CHANNELS = {"cli": "命令行", "demo": "演示数据"}
-_USERS = ("web", "api", "demo")
+async def accounts(logins: Iterable[str]) -> dict[str, Account]:
+    """The users behind logins of the log, with the community, carriage, department or township
+    they act for (resettle/history.py says them)."""
+    logins = set(logins)
+    rows = await User.filter(login__in=logins).values(
+        "login", "name", "role", "township_code", "carriage", "department",
+        community="community__name") if logins else []
+    return {r["login"]: Account(r["name"], r["role"], r["township_code"] or "", r["community"] or "",
+                                r["carriage"], r["department"]) for r in rows}
 
 
-async def who_acted(actors: Iterable[str]) -> dict[str, str]:
-    """Each actor of the log as a page names it: a user's name for a web, API or demo login, else
-    the name with where it came from (张三（命令行）), else as logged."""
+def _logins(actors: Iterable[str]) -> set[str]:
+    return {rest for channel, _, rest in (a.partition(":") for a in actors) if channel in USER_CHANNELS}
+
+
+async def who_acted(actors: Iterable[str], policy: Policy | None = None) -> dict[str, str]:
+    """Each actor of the log as a page names it (resettle.history.actor_name); without the policy
+    a liaison acts for 乡镇信息员 rather than their township's name."""
     actors = set(actors)
-    logins = {a.partition(":")[2] for a in actors if a.partition(":")[0] in _USERS}
-    names = dict(await User.filter(login__in=logins).values_list("login", "name")) if logins else {}
-    named = {}
-    for a in actors:
-        channel, _, rest = a.partition(":")
-        if channel in _USERS and rest in names:
-            named[a] = names[rest]
-        elif channel in _CHANNELS and rest:
-            named[a] = f"{rest}（{_CHANNELS[channel]}）"
-        else:
-            named[a] = a
-    return named
+    found = await accounts(_logins(actors))
+    return {a: actor_name(a, found, policy) for a in actors}
+
+
+def _ids(events: list[dict], object_type: str, key: str) -> set[int]:
+    """The ids of `object_type` an event is about or a change points at."""
+    ids = set()
+    for e in events:
+        if e["object_type"] == object_type and str(e["object_id"]).isdigit():
+            ids.add(int(e["object_id"]))
+        for value in (e["changes"] or {}).get(key, []) if isinstance(e["changes"], dict) else []:
+            if isinstance(value, int) and not isinstance(value, bool):
+                ids.add(value)
+    return ids
+
+
+async def names_for(events: list[dict]) -> Names:
+    """What resettle.history needs from the database to say `events` in words: who acted (and for
+    whom), and the names of the communities, villages, persons and problems they mention."""
+    events = list(events)
+    users = _logins(e["actor"] for e in events) | {
+        str(e["object_id"]) for e in events if e["object_type"] == "user"}
+
+    async def named(model, ids: set[int], column: str) -> dict[int, str]:
+        return dict(await model.filter(id__in=ids).values_list("id", column)) if ids else {}
+    return Names(accounts=await accounts(users),
+                 communities=await named(Community, _ids(events, "community", "community_id"), "name"),
+                 villages=await named(Village, _ids(events, "village", "village_id"), "name"),
+                 persons=await named(Person, _ids(events, "person", "person_id"), "name"),
+                 problems=await named(Problem, _ids(events, "problem", "problem_id"), "title"))
 
 
 def _jsonable(value: object) -> object:
@@ -74,6 +105,23 @@ async def record_many(work: Work, action: str,
 
 
 PAGE_SIZE = 50
+HISTORY_LIMIT = 200  # a record's history on its page: the latest events, oldest first
+
+
+def _item(r: AuditEvent) -> dict:
+    return {"at": r.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"), "actor": r.actor,
+            "action": r.action, "object_type": r.object_type, "object_id": r.object_id, "changes": r.changes}
+
+
+async def household_history(work: Work, household: dict) -> list[dict]:
+    """The logged events of a household (as services.registry.show_household gave it, in the actor's
+    scope) and of its members, oldest first."""
+    require(work.actor.role, "registry.view")
+    persons = [str(m["person_id"]) for m in household["members"]]
+    rows = await AuditEvent.filter(
+        Q(object_type="household", object_id=household["agreement_no"]) |
+        Q(object_type="person", object_id__in=persons)).order_by("-id").limit(HISTORY_LIMIT)
+    return [_item(r) for r in reversed(rows)]
 
 
 async def audit_log(work: Work, *, who: str = "", object_type: str = "", object_id: str = "",
@@ -82,8 +130,10 @@ async def audit_log(work: Work, *, who: str = "", object_type: str = "", object_
     """The audit log, newest first, filtered and paginated (admin and office only)."""
     require(work.actor.role, "audit.view")
     query = AuditEvent.all()
-    if who:
-        query = query.filter(actor=who.strip())
+    who = who.strip()
+    if who:  # a login names its user on every channel; "web:login" just the one
+        query = query.filter(actor=who) if ":" in who else query.filter(
+            actor__in=[f"{channel}:{who}" for channel in CHANNELS])
     if object_type:
         query = query.filter(object_type=object_type.strip())
     if object_id:
@@ -97,7 +147,5 @@ async def audit_log(work: Work, *, who: str = "", object_type: str = "", object_
     total = await query.count()
     page = max(1, page)
     rows = await query.order_by("-id").offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-    return {"total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)), "items": [
-        {"at": r.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"), "actor": r.actor,
-         "action": r.action, "object_type": r.object_type, "object_id": r.object_id,
-         "changes": r.changes} for r in rows]}
+    return {"total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
+            "items": [_item(r) for r in rows]}

@@ -49,7 +49,7 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
         if tick:
             tick(done)
 
-    generated = write_sheet(sheet, households, seed=seed, progress=step)
+    generated = write_sheet(sheet, households, seed=seed, progress=step, today=work.today)
     report = await import_sheets(work, [sheet], progress=progress)
     if not report.written:
         raise DomainError(f"演示表导入失败：{report.issues[0].message if report.issues else report.outcome}")
@@ -69,15 +69,17 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
             continue
         if roll > 0.75:
             continue
-        allocated_on = handed_on + dt.timedelta(days=rng.randrange(15, 60))
+        today = work.today
+        allocated_on = min(handed_on + dt.timedelta(days=rng.randrange(15, 60)), today)
         unit = _free_unit(taken, community_id, rng.randrange(1, 40), rng.randrange(1, 7), rng.randrange(1, 5))
         await registry.record_step(work, agreement, Status.ALLOCATED, allocated_on, unit=unit)
         counts["allocated"] += 1
         if roll < 0.5:
-            # most moved in long ago; a few this week, so that some hand-offs are not yet overdue
-            moved_on = allocated_on + dt.timedelta(days=rng.randrange(30, 120))
-            if roll > 0.45:
-                moved_on = max(moved_on, work.today - dt.timedelta(days=rng.randrange(0, 3)))
+            # most moved in months ago; one in five in the last three weeks, so that the inbox holds
+            # hand-offs still in time beside a few overdue ones
+            moved_on = min(allocated_on + dt.timedelta(days=rng.randrange(30, 120)), today)
+            if roll > 0.4:
+                moved_on = max(allocated_on, today - dt.timedelta(days=rng.randrange(0, RECENT_DAYS)))
             await registry.record_step(work, agreement, Status.MOVED_IN, moved_on)
             counts["moved_in"] += 1
     # letters and digits only: it is read off a terminal and typed into a login form
@@ -140,14 +142,30 @@ async def _demo_users(work: Work, password: str, communities: list[Community]) -
     return users
 
 
+# by a hand-off's age in days: the share destination townships accepted, and of those completed
+HANDOFF_PACE = ((40, 0.97, 0.95), (14, 0.9, 0.5), (3, 0.7, 0.0))
+RECENT_DAYS = 21  # recent move-ins fall in the last three weeks
+
+
 async def _work_some_handoffs(work: Work, rng: random.Random) -> dict:
-    """Destination townships have accepted and completed part of the hand-offs; the rest wait,
-    many of them overdue, as in a real inbox."""
+    """Destination townships have accepted and completed most old hand-offs and some recent ones;
+    the rest wait, a few of them overdue, as in an inbox people keep up with."""
     ids = await Handoff.filter(status="sent").order_by("id").values_list("id", "sent_on")
-    accept = [i for i, sent_on in ids if sent_on < work.today - dt.timedelta(days=14) and rng.random() < 0.6]
-    complete = [i for i in accept if rng.random() < 0.6]
-    await ledger.act(work, accept, "accept")
-    await ledger.act(work, complete, "complete")
+    today = work.today
+    accept: dict[dt.date, list[int]] = {}  # each on its day: a few days after sending, a few weeks to complete
+    complete: dict[dt.date, list[int]] = {}
+    for i, sent_on in ids:
+        pace = next(((a, c) for days, a, c in HANDOFF_PACE if (today - sent_on).days >= days), None)
+        if pace and rng.random() < pace[0]:
+            accepted_on = min(sent_on + dt.timedelta(days=rng.randrange(1, 6)), today)
+            accept.setdefault(accepted_on, []).append(i)
+            if rng.random() < pace[1]:
+                complete.setdefault(min(accepted_on + dt.timedelta(days=rng.randrange(2, 20)), today), []).append(i)
+    for day, batch in sorted(accept.items()):
+        await ledger.act(work.on(day), batch, "accept")
+    for day, batch in sorted(complete.items()):
+        await ledger.act(work.on(day), batch, "complete")
+    complete = [i for batch in complete.values() for i in batch]
     return {"handoffs": len(ids), "handoffs_completed": len(complete)}
 
 

@@ -84,9 +84,10 @@ async def funding_work(work: Work, communities: list[Community]) -> dict:
     ]
     problem = await _busiest_problem(c.id)
     if problem:
+        held_on = max(dt.date(year, 1, 1), work.today - dt.timedelta(days=30))  # this year, before today
         made.append(await to(await funding.draft_from_problem(
             act["township"], problem, requested=120_000 * 100, year=year, department="区民政局",
-            deliberation={"body": f"{c.name}居民代表会议", "held_on": dt.date(year, 1, 15).isoformat(),
+            deliberation={"body": f"{c.name}居民代表会议", "held_on": held_on.isoformat(),
                           "attendance": 25, "votes_for": 19, "votes_against": 3}), "verified"))
     states: dict[str, int] = {}
     for project in made:

@@ -15,7 +15,7 @@ from reportlab.platypus import KeepTogether
 from resettle import pdf
 from resettle.charts import bar_chart
 from resettle.errors import DomainError
-from resettle.rules.desk import PROBLEM_LABELS, ProblemStatus, week_label
+from resettle.rules.desk import week_label
 from resettle.rules.numbers import percent
 from resettle.rules.permissions import CARRIAGES
 from resettle.sheets import write_sheets, write_table
@@ -113,41 +113,6 @@ def write_lists(data: dict, path: str | Path, which: list[str] | None = None) ->
         story += [pdf.heading(section_title(name, len(rows))),
                   *pdf.table(LIST_COLUMNS[name], rows, LIST_WIDTHS[name])]
     return pdf.build(path, title, subtitle, story)
-
-
-# ---------------------------------------------------------------- a problem's history
-
-PROBLEM_EVENTS = {"desk.problem": "立项", "desk.edit": "修改", "desk.status": "推进", "desk.wait": "回访",
-                  "desk.happy": "进入幸福清单", "desk.reopen": "居民不满意，重新办理"}
-PROBLEM_CHANGES = {"title": "问题标题", "category": "类别", "description": "问题说明", "opened_on": "立项日期",
-                   "status": "状态", "scheduled_on": "安排实事日期", "done_on": "实事完成日期",
-                   "happy_on": "进入幸福清单日期", "round": "回访轮次"}
-
-
-def _problem_value(key: str, value: object) -> str:
-    if value is None or value == "":
-        return ""
-    if key == "status":
-        return PROBLEM_LABELS[ProblemStatus(value)]
-    if key == "round":
-        return f"第{value}轮"
-    return str(value)
-
-
-def problem_history_rows(items: list[dict], names: dict[str, str]) -> list[dict]:
-    """A problem's audit events (services/audit.py) as its page reads them: who by name, what in
-    words, each change as 字段：前 → 后 (just the value when there was none before)."""
-    rows = []
-    for event in items:
-        changes = []
-        for key, pair in event["changes"].items():
-            before, after = (_problem_value(key, v) for v in pair)
-            if before or after:
-                changes.append((PROBLEM_CHANGES.get(key, key),
-                                f"{before} → {after or '（清空）'}" if before else after))
-        rows.append({"at": event["at"], "actor": names.get(event["actor"], event["actor"]),
-                     "action": PROBLEM_EVENTS.get(event["action"], event["action"]), "changes": changes})
-    return rows
 
 
 # ---------------------------------------------------------------- the weekly meeting's minutes

@@ -32,6 +32,7 @@ from resettle.rules.desk import (
     week_start,
 )
 from resettle.rules.permissions import require
+from services import scope
 from services.desk import (
     _action_dict,
     _category,
@@ -51,6 +52,24 @@ DEMAND_FIELDS = ("id", "status", "category", "channel", "problem_id", "received_
 PROBLEM_FIELDS = ("id", "status", "category", "title", "opened_on", "happy_on", "round", "version")
 ACTION_FIELDS = ("id", "problem_id", "owner", "text", "decided_on", "due", "status", "completed_on", "result",
                  "version")
+
+
+# ---------------------------------------------------------------- which community has work
+
+
+async def open_work(work: Work) -> dict[str, int]:
+    """Per community (乡镇/名称) in the actor's scope with any: its open desk work (demands waiting,
+    problems not yet on the 幸福清单), for a picker to open on a community with work."""
+    require(work.actor.role, "desk.view")
+    within = scope.communities(work.actor, "community")
+    counts: Counter = Counter()
+    for query in (Demand.filter(within, status=DemandStatus.RECEIVED.value),
+                  Problem.filter(within).exclude(status=ProblemStatus.HAPPY.value)):
+        for community_id, n in await query.annotate(n=Count("id")).group_by("community_id") \
+                .values_list("community_id", "n"):
+            counts[community_id] += n
+    names = await Community.filter(id__in=list(counts)).values_list("id", "township_code", "name") if counts else []
+    return {f"{work.policy.township(code).name}/{name}": counts[i] for i, code, name in names}
 
 
 # ---------------------------------------------------------------- the week's record, residents, look-alikes

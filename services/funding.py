@@ -446,7 +446,7 @@ async def show(work: Work, project_id: int) -> dict:
     verdict = p.qualification if p.qualification and ProjectStatus(p.status) not in EDITABLE else \
         _verdict_json(await _qualification(p, len(proof["problems"]), policy))
     history = await AuditEvent.filter(object_type="project", object_id=str(p.id)).order_by("id")
-    names = await audit.who_acted(e.actor for e in history)
+    names = await audit.who_acted((e.actor for e in history), policy)
     preview_split = None
     if p.status == ProjectStatus.VERIFIED:
         ratio = policy.funding.ratio(ProjectKind(p.kind), p.township_code)
@@ -462,8 +462,8 @@ async def show(work: Work, project_id: int) -> dict:
             "evidence": proof, "split_preview": preview_split,
             "qualification": verdict,
             "history": [{"at": e.at.astimezone(audit.SHANGHAI).strftime("%Y-%m-%d %H:%M"), "actor": e.actor,
-                         "actor_name": names[e.actor], "action": e.action,
-                         "changes": e.changes} for e in history]}
+                         "actor_name": names[e.actor], "action": e.action, "object_type": e.object_type,
+                         "object_id": e.object_id, "changes": e.changes} for e in history]}
 
 
 async def envelope(work: Work, year: int) -> dict:

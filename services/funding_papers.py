@@ -11,19 +11,16 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from resettle import pdf
+from resettle import history, pdf
 from resettle.errors import DomainError
+from resettle.history import Names
 from resettle.policy import Policy
-from resettle.rules.funding import KIND_LABELS, STATUS_LABELS, ProjectKind, ProjectStatus, yuan
+from resettle.rules.funding import ProjectKind, ProjectStatus, yuan
 from resettle.rules.numbers import percent
 from resettle.sheets import write_sheets
 
 NONE = "—"
 YUAN_FORMAT = "#,##0.00"
-# the audit log's actions on a project, as a reviewer reads them
-EVENT_LABELS = {"funding.draft": "起草", "funding.update": "修改", "funding.evidence": "关联三合署问题",
-                "funding.submitted": "提交", "funding.verified": "核定", "funding.approved": "审定",
-                "funding.returned": "退回", "funding.rejected": "不予通过", "funding.completed": "验收"}
 # the marks of a check: √ and × are in GB2312 and so in every CJK font the PDF may use (✓ is not)
 MET, UNMET = "√", "×"
 SIGNED_ON = "（盖章）" + "\u00a0" * 16 + "年" + "\u00a0" * 6 + "月" + "\u00a0" * 6 + "日"  # room to write the date
@@ -94,66 +91,10 @@ def _deliberation(d: dict | None) -> str:
             f"反对{d['votes_against']}票")
 
 
-# a project's audited fields as its history reads them (the qualification is shown on its own)
-CHANGE_LABELS = {"township_code": "乡镇", "community_id": "安置社区", "kind": "项目类别", "item_code": "目录项目",
-                 "department": "核定部门", "title": "项目名称", "year": "项目年度", "requested": "申请金额",
-                 "description": "项目说明", "area_m2": "建筑面积", "deliberation": "议事记录", "status": "状态",
-                 "submitted_on": "提交日期", "verified": "核定金额", "verified_on": "核定日期",
-                 "verified_by": "核定部门", "approved": "审定金额", "approved_on": "审定日期",
-                 "approved_by": "审定单位", "ratio_bp": "区级承担比例", "district_share": "区级承担",
-                 "township_share": "乡镇承担", "reason": "原因", "spent": "实际支出", "completed_on": "验收日期",
-                 "problems": "引用的三合署问题"}
-FEN = {"requested", "verified", "approved", "district_share", "township_share", "spent"}
-
-
-def change_value(key: str, value: object, *, policy: Policy, communities: dict[int, str]) -> str:
-    """One audited value of a project in words: 元 for fen, labels for codes, names for ids;
-    "" for nothing."""
-    if value is None or value == "" or value == []:
-        return ""
-    if key in FEN:
-        return yuan(value)
-    if key == "ratio_bp":
-        return percent(value / 10_000, places=2)
-    if key == "status":
-        return STATUS_LABELS[ProjectStatus(value)]
-    if key == "kind":
-        return KIND_LABELS[ProjectKind(value)]
-    if key == "township_code":
-        return policy.township(value).name
-    if key == "community_id":
-        return communities.get(value, f"编号{value}的安置社区")
-    if key == "item_code":
-        item = policy.funding.item(value)
-        return f"{value} {item.name}" if item else str(value)
-    if key == "deliberation":
-        return _deliberation(value)
-    if key == "problems":
-        return "、".join(f"问题{n}" for n in value)
-    if key == "area_m2":
-        return f"{value} 平方米"
-    if key == "year":
-        return f"{value}年"
-    return str(value)
-
-
 def history_rows(project: dict, *, policy: Policy) -> list[dict]:
-    """A project's history as read on its page: who (their name when a user), what, and each
-    change as 字段：前 → 后 in words (just the value when there was none before)."""
-    communities = {project["community_id"]: project["community"]}
-    rows = []
-    for event in project["history"]:
-        changes = []
-        for key, pair in event["changes"].items():
-            if key not in CHANGE_LABELS:
-                continue
-            before, after = (change_value(key, v, policy=policy, communities=communities) for v in pair)
-            if not before and not after:  # nothing to something empty, as a draft's unused fields
-                continue
-            changes.append((CHANGE_LABELS[key], f"{before} → {after or '（清空）'}" if before else after))
-        rows.append({"at": event["at"], "actor": event["actor_name"],
-                     "action": EVENT_LABELS.get(event["action"], event["action"]), "changes": changes})
-    return rows
+    """A project's history as read on its page, said as every history is (resettle.history)."""
+    names = Names(communities={project["community_id"]: project["community"]})
+    return history.history_rows(project["history"], policy=policy, names=names)
 
 
 def _by(who: str, on: dt.date | None) -> str:

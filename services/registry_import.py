@@ -28,7 +28,7 @@ from resettle.rules.household import STATUS_LABELS, Dates, Status, order_problem
 from resettle.rules.permissions import require
 from resettle.rules.scope import household_columns, own_township, sees_household
 from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_sheets, unit_note
-from resettle.sheets import HEADER_OF, read_sheet_apart, write_table
+from resettle.sheets import HEADER_OF, read_sheet_apart, write_sheets, write_table
 from services import audit, ledger
 from services import tags as tag_grants
 from services.bulk import (
@@ -94,6 +94,7 @@ class ImportReport:
         return data
 
 
+ISSUE_SHEET = "问题报告"
 ISSUE_COLUMNS = {"file": "文件", "row": "行号", "agreement_no": "协议编号", "column": "列",
                  "value": "值", "level": "级别", "message": "问题"}
 
@@ -104,7 +105,10 @@ def write_issue_report(report: ImportReport, path: str | Path) -> Path:
     columns = dict(ISSUE_COLUMNS)
     if len(report.files) == 1:
         columns.pop("file")
-    return write_table([vars(issue) for issue in report.issues], columns, path)
+    rows = [vars(issue) for issue in report.issues]
+    if Path(path).suffix.lower() == ".xlsx":  # a worksheet named for what it holds, not Sheet1
+        return write_sheets([(ISSUE_SHEET, rows, columns)], path)
+    return write_table(rows, columns, path)
 
 
 def _update_sql(conn: BaseDBAsyncClient, table: str, columns: Sequence[str]) -> str:

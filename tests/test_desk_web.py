@@ -390,6 +390,8 @@ async def test_a_problems_history_reads_in_words(site):
 async def test_who_acted_is_named(db):
     from services.audit import who_acted
     await accounts.add_user(work(ADMIN), "wang", "王丽华", "office", PASSWORD)
-    assert await who_acted(["web:wang", "api:wang", "demo:wang", "cli:root", "demo:新河镇", "web:gone", "odd"]) == {
-        "web:wang": "王丽华", "api:wang": "王丽华", "demo:wang": "王丽华", "cli:root": "root（命令行）",
-        "demo:新河镇": "新河镇（演示数据）", "web:gone": "web:gone", "odd": "odd"}
+    actors = ["web:wang", "api:wang", "demo:wang", "cli:root", "demo:新河镇", "web:gone", "odd"]
+    assert await who_acted(actors, work(ADMIN).policy) == {
+        "web:wang": "王丽华（区集中居住办）", "api:wang": "王丽华（区集中居住办，接口）",
+        "demo:wang": "王丽华（区集中居住办）",
+        "cli:root": "root（命令行）", "demo:新河镇": "新河镇（演示数据）", "web:gone": "gone（网页）", "odd": "odd"}

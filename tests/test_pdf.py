@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -87,3 +88,50 @@ def test_chart_ticks_fall_on_round_numbers(top, step):
 
     assert round_step(top) == step
     assert top / step <= 5 or step == 1
+
+
+# Every real paper, as the pages serve it: 审定单 (a verified project's preview and an approved
+# one's), the meeting's minutes, the 幸福清单 notice, the 对接清单, the lists and both summaries.
+COMMUNITY = "community=" + quote("陈家镇/陈家新苑")
+PAPERS = {
+    "审定单（预览）": "/funding/projects/3/sheet.pdf",
+    "审定单": "/funding/projects/4/sheet.pdf",
+    "例会纪要": f"/desk/meeting/minutes?{COMMUNITY}",
+    "幸福清单公示": f"/desk/lists/notice?{COMMUNITY}",
+    "对接清单": "/ledger/report?township=" + quote("陈家镇"),
+    "三合署清单": f"/desk/lists?format=pdf&{COMMUNITY}",
+    "需求清单": f"/desk/lists?format=pdf&list=demands&{COMMUNITY}",
+    "一月一汇": "/desk/summary?format=pdf",
+    "资金汇总": "/funding/summary?format=pdf",
+}
+
+
+async def test_every_paper_embeds_every_font(db_url, tmp_path, monkeypatch):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from tests.test_links import PASSWORD, seed
+    from tests.work import DAY, clock_on
+    from web.app import init_app
+
+    monkeypatch.delenv("RESETTLE_PDF_FONT", raising=False)  # the default install's font
+    pdf.font.cache_clear()
+    client = TestClient(TestServer(init_app(db_url, secret=b"p" * 32, uploads=tmp_path / "uploads",
+                                            clock=clock_on(DAY))))
+    await client.start_server()
+    try:
+        await seed(tmp_path)
+        text = await (await client.get("/login")).text()
+        token = text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        await client.post("/login", data={"csrf": token, "login": "admin", "password": PASSWORD})
+        for name, path in PAPERS.items():
+            response = await client.get(path)
+            assert response.status == 200 and response.content_type == "application/pdf", (name, response.status)
+            paper = tmp_path / f"{name}.pdf"
+            paper.write_bytes(await response.read())
+            rows = fonts(paper)
+            assert rows, f"{name}: pdffonts found no font"
+            for row in rows:
+                assert (row["emb"], row["sub"]) == ("yes", "yes"), (name, row)
+    finally:
+        await client.close()
+        pdf.font.cache_clear()

@@ -450,7 +450,9 @@ async def test_reveal_shows_full_ids_and_is_audited(site):
     assert response.status == 200 and HEAD_ID in await response.text()
     await log_in(site, "admin")
     log = await (await site.get("/audit?action=registry.reveal_ids")).text()
-    assert "web:township" in log and "A-001" in log
+    # said in words: who by name and township, what, on which household; never the raw actor
+    assert "township用户（陈家镇）" in log and "查看完整身份证号" in log and "户 A-001" in log
+    assert "显示成员人数：2人" in log and "web:township" not in log
 
 
 async def test_record_from_the_page_and_refusal_in_place(site):

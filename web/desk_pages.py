@@ -17,12 +17,13 @@ from aiohttp import web
 
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound, StaleVersion
+from resettle.history import history_rows
 from resettle.rules import scope as rule
 from resettle.rules.desk import DEMAND, PROBLEM, RATING_LABELS, Period, iso_week, period, week_label
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
 from services import desk, desk_views, ledger, registry
-from services.audit import audit_log, who_acted
+from services.audit import audit_log, names_for
 from services.desk_papers import (
     LIST_COLUMNS,
     LIST_NAMES,
@@ -30,7 +31,6 @@ from services.desk_papers import (
     chosen_lists,
     list_rows,
     percent,
-    problem_history_rows,
     summary_rows,
     write_lists,
     write_minutes,
@@ -102,23 +102,31 @@ def _at(path: str, community: int | str | None, **params) -> str:
 
 
 async def _where(request: web.Request) -> tuple[str | None, list[dict]]:
-    """The community a page is about, and the picker's choices: desk staff have their own; the
-    others what they picked, or the only community in their scope."""
+    """The community a page is about, and the picker's choices (each with its open desk work):
+    desk staff have their own; the others what they picked, or the only community in their scope."""
     who = actor(request)
     require(who.role, "desk.view")
     key = community_key(request.query)
     if rule.own_community(who) is not None:
         return key, []
-    choices = [{"key": f"{r['township']}/{r['community']}", "label": f"{r['township']} · {r['community']}"}
-               for r in (await registry.community_stats(work(request)))[:-1]]
+    w = work(request)
+    busy = await desk_views.open_work(w)
+    choices = []
+    for r in (await registry.community_stats(w))[:-1]:
+        at = f"{r['township']}/{r['community']}"
+        n = busy.get(at, 0)
+        choices.append({"key": at, "open": n,
+                        "label": f"{r['township']} · {r['community']}" + (f"（在办{n}件）" if n else "")})
     if key is None and len(choices) == 1:
         key = choices[0]["key"]
     return key, choices
 
 
 def _pick(request: web.Request, choices: list[dict], title: str) -> web.Response:
+    """The picker alone, opening on the community with the most open work (the first when none has)."""
+    busiest = max(choices, key=lambda c: c["open"], default=None)
     return aiohttp_jinja2.render_template("desk_pick.html", request, {
-        "choices": choices, "title": title, "action": request.path,
+        "choices": choices, "title": title, "action": request.path, "current": busiest["key"] if busiest else "",
         "keep": {k: v for k, v in request.query.items() if k != "community"}})
 
 
@@ -315,7 +323,7 @@ async def _problem_page(request: web.Request, w: Work, problem_id: int, *, error
     history = None
     if allowed(who.role, "audit.view"):
         events = (await audit_log(w, object_type="problem", object_id=str(problem_id)))["items"]
-        history = problem_history_rows(events, await who_acted(e["actor"] for e in events))
+        history = history_rows(events, policy=w.policy, names=await names_for(events))
     return aiohttp_jinja2.render_template("desk_problem.html", request, {
         "p": data, "info": info, "working": working, "steps": allowed_steps(PROBLEM, data["status"], who.role),
         "history": history, "cq": _q(key),

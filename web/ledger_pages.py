@@ -10,10 +10,11 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from resettle.errors import DomainError
+from resettle.history import history_rows
 from resettle.rules import scope as rule
 from resettle.rules.ledger import HANDOFF_LABELS, HANDOFF_STEPS, KIND_LABELS, HandoffKind, HandoffStatus
 from resettle.rules.permissions import allowed, require
-from services import ledger, ledger_views
+from services import audit, ledger, ledger_views
 from web import downloads, keys
 from web.fields import ID, field, flag, number, page_of, path_id
 from web.security import actor, work
@@ -195,7 +196,15 @@ async def handoff(request: web.Request) -> dict:
 @routes.get("/ledger/persons/{key}")
 @aiohttp_jinja2.template("person.html")
 async def person(request: web.Request) -> dict:
-    return {"p": await ledger.person_ledger(work(request), field(request.match_info, "key"))}
+    w = work(request)
+    p = await ledger.person_ledger(w, field(request.match_info, "key"))
+    # each line's history said as every history is (resettle/history.py)
+    events = [{**e, "object_type": "entitlement", "object_id": str(line["id"])}
+              for line in p["lines"] for e in line["history"]]
+    names = await audit.names_for(events)
+    said = {line["id"]: history_rows([e for e in events if e["object_id"] == str(line["id"])],
+                                     policy=w.policy, names=names) for line in p["lines"]}
+    return {"p": p, "said": said}
 
 
 @routes.get("/ledger/dashboard")

@@ -9,10 +9,11 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
+from resettle.history import AREAS, OBJECTS, action_label, history_rows
 from resettle.rules import scope as rule
 from resettle.rules.permissions import ROLES, allowed
 from services import accounts, health, home_views
-from services.audit import SHANGHAI, audit_log
+from services.audit import SHANGHAI, audit_log, names_for
 from web import keys, limits
 from web.fields import day, field, page_of
 from web.security import ACTOR, csrf_token, database_down, is_api, log_in, log_out, work
@@ -100,8 +101,13 @@ HOMES = {"township": "township", "desk": "desk", "department": "review", "financ
 async def audit_page(request: web.Request) -> dict:
     q = request.query
     filters = {k: field(q, k) for k in ("actor", "object_type", "object_id", "action", "since", "until")}
-    log = await audit_log(work(request), who=filters["actor"], object_type=filters["object_type"],
+    w = work(request)
+    log = await audit_log(w, who=filters["actor"], object_type=filters["object_type"],
                           object_id=filters["object_id"], action=filters["action"],
                           since=day(filters["since"], "起始日期"), until=day(filters["until"], "截止日期"),
                           page=page_of(request.query))
-    return {"log": log, "filters": filters, "query": urlencode({k: v for k, v in filters.items() if v})}
+    # said in words (resettle/history.py); the raw events stay in the database
+    rows = history_rows(log["items"], policy=w.policy, names=await names_for(log["items"]))
+    return {"log": log, "rows": rows, "filters": filters, "objects": OBJECTS, "areas": AREAS,
+            "action_shown": action_label(filters["action"]),
+            "query": urlencode({k: v for k, v in filters.items() if v})}

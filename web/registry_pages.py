@@ -10,17 +10,18 @@ from aiohttp import web
 
 from resettle.charts import bar_chart, to_svg
 from resettle.errors import DomainError, NotFound
-from resettle.rules.household import HOUSEHOLD, STATUS_LABELS
+from resettle.history import history_rows
+from resettle.rules.household import HOUSEHOLD, STATUS_LABELS, Status
 from resettle.rules.household_changes import EVENT_LABELS, REQUEST_LABELS, RequestStatus
-from resettle.rules.permissions import Forbidden, require
+from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
+from services import audit, registry
 from services import household_changes as changes
-from services import registry
 from services.audit import who_acted as audit_names
 from services.contracts import ContractError, parse
 from services.household_changes_contracts import Change
 from services.registry_import import import_sheets, write_issue_report
-from web import jobs, keys, limits, uploads
+from web import downloads, jobs, keys, limits, uploads
 from web.fields import ID, day, field, flag, number, page_of, path_id
 from web.forms import STEP_CHOICES, record_from_form
 from web.security import actor, work
@@ -65,9 +66,15 @@ async def _household_page(request: web.Request, *, full_ids: bool = False, error
                           status: int = 200, change_error: str = "") -> web.Response:
     w = work(request)
     household = await registry.show_household(w, field(request.match_info, "no"), full_ids=full_ids)
-    offered = {*allowed_steps(HOUSEHOLD, household["status"], w.actor.role), "hukou_moved"}
+    # only the steps the household's state allows, and 户籍迁入 while a member's hukou is elsewhere
+    offered = set(allowed_steps(HOUSEHOLD, household["status"], w.actor.role))
+    if household["status"] != Status.WITHDRAWN and allowed(w.actor.role, "registry.record") and any(
+            m["hukou_township"] != household["dest_township"] for m in household["members"]):
+        offered.add("hukou_moved")
+    events = await audit.household_history(w, household)
+    history = history_rows(events, policy=w.policy, names=await audit.names_for(events))
     return aiohttp_jinja2.render_template("household.html", request, {
-        "h": household, "full_ids": full_ids, "error": error,
+        "h": household, "full_ids": full_ids, "error": error, "history": history,
         "steps": {step: label for step, label in STEP_CHOICES.items() if step in offered},
         "today": w.today.isoformat(),
         # households that change (household_changes.html)
@@ -180,11 +187,13 @@ async def import_confirm(request: web.Request) -> web.Response:
 async def import_errors(request: web.Request) -> web.FileResponse:
     who = actor(request)
     require(who.role, "registry.import")
-    report = uploads.report_path(uploads.find(request.app[keys.UPLOADS], who, request.match_info["upload"]))
+    sheet = uploads.find(request.app[keys.UPLOADS], who, request.match_info["upload"])
+    report = uploads.report_path(sheet)
     if not report.exists():
         raise web.HTTPNotFound()
-    return web.FileResponse(report, headers={
-        "Content-Disposition": "attachment; filename*=UTF-8''%E9%97%AE%E9%A2%98%E6%8A%A5%E5%91%8A.xlsx"})
+    # named for the uploaded sheet (it may be gone already: the report outlives it), typed as xlsx
+    name = downloads.disposition(f"{sheet.stem}-问题报告.xlsx")
+    return web.FileResponse(report, headers={"Content-Type": downloads.TYPES["xlsx"], "Content-Disposition": name})
 
 
 # ---------------------------------------------------------------- the 分房/入住 sheet (registry moves)
