@@ -322,7 +322,7 @@ async def record_hukou_moved(work: Work, agreement_no: str, id_number: str, on: 
         changes = {"hukou_township": h.dest_township, "hukou_moved_on": on}
         before = {k: getattr(person, k) for k in changes}
         await versioned.save(work, person, changes, None, "该成员")
-        separated = await Person.filter(household_id=h.id).exclude(
+        separated = await Person.filter(household_id=h.id, left_on=None).exclude(
             hukou_township=h.dest_township).count()
         await Household.filter(id=h.id).update(separated_count=separated)
         await audit.record(work, "registry.hukou_moved", "person", person.id,

@@ -582,10 +582,12 @@ class _Writer:
 
 
 async def recount(conn: BaseDBAsyncClient, household_ids: list[int]) -> None:
-    """Refresh the kept member and 人户分离 counts of some households from their persons."""
+    """Refresh the kept member and 人户分离 counts of some households from their present persons
+    (one who died or left stays on the household's rows: household_changes sets left_on)."""
     sql = ("UPDATE household SET member_count = (SELECT COUNT(*) FROM person p "
-           "WHERE p.household_id = household.id), separated_count = (SELECT COUNT(*) FROM person p "
-           "WHERE p.household_id = household.id AND p.hukou_township <> household.dest_township)")
+           "WHERE p.household_id = household.id AND p.left_on IS NULL), separated_count = (SELECT COUNT(*) "
+           "FROM person p WHERE p.household_id = household.id AND p.left_on IS NULL "
+           "AND p.hukou_township <> household.dest_township)")
     if is_postgres(conn):
         await conn.execute_query(f"{sql} WHERE id = ANY($1)", [household_ids])
         return

@@ -290,6 +290,20 @@ async def test_a_death_closes_lines_and_revokes_hand_offs(family):
         await changes.record_event(work(CHENQIAO), "A-001", change("death", person=await pid(WIFE)))
 
 
+async def test_a_reimport_after_a_death_keeps_the_counts_and_the_death(family, tmp_path):
+    await changes.record_event(work(CHENQIAO), "A-001", change("death", person=await pid(WIFE)))
+    assert await counts() == (3, 2, 3)
+    # the signing sheet still lists her, and brings a member the household's counts are redone for
+    rows = [person("A-001", "甲", HEAD, "户主", handed="2024-01-02", tags="党员"),
+            person("A-001", "乙", WIFE, "配偶", handed="2024-01-02", tags="低保"),
+            person("A-001", "丙", FATHER, "父亲", handed="2024-01-02"),
+            person("A-001", "庚", make_id("19900101", 8), "儿子", handed="2024-01-02")]
+    report = await import_sheets(work(OFFICE), [write_csv(tmp_path / "again.csv", rows)])
+    assert report.outcome == "imported", report.issues
+    assert (await Person.get(id_number=WIFE)).left_kind == "death"
+    assert await counts() == (4, 3, 4)
+
+
 async def test_the_head_dies_and_the_household_names_a_new_one(family):
     with pytest.raises(DomainError, match="是户主：请先登记户主变更"):
         await changes.record_event(work(OFFICE), "A-001", change("death", person=await pid(HEAD)))
