@@ -56,6 +56,7 @@ def demo(households, db) -> None:
     click.echo(f"演示账号（密码均为 {result['password']}）：")
     click.echo(render(result["users"], {"login": "登录名", "role_label": "角色", "scope": "范围"}, "table") + "\n")
     click.echo(render(result["stats"], TOWNSHIP_COLUMNS, "table"))
+    _registry_over_time(result)
     desk = result["desk"]
     first = desk["communities"][0]
     click.echo(f"\n三合署：{'、'.join(desk['communities'])}近 {desk['weeks']} 周的接待与例会，"
@@ -91,6 +92,25 @@ def demo(households, db) -> None:
         "resettle serve    # 然后用上面的演示账号登录 http://127.0.0.1:8080/",
     ):
         click.echo(f"  {line}")
+
+
+def _registry_over_time(result: dict) -> None:
+    """What the demo changed after the signing: a holiday-week move-in, a birth, a death, a 分户,
+    and the basic tags due for review."""
+    lines = []
+    if holiday := result["holiday"]:
+        due = f"，对接单接收期限 {holiday['accept_due']}（节假日不计入工作日）" if holiday["accept_due"] else ""
+        lines.append(f"{holiday['agreement_no']} 于节前最后一个工作日 {holiday['moved_in_on']} 入住{due}")
+    life = result["life"]
+    for key, label in (("birth", "出生登记"), ("death", "死亡登记")):
+        if key in life:
+            lines.append(f"{life[key]} {label}")
+    if "split" in life:
+        lines.append(f"{life['split'][0]} 分户，新户 {life['split'][1]}")
+    tags = result["tags"]
+    lines.append(f"基础标签已到期待复核 {tags['expired']} 个，{tags['due_days']} 天内到期 {tags['due']} 个"
+                 "（resettle registry tags review）")
+    click.echo("\n底册变动：" + "；".join(lines) + "。")
 
 
 def _messages(db) -> None:

@@ -29,7 +29,7 @@ from resettle.models import (
 from resettle.policy import Policy
 from resettle.rules.desk import ActionStatus, DemandStatus, ProblemStatus, Rating, iso_week, week_start
 from resettle.rules.household import Status
-from services import accounts, desk, desk_views, ledger, registry
+from services import accounts, demo_changes, desk, desk_views, ledger, registry
 from services.demo_funding import funding_work
 from services.registry_import import Progress, import_sheets
 from services.work import Work
@@ -82,8 +82,10 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
                 moved_on = max(allocated_on, today - dt.timedelta(days=rng.randrange(0, RECENT_DAYS)))
             await registry.record_step(work, agreement, Status.MOVED_IN, moved_on)
             counts["moved_in"] += 1
-    # letters and digits only: it is read off a terminal and typed into a login form
+    holiday = await demo_changes.holiday_move_in(work)
     counts.update(await _work_some_handoffs(work, rng))
+    life = await demo_changes.household_life(work, rng, besides=holiday["agreement_no"] if holiday else "")
+    # letters and digits only: it is read off a terminal and typed into a login form
     password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
     communities = await _desk_communities()
     users = await _demo_users(work, password, communities)
@@ -91,6 +93,7 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
     projects = await funding_work(work, communities)
     return {"households": generated.households, "persons": generated.persons, **counts,
             "password": password, "users": users, "desk": desk_counts, "funding": projects,
+            "holiday": holiday, "life": life, "tags": await demo_changes.tags_for_review(work),
             "stats": await registry.township_stats(work),
             "sample_agreement": handed[0][0] if handed else ""}
 
