@@ -159,7 +159,7 @@ async def test_a_move_in_before_national_day_skips_the_holiday():
     h = await Handoff.get(entitlement_id=line.id)
     assert (h.sent_on, h.accept_due, h.complete_due) == (D(2025, 9, 30), D(2025, 10, 11), D(2025, 10, 28))
     inbox = await ledger_views.list_handoffs(work(CHENJIA, on=D(2025, 10, 9)), direction="incoming")
-    assert inbox["total"] == 5 and not any(i["due_estimated"] or i["overdue"] for i in inbox["items"])
+    assert inbox["total"] == 6 and not any(i["due_estimated"] or i["overdue"] for i in inbox["items"])
 
 
 @pytest.mark.usefixtures("family")

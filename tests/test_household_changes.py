@@ -339,11 +339,12 @@ async def test_leaving_within_the_district_hands_off_what_follows(family):
     result = await changes.record_event(work(OFFICE), "A-001", change(
         "leave", person=father, to_township="堡镇", hukou_moves=True, note="投靠女儿"))
     lines = result["detail"]["lines"]
-    assert sorted(lines["转出"]) == ["CXJB", "GLJT", "YB"] and sorted(lines["保留"]) == ["JTJJ", "XJQ"]
+    # JJYL through the dynamic 高龄 tag: he is over 80
+    assert sorted(lines["转出"]) == ["CXJB", "GLJT", "JJYL", "YB"] and sorted(lines["保留"]) == ["JTJJ", "XJQ"]
     await move_in_transfer.refresh_from_db()
     assert move_in_transfer.status == "revoked"
     sent = await Handoff.filter(entitlement__person_id=father, status="sent")
-    assert {(h.from_township, h.to_township) for h in sent} == {("310151101", "310151102")} and len(sent) == 3
+    assert {(h.from_township, h.to_township) for h in sent} == {("310151101", "310151102")} and len(sent) == 4
     gone = await Person.get(id=father)
     assert (gone.left_kind, gone.hukou_township) == ("leave", "310151102")
     assert await counts() == (3, 2, 3)

@@ -185,13 +185,18 @@ async def import_confirm(request: web.Request) -> web.Response:
 
 @routes.get("/registry/import/{upload}/errors.xlsx")
 async def import_errors(request: web.Request) -> web.FileResponse:
+    return _issue_report(request, "registry.import")
+
+
+def _issue_report(request: web.Request, action: str) -> web.FileResponse:
+    """An upload's 问题报告, named for the uploaded sheet (it may be gone already: the report
+    outlives it), typed as xlsx."""
     who = actor(request)
-    require(who.role, "registry.import")
+    require(who.role, action)
     sheet = uploads.find(request.app[keys.UPLOADS], who, request.match_info["upload"])
     report = uploads.report_path(sheet)
     if not report.exists():
         raise web.HTTPNotFound()
-    # named for the uploaded sheet (it may be gone already: the report outlives it), typed as xlsx
     name = downloads.disposition(f"{sheet.stem}-问题报告.xlsx")
     return web.FileResponse(report, headers={"Content-Type": downloads.TYPES["xlsx"], "Content-Disposition": name})
 
@@ -206,22 +211,6 @@ async def import_errors(request: web.Request) -> web.FileResponse:
 async def moves_form(request: web.Request) -> dict:
     require(actor(request).role, "registry.record")
     return {}
-
-
-@routes.get("/registry/moves/template.xlsx")
-async def moves_template(request: web.Request) -> web.Response:
-    require(actor(request).role, "registry.record")
-    import io
-
-    from services.registry_moves import write_template
-
-    body = io.BytesIO()
-    write_template(body)
-    return web.Response(body=body.getvalue(), content_type=XLSX, headers={
-        "Content-Disposition": "attachment; filename*=UTF-8''%E5%88%86%E6%88%BF%E5%85%A5%E4%BD%8F%E8%A1%A8.xlsx"})
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @routes.post("/registry/moves")
@@ -248,6 +237,19 @@ async def moves_upload(request: web.Request) -> web.Response:
         return report
     await jobs.start(request.app, upload, jobs.Job("preview", who.login), preview)
     raise web.HTTPSeeOther(f"/registry/moves/{upload}")
+
+
+@routes.get("/registry/moves/template.xlsx")  # after POST /registry/moves: one resource answers both
+async def moves_template(request: web.Request) -> web.Response:
+    require(actor(request).role, "registry.record")
+    import io
+
+    from services.registry_moves import write_template
+
+    body = io.BytesIO()
+    write_template(body)
+    return web.Response(body=body.getvalue(), headers={
+        "Content-Type": downloads.TYPES["xlsx"], "Content-Disposition": downloads.disposition("分房入住表.xlsx")})
 
 
 @routes.get("/registry/moves/{upload}")
@@ -296,13 +298,7 @@ async def moves_confirm(request: web.Request) -> web.Response:
 
 @routes.get("/registry/moves/{upload}/errors.xlsx")
 async def moves_errors(request: web.Request) -> web.FileResponse:
-    who = actor(request)
-    require(who.role, "registry.record")
-    report = uploads.report_path(uploads.find(request.app[keys.UPLOADS], who, request.match_info["upload"]))
-    if not report.exists():
-        raise web.HTTPNotFound()
-    return web.FileResponse(report, headers={
-        "Content-Disposition": "attachment; filename*=UTF-8''%E9%97%AE%E9%A2%98%E6%8A%A5%E5%91%8A.xlsx"})
+    return _issue_report(request, "registry.record")
 
 
 # ---------------------------------------------------------------- households that change
