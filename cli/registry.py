@@ -37,17 +37,13 @@ IMPORT_LABELS = {
 @db_option
 def registry_import(files, skip_invalid, errors_path, fmt, db) -> None:
     """导入签约交房表（.xlsx / .csv），一行一人。默认全有或全无。"""
-    from services.registry_import import import_sheets, write_issue_report  # pandas: only this command
+    from services.registry_import import import_sheets  # pandas: only this command
 
     progress = Progress()
     report = run(db, lambda: import_sheets(work(), files, skip_invalid=skip_invalid,
                                            progress=progress))
     progress.close()
-    report_path = None
-    if report.issues:
-        first = Path(files[0])
-        report_path = write_issue_report(
-            report, errors_path or first.with_name(f"{first.stem}.errors.xlsx"))
+    report_path = _issue_report(report, files, errors_path)
     summary = report.summary()
     summary["error_report"] = str(report_path) if report_path else None
     if fmt == "json":
@@ -58,6 +54,16 @@ def registry_import(files, skip_invalid, errors_path, fmt, db) -> None:
         sys.exit(EXIT_REJECTED)
     if report.outcome == "partial":
         sys.exit(EXIT_PARTIAL)
+
+
+def _issue_report(report, files, errors_path) -> Path | None:
+    """A sheet's problems as an xlsx beside its first file (or where --errors says)."""
+    from services.registry_import import write_issue_report
+
+    if not report.issues:
+        return None
+    first = Path(files[0])
+    return written(lambda: write_issue_report(report, errors_path or first.with_name(f"{first.stem}.errors.xlsx")))
 
 
 def _import_text(s: dict) -> str:
@@ -102,18 +108,14 @@ SHOWN_ISSUES = 20
 @db_option
 def registry_moves(files, skip_invalid, dry_run, errors_path, fmt, db) -> None:
     """批量登记分房、入住与户籍迁入（.xlsx / .csv，模板见 resettle registry template moves）。默认全有或全无。"""
-    from services.registry_import import ISSUE_COLUMNS, write_issue_report
+    from services.registry_import import ISSUE_COLUMNS
     from services.registry_moves import import_moves
 
     progress = Progress()
     report = run(db, lambda: import_moves(work(), files, skip_invalid=skip_invalid, dry_run=dry_run,
                                           progress=progress))
     progress.close()
-    report_path = None
-    if report.issues:
-        first = Path(files[0])
-        report_path = written(lambda: write_issue_report(
-            report, errors_path or first.with_name(f"{first.stem}.errors.xlsx")))
+    report_path = _issue_report(report, files, errors_path)
     summary = report.summary()
     summary["error_report"] = str(report_path) if report_path else None
     if fmt == "json":

@@ -62,8 +62,25 @@ PERSON_SHEET_FIELDS = ("name", "relation", "phone", "hukou_township", "tags")
 OPTIONAL = {"group", "unit", "handed_over_on", "phone", "tags"}
 
 
+class SheetOutcome:
+    """What a sheet's report answers, whichever sheet: whether it wrote, and its JSON summary
+    (every count; the issues go apart)."""
+
+    outcome: str
+
+    @property
+    def written(self) -> bool:
+        return self.outcome in ("imported", "partial")
+
+    def summary(self) -> dict:
+        data = asdict(self)
+        data.pop("issues")
+        data["written"] = self.written
+        return data
+
+
 @dataclass
-class ImportReport:
+class ImportReport(SheetOutcome):
     files: list[str]
     outcome: str = "imported"  # imported | partial | rejected | unchanged | preview
     rows_read: int = 0
@@ -83,15 +100,6 @@ class ImportReport:
     new_villages: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
 
-    @property
-    def written(self) -> bool:
-        return self.outcome in ("imported", "partial")
-
-    def summary(self) -> dict:
-        data = asdict(self)
-        data.pop("issues")
-        data["written"] = self.written
-        return data
 
 
 ISSUE_SHEET = "问题报告"

@@ -11,7 +11,7 @@ its own savepoint: with `skip_invalid` a household with any bad row is skipped w
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from resettle.errors import DomainError
@@ -23,7 +23,7 @@ from resettle.rules.permissions import require
 from resettle.rules.signing_sheet import ERROR, NUMERIC_ID_MESSAGE, WARNING, Issue
 from resettle.sheets import SheetSpec, cell_text, read_sheet_apart, xlsx_cell
 from services import audit, registry, scope
-from services.registry_import import Progress
+from services.registry_import import Progress, SheetOutcome
 from services.work import Work
 
 MOVES_SHEET = SheetSpec({
@@ -42,7 +42,7 @@ MAX_ROWS = 200_000  # far above a township's batch; every row is a few queries
 
 
 @dataclass
-class MovesReport:
+class MovesReport(SheetOutcome):
     files: list[str]
     outcome: str = "imported"  # imported | partial | rejected | unchanged | preview
     rows_read: int = 0
@@ -54,16 +54,6 @@ class MovesReport:
     error_rows: int = 0
     warnings: int = 0
     issues: list[Issue] = field(default_factory=list)
-
-    @property
-    def written(self) -> bool:
-        return self.outcome in ("imported", "partial")
-
-    def summary(self) -> dict:
-        data = asdict(self)
-        data.pop("issues")
-        data["written"] = self.written
-        return data
 
 
 @dataclass

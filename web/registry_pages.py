@@ -1,8 +1,11 @@
 """The registry's pages: counts per township and community, the household search and a
-household's page with its steps, and the signing-sheet import (upload → preview → confirm)."""
+household's page with its steps and changes, and the signing and 分房/入住 sheets (upload → preview →
+confirm)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import aiohttp_jinja2
@@ -113,21 +116,45 @@ async def import_form(request: web.Request) -> dict:
     return {}
 
 
-@routes.post("/registry/import")
-@limits.body_limit(limits.SHEET_LIMIT, upload=True)
-async def import_upload(request: web.Request) -> web.Response:
-    """Upload, then (as a job with a progress page) see what an import would do and every
+@dataclass(frozen=True)
+class _SheetFlow:
+    """The way a sheet comes in on the web: upload, a preview job (a dry run naming every problem),
+    confirm on the same upload, the result. The signing sheet and the 分房/入住 sheet share it."""
+
+    path: str  # the form's address; the upload's pages hang below it
+    action: str  # the permission it needs
+    use_case: Callable[[], Callable]  # the service's import, looked up when first used
+    preview: str  # templates
+    done: str
+    gone: str  # the upload was used up or swept
+
+
+def _moves_use_case() -> Callable:
+    from services.registry_moves import import_moves
+
+    return import_moves
+
+
+SIGNING = _SheetFlow("/registry/import", "registry.import", lambda: import_sheets, "preview.html",
+                     "import_done.html", "该表已经导入或已过期删除，请重新上传")
+MOVES = _SheetFlow("/registry/moves", "registry.record", _moves_use_case, "moves_preview.html",
+                   "moves_done.html", "该表已经登记或已过期删除，请重新上传")
+
+
+async def _sheet_upload(request: web.Request, flow: _SheetFlow) -> web.Response:
+    """Upload, then (as a job with a progress page) see what the sheet would do and every
     problem, before anything is written."""
     w = work(request)
     who = w.actor
-    require(who.role, "registry.import")
+    require(who.role, flow.action)
     folder = request.app[keys.UPLOADS]
     upload = await uploads.save(folder, who, (await request.post()).get("sheet"))
     sheet = uploads.find(folder, who, upload)
+    use_case = flow.use_case()
 
     async def preview(job: jobs.Job):
         try:
-            report = await import_sheets(w, [sheet], skip_invalid=True, dry_run=True, progress=job.progress)
+            report = await use_case(w, [sheet], skip_invalid=True, dry_run=True, progress=job.progress)
             if report.issues:
                 write_issue_report(report, uploads.report_path(sheet))
                 uploads.private(uploads.report_path(sheet))
@@ -136,14 +163,13 @@ async def import_upload(request: web.Request) -> web.Response:
             raise
         return report
     await jobs.start(request.app, upload, jobs.Job("preview", who.login), preview)
-    raise web.HTTPSeeOther(f"/registry/import/{upload}")
+    raise web.HTTPSeeOther(f"{flow.path}/{upload}")
 
 
-@routes.get("/registry/import/{upload}")
-async def import_status(request: web.Request) -> web.Response:
+async def _sheet_status(request: web.Request, flow: _SheetFlow) -> web.Response:
     """Progress while the job runs, then the preview or the result."""
     who, upload = actor(request), request.match_info["upload"]
-    require(who.role, "registry.import")
+    require(who.role, flow.action)
     # the job is its owner's alone; its upload may be gone already (refused, or imported)
     job = await jobs.settle(request.app, upload, who.login)
     if job is None:
@@ -151,36 +177,52 @@ async def import_status(request: web.Request) -> web.Response:
     if not job.finished:
         return aiohttp_jinja2.render_template("progress.html", request, {"job": job})
     if job.error:
-        back = {"href": "/registry/import", "label": "改好后重新上传"}  # the clerk's next step
+        back = {"href": flow.path, "label": "改好后重新上传"}  # the clerk's next step
         return aiohttp_jinja2.render_template("error.html", request, {"message": job.error, "status": 400,
                                                                       "back": back}, status=400)
-    template = "preview.html" if job.kind == "preview" else "import_done.html"
+    template = flow.preview if job.kind == "preview" else flow.done
     return aiohttp_jinja2.render_template(template, request, {"upload": upload, "r": job.result})
 
 
-@routes.post("/registry/import/{upload}/confirm")
-async def import_confirm(request: web.Request) -> web.Response:
+async def _sheet_confirm(request: web.Request, flow: _SheetFlow) -> web.Response:
     w, upload = work(request), request.match_info["upload"]
     who = w.actor
-    require(who.role, "registry.import")
+    require(who.role, flow.action)
     folder = request.app[keys.UPLOADS]
     sheet = uploads.find(folder, who, upload)
     if not sheet.exists():
-        raise NotFound("该表已经导入或已过期删除，请重新上传")
+        raise NotFound(flow.gone)
     uploads.touch(folder, upload)
     skip_invalid = (await request.post()).get("skip_invalid") == "1"
+    use_case = flow.use_case()
 
-    async def run_import(job: jobs.Job):
+    async def run(job: jobs.Job):
         try:
-            report = await import_sheets(w, [sheet], skip_invalid=skip_invalid, progress=job.progress)
+            report = await use_case(w, [sheet], skip_invalid=skip_invalid, progress=job.progress)
         except BaseException:
             uploads.imported(sheet)  # a crashed import is not retried from this upload
             raise
         if report.outcome != "rejected":  # written: the sheet is done with; rejected: it may be confirmed again
             uploads.imported(sheet)
         return report
-    await jobs.start(request.app, upload, jobs.Job("import", who.login), run_import)
-    raise web.HTTPSeeOther(f"/registry/import/{upload}")
+    await jobs.start(request.app, upload, jobs.Job("import", who.login), run)
+    raise web.HTTPSeeOther(f"{flow.path}/{upload}")
+
+
+@routes.post("/registry/import")
+@limits.body_limit(limits.SHEET_LIMIT, upload=True)
+async def import_upload(request: web.Request) -> web.Response:
+    return await _sheet_upload(request, SIGNING)
+
+
+@routes.get("/registry/import/{upload}")
+async def import_status(request: web.Request) -> web.Response:
+    return await _sheet_status(request, SIGNING)
+
+
+@routes.post("/registry/import/{upload}/confirm")
+async def import_confirm(request: web.Request) -> web.Response:
+    return await _sheet_confirm(request, SIGNING)
 
 
 @routes.get("/registry/import/{upload}/errors.xlsx")
@@ -216,27 +258,7 @@ async def moves_form(request: web.Request) -> dict:
 @routes.post("/registry/moves")
 @limits.body_limit(limits.SHEET_LIMIT, upload=True)
 async def moves_upload(request: web.Request) -> web.Response:
-    from services.registry_moves import import_moves
-
-    w = work(request)
-    who = w.actor
-    require(who.role, "registry.record")
-    folder = request.app[keys.UPLOADS]
-    upload = await uploads.save(folder, who, (await request.post()).get("sheet"))
-    sheet = uploads.find(folder, who, upload)
-
-    async def preview(job: jobs.Job):
-        try:
-            report = await import_moves(w, [sheet], skip_invalid=True, dry_run=True, progress=job.progress)
-            if report.issues:
-                write_issue_report(report, uploads.report_path(sheet))
-                uploads.private(uploads.report_path(sheet))
-        except BaseException:
-            uploads.discard(folder, upload)
-            raise
-        return report
-    await jobs.start(request.app, upload, jobs.Job("preview", who.login), preview)
-    raise web.HTTPSeeOther(f"/registry/moves/{upload}")
+    return await _sheet_upload(request, MOVES)
 
 
 @routes.get("/registry/moves/template.xlsx")  # after POST /registry/moves: one resource answers both
@@ -254,46 +276,12 @@ async def moves_template(request: web.Request) -> web.Response:
 
 @routes.get("/registry/moves/{upload}")
 async def moves_status(request: web.Request) -> web.Response:
-    who, upload = actor(request), request.match_info["upload"]
-    require(who.role, "registry.record")
-    job = await jobs.settle(request.app, upload, who.login)
-    if job is None:
-        raise NotFound("找不到该上传的检查结果，请重新上传")
-    if not job.finished:
-        return aiohttp_jinja2.render_template("progress.html", request, {"job": job})
-    if job.error:
-        back = {"href": "/registry/moves", "label": "改好后重新上传"}
-        return aiohttp_jinja2.render_template("error.html", request, {"message": job.error, "status": 400,
-                                                                      "back": back}, status=400)
-    template = "moves_preview.html" if job.kind == "preview" else "moves_done.html"
-    return aiohttp_jinja2.render_template(template, request, {"upload": upload, "r": job.result})
+    return await _sheet_status(request, MOVES)
 
 
 @routes.post("/registry/moves/{upload}/confirm")
 async def moves_confirm(request: web.Request) -> web.Response:
-    from services.registry_moves import import_moves
-
-    w, upload = work(request), request.match_info["upload"]
-    who = w.actor
-    require(who.role, "registry.record")
-    folder = request.app[keys.UPLOADS]
-    sheet = uploads.find(folder, who, upload)
-    if not sheet.exists():
-        raise NotFound("该表已经登记或已过期删除，请重新上传")
-    uploads.touch(folder, upload)
-    skip_invalid = (await request.post()).get("skip_invalid") == "1"
-
-    async def run_moves(job: jobs.Job):
-        try:
-            report = await import_moves(w, [sheet], skip_invalid=skip_invalid, progress=job.progress)
-        except BaseException:
-            uploads.imported(sheet)
-            raise
-        if report.outcome != "rejected":
-            uploads.imported(sheet)
-        return report
-    await jobs.start(request.app, upload, jobs.Job("import", who.login), run_moves)
-    raise web.HTTPSeeOther(f"/registry/moves/{upload}")
+    return await _sheet_confirm(request, MOVES)
 
 
 @routes.get("/registry/moves/{upload}/errors.xlsx")
