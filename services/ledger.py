@@ -31,7 +31,7 @@ from resettle.rules.ledger import (
     line_need,
 )
 from resettle.rules.permissions import require
-from resettle.rules.tags import join_tags, split_tags, tags_of_age
+from resettle.rules.tags import TagKind, join_tags, split_tags, tags_of_age
 from resettle.rules.workflow import apply
 from services import audit, notify  # registry imports this module too: used at call time only
 from services.bulk import LOOKUP_CHUNK, Chunks, db_date, db_stamp, factorize_rows, insert
@@ -448,15 +448,20 @@ async def set_tags(work: Work, key: str, tags: str, reason: str, on: dt.date | N
     if not reason.strip():
         raise DomainError("变更特殊群体标签须写明原因")
     on = on or work.today
+    from services import tags as tag_grants  # it builds on this module
+
     async with work.transaction() as conn:
         person = await _person_in_scope(actor, key)
         new = join_tags(split_tags(tags))
+        # a basic tag is granted or ended by its owner (民政 for 低保…) or the office, never by the string
+        for name in sorted(set(split_tags(new)) ^ set(split_tags(person.tags))):
+            found = work.policy.tag(name)
+            if found is not None and found.kind is TagKind.BASIC:
+                tag_grants.may_manage(actor, found)
         updated = await Person.filter(id=person.id, version=person.version).update(tags=new, version=person.version + 1)
         if not updated:
             raise StaleVersion("该人员刚被其他人修改过，请刷新后重试")
         await audit.record(work, "ledger.tags", "person", person.id, audit.diff({"tags": person.tags}, {"tags": new}))
-        from services import tags as tag_grants  # it builds on this module
-
         await tag_grants.sync_imported(work, conn, [person.id])  # the grants follow the string
         await sync_tag_lines(work, conn, [person.id], on, reason.strip())
     return await person_ledger(work, str(person.id))

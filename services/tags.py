@@ -57,7 +57,7 @@ def _basic(policy: Policy, name: str) -> TagDef:
     return found
 
 
-def _may_manage(actor: Actor, tag: TagDef) -> None:
+def may_manage(actor: Actor, tag: TagDef) -> None:
     require(actor.role, "tags.manage")
     if not rule.manages_tag(actor, tag.owner):
         raise DomainError(f"“{tag.name}”标签由{tag.owner}认定和复核，{actor.department or '本账号'}无权办理")
@@ -122,7 +122,7 @@ async def grant(work: Work, key: str, tag: str, *, valid_from: dt.date | None = 
     drives open from today."""
     actor, policy = work.actor, work.policy
     found = _basic(policy, tag)
-    _may_manage(actor, found)
+    may_manage(actor, found)
     start = valid_from or work.today
     end = valid_to or add_months(start, found.review_months)
     if end < start:
@@ -150,7 +150,7 @@ async def renew(work: Work, grant_id: int, *, valid_to: dt.date | None = None,
     async with work.transaction():
         row, _ = await _grant_row(actor, grant_id)
         found = _basic(policy, row.tag)
-        _may_manage(actor, found)
+        may_manage(actor, found)
         if row.closed_on is not None:
             raise DomainError("该标签已关闭，不能续期；如仍符合条件请重新认定")
         if expected_version is not None and expected_version != row.version:
@@ -181,7 +181,7 @@ async def close(work: Work, grant_id: int, reason: str, *, expected_version: int
     async with work.transaction() as conn:
         row, person = await _grant_row(actor, grant_id)
         found = policy.tag(row.tag) or TagDef(row.tag, "", TagKind.BASIC, 12)
-        _may_manage(actor, found)
+        may_manage(actor, found)
         if row.closed_on is not None:
             raise DomainError("该标签已关闭")
         if expected_version is not None and expected_version != row.version:

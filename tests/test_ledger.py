@@ -134,13 +134,13 @@ async def test_overdue_in_working_days(family):
 
 
 async def test_tags_open_and_close_lines(family):
-    page = await ledger.set_tags(work(CHENQIAO), WIFE, "残疾", reason="低保到期，新办残疾证")
+    page = await ledger.set_tags(work(OFFICE), WIFE, "残疾", reason="低保到期，新办残疾证")
     lines = {line["matter_code"]: line for line in page["lines"]}
     assert lines["DB"]["status"] == "closed" and lines["DB"]["close_reason"] == "低保到期，新办残疾证"
     assert lines["CJBT"]["status"] == "open"
     assert lines["JTJJ"]["status"] == "open"
     with pytest.raises(DomainError, match="原因"):
-        await ledger.set_tags(work(CHENQIAO), WIFE, "低保", reason="")
+        await ledger.set_tags(work(OFFICE), WIFE, "低保", reason="")
 
 
 async def test_closing_a_person_revokes_open_handoffs(family):
@@ -205,7 +205,7 @@ async def test_a_hukou_line_opening_after_the_hukou_moved_is_transferred(db, tmp
     notice = await Handoff.get(household__agreement_no="K-001", kind="notice")
     for action in ("accept", "complete"):
         await ledger.act(work(CHENJIA, on=D(2024, 4, 2)), [notice.id], action)
-    await ledger.set_tags(work(CHENQIAO), child, "残疾", reason="新办残疾证", on=D(2025, 10, 8))
+    await ledger.set_tags(work(OFFICE), child, "残疾", reason="新办残疾证", on=D(2025, 10, 8))
     lines = await lines_of(child)
     assert lines["CXJB"].opened_on == D(2025, 10, 8) and lines["CXJB"].responsible_township == "310151101"
     sent = {h.entitlement_id: h for h in await Handoff.filter(household__agreement_no="K-001", sent_on=D(2025, 10, 8))}
@@ -223,7 +223,7 @@ async def test_a_hukou_line_opening_after_the_hukou_moved_is_transferred(db, tmp
 
 async def test_a_new_line_after_move_in_adds_no_second_open_notice(family):
     await move_in()
-    await ledger.set_tags(work(CHENQIAO), WIFE, "低保、残疾", reason="新办残疾证", on=D(2024, 4, 1))
+    await ledger.set_tags(work(OFFICE), WIFE, "低保、残疾", reason="新办残疾证", on=D(2024, 4, 1))
     assert await Handoff.filter(household__agreement_no="A-001", kind="notice").count() == 1
     line = (await lines_of(WIFE))["CJBT"]
     assert (await Handoff.get(entitlement_id=line.id)).kind == "transfer"

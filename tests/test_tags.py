@@ -229,8 +229,14 @@ async def test_a_person_whose_lines_are_all_closed_is_left_alone(family):
     assert await open_codes(CHILD) == set()
 
 
+async def test_a_liaison_cannot_grant_a_basic_tag_through_the_ledger(family):
+    with pytest.raises(DomainError, match="乡镇信息员无权认定"):
+        await ledger.set_tags(work(CHENQIAO), WIFE, "低保、残疾", reason="新办残疾证")
+    assert [g.tag for g in await grants_of(WIFE)] == ["低保"]
+
+
 async def test_set_tags_keeps_the_grants_in_step(family):
-    await ledger.set_tags(work(CHENQIAO), WIFE, "残疾、孤儿院", reason="新办残疾证")
+    await ledger.set_tags(work(OFFICE), WIFE, "残疾、孤儿院", reason="新办残疾证")
     assert [(g.tag, g.closed_on) for g in await grants_of(WIFE)] == [("低保", D(2026, 6, 17)), ("残疾", None)]
 
 
