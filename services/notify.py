@@ -93,7 +93,7 @@ async def enqueue(work: Work, group: Group, kind: str, payload: dict, *, key: st
     `key` makes it idempotent (the same key twice is one message); `batch` adds `count` to a message
     of the same kind and group that no sender has claimed yet, so a burst is one message."""
     now = work.now()
-    status = "digest" if kind in rule.DIGEST_ONLY else "queued"
+    status = "digest" if kind in work.policy.notify.digest_only else "queued"
     batch_key = f"{kind}:{group.scope}:{group.target}" if batch else None
     if batch_key:
         pending = await OutboxMessage.filter(batch=batch_key, status="queued").order_by("id").first()
@@ -518,12 +518,14 @@ def next_working_day(work: Work, day: dt.date) -> dt.date:
     return day
 
 
-async def digest(work: Work, *, now: bool = False, at: dt.time = rule.DIGEST_TIME) -> dict:
+async def digest(work: Work, *, now: bool = False) -> dict:
     """The morning digest, one message per group that has something: hand-offs due on the next
     working day and overdue (townships), actions due and overdue (communities), the digest-only
     messages queued since the last digest, and on a desk's meeting day its agenda. Working days
-    only, from `at` on (`now` skips the hour, not the calendar); run twice, it sends once a day."""
+    only, from the policy's `[notify] digest_at` on (`now` skips the hour, not the calendar); run
+    twice, it sends once a day."""
     require(work.actor.role, "notify.manage")
+    at = work.policy.notify.digest_at
     today, local = work.today, work.now().astimezone(audit.SHANGHAI)
     if not is_working_day(work, today):
         return {"day": today.isoformat(), "sent": 0, "groups": [], "skipped": "今天不是工作日，不发每日提醒"}
