@@ -39,7 +39,7 @@ from tortoise.transactions import in_transaction
 from resettle.errors import DomainError, NotFound
 from resettle.models import Action, Channel, Community, Desk, Escalation, Handoff, Notice, OutboxMessage, User
 from resettle.rules import notify as rule
-from resettle.rules.permissions import require
+from resettle.rules.permissions import allowed, require
 from services import audit
 from services.work import Work
 
@@ -716,6 +716,66 @@ async def flags(object_type: str, ids: list[int]) -> dict[int, dict]:
     """The open 督办 of some items, for the pages that list them: {id: {note, new_due}}."""
     rows = await Escalation.filter(object_type=object_type, object_id__in=ids, closed_on__isnull=True)
     return {e.object_id: {"note": e.note, "new_due": e.new_due.isoformat()} for e in rows}
+
+
+async def item_escalation(work: Work, object_type: str, object_id: int) -> dict:
+    """An item page's 督办 part: its open flag, and whether this actor may press it now (the office,
+    on an overdue item not already pressed), so the page offers the form only when it would work."""
+    flag = (await flags(object_type, [object_id])).get(object_id)
+    may = False
+    if flag is None and allowed(work.actor.role, "notify.manage"):
+        try:
+            may = (await _item(work, object_type, object_id)).overdue
+        except NotFound:
+            may = False
+    return {"flag": flag, "may": may, "type": object_type, "id": object_id, "today": work.today.isoformat()}
+
+
+async def marks(work: Work, object_type: str, overdue: dict[int, bool]) -> dict[int, dict]:
+    """The 督办 part of each listed item in one query: {id: {flag, may, type, id, today}}, `may`
+    only for the office on an overdue item not already pressed (as `escalate` requires)."""
+    found = await flags(object_type, list(overdue))
+    manage = allowed(work.actor.role, "notify.manage")
+    return {i: {"flag": found.get(i), "may": manage and late and i not in found, "type": object_type, "id": i,
+                "today": work.today.isoformat()} for i, late in overdue.items()}
+
+
+def item_href(object_type: str, object_id: int, problem_id: int | None = None) -> str:
+    """The page an item of a 督办 is shown on (an action is shown on its problem's page)."""
+    if object_type == "handoff":
+        return f"/ledger/handoffs/{object_id}"
+    if object_type == "project":
+        return f"/funding/projects/{object_id}"
+    return f"/desk/problems/{problem_id}"
+
+
+async def action_problem(work: Work, action_id: int) -> int | None:
+    return (await Action.filter(id=action_id).values_list("problem_id", flat=True) or [None])[0]
+
+
+async def open_for(work: Work) -> list[dict]:
+    """The open 督办 a person's group answers for (the office's: all), for their home page: one
+    query for the flags, one for the actions' problems."""
+    a = work.actor
+    query = Escalation.filter(closed_on__isnull=True)
+    if a.role == "township":
+        query = query.filter(scope="township", target=a.township or "")
+    elif a.role == "desk":
+        query = query.filter(scope="community", target=str(a.community_id or ""))
+    elif a.role == "finance":
+        query = query.filter(scope="department", target="区财政局")
+    elif a.role == "department":
+        query = query.filter(scope="department", target=a.department or "")
+    elif not allowed(a.role, "notify.manage"):
+        return []
+    rows = await query.order_by("new_due", "id").limit(50)
+    actions = [e.object_id for e in rows if e.object_type == "action"]
+    problems = dict(await Action.filter(id__in=actions).values_list("id", "problem_id")) if actions else {}
+    return [{"label": f"{rule.ESCALATE[e.object_type]} {e.object_id}", "note": e.note,
+             "new_due": e.new_due.isoformat(), "late": e.new_due < work.today,
+             "flag": {"note": e.note, "new_due": e.new_due.isoformat()},
+             "href": item_href(e.object_type, e.object_id, problems.get(e.object_id))}
+            for e in rows if e.object_type != "action" or e.object_id in problems]
 
 
 async def escalations(work: Work) -> dict:
