@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from cryptography.fernet import Fernet, InvalidToken
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
@@ -776,6 +776,29 @@ async def open_for(work: Work) -> list[dict]:
              "flag": {"note": e.note, "new_due": e.new_due.isoformat()},
              "href": item_href(e.object_type, e.object_id, problems.get(e.object_id))}
             for e in rows if e.object_type != "action" or e.object_id in problems]
+
+
+async def escalation_counts(work: Work, start: dt.date, end: dt.date, *, townships: list[str] | None = None,
+                            communities: list[int] | None = None) -> list[dict]:
+    """督办 opened and closed in [start, end), per township in the policy's order (the ledger's
+    dashboard and 一月一汇), and how many of each township are open at the period's end. `townships`
+    limits to those codes; `communities` to the actions of those communities (a desk's summary).
+    One query: the rows opened before the end and not closed before the start."""
+    query = Escalation.filter(opened_on__lt=end).filter(Q(closed_on__isnull=True) | Q(closed_on__gte=start))
+    if communities is not None:
+        query = query.filter(scope="community", target__in=[str(c) for c in communities])
+    elif townships is not None:
+        query = query.filter(township_code__in=townships)
+    rows = await query.values_list("township_code", "opened_on", "closed_on")
+    per: dict[str, list[int]] = {}
+    for code, opened, closed in rows:
+        n = per.setdefault(code, [0, 0, 0])
+        n[0] += opened >= start
+        n[1] += closed is not None and closed < end
+        n[2] += closed is None or closed >= end
+    order = [t.code for t in work.policy.townships]
+    return [{"code": code, "township": _township(work, code), "opened": n[0], "closed": n[1], "open": n[2]}
+            for code, n in sorted(per.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 99, kv[0]))]
 
 
 async def escalations(work: Work) -> dict:

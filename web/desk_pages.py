@@ -25,10 +25,12 @@ from resettle.rules.workflow import allowed_steps
 from services import desk, desk_views, ledger, notify, registry
 from services.audit import audit_log, names_for
 from services.desk_papers import (
+    ESCALATION_COLUMNS,
     LIST_COLUMNS,
     LIST_NAMES,
     SUMMARY_COLUMNS,
     chosen_lists,
+    escalation_rows,
     list_rows,
     percent,
     summary_rows,
@@ -508,5 +510,6 @@ async def summary(request: web.Request) -> web.Response:
         if rule.whole_district(who) else []
     return aiohttp_jinja2.render_template("desk_summary.html", request, {
         "s": data, "rows": summary_rows(data), "columns": SUMMARY_COLUMNS, "chart": to_svg(chart), "month": month,
+        "escalation_rows": escalation_rows(data), "escalation_columns": ESCALATION_COLUMNS,
         "townships": townships, "q": q,
         "query": urlencode({k: q[k] for k in ("township", "community") if q.get(k)})})

@@ -212,7 +212,7 @@ async def person(request: web.Request) -> dict:
 @routes.get("/ledger/dashboard")
 @aiohttp_jinja2.template("ledger_dashboard.html")
 async def dashboard(request: web.Request) -> dict:
-    return {"d": await ledger_views.dashboard(work(request))}
+    return {"d": await ledger_views.dashboard(work(request), field(request.query, "month") or None)}
 
 
 @routes.get("/ledger/report")
