@@ -148,3 +148,36 @@ async def test_the_flag_on_the_funding_pages_for_a_project_step(site):  # noqa: 
     await notify.close_done(work(OFFICE))
     for path in (f"/funding/projects/{p['id']}", "/funding"):
         assert flags_in(await page(site, path)) == [], path
+
+
+async def test_the_dashboard_and_the_summary_pages_and_xlsx_show_the_counts(site):  # noqa: F811
+    import io
+
+    import pandas as pd
+
+    await _move_in(site)
+    ids = await Handoff.filter(to_township="310151110", kind="transfer").values_list("id", flat=True)
+    for i in ids:
+        await notify.escalate(work(OFFICE), "handoff", i, "催办", LATER)
+    await ledger.act(work(LIAISON), [ids[0]], "accept")
+    await ledger.act(work(LIAISON), [ids[0]], "complete")
+    await notify.close_done(work(OFFICE))
+    n = len(ids)
+    await as_(site, "office")
+    text = await page(site, "/ledger/dashboard")
+    row = re.search(r'<table class="counts" id="escalations">.*?</table>', text, re.S)[0]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+    assert cells == ["陈家镇", str(n), "1", str(n - 1), "合计", str(n), "1", str(n - 1)]
+    assert "当月没有督办事项" in await page(site, "/ledger/dashboard?month=2026-05")
+    bad = await site.get("/ledger/dashboard?month=" + "9" * 500)
+    assert bad.status == 400 and "月份" in await bad.text()
+    summary = await page(site, "/desk/summary?township=陈家镇&month=2026-06")
+    table = re.search(r'<table id="escalations">.*?</table>', summary, re.S)[0]
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", table) == ["陈家镇", str(n), "1", str(n - 1),
+                                                           "合计", str(n), "1", str(n - 1)]
+    xlsx = await site.get("/desk/summary?format=xlsx&township=陈家镇&month=2026-06")
+    assert xlsx.status == 200
+    sheets = pd.read_excel(io.BytesIO(await xlsx.read()), sheet_name=None, dtype=str, engine="calamine")
+    assert sheets["督办"].values.tolist()[0] == ["陈家镇", str(n), "1", str(n - 1)]
+    pdf = await site.get("/desk/summary?format=pdf&township=陈家镇&month=2026-06")
+    assert pdf.status == 200 and (await pdf.read()).startswith(b"%PDF")
