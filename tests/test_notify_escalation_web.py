@@ -140,6 +140,8 @@ async def test_the_flag_on_the_funding_pages_for_a_project_step(site):  # noqa: 
     assert answer.headers["Location"] == f"/funding/projects/{p['id']}"
     for path in (f"/funding/projects/{p['id']}", "/funding", "/"):
         assert flags_in(await page(site, path)) == [("请尽快核定", LATER.isoformat())], path
+    history = await page(site, f"/funding/projects/{p['id']}")
+    assert "notify.escalate" not in history and "新的办理期限" in history  # the history says it in Chinese
     await as_(site, "township")
     assert 'action="/notify/escalate"' not in await page(site, f"/funding/projects/{p['id']}")
     assert flags_in(await page(site, "/funding")) == [("请尽快核定", LATER.isoformat())]
