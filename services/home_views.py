@@ -155,6 +155,7 @@ class QueuedProject(BaseModel):
     requested: int  # fen
     verified: int | None  # fen
     href: str
+    flag: dict[str, str] | None = None  # its open 督办 (note, new_due)
 
 
 class Envelope(BaseModel):
@@ -179,8 +180,10 @@ async def review_home(work: Work) -> ReviewHome:
     if status is None:
         require(actor.role, "funding.verify")  # only reviewers have a queue of their own
     queue = await funding.queue(work, limit=QUEUE_SHOWN)
+    flags = await notify.flags("project", [p["id"] for p in queue["items"]])
     oldest = [QueuedProject(id=p["id"], title=p["title"], township=p["township"], community=p["community"],
-                            requested=p["requested"], verified=p["verified"], href=f"/funding/projects/{p['id']}")
+                            requested=p["requested"], verified=p["verified"], href=f"/funding/projects/{p['id']}",
+                            flag=flags.get(p["id"]))
               for p in queue["items"]]
     envelope = None
     if actor.role == "finance":

@@ -145,8 +145,16 @@ async def test_the_flag_on_the_funding_pages_for_a_project_step(site):  # noqa: 
     await as_(site, "township")
     assert 'action="/notify/escalate"' not in await page(site, f"/funding/projects/{p['id']}")
     assert flags_in(await page(site, "/funding")) == [("请尽快核定", LATER.isoformat())]
+    # the department it waits for sees it on its home: in its queue and in its 督办 list
+    from services import home_views
+    housing = work(Actor("test:fg", role="department", department="区房管局"))
+    h = await home_views.review_home(housing)
+    assert [q.flag for q in h.oldest] == [{"note": "请尽快核定", "new_due": LATER.isoformat()}]
+    assert [(e.label, e.href) for e in h.escalated] == [(f"项目 {p['id']}", f"/funding/projects/{p['id']}")]
+    civil = work(Actor("test:mz", role="department", department="区民政局"))
+    assert (await home_views.review_home(civil)).escalated == []
     # the department verifies: the step it was pressed on is past, the flag goes
-    await funding.verify(work(Actor("test:fg", role="department", department="区房管局")), p["id"], 36_000)
+    await funding.verify(housing, p["id"], 36_000)
     await notify.close_done(work(OFFICE))
     for path in (f"/funding/projects/{p['id']}", "/funding"):
         assert flags_in(await page(site, path)) == [], path
