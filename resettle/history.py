@@ -103,6 +103,7 @@ ACTIONS = {
     "funding.returned": "退回", "funding.rejected": "不予通过", "funding.completed": "验收",
     "users.add": "新增账号", "users.passwd": "修改密码", "users.disable": "停用账号",
     "users.signout": "注销登录", "users.token": "生成接口令牌", "db.copy": "复制数据库",
+    "notify.escalate": "督办",
 }
 AREAS = {"registry": "登记", "ledger": "台账", "desk": "三合署", "funding": "项目", "users": "账号",
          "db": "数据库"}
@@ -155,6 +156,8 @@ LABELS = {
     "submitted_on": "提交日期", "verified": "核定金额", "verified_on": "核定日期", "verified_by": "核定部门",
     "approved": "审定金额", "approved_on": "审定日期", "approved_by": "审定单位", "ratio_bp": "区级承担比例",
     "district_share": "区级承担", "township_share": "乡镇承担", "spent": "实际支出", "problems": "引用的三合署问题",
+    # 督办
+    "new_due": "新的办理期限", "note": "说明",
     # an account, a database
     "role": "角色", "carriage": "三驾马车", "password_hash": "密码", "token_hash": "接口令牌",
     "active": "启用", "sessions": "登录会话", "source": "来源", "rows": "行数",

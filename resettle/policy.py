@@ -17,6 +17,7 @@ from resettle.rules.calendar import WorkCalendar, YearOverride
 from resettle.rules.desk import valid_slot
 from resettle.rules.funding import CatalogItem, ProjectKind
 from resettle.rules.ledger import Matter, Routing
+from resettle.rules.notify import KINDS as MESSAGE_KINDS
 from resettle.rules.tags import AGE_RULES, TagDef, TagKind
 from resettle.rules.township import township_key
 
@@ -47,6 +48,15 @@ class DeskPolicy:
     reception_start: str = "09:00"
     reception_end: str = "11:30"
     matter_category: str = "事项对接"  # demands of this category link to a resident's ledger
+
+
+@dataclass(frozen=True)
+class NotifyPolicy:
+    """The morning digest: its time (Shanghai, working days only) and the message kinds that wait
+    for it instead of going out one by one."""
+
+    digest_at: dt.time = dt.time(8, 30)
+    digest_only: frozenset[str] = frozenset({"handoff.due", "handoff.overdue", "action.due"})
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ class Policy:
     notice_days: tuple[int, int] = (5, 20)  # a notice's (accept, complete) working days
     desk: DeskPolicy = field(default_factory=lambda: DeskPolicy())
     funding: FundingPolicy = field(default_factory=lambda: FundingPolicy())
+    notify: NotifyPolicy = field(default_factory=lambda: NotifyPolicy())
     calendar: WorkCalendar = field(default_factory=WorkCalendar.build)  # every working-day deadline
 
     @functools.cached_property
@@ -204,6 +215,7 @@ def _validate(data: dict, path: str) -> Policy:
                      int(data.get("ledger", {}).get("complete_days", 20))),
         desk=_desk(data.get("desk", {}), fail),
         funding=_funding(data.get("funding", {}), townships, fail),
+        notify=_notify(data.get("notify", {}), fail),
         calendar=WorkCalendar.build(_calendar(data.get("calendar", {}), fail)),
     )
 
@@ -338,6 +350,29 @@ def _desk(row: dict, fail) -> DeskPolicy:
     return DeskPolicy(categories=categories, departments=departments, happy_percent=percent,
                       reception_weekday=weekday, reception_start=start, reception_end=end,
                       matter_category=matter_category)
+
+
+def _notify(row: object, fail) -> NotifyPolicy:
+    default = NotifyPolicy()
+    if not isinstance(row, dict):
+        raise fail("[notify] 应为一节设置")
+    unknown = sorted(set(row) - {"digest_at", "digest_only"})
+    if unknown:
+        raise fail(f"[notify] 不认识的设置：{'、'.join(unknown)}")
+    at = row.get("digest_at", default.digest_at.strftime("%H:%M"))
+    match = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", at) if isinstance(at, str) else None
+    if match is None:
+        raise fail(f"[notify] digest_at“{at}”应为 HH:MM 格式的时刻（如 08:30）")
+    kinds = row.get("digest_only", sorted(default.digest_only))
+    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+        raise fail("[notify] digest_only 应为消息类型的列表")
+    # the digest itself, and 督办 (told at once by design), cannot wait for the digest
+    allowed_kinds = {k for k in MESSAGE_KINDS if k != "digest" and not k.startswith("escalation.")}
+    bad = sorted(set(kinds) - allowed_kinds)
+    if bad:
+        raise fail(f"[notify] digest_only 中的消息类型“{'、'.join(bad)}”不存在或不能只在每日提醒中发送"
+                   f"（可用：{'、'.join(sorted(allowed_kinds))}）")
+    return NotifyPolicy(digest_at=dt.time(int(match[1]), int(match[2])), digest_only=frozenset(kinds))
 
 
 def _matters(data: dict, fail) -> tuple[Matter, ...]:

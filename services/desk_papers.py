@@ -49,6 +49,8 @@ SUMMARY_COLUMNS = {"community": "安置社区", "township": "乡镇", "demands":
                    "overdue_actions": "逾期实事", "reopened": "重新办理", "reopen_rate": "重新办理率"}
 SUMMARY_WIDTHS = {"community": 34, "township": 18, "demands": 14, "solved": 16, "median_days": 18, "feedback": 14,
                   "satisfaction": 16, "overdue_actions": 16, "reopened": 16, "reopen_rate": 18}
+ESCALATION_COLUMNS = {"township": "乡镇", "opened": "当月督办", "closed": "当月办结", "open": "月末仍在督办"}
+ESCALATION_WIDTHS = {"township": 40, "opened": 30, "closed": 30, "open": 30}
 CHART_ROWS = 16  # communities per bar chart: a portrait page holds this many bar pairs
 PERCENT_KEYS = {"satisfaction", "reopen_rate"}
 NONE = "—"
@@ -215,6 +217,12 @@ def summary_rows(summary: dict) -> list[dict]:
     return rows
 
 
+def escalation_rows(summary: dict) -> list[dict]:
+    """督办 per township and the 合计 row, as printed."""
+    rows = [{k: r[k] for k in ESCALATION_COLUMNS} for r in summary.get("escalated", [])]
+    return [*rows, {"township": "合计", **summary.get("escalated_total", {"opened": 0, "closed": 0, "open": 0})}]
+
+
 def write_summary(summary: dict, path: str | Path) -> Path:
     """一月一汇 from `desk_views.summary()`: an .xlsx of the rows and 合计, or a PDF with bar charts of
     demands and solved problems per community above the same table."""
@@ -222,7 +230,8 @@ def write_summary(summary: dict, path: str | Path) -> Path:
     rows = summary_rows(summary)
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        return write_sheets([("一月一汇", rows, SUMMARY_COLUMNS)], path)
+        return write_sheets([("一月一汇", rows, SUMMARY_COLUMNS),
+                             ("督办", escalation_rows(summary), ESCALATION_COLUMNS)], path)
     if suffix != ".pdf":
         raise DomainError(f"{path.name}：一月一汇只能保存为 .xlsx 或 .pdf 文件")
     communities = summary["rows"]
@@ -236,6 +245,10 @@ def write_summary(summary: dict, path: str | Path) -> Path:
     story += [pdf.heading(f"汇总（{len(communities)}个安置社区）"),
               *pdf.table(SUMMARY_COLUMNS, rows, SUMMARY_WIDTHS),
               pdf.paragraph("解决问题：当月进入幸福清单的问题；办结天数：立项到进入幸福清单；满意率：当月回访中满意与基本满意"
-                            "的比例；重新办理率：重新办理 ÷（解决 + 重新办理）；“—”表示当月没有可计算的数据。", "note")]
+                            "的比例；重新办理率：重新办理 ÷（解决 + 重新办理）；“—”表示当月没有可计算的数据。", "note"),
+              pdf.heading("督办（按乡镇）"),
+              *pdf.table(ESCALATION_COLUMNS, escalation_rows(summary), ESCALATION_WIDTHS),
+              pdf.paragraph("当月督办：当月由区集中居住办督办的对接单、实事和项目；当月办结：当月办结而解除督办的；"
+                            "月末仍在督办：到月末尚未办结的。", "note")]
     return pdf.build(path, f"{summary['title']}三合署一月一汇", f"{summary['month']}（{summary['start']} 至 "
                      f"{summary['end']}）", story, portrait=True)

@@ -32,7 +32,7 @@ from resettle.rules.desk import (
     week_start,
 )
 from resettle.rules.permissions import require
-from services import scope
+from services import notify, scope
 from services.desk import (
     _action_dict,
     _category,
@@ -295,5 +295,12 @@ async def summary(work: Work, *, township: str | None = None, community: str | i
                 "overdue_actions": sum(overdue[k] for k in keys), "reopened": reopen,
                 "reopen_rate": round(reopen / (happy + reopen), 4) if happy + reopen else None}
     rows = [row(c.name, policy.township(c.township_code).name, [c.id]) for c in communities]
+    # 督办 opened and closed this month, per township: a township's (or the district's) summary
+    # counts every item of its townships, one community's only its actions
+    single = len(communities) == 1 and (community not in (None, "") or rule.own_community(work.actor) is not None)
+    escalated = await notify.escalation_counts(
+        work, span.start, span.end, communities=ids if single else None,
+        townships=None if single else sorted({c.township_code for c in communities}))
     return {"title": title, "month": span.label, "start": span.start.isoformat(), "end": span.last_day.isoformat(),
-            "rows": rows, "total": row("合计", "", ids)}
+            "rows": rows, "total": row("合计", "", ids), "escalated": escalated,
+            "escalated_total": {k: sum(r[k] for r in escalated) for k in ("opened", "closed", "open")}}

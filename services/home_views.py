@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from resettle.rules import scope as rule
 from resettle.rules.desk import iso_week
 from resettle.rules.permissions import Forbidden, allowed, require
-from services import desk, desk_views, funding, jobs, ledger_views
+from services import desk, desk_views, funding, jobs, ledger_views, notify
 from services.work import Work
 
 IMPORTS_SHOWN = 5  # a liaison's latest imports on its home
@@ -45,6 +45,21 @@ async def _handoffs(work: Work, **filters) -> Figure:
     return Figure(count=found["total"], href=_at("/ledger/inbox", **params))
 
 
+class Escalated(BaseModel):
+    """An open 督办 the person's group answers for (the office's: every open one), until done."""
+
+    label: str
+    href: str
+    note: str
+    new_due: str
+    late: bool  # past the new date too
+
+
+async def _escalated(work: Work) -> list[Escalated]:
+    return [Escalated(label=e["label"], href=e["href"], note=e["note"], new_due=e["new_due"], late=e["late"])
+            for e in await notify.open_for(work)]
+
+
 # ---------------------------------------------------------------- township liaison
 
 
@@ -67,6 +82,7 @@ class TownshipHome(BaseModel):
     overdue_outgoing: Figure  # sent by us, the other side past its deadline
     rejected: Figure  # sent by us and rejected (resent ones stay rejected: the inbox lists them)
     imports: list[ImportJob]
+    escalated: list[Escalated] = []  # 督办 on this person's work
 
 
 async def township_home(work: Work) -> TownshipHome:
@@ -83,7 +99,8 @@ async def township_home(work: Work) -> TownshipHome:
         overdue_outgoing=await _handoffs(work, direction="outgoing", overdue=True),
         rejected=await _handoffs(work, direction="outgoing", status="rejected", open_only=False),
         imports=[ImportJob(**j, href=None if j["status"] == "failed" else f"/registry/import/{j['key']}")
-                 for j in recent])
+                 for j in recent],
+        escalated=await _escalated(work))
 
 
 # ---------------------------------------------------------------- 三合署 desk
@@ -102,6 +119,7 @@ class DeskHome(BaseModel):
     awaiting_feedback: Figure  # problems done, residents still to be asked (the board)
     actions_due: Figure  # open actions due by the end of this week, overdue ones included (the board)
     actions_overdue: Figure  # open actions past their due date (the agenda)
+    escalated: list[Escalated] = []  # 督办 on this person's work
 
 
 async def desk_home(work: Work) -> DeskHome:
@@ -122,7 +140,8 @@ async def desk_home(work: Work) -> DeskHome:
         for_meeting=Figure(count=len(agenda["problems"]) + len(agenda["reopened"]), href=meeting),
         awaiting_feedback=Figure(count=len(board["awaiting_feedback"]), href=here),
         actions_due=Figure(count=len(board["actions_due"]), href=here),
-        actions_overdue=Figure(count=len(agenda["overdue_actions"]), href=meeting))
+        actions_overdue=Figure(count=len(agenda["overdue_actions"]), href=meeting),
+        escalated=await _escalated(work))
 
 
 # ---------------------------------------------------------------- reviewers: department and finance
@@ -136,6 +155,7 @@ class QueuedProject(BaseModel):
     requested: int  # fen
     verified: int | None  # fen
     href: str
+    flag: dict[str, str] | None = None  # its open 督办 (note, new_due)
 
 
 class Envelope(BaseModel):
@@ -151,6 +171,7 @@ class ReviewHome(BaseModel):
     queue: Figure  # to verify (a department) or to approve (finance)
     oldest: list[QueuedProject]
     envelope: Envelope | None  # finance: the year's remaining district envelope
+    escalated: list[Escalated] = []  # 督办 on this person's work
 
 
 async def review_home(work: Work) -> ReviewHome:
@@ -159,8 +180,10 @@ async def review_home(work: Work) -> ReviewHome:
     if status is None:
         require(actor.role, "funding.verify")  # only reviewers have a queue of their own
     queue = await funding.queue(work, limit=QUEUE_SHOWN)
+    flags = await notify.flags("project", [p["id"] for p in queue["items"]])
     oldest = [QueuedProject(id=p["id"], title=p["title"], township=p["township"], community=p["community"],
-                            requested=p["requested"], verified=p["verified"], href=f"/funding/projects/{p['id']}")
+                            requested=p["requested"], verified=p["verified"], href=f"/funding/projects/{p['id']}",
+                            flag=flags.get(p["id"]))
               for p in queue["items"]]
     envelope = None
     if actor.role == "finance":
@@ -169,7 +192,7 @@ async def review_home(work: Work) -> ReviewHome:
         envelope = Envelope(**e, href=_at("/funding/summary", year=year))
     # the funding home shows the queue first, with this total
     return ReviewHome(role=actor.role, queue=Figure(count=queue["total"], href="/funding"), oldest=oldest,
-                      envelope=envelope)
+                      envelope=envelope, escalated=await _escalated(work))
 
 
 # ---------------------------------------------------------------- the office and the administrator
@@ -199,6 +222,7 @@ class DistrictHome(BaseModel):
     submitted: Figure  # projects waiting for a department's verification
     verified: Figure  # projects waiting for finance's approval
     happy: Figure  # problems made happy this month (幸福清单), district-wide
+    escalated: list[Escalated] = []  # 督办 on this person's work
 
 
 async def district_home(work: Work) -> DistrictHome:
@@ -230,7 +254,8 @@ async def district_home(work: Work) -> DistrictHome:
         desks_behind=behind, behind=Figure(count=len(behind), href=_at("/desk/summary", month=month)),
         submitted=Figure(count=projects["submitted"], href=_at("/funding", status="submitted")),
         verified=Figure(count=projects["verified"], href=_at("/funding", status="verified")),
-        happy=Figure(count=summary["total"]["solved"], href=_at("/desk/summary", month=month)))
+        happy=Figure(count=summary["total"]["solved"], href=_at("/desk/summary", month=month)),
+        escalated=await _escalated(work))
 
 
 Home = TownshipHome | DeskHome | ReviewHome | DistrictHome

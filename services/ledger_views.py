@@ -17,6 +17,7 @@ from resettle.models import AuditEvent, Entitlement, Handoff, Household, Person,
 from resettle.policy import Policy
 from resettle.rules import idnumber
 from resettle.rules import scope as rule
+from resettle.rules.desk import period
 from resettle.rules.ledger import (
     HANDOFF,
     HANDOFF_LABELS,
@@ -29,7 +30,7 @@ from resettle.rules.ledger import (
 )
 from resettle.rules.permissions import allowed, require
 from resettle.rules.workflow import allowed_steps
-from services import audit, scope
+from services import audit, notify, scope
 from services.ledger import PAGE, _matter_name, _township_name, notice_lines
 from services.work import Work
 
@@ -261,9 +262,10 @@ async def _chain(handoff_id: int, resend_of: int | None, policy: Policy) -> list
              "sent_on": day_words(rows[i]["sent_on"]), "reason": rows[i]["reason"]} for i in ids]
 
 
-async def dashboard(work: Work) -> dict:
+async def dashboard(work: Work, month: str | None = None) -> dict:
     """The office's view: per matter, open lines still at the origin vs transferred; per township,
-    pending and overdue hand-offs and the median days from sending to completion."""
+    pending and overdue hand-offs and the median days from sending to completion; and 督办 opened
+    and closed in `month` (this month by default) per township."""
     policy = work.policy
     require(work.actor.role, "ledger.dashboard")
     by_matter = await connection().execute_query_dict(
@@ -285,7 +287,12 @@ async def dashboard(work: Work) -> dict:
         row["median_days"] = statistics.median(durations) if durations else None
         if row["incoming"] or row["outgoing"] or durations:
             rows.append(row)
-    return {"matters": matters, "townships": rows}
+    # 督办 this month, per township: opened, closed, still open at the month's end
+    span = period(month=(month or "")[:16] or work.today.strftime("%Y-%m"))
+    escalated = await notify.escalation_counts(work, span.start, span.end)
+    return {"matters": matters, "townships": rows, "month": span.label, "month_value": span.start.strftime("%Y-%m"),
+            "escalated": escalated,
+            "escalated_total": {k: sum(r[k] for r in escalated) for k in ("opened", "closed", "open")}}
 
 
 async def township_handoffs(work: Work) -> dict[str, dict]:

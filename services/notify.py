@@ -32,14 +32,14 @@ from dataclasses import dataclass, field
 import aiohttp
 from cryptography.fernet import Fernet, InvalidToken
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from resettle.errors import DomainError, NotFound
 from resettle.models import Action, Channel, Community, Desk, Escalation, Handoff, Notice, OutboxMessage, User
 from resettle.rules import notify as rule
-from resettle.rules.permissions import require
+from resettle.rules.permissions import allowed, require
 from services import audit
 from services.work import Work
 
@@ -93,7 +93,7 @@ async def enqueue(work: Work, group: Group, kind: str, payload: dict, *, key: st
     `key` makes it idempotent (the same key twice is one message); `batch` adds `count` to a message
     of the same kind and group that no sender has claimed yet, so a burst is one message."""
     now = work.now()
-    status = "digest" if kind in rule.DIGEST_ONLY else "queued"
+    status = "digest" if kind in work.policy.notify.digest_only else "queued"
     batch_key = f"{kind}:{group.scope}:{group.target}" if batch else None
     if batch_key:
         pending = await OutboxMessage.filter(batch=batch_key, status="queued").order_by("id").first()
@@ -518,12 +518,14 @@ def next_working_day(work: Work, day: dt.date) -> dt.date:
     return day
 
 
-async def digest(work: Work, *, now: bool = False, at: dt.time = rule.DIGEST_TIME) -> dict:
+async def digest(work: Work, *, now: bool = False) -> dict:
     """The morning digest, one message per group that has something: hand-offs due on the next
     working day and overdue (townships), actions due and overdue (communities), the digest-only
     messages queued since the last digest, and on a desk's meeting day its agenda. Working days
-    only, from `at` on (`now` skips the hour, not the calendar); run twice, it sends once a day."""
+    only, from the policy's `[notify] digest_at` on (`now` skips the hour, not the calendar); run
+    twice, it sends once a day."""
     require(work.actor.role, "notify.manage")
+    at = work.policy.notify.digest_at
     today, local = work.today, work.now().astimezone(audit.SHANGHAI)
     if not is_working_day(work, today):
         return {"day": today.isoformat(), "sent": 0, "groups": [], "skipped": "今天不是工作日，不发每日提醒"}
@@ -714,6 +716,89 @@ async def flags(object_type: str, ids: list[int]) -> dict[int, dict]:
     """The open 督办 of some items, for the pages that list them: {id: {note, new_due}}."""
     rows = await Escalation.filter(object_type=object_type, object_id__in=ids, closed_on__isnull=True)
     return {e.object_id: {"note": e.note, "new_due": e.new_due.isoformat()} for e in rows}
+
+
+async def item_escalation(work: Work, object_type: str, object_id: int) -> dict:
+    """An item page's 督办 part: its open flag, and whether this actor may press it now (the office,
+    on an overdue item not already pressed), so the page offers the form only when it would work."""
+    flag = (await flags(object_type, [object_id])).get(object_id)
+    may = False
+    if flag is None and allowed(work.actor.role, "notify.manage"):
+        try:
+            may = (await _item(work, object_type, object_id)).overdue
+        except NotFound:
+            may = False
+    return {"flag": flag, "may": may, "type": object_type, "id": object_id, "today": work.today.isoformat()}
+
+
+async def marks(work: Work, object_type: str, overdue: dict[int, bool]) -> dict[int, dict]:
+    """The 督办 part of each listed item in one query: {id: {flag, may, type, id, today}}, `may`
+    only for the office on an overdue item not already pressed (as `escalate` requires)."""
+    found = await flags(object_type, list(overdue))
+    manage = allowed(work.actor.role, "notify.manage")
+    return {i: {"flag": found.get(i), "may": manage and late and i not in found, "type": object_type, "id": i,
+                "today": work.today.isoformat()} for i, late in overdue.items()}
+
+
+def item_href(object_type: str, object_id: int, problem_id: int | None = None) -> str:
+    """The page an item of a 督办 is shown on (an action is shown on its problem's page)."""
+    if object_type == "handoff":
+        return f"/ledger/handoffs/{object_id}"
+    if object_type == "project":
+        return f"/funding/projects/{object_id}"
+    return f"/desk/problems/{problem_id}"
+
+
+async def action_problem(work: Work, action_id: int) -> int | None:
+    return (await Action.filter(id=action_id).values_list("problem_id", flat=True) or [None])[0]
+
+
+async def open_for(work: Work) -> list[dict]:
+    """The open 督办 a person's group answers for (the office's: all), for their home page: one
+    query for the flags, one for the actions' problems."""
+    a = work.actor
+    query = Escalation.filter(closed_on__isnull=True)
+    if a.role == "township":
+        query = query.filter(scope="township", target=a.township or "")
+    elif a.role == "desk":
+        query = query.filter(scope="community", target=str(a.community_id or ""))
+    elif a.role == "finance":
+        query = query.filter(scope="department", target="区财政局")
+    elif a.role == "department":
+        query = query.filter(scope="department", target=a.department or "")
+    elif not allowed(a.role, "notify.manage"):
+        return []
+    rows = await query.order_by("new_due", "id").limit(50)
+    actions = [e.object_id for e in rows if e.object_type == "action"]
+    problems = dict(await Action.filter(id__in=actions).values_list("id", "problem_id")) if actions else {}
+    return [{"label": f"{rule.ESCALATE[e.object_type]} {e.object_id}", "note": e.note,
+             "new_due": e.new_due.isoformat(), "late": e.new_due < work.today,
+             "flag": {"note": e.note, "new_due": e.new_due.isoformat()},
+             "href": item_href(e.object_type, e.object_id, problems.get(e.object_id))}
+            for e in rows if e.object_type != "action" or e.object_id in problems]
+
+
+async def escalation_counts(work: Work, start: dt.date, end: dt.date, *, townships: list[str] | None = None,
+                            communities: list[int] | None = None) -> list[dict]:
+    """督办 opened and closed in [start, end), per township in the policy's order (the ledger's
+    dashboard and 一月一汇), and how many of each township are open at the period's end. `townships`
+    limits to those codes; `communities` to the actions of those communities (a desk's summary).
+    One query: the rows opened before the end and not closed before the start."""
+    query = Escalation.filter(opened_on__lt=end).filter(Q(closed_on__isnull=True) | Q(closed_on__gte=start))
+    if communities is not None:
+        query = query.filter(scope="community", target__in=[str(c) for c in communities])
+    elif townships is not None:
+        query = query.filter(township_code__in=townships)
+    rows = await query.values_list("township_code", "opened_on", "closed_on")
+    per: dict[str, list[int]] = {}
+    for code, opened, closed in rows:
+        n = per.setdefault(code, [0, 0, 0])
+        n[0] += opened >= start
+        n[1] += closed is not None and closed < end
+        n[2] += closed is None or closed >= end
+    order = [t.code for t in work.policy.townships]
+    return [{"code": code, "township": _township(work, code), "opened": n[0], "closed": n[1], "open": n[2]}
+            for code, n in sorted(per.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 99, kv[0]))]
 
 
 async def escalations(work: Work) -> dict:

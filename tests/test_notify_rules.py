@@ -82,7 +82,7 @@ def test_webhooks_are_checked_and_masked():
 
 
 def test_the_digest_is_due_from_its_hour_on_working_days():
-    morning = dt.datetime(2026, 6, 17, 8, 30)
-    assert rule.digest_due(morning, True)
-    assert not rule.digest_due(morning - dt.timedelta(minutes=1), True)
-    assert not rule.digest_due(morning, False)
+    morning, at = dt.datetime(2026, 6, 17, 8, 30), dt.time(8, 30)
+    assert rule.digest_due(morning, True, at)
+    assert not rule.digest_due(morning - dt.timedelta(minutes=1), True, at)
+    assert not rule.digest_due(morning, False, at)

@@ -59,7 +59,8 @@ DOWNLOADS = (".pdf", ".xlsx", ".csv")
 THUMB_PAGES = ("/desk/intake", "/desk/meeting", "/ledger/inbox", "/desk", "/ledger/handoffs/1", "/desk/problems/")
 THUMB = 44  # px, the smallest touch target
 # Pages photographed for a person to look at: each role's daily ones.
-SHOTS = {"admin": ("/", "/audit"), "office": ("/", "/registry/stats", "/ledger/dashboard"),
+SHOTS = {"admin": ("/", "/audit"), "office": ("/", "/registry/stats", "/ledger/dashboard", "/ledger/handoffs/2",
+                                         "/desk/problems/1", "/funding/projects/2"),
          "township": ("/", "/ledger/inbox", "/ledger/handoffs/1", "/funding/projects/1", "/registry/requests",
                       "/registry/households/A-001"),
          "desk": ("/", "/desk", "/desk/intake", "/desk/meeting", "/registry/requests/new"),
@@ -172,6 +173,16 @@ async def site(db_url, tmp_path):
             await funding.verify(w, project["id"], 11_000_000)
         if state == "approved":
             await funding.approve(w, project["id"], 10_000_000)
+    # 督办 on an overdue hand-off, the overdue action and the submitted project: their marks are
+    # walked, and the office is offered the form on the other overdue hand-offs
+    from resettle.models import Handoff
+    from services import notify
+    office, later = work(Actor("test:office", role="office")), DAY + dt.timedelta(days=5)
+    handoff = await Handoff.filter(to_township="310151110").order_by("id").first()
+    await notify.escalate(office, "handoff", handoff.id, "请本周内接收并办理", later)
+    lift_action = (await desk.problem_detail(w, problem["id"]))["action_items"][0]["id"]
+    await notify.escalate(office, "action", lift_action, "请尽快检修", later)
+    await notify.escalate(office, "project", 2, "请尽快核定", later)
     yield f"http://127.0.0.1:{port}"
     await runner.cleanup()
 

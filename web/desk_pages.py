@@ -22,13 +22,15 @@ from resettle.rules import scope as rule
 from resettle.rules.desk import DEMAND, PROBLEM, RATING_LABELS, Period, iso_week, period, week_label
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
-from services import desk, desk_views, ledger, registry
+from services import desk, desk_views, ledger, notify, registry
 from services.audit import audit_log, names_for
 from services.desk_papers import (
+    ESCALATION_COLUMNS,
     LIST_COLUMNS,
     LIST_NAMES,
     SUMMARY_COLUMNS,
     chosen_lists,
+    escalation_rows,
     list_rows,
     percent,
     summary_rows,
@@ -146,6 +148,7 @@ async def board(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template("desk_board.html", request, {
         "b": data, "info": info, "waiting": waiting, "choices": choices, "cq": _q(data["community_id"]),
         "ratings": RATING_LABELS, "back": request.path_qs,
+        "flags": await notify.flags("action", [a["id"] for a in data["actions_due"]]),
         "weeks": {"prev": iso_week(starts - dt.timedelta(days=7)), "next": iso_week(starts + dt.timedelta(days=7)),
                   "this": iso_week(w.today)}})
 
@@ -328,6 +331,7 @@ async def _problem_page(request: web.Request, w: Work, problem_id: int, *, error
         "p": data, "info": info, "working": working, "steps": allowed_steps(PROBLEM, data["status"], who.role),
         "history": history, "cq": _q(key),
         "ratings": RATING_LABELS, "today": w.today.isoformat(), "back": _at(request.path, key),
+        "marks": await notify.marks(w, "action", {a["id"]: a["overdue"] for a in data["action_items"]}),
         "error": error, "failed": failed, "typed": typed or {}}, status=status)
 
 
@@ -406,7 +410,9 @@ async def _meeting_page(request: web.Request, w: Work, key: str | None, week: st
         "a": agenda, "info": info, "attends": who_attends, "choices": choices or [],
         "cq": _q(agenda["community_id"]), "back": _at("/desk/meeting", agenda["community_id"], week=agenda["week"]),
         "weeks": {"prev": iso_week(starts - dt.timedelta(days=7)), "next": iso_week(starts + dt.timedelta(days=7))},
-        "saved": "saved" in request.query, "error": error, "typed": typed}, status=status)
+        "saved": "saved" in request.query, "error": error, "typed": typed,
+        "flags": await notify.flags("action", [x["id"] for x in agenda["overdue_actions"] + agenda["new_actions"]])},
+        status=status)
 
 
 @routes.get("/desk/meeting")
@@ -504,5 +510,6 @@ async def summary(request: web.Request) -> web.Response:
         if rule.whole_district(who) else []
     return aiohttp_jinja2.render_template("desk_summary.html", request, {
         "s": data, "rows": summary_rows(data), "columns": SUMMARY_COLUMNS, "chart": to_svg(chart), "month": month,
+        "escalation_rows": escalation_rows(data), "escalation_columns": ESCALATION_COLUMNS,
         "townships": townships, "q": q,
         "query": urlencode({k: q[k] for k in ("township", "community") if q.get(k)})})

@@ -21,7 +21,7 @@ from resettle.rules.funding import EDITABLE, KIND_LABELS, PROJECT, STATUS_LABELS
 from resettle.rules.numbers import percent
 from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.workflow import allowed_steps
-from services import desk, funding, registry
+from services import desk, funding, notify, registry
 from services.funding_contracts import YEARS
 from services.funding_papers import (
     ENVELOPE_COLUMNS,
@@ -167,7 +167,8 @@ async def home(request: web.Request) -> web.Response:
         "found": found, "queue": queue, "year": year, "status": status, "township": township, "offset": offset,
         "page": PAGE, "queue_offset": queue_offset, "queue_page": funding.QUEUE_PAGE, "keep": keep,
         "statuses": {s.value: label for s, label in STATUS_LABELS.items()},
-        "townships": [t.name for t in w.policy.townships] if rule.own_township(who) is None else []})
+        "townships": [t.name for t in w.policy.townships] if rule.own_township(who) is None else [],
+        "flags": await notify.flags("project", [p["id"] for p in found["items"] + (queue["items"] if queue else [])])})
 
 
 # ---------------------------------------------------------------- the draft form
@@ -255,6 +256,7 @@ async def _page(request: web.Request, w: Work, project_id: int, *, error: str = 
     done = field(request.query, "done")
     return aiohttp_jinja2.render_template("funding_project.html", request, {
         "p": p, "item": item, "envelope": envelope, "editing": editing, "steps": steps,
+        "escalation": await notify.item_escalation(w, "project", project_id),
         "short": envelope is not None and p["split_preview"]["district_share"] > envelope["remaining"],
         "v": _typed(typed) if typed is not None and failed == "edit" else _values(p),
         "verdict": verdict, "error": error, "failed": failed, "typed": typed or {},

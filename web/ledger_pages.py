@@ -14,7 +14,7 @@ from resettle.history import history_rows
 from resettle.rules import scope as rule
 from resettle.rules.ledger import HANDOFF_LABELS, HANDOFF_STEPS, KIND_LABELS, HandoffKind, HandoffStatus
 from resettle.rules.permissions import allowed, require
-from services import audit, ledger, ledger_views
+from services import audit, ledger, ledger_views, notify
 from web import downloads, keys
 from web.fields import ID, field, flag, number, page_of, path_id
 from web.security import actor, work
@@ -121,7 +121,8 @@ async def inbox(request: web.Request) -> dict:
             "kinds": {k.value: KIND_LABELS[k] for k in HandoffKind}, "townships": _counterparts(request),
             "liaison": liaison, "report": report, "flash": await _flashed(request),
             "here": urlencode(filters), "url": lambda **changes: inbox_url(filters, **changes),
-            "detail": allowed(w.actor.role, "ledger.handoff"), "labels": HANDOFF_STEPS}
+            "detail": allowed(w.actor.role, "ledger.handoff"), "labels": HANDOFF_STEPS,
+            "flags": await notify.flags("handoff", [h["id"] for h in found["items"]])}
 
 
 def _back(request: web.Request, handoff_id: int | None = None) -> web.HTTPSeeOther:
@@ -189,8 +190,9 @@ async def resend(request: web.Request) -> web.Response:
 @routes.get(f"/ledger/handoffs/{ID}")
 @aiohttp_jinja2.template("handoff.html")
 async def handoff(request: web.Request) -> dict:
-    return {"h": await ledger_views.handoff_detail(work(request), path_id(request)),
-            "flash": await _flashed(request), "labels": HANDOFF_STEPS}
+    w, handoff_id = work(request), path_id(request)
+    return {"h": await ledger_views.handoff_detail(w, handoff_id), "flash": await _flashed(request),
+            "labels": HANDOFF_STEPS, "escalation": await notify.item_escalation(w, "handoff", handoff_id)}
 
 
 @routes.get("/ledger/persons/{key}")
@@ -210,7 +212,7 @@ async def person(request: web.Request) -> dict:
 @routes.get("/ledger/dashboard")
 @aiohttp_jinja2.template("ledger_dashboard.html")
 async def dashboard(request: web.Request) -> dict:
-    return {"d": await ledger_views.dashboard(work(request))}
+    return {"d": await ledger_views.dashboard(work(request), field(request.query, "month") or None)}
 
 
 @routes.get("/ledger/report")

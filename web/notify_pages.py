@@ -66,7 +66,8 @@ async def status_page(request: web.Request, *, error: str = "", typed: dict | No
 
 @routes.post("/notify/escalate")
 async def escalate(request: web.Request) -> web.Response:
-    """督办 from the office's page; a refusal is shown on the page with what was typed."""
+    """督办 from the office's page, or from the item's own page (`back`: return to it, where the
+    flag now shows); a refusal is shown on the office's page with what was typed."""
     form = await request.post()
     typed = {name: field(form, name)[:300] for name in ("object_type", "object_id", "note", "new_due")}
     try:
@@ -74,11 +75,18 @@ async def escalate(request: web.Request) -> web.Response:
         new_due = day(typed["new_due"], "新的办理期限")
         if object_id is None or new_due is None:
             raise DomainError("请填写编号和新的办理期限")
-        done = await notify.escalate(work(request), typed["object_type"], object_id, typed["note"], new_due)
+        w = work(request)
+        done = await notify.escalate(w, typed["object_type"], object_id, typed["note"], new_due)
     except Forbidden:
         raise
     except DomainError as exc:
         return await status_page(request, error=exc.message, typed=typed)
+    if field(form, "back") == "1":
+        # the item's page, worked out here (never taken from the form): no open redirect
+        problem = None
+        if done["object_type"] == "action":
+            problem = await notify.action_problem(w, done["object_id"])
+        raise web.HTTPSeeOther(notify.item_href(done["object_type"], done["object_id"], problem))
     return await status_page(request, done=done)
 
 

@@ -36,9 +36,7 @@ KINDS = {
     "escalation.action": ("督办：实事", "/desk"),
     "escalation.project": ("督办：项目", "/funding"),
 }
-# kinds that go in the morning digest instead of a message each (policy default)
-DIGEST_ONLY = frozenset({"handoff.due", "handoff.overdue", "action.due"})
-DIGEST_TIME = dt.time(8, 30)
+# which kinds wait for the morning digest, and its time, are the policy's [notify]
 
 
 def link(base_url: str, kind: str) -> str:
@@ -175,8 +173,8 @@ def mask_webhook(url: str) -> str:
 # ---------------------------------------------------------------- digest
 
 
-def digest_due(now_local: dt.datetime, working_day: bool, at: dt.time = DIGEST_TIME) -> bool:
-    """The digest goes at the policy's time on working days only."""
+def digest_due(now_local: dt.datetime, working_day: bool, at: dt.time) -> bool:
+    """The digest goes at the policy's time (`[notify] digest_at`) on working days only."""
     return working_day and now_local.time() >= at
 
 
