@@ -5,7 +5,6 @@ deep, on a database seeded with work at every stage as tests/test_walk.py seeds 
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections import deque
 from html.parser import HTMLParser
@@ -14,20 +13,10 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from resettle.actor import Actor
-from resettle.rules.desk import iso_week
-from resettle.rules.household import Status
-from services import accounts, desk, funding, registry
-from services.registry_import import import_sheets
-from tests.sheets import make_id, person, write_csv
-from tests.work import DAY, clock_on, work
+from tests.site import PASSWORD, ROLES, seed
+from tests.work import DAY, clock_on
 from web.app import init_app
 
-ADMIN = Actor("test:setup")
-PASSWORD = "links-pass-9"
-ROLES = {"admin": {}, "office": {}, "township": {"township": "陈家镇"},
-         "desk": {"community": "陈家新苑", "carriage": "居委会"},
-         "department": {"department": "区民政局"}, "finance": {}}
 DEPTH = 2  # clicks from the home page
 REFUSED = {400, 403, 404}
 # Links that end a session or leave the workbench are not followed.
@@ -96,52 +85,6 @@ def _target(base: str, href: str) -> str | None:
     if url.path in LEAVE:
         return None
     return urlunsplit(("", "", url.path, url.query, ""))
-
-
-async def seed(tmp_path) -> None:
-    """Four households, three moved in (their hand-offs sent), desk demands and problems in 陈家新苑
-    at every stage, a recorded week, governance projects from draft to approved, one account per role."""
-    head = make_id("19600101", 1)
-    await import_sheets(work(ADMIN), [write_csv(tmp_path / "seed.csv", [
-        person("A-001", "甲", head, "户主", unit="3-101"),
-        person("A-001", "乙", make_id("19610101", 2), "配偶", unit="3-101"),
-        person("A-002", "戊", make_id("19450101", 5), "户主", origin="陈家镇", unit="5-202", tags="残疾"),
-        person("B-002", "丙", make_id("19700101", 3), "户主", origin="堡镇", dest="城桥镇", community="城桥新苑"),
-        person("C-003", "丁", make_id("19800101", 4), "户主", origin="堡镇", dest="堡镇", community="堡新苑"),
-    ])])
-    for agreement in ("A-001", "A-002", "B-002"):
-        for step, on in ((Status.HANDED_OVER, "2024-01-02"), (Status.ALLOCATED, "2024-02-01"),
-                         (Status.MOVED_IN, "2024-03-01")):
-            await registry.record_step(work(ADMIN), agreement, step, dt.date.fromisoformat(on))
-    for role, extra in ROLES.items():
-        await accounts.add_user(work(ADMIN), role, f"{role}用户", role, PASSWORD, **extra)
-    w, earlier = work(ADMIN), work(ADMIN, on=DAY - dt.timedelta(days=9))
-    lift = await desk.intake(earlier, "陈家新苑", channel="统一接待", category="物业维修",
-                             text="3号楼电梯经常停运，老人下不了楼", resident=head)
-    await desk.intake(w, "陈家新苑", channel="电话", category="物业维修", text="电梯按钮失灵", name="访客",
-                      contact="13812345678", unit="3-202")
-    problem = await desk.link(earlier, [lift["id"]], title="3号楼电梯故障")
-    await desk.add_action(earlier, problem["id"], owner="物业", text="请维保单位检修电梯",
-                          due=DAY - dt.timedelta(days=2))
-    lamp = await desk.intake(w, "陈家新苑", channel="统一接待", category="物业维修", text="5号楼路灯不亮",
-                             resident=make_id("19450101", 5))
-    lamp_problem = await desk.link(w, [lamp["id"]], title="5号楼路灯")
-    lamp_problem = await desk.add_action(w, lamp_problem["id"], owner="物业", text="更换路灯", due=DAY)
-    await desk.complete_action(w, lamp_problem["action_items"][0]["id"], result="已更换", on=DAY)
-    await desk.save_week(w, "陈家新苑", iso_week(DAY), reception={"居委会": ["王芳"]}, meeting_on=DAY,
-                         meeting={"居委会": ["王芳"], "物业": ["李强"]}, decisions="电梯本周内检修", version=0)
-    meeting = {"body": "居民代表会议", "held_on": f"{DAY.year}-01-15", "attendance": 9, "votes_for": 7,
-               "votes_against": 1}
-    fields = {"community": "陈家新苑", "kind": "case_by_case", "year": DAY.year, "requested": 12_000_000,
-              "department": "区民政局", "problems": [problem["id"]]}
-    await funding.draft(w, title="电梯更新（草稿）", **fields)
-    for state in ("submitted", "verified", "approved"):
-        project = await funding.draft(w, title=f"3号楼电梯更新（{state}）", deliberation=meeting, **fields)
-        await funding.submit(w, project["id"])
-        if state != "submitted":
-            await funding.verify(w, project["id"], 11_000_000)
-        if state == "approved":
-            await funding.approve(w, project["id"], 10_000_000)
 
 
 @pytest.fixture
