@@ -82,9 +82,10 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
                 moved_on = max(allocated_on, today - dt.timedelta(days=rng.randrange(0, RECENT_DAYS)))
             await registry.record_step(work, agreement, Status.MOVED_IN, moved_on)
             counts["moved_in"] += 1
+    # the registry's later changes come before the townships' work, which answers their hand-offs too
     holiday = await demo_changes.holiday_move_in(work)
-    counts.update(await _work_some_handoffs(work, rng))
     life = await demo_changes.household_life(work, rng, besides=holiday["agreement_no"] if holiday else "")
+    counts.update(await _work_some_handoffs(work, rng))
     # letters and digits only: it is read off a terminal and typed into a login form
     password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
     communities = await _desk_communities()
