@@ -40,9 +40,12 @@ async def seed(persons: int) -> None:
 
     async with in_transaction() as tx:  # COPY on PostgreSQL needs the transaction's connection
         await _seed(tx, persons)
-    from resettle.db import connection
+    from resettle.db import connection, is_postgres
 
-    await connection().execute_script("ANALYZE")
+    # VACUUM on PostgreSQL sets the visibility map that index-only scans need (autovacuum's
+    # job in a running registry, which a just-loaded table has not had yet)
+    conn = connection()
+    await conn.execute_script("VACUUM ANALYZE" if is_postgres(conn) else "ANALYZE")
 
 
 async def _seed(conn, persons: int) -> None:

@@ -78,18 +78,17 @@ def _left_after(day: dt.date) -> str:
             "WHERE h.id = p.household_id AND h.status <> 'withdrawn'))")
 
 
-async def _range_counts(conn, communities: list[int], low: str | None, high: str) -> dict[int, int]:
-    """Counted persons per community born in (low, high]: one index-only range of
-    ix_person_counted per community (IN on the middle column), read in index order so that the
-    GROUP BY needs no sort."""
-    if not communities:
-        return {}
-    lower = f" AND p.birth_date > '{low}'" if low else ""
-    ids = ", ".join(str(int(c)) for c in communities)
-    rows = await conn.execute_query(
-        f"SELECT p.community_id, COUNT(*) FROM person p WHERE p.counted = TRUE AND p.community_id IN ({ids}) "
-        f"AND p.birth_date <= '{high}'{lower} GROUP BY p.community_id")
-    return {int(k): int(n) for k, n in rows[1]}
+async def _range_counts(conn, ranges: list[tuple[str | None, str]]) -> dict[int, list[int]]:
+    """Counted persons per community born in each (low, high]: one index-only range of
+    ix_person_counted per community and range, all in one statement (a correlated COUNT per
+    community reads only its range; an IN list with GROUP BY was slower on SQLite)."""
+    parts = []
+    for low, high in ranges:
+        lower = f" AND p.birth_date > '{low}'" if low else ""
+        parts.append(f"(SELECT COUNT(*) FROM person p WHERE p.counted = TRUE AND p.community_id = c.id "
+                     f"AND p.birth_date <= '{high}'{lower})")
+    rows = await conn.execute_query(f"SELECT c.id, {', '.join(parts)} FROM community c")
+    return {int(r[0]): [int(n) for n in list(r)[1:]] for r in rows[1]}
 
 
 async def group_counts(work: Work, *, by: str = "township", on: dt.date | None = None) -> list[dict]:
@@ -103,15 +102,12 @@ async def group_counts(work: Work, *, by: str = "township", on: dt.date | None =
     c60, c80, c18 = (born_by(on, n).isoformat() for n in (60, 80, 18))
     communities = await conn.execute_query_dict(
         "SELECT id, name, township_code FROM community ORDER BY township_code, name")
-    ids = [c["id"] for c in communities]
     # counted today: three disjoint ranges (80+, 60-79, under 18) of the one index
-    old = await _range_counts(conn, ids, None, c80)
-    sixties = await _range_counts(conn, ids, c80, c60)
-    young = await _range_counts(conn, ids, c18, on.isoformat())
     found: dict[int, dict] = {}
-    for c in ids:
-        found[c] = {"aged_60_plus": old.get(c, 0) + sixties.get(c, 0), "aged_80_plus": old.get(c, 0),
-                    "under_18": young.get(c, 0), "disabled": 0, "living_alone": 0}
+    for c, (old, sixties, young) in (await _range_counts(conn, [(None, c80), (c80, c60),
+                                                                 (c18, on.isoformat())])).items():
+        found[c] = {"aged_60_plus": old + sixties, "aged_80_plus": old, "under_18": young,
+                    "disabled": 0, "living_alone": 0}
     ages = _age_conditions(on)
     for r in await conn.execute_query_dict(
             f"SELECT p.community_id AS k, SUM(CASE WHEN {ages['aged_60_plus']} THEN 1 ELSE 0 END) AS a60, "
