@@ -275,7 +275,8 @@ async def record_step(work: Work, agreement_no: str, step: Status, on: dt.date, 
                 changes["withdrawn_reason"] = reason.strip()
             before = {k: getattr(h, k) for k in changes}
             await versioned.save(work, h, changes, expected_version, "该户")
-            await groups.sync_counted(conn, [h.id])  # a withdrawal stops its persons counting
+            if Status.WITHDRAWN in (before["status"], dates.status):  # the one step that moves `counted`
+                await groups.sync_counted(conn, [h.id])
             await audit.record(work, f"registry.{step.value}", "household", h.agreement_no,
                                audit.diff(before, changes))
             if step is Status.MOVED_IN:

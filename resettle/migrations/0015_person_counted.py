@@ -21,6 +21,15 @@ class AddPersonField(ops.AddField):
             await state_editor._run_sql(f'ALTER TABLE "person" DROP COLUMN "{self.name}"')
 
 
+class AddCountedField(AddPersonField):
+    """Added with its default spelled out: SQLite refuses a NOT NULL column without one on a
+    table that has rows, which is every database this migration upgrades."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None) -> None:
+        if state_editor:
+            await state_editor._run_sql('ALTER TABLE "person" ADD COLUMN "counted" BOOL NOT NULL DEFAULT FALSE')
+
+
 async def forward(apps, schema_editor) -> None:
     await schema_editor.client.execute_script(FILL)
 
@@ -36,7 +45,7 @@ class Migration(migrations.Migration):
             name='community_id',
             field=fields.IntField(null=True),
         ),
-        AddPersonField(
+        AddCountedField(
             model_name='Person',
             name='counted',
             field=fields.BooleanField(default=False),
