@@ -7,8 +7,9 @@ Definitions (on the day D asked): 老年 `aged_60_plus` and 高龄 `aged_80_plus
 `disabled` and 独居 `living_alone` are persons holding that basic tag on D (granted from on or
 before D, not closed by D). 独居 is the tag its owner grants after a visit, not a one-person
 household: an agreement (协议编号) of one person says nothing about who that person lives with.
-Ages are index range counts on `person.birth_date` (no per-person Python), so a city-sized
-registry counts in SQL."""
+Ages are index-only range counts of ix_person_counted (counted, community_id, birth_date), the
+person's own copies of what the count filters by (see COUNTED), so a city-sized registry counts
+in SQL without joining its households."""
 
 from __future__ import annotations
 
