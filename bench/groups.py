@@ -40,9 +40,12 @@ async def seed(persons: int) -> None:
 
     async with in_transaction() as tx:  # COPY on PostgreSQL needs the transaction's connection
         await _seed(tx, persons)
-    from resettle.db import connection
+    from resettle.db import connection, is_postgres
 
-    await connection().execute_script("ANALYZE")
+    # VACUUM on PostgreSQL sets the visibility map that index-only scans need (autovacuum's
+    # job in a running registry, which a just-loaded table has not had yet)
+    conn = connection()
+    await conn.execute_script("VACUUM ANALYZE" if is_postgres(conn) else "ANALYZE")
 
 
 async def _seed(conn, persons: int) -> None:
@@ -60,25 +63,29 @@ async def _seed(conn, persons: int) -> None:
                  [(stamp, stamp, dest[i % len(dest)], f"基准社区{i:02d}") for i in range(60)])
     signed = db_date(conn, dt.date(2023, 5, 6))
     households = persons // 3
+    withdrawn = [rng.random() < 0.02 for _ in range(households + 1)]  # [0] unused
     await insert(conn, "household", (
         "id", "created_at", "updated_at", "agreement_no", "origin_township", "village_id", "group", "dest_township",
         "community_id", "unit", "status", "signed_on", "withdrawn_reason", "member_count", "separated_count",
         "version"), [(i, stamp, stamp, f"B-{i:07d}", origin[i % len(origin)], 1, "", dest[(i % 60) % len(dest)],
-                      i % 60 + 1, "", "withdrawn" if rng.random() < 0.02 else "signed", signed, "", 3, 0, 1)
+                      i % 60 + 1, "", "withdrawn" if withdrawn[i] else "signed", signed, "", 3, 0, 1)
                      for i in range(1, households + 1)])
     start = dt.date(1925, 1, 1)
     people, grants = [], []
     for i in range(1, persons + 1):
         born = start + dt.timedelta(days=rng.randrange(365 * 100))
-        people.append((i, stamp, stamp, (i - 1) % households + 1, _id(born, i), f"人{i}", "户主", "",
-                       origin[0], "", db_date(conn, born), 1))
+        household = (i - 1) % households + 1
+        # the person's copies of what the counts filter by (services.groups.COUNTED)
+        people.append((i, stamp, stamp, household, _id(born, i), f"人{i}", "户主", "",
+                       origin[0], "", db_date(conn, born), 1, household % 60 + 1, not withdrawn[household]))
         roll = rng.random()
         if roll < 0.05:
             grants.append((stamp, stamp, i, "残疾", signed, db_date(conn, dt.date(2026, 5, 6)), "bench", "", "", "", 1))
         elif roll < 0.08:
             grants.append((stamp, stamp, i, "独居", signed, db_date(conn, dt.date(2024, 5, 6)), "bench", "", "", "", 1))
     await insert(conn, "person", ("id", "created_at", "updated_at", "household_id", "id_number", "name", "relation",
-                                  "phone", "hukou_township", "tags", "birth_date", "version"), people)
+                                  "phone", "hukou_township", "tags", "birth_date", "version", "community_id",
+                                  "counted"), people)
     await insert(conn, "person_tag", ("created_at", "updated_at", "person_id", "tag", "valid_from", "valid_to",
                                       "granted_by", "renewed_by", "closed_by", "reason", "version"), grants)
 

@@ -101,10 +101,19 @@ class Person(Timestamped):
     # inserts of the import need not name them.
     left_on = fields.DateField(null=True)
     left_kind = fields.CharField(max_length=8, null=True)
+    # Copies for the 一老一小一残 counts (services.groups), so that they are index-only range
+    # counts on this table alone: the household's community, and whether the person counts
+    # today (household not withdrawn, person present). Kept true by services.groups.sync_counted
+    # on every write path, the one statement of the rule; a default of false makes a path that
+    # forgets undercount visibly (tests/test_groups.py compares them with a recomputation).
+    community_id = fields.IntField(null=True)
+    counted = fields.BooleanField(default=False)
 
     class Meta:
         table = "person"
-        indexes = (Index(fields=("birth_date", "household_id"), name="ix_person_birth"),)
+        indexes = (Index(fields=("birth_date", "household_id"), name="ix_person_birth"),
+                   Index(fields=("counted", "community_id", "birth_date"), name="ix_person_counted"),
+                   Index(fields=("left_on",), name="ix_person_left"))
 
     async def save(self, *args, **kwargs) -> None:
         if self.id_number and len(self.id_number) == 18:

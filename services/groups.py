@@ -7,8 +7,9 @@ Definitions (on the day D asked): 老年 `aged_60_plus` and 高龄 `aged_80_plus
 `disabled` and 独居 `living_alone` are persons holding that basic tag on D (granted from on or
 before D, not closed by D). 独居 is the tag its owner grants after a visit, not a one-person
 household: an agreement (协议编号) of one person says nothing about who that person lives with.
-Ages are index range counts on `person.birth_date` (no per-person Python), so a city-sized
-registry counts in SQL."""
+Ages are index-only range counts of ix_person_counted (counted, community_id, birth_date), the
+person's own copies of what the count filters by (see COUNTED), so a city-sized registry counts
+in SQL without joining its households."""
 
 from __future__ import annotations
 
@@ -45,6 +46,52 @@ def _present(day: dt.date) -> str:
     return f"(p.left_on IS NULL OR p.left_on > '{day.isoformat()}')"
 
 
+# What counts, the one statement of the rule: a person of a household not withdrawn, present
+# (left_on null: household_changes sets it on a death or a leave). Stored on the person as
+# `counted` (with the household's `community_id`) by sync_counted, in the writer's transaction;
+# a day before someone left is answered by adding back those who left after it (_left_after).
+COUNTED = "(person.left_on IS NULL AND h.status <> 'withdrawn')"
+
+
+async def sync_counted(conn, household_ids) -> None:
+    """Make `person.community_id` and `person.counted` true for the persons of some households
+    (every write path that changes a household's status or community, or a person's household
+    or presence, calls this with the households it touched, on its own connection)."""
+    ids = sorted({int(i) for i in household_ids})
+    if not ids:
+        return
+    sql = (f"UPDATE person SET community_id = h.community_id, counted = {COUNTED} FROM household h "
+           "WHERE h.id = person.household_id AND person.household_id ")
+    if is_postgres(conn):
+        await conn.execute_query(f"{sql}= ANY($1::int[])", [ids])
+        return
+    from services.bulk import LOOKUP_CHUNK
+
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start:start + LOOKUP_CHUNK]
+        await conn.execute_query(f"{sql}IN ({placeholders(conn, len(chunk))})", chunk)
+
+
+def _left_after(day: dt.date) -> str:
+    """Not counted today, but counted on `day`: left after it, from a household not withdrawn
+    (the few rows of ix_person_left, each joined to its household)."""
+    return (f"(p.counted = FALSE AND p.left_on > '{day.isoformat()}' AND EXISTS (SELECT 1 FROM household h "
+            "WHERE h.id = p.household_id AND h.status <> 'withdrawn'))")
+
+
+async def _range_counts(conn, ranges: list[tuple[str | None, str]]) -> dict[int, list[int]]:
+    """Counted persons per community born in each (low, high]: one index-only range of
+    ix_person_counted per community and range, all in one statement (a correlated COUNT per
+    community reads only its range; an IN list with GROUP BY was slower on SQLite)."""
+    parts = []
+    for low, high in ranges:
+        lower = f" AND p.birth_date > '{low}'" if low else ""
+        parts.append(f"(SELECT COUNT(*) FROM person p WHERE p.counted = TRUE AND p.community_id = c.id "
+                     f"AND p.birth_date <= '{high}'{lower})")
+    rows = await conn.execute_query(f"SELECT c.id, {', '.join(parts)} FROM community c")
+    return {int(r[0]): [int(n) for n in list(r)[1:]] for r in rows[1]}
+
+
 async def group_counts(work: Work, *, by: str = "township", on: dt.date | None = None) -> list[dict]:
     """Per destination township (or community): the five counts, a total row last."""
     actor, policy = work.actor, work.policy
@@ -53,47 +100,50 @@ async def group_counts(work: Work, *, by: str = "township", on: dt.date | None =
         raise DomainError("只能按 township（乡镇）或 community（安置社区）统计")
     on = on or work.today
     conn = connection()
-    key = "h.dest_township" if by == "township" else "h.community_id"
+    c60, c80, c18 = (born_by(on, n).isoformat() for n in (60, 80, 18))
+    communities = await conn.execute_query_dict(
+        "SELECT id, name, township_code FROM community ORDER BY township_code, name")
+    # counted today: three disjoint ranges (80+, 60-79, under 18) of the one index
+    found: dict[int, dict] = {}
+    for c, (old, sixties, young) in (await _range_counts(conn, [(None, c80), (c80, c60),
+                                                                 (c18, on.isoformat())])).items():
+        found[c] = {"aged_60_plus": old + sixties, "aged_80_plus": old, "under_18": young,
+                    "disabled": 0, "living_alone": 0}
     ages = _age_conditions(on)
-    # only the persons in an age group are read, as two plain ranges of ix_person_birth (an OR
-    # of the two would have SQLite fetch every matching person row); SQLite's planner would
-    # start from the households and read every person row: CROSS JOIN keeps its order
-    join = "JOIN" if is_postgres(conn) else "CROSS JOIN"
-    base = (f"FROM person p {join} household h ON h.id = p.household_id WHERE h.status <> 'withdrawn' "
-            f"AND {_present(on)}")
-    found = await conn.execute_query_dict(
-        f"SELECT {key} AS k, COUNT(*) AS aged_60_plus, SUM(CASE WHEN {ages['aged_80_plus']} THEN 1 ELSE 0 END) "
-        f"AS aged_80_plus {base} AND {ages['aged_60_plus']} GROUP BY {key}")
-    young = {r["k"]: int(r["n"]) for r in await conn.execute_query_dict(
-        f"SELECT {key} AS k, COUNT(*) AS n {base} AND {ages['under_18']} GROUP BY {key}")}
-    tags = await conn.execute_query_dict(
-        f"SELECT {key} AS k, t.tag AS tag, COUNT(DISTINCT t.person_id) AS n FROM person_tag t "
-        f"JOIN person p ON p.id = t.person_id JOIN household h ON h.id = p.household_id "
-        f"WHERE t.tag IN ('残疾', '独居') AND {_tag_condition(on)} AND h.status <> 'withdrawn' "
-        f"AND {_present(on)} "
-        f"GROUP BY {key}, t.tag")
-    counts: dict = {}
-    for r in found:
-        counts[r["k"]] = {"aged_60_plus": int(r["aged_60_plus"]), "aged_80_plus": int(r["aged_80_plus"] or 0),
-                          "under_18": 0}
-    for k, n in young.items():
-        counts.setdefault(k, {name: 0 for name in ages})["under_18"] = n
-    for r in tags:
-        row = counts.setdefault(r["k"], {name: 0 for name in ages})
-        row["disabled" if r["tag"] == "残疾" else "living_alone"] = int(r["n"])
+    for r in await conn.execute_query_dict(
+            f"SELECT p.community_id AS k, SUM(CASE WHEN {ages['aged_60_plus']} THEN 1 ELSE 0 END) AS a60, "
+            f"SUM(CASE WHEN {ages['aged_80_plus']} THEN 1 ELSE 0 END) AS a80, "
+            f"SUM(CASE WHEN {ages['under_18']} THEN 1 ELSE 0 END) AS u18 FROM person p "
+            f"WHERE {_left_after(on)} GROUP BY p.community_id"):
+        row = found.setdefault(r["k"], dict.fromkeys(GROUPS, 0))
+        row["aged_60_plus"] += int(r["a60"] or 0)
+        row["aged_80_plus"] += int(r["a80"] or 0)
+        row["under_18"] += int(r["u18"] or 0)
+    # two disjoint sets of persons, summed: an OR of them would have PostgreSQL plan (and JIT-
+    # compile) a nested loop over every grant
+    for present in ("p.counted = TRUE", _left_after(on)):
+        for r in await conn.execute_query_dict(
+                f"SELECT p.community_id AS k, t.tag AS tag, COUNT(DISTINCT t.person_id) AS n FROM person_tag t "
+                f"JOIN person p ON p.id = t.person_id WHERE t.tag IN ('残疾', '独居') AND {_tag_condition(on)} "
+                f"AND {present} GROUP BY p.community_id, t.tag"):
+            row = found.setdefault(r["k"], dict.fromkeys(GROUPS, 0))
+            row["disabled" if r["tag"] == "残疾" else "living_alone"] += int(r["n"])
     blank = dict.fromkeys(GROUPS, 0)
     rows = []
     if by == "township":
+        counts: dict[str, dict] = {}
+        for c in communities:
+            into = counts.setdefault(c["township_code"], dict.fromkeys(GROUPS, 0))
+            for name in GROUPS:
+                into[name] += found[c["id"]][name]
         for t in policy.townships:
             if rule.sees_township(actor, t.code) and ("in" in t.roles or t.code in counts):
                 rows.append({"township": t.name, "code": t.code, **blank, **counts.get(t.code, {})})
     else:
-        communities = await conn.execute_query_dict(
-            "SELECT id, name, township_code FROM community ORDER BY township_code, name")
         for c in communities:
             if rule.sees_community(actor, c["id"], c["township_code"]):
                 rows.append({"community": c["name"], "township": policy.township(c["township_code"]).name,
-                             "community_id": c["id"], **blank, **counts.get(c["id"], {})})
+                             "community_id": c["id"], **blank, **found[c["id"]]})
     total = {"township": "合计"} if by == "township" else {"community": "合计", "township": ""}
     total.update({name: sum(r[name] for r in rows) for name in GROUPS})
     return rows + [total]

@@ -14,6 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
 
 from resettle.actor import Actor
+from resettle.db import connection
 from resettle.errors import DomainError, NotFound
 from resettle.models import ChangeRequest, Entitlement, Handoff, Household, HouseholdEvent, Person
 from resettle.rules import idnumber
@@ -47,7 +48,7 @@ from resettle.rules.ledger import OPEN, HandoffKind, HandoffStatus
 from resettle.rules.permissions import allowed, require
 from resettle.rules.tags import join_tags, split_tags
 from resettle.rules.workflow import allowed_steps, apply
-from services import audit, ledger, notify, scope, versioned
+from services import audit, groups, ledger, notify, scope, versioned
 from services import tags as tag_grants
 from services.household_changes_contracts import Change
 from services.registry import KEY_MAX, unit_taken
@@ -82,6 +83,8 @@ def _as_members(persons: list[Person]) -> list[Member]:
 async def _recount(work: Work, h: Household, expected_version: int | None) -> int:
     """The household's counts from its present members, with its version bumped (a stale form
     is refused)."""
+    # every event (birth, join, death, leave, split) ends here for each household it touched
+    await groups.sync_counted(connection(), [h.id])
     present = Person.filter(household_id=h.id, left_on=None)
     changes = {"member_count": await present.count(),
                "separated_count": await present.exclude(hukou_township=h.dest_township).count()}

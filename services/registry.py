@@ -18,7 +18,7 @@ from resettle.rules import scope as rule
 from resettle.rules.household import HOLDS_UNIT, HOUSEHOLD, ORDER, STATUS_LABELS, Dates, Status, unit_key
 from resettle.rules.permissions import require
 from resettle.rules.workflow import apply
-from services import audit, ledger, scope, versioned
+from services import audit, groups, ledger, scope, versioned
 from services.work import Work
 
 STEPS = tuple(s.value for s in ORDER)
@@ -275,6 +275,8 @@ async def record_step(work: Work, agreement_no: str, step: Status, on: dt.date, 
                 changes["withdrawn_reason"] = reason.strip()
             before = {k: getattr(h, k) for k in changes}
             await versioned.save(work, h, changes, expected_version, "该户")
+            if Status.WITHDRAWN in (before["status"], dates.status):  # the one step that moves `counted`
+                await groups.sync_counted(conn, [h.id])
             await audit.record(work, f"registry.{step.value}", "household", h.agreement_no,
                                audit.diff(before, changes))
             if step is Status.MOVED_IN:

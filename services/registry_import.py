@@ -29,7 +29,7 @@ from resettle.rules.permissions import require
 from resettle.rules.scope import household_columns, own_township, sees_household
 from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_sheets, unit_note
 from resettle.sheets import HEADER_OF, read_sheet_apart, write_sheets, write_table
-from services import audit, ledger
+from services import audit, groups, ledger
 from services import tags as tag_grants
 from services.bulk import (
     LOOKUP_CHUNK,
@@ -54,7 +54,7 @@ HOUSEHOLD_COLUMNS = ("created_at", "updated_at", "agreement_no", "origin_townshi
                      "handed_over_on", "withdrawn_reason", "member_count", "separated_count",
                      "version")
 PERSON_COLUMNS = ("id", "created_at", "updated_at", "household_id", "id_number", "name", "relation",
-                  "phone", "hukou_township", "tags", "birth_date", "version")
+                  "phone", "hukou_township", "tags", "birth_date", "version", "community_id", "counted")
 # Sheet fields compared on re-import; an empty optional cell never clears a stored value.
 HOUSEHOLD_SHEET_FIELDS = ("origin_township", "village_id", "group", "dest_township",
                           "community_id", "unit", "signed_on", "handed_over_on")
@@ -517,7 +517,9 @@ class _Writer:
                 household_ids.iloc[start:stop].tolist(),
                 *(part[c].tolist() for c in ("id_number", "name", "relation", "phone", "hukou", "tags")),
                 [db_date(conn, idnumber.birth_date(n)) for n in part["id_number"].tolist()],
-                itertools.repeat(1)))
+                itertools.repeat(1), part["community_id"].tolist(),
+                # a new household is never withdrawn; a stored one's persons are synced in _recount
+                itertools.repeat(True)))
         await insert(conn, "person", PERSON_COLUMNS, Chunks.rows(len(fresh), records),
                       self._tick("写入人员", len(fresh)))
         self.report.persons_added = len(fresh)
@@ -591,7 +593,9 @@ class _Writer:
 
 async def recount(conn: BaseDBAsyncClient, household_ids: list[int]) -> None:
     """Refresh the kept member and 人户分离 counts of some households from their present persons
-    (one who died or left stays on the household's rows: household_changes sets left_on)."""
+    (one who died or left stays on the household's rows: household_changes sets left_on), and
+    what its persons carry for the group counts (a re-import may change the community)."""
+    await groups.sync_counted(conn, household_ids)
     sql = ("UPDATE household SET member_count = (SELECT COUNT(*) FROM person p "
            "WHERE p.household_id = household.id AND p.left_on IS NULL), separated_count = (SELECT COUNT(*) "
            "FROM person p WHERE p.household_id = household.id AND p.left_on IS NULL "

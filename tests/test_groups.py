@@ -119,3 +119,69 @@ async def test_the_roster_is_masked_scoped_and_written(db, tmp_path):
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
     counts = await groups.group_counts(work(desk), by="community", on=DAY)
     assert [r["community"] for r in counts] == ["陈家新苑", "合计"]
+
+
+async def assert_synced() -> Counter:
+    """Every person's stored copies equal what they are computed from scratch (the rule of
+    services.groups.COUNTED, in Python); returns how many count and how many do not."""
+    seen: Counter = Counter()
+    for p in await Person.all().prefetch_related("household"):
+        h: Household = p.household
+        expected = (h.community_id, h.status != Status.WITHDRAWN and p.left_on is None)
+        assert (p.community_id, p.counted) == expected, (p.name, h.agreement_no)
+        seen[p.counted] += 1
+    return seen
+
+
+async def test_every_write_path_keeps_the_counted_copies_true(db, tmp_path):
+    """Import, withdrawal, birth, join, death, leave, split and a re-import that moves a signed
+    household to another community: after each, person.community_id and person.counted hold."""
+    head, wife, father, son = make_id("19600101", 1), make_id("19600101", 2), make_id("19400101", 3), make_id(
+        "19900101", 4)
+    rows = [person("S-001", "甲", head, "户主"), person("S-001", "乙", wife, "配偶"),
+            person("S-001", "丙", father, "父亲"), person("S-001", "丁", son, "子"),
+            person("S-002", "戊", make_id("19500101", 5), "户主"),
+            person("S-003", "己", make_id("19400101", 6), "户主", dest="长兴镇", community="长兴佳苑"),
+            person("S-003", "庚", make_id("20100101", 7), "孙子", dest="长兴镇", community="长兴佳苑")]
+    assert (await import_sheets(work(OFFICE), [write_csv(tmp_path / "s.csv", rows)])).outcome == "imported"
+    assert await assert_synced() == Counter({True: 7})
+    await registry.record_step(work(OFFICE), "S-003", Status.WITHDRAWN, dt.date(2024, 1, 1), reason="放弃安置")
+    assert await assert_synced() == Counter({True: 5, False: 2})
+
+    async def pid(number):
+        return (await Person.get(id_number=number)).id
+    day = dt.date(2026, 1, 2)
+    await changes.record_event(work(OFFICE), "S-001", Change(kind="death", on=day, person=await pid(father)))
+    assert await assert_synced() == Counter({True: 4, False: 3})
+    await changes.record_event(work(OFFICE), "S-001", Change(kind="leave", on=day, person=await pid(son)))
+    assert await assert_synced() == Counter({True: 3, False: 4})
+    baby = make_id("20260102", 8)
+    await changes.record_event(work(OFFICE), "S-001", Change(kind="birth", on=day, name="小", id_number=baby,
+                                                             relation="孙子"))
+    await changes.record_event(work(OFFICE), "S-001", Change(kind="join", on=day, name="辛", id_number=make_id(
+        "19920101", 9), relation="儿媳"))
+    assert await assert_synced() == Counter({True: 5, False: 4})
+    # the son comes back: the same row, present again
+    await changes.record_event(work(OFFICE), "S-001", Change(kind="join", on=day, name="丁", id_number=son,
+                                                             relation="子"))
+    assert await assert_synced() == Counter({True: 6, False: 3})
+    split = await changes.record_event(work(OFFICE), "S-001", Change(
+        kind="split", on=day, persons=[await pid(son), await pid(baby)], head=await pid(son)))
+    new = await Household.get(agreement_no=split["new_agreement_no"])
+    assert await Person.filter(household_id=new.id, counted=True, community_id=new.community_id).count() == 2
+    assert await assert_synced() == Counter({True: 6, False: 3})
+    # a re-import moves S-002 (only signed) to another community and adds a member to it
+    before = (await Household.get(agreement_no="S-002")).community_id
+    again = [person("S-002", "戊", make_id("19500101", 5), "户主", community="瀛东苑"),
+             person("S-002", "壬", make_id("19520101", 10), "配偶", community="瀛东苑")]
+    assert (await import_sheets(work(OFFICE), [write_csv(tmp_path / "again.csv", again)])).outcome == "imported"
+    moved = await Household.get(agreement_no="S-002")
+    assert moved.community_id != before
+    assert await Person.filter(household_id=moved.id, community_id=moved.community_id, counted=True).count() == 2
+    assert await assert_synced() == Counter({True: 7, False: 3})
+    # and the counts read the copies: 瀛东苑 has the two of S-002, the day before the death counts 丙
+    counts = {r["community"]: r for r in await groups.group_counts(work(OFFICE), by="community", on=DAY)}
+    assert (counts["瀛东苑"]["aged_60_plus"], counts["长兴佳苑"]["aged_80_plus"]) == (2, 0)
+    earlier = {r["community"]: r for r in await groups.group_counts(
+        work(OFFICE), by="community", on=dt.date(2026, 1, 1))}
+    assert earlier["陈家新苑"]["aged_60_plus"] == counts["陈家新苑"]["aged_60_plus"] + 1
