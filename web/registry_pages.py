@@ -227,14 +227,14 @@ async def import_confirm(request: web.Request) -> web.Response:
 
 @routes.get("/registry/import/{upload}/errors.xlsx")
 async def import_errors(request: web.Request) -> web.FileResponse:
-    return _issue_report(request, "registry.import")
+    return _issue_report(request, SIGNING)
 
 
-def _issue_report(request: web.Request, action: str) -> web.FileResponse:
+def _issue_report(request: web.Request, flow: _SheetFlow) -> web.FileResponse:
     """An upload's 问题报告, named for the uploaded sheet (it may be gone already: the report
     outlives it), typed as xlsx."""
     who = actor(request)
-    require(who.role, action)
+    require(who.role, flow.action)
     sheet = uploads.find(request.app[keys.UPLOADS], who, request.match_info["upload"])
     report = uploads.report_path(sheet)
     if not report.exists():
@@ -286,7 +286,7 @@ async def moves_confirm(request: web.Request) -> web.Response:
 
 @routes.get("/registry/moves/{upload}/errors.xlsx")
 async def moves_errors(request: web.Request) -> web.FileResponse:
-    return _issue_report(request, "registry.record")
+    return _issue_report(request, MOVES)
 
 
 # ---------------------------------------------------------------- households that change
