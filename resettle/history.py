@@ -31,6 +31,7 @@ from resettle.rules.desk import (
 from resettle.rules.funding import KIND_LABELS, STATUS_LABELS, ProjectKind, ProjectStatus, yuan
 from resettle.rules.household import STATUS_LABELS as HOUSEHOLD_LABELS
 from resettle.rules.household import Status
+from resettle.rules.household_changes import EVENT_LABELS, EventKind
 from resettle.rules.ledger import HANDOFF_LABELS, ROUTING_LABELS, HandoffStatus, Routing
 from resettle.rules.numbers import percent
 from resettle.rules.permissions import ROLES
@@ -104,14 +105,28 @@ ACTIONS = {
     "users.add": "新增账号", "users.passwd": "修改密码", "users.disable": "停用账号",
     "users.signout": "注销登录", "users.token": "生成接口令牌", "db.copy": "复制数据库",
     "notify.escalate": "督办",
+    # households that change, the 分房/入住 sheet
+    "registry.birth": "登记出生", "registry.death": "登记死亡", "registry.join": "登记迁入（婚入、回迁）",
+    "registry.leave": "登记迁出", "registry.head": "户主变更", "registry.split": "分户",
+    "registry.counts": "更新户内人数", "registry.request": "提交成员变动申请",
+    "registry.request_confirm": "确认成员变动申请", "registry.request_refuse": "退回成员变动申请",
+    "registry.moves": "导入分房入住表",
+    # tags
+    "tags.grant": "认定标签", "tags.renew": "续期标签", "tags.close": "关闭标签", "tags.import": "随签约表认定标签",
+    "tags.cache": "更新特殊群体", "tags.refresh": "按年龄更新事项",
+    # messages out
+    "notify.channel_add": "设置群机器人", "notify.channel_set": "更换群机器人", "notify.channel_remove": "删除群机器人",
+    "notify.retry": "重新发送消息", "notify.digest": "发出每日提醒", "notify.escalation_closed": "督办办结",
 }
 AREAS = {"registry": "登记", "ledger": "台账", "desk": "三合署", "funding": "项目", "users": "账号",
-         "db": "数据库"}
+         "db": "数据库", "tags": "标签", "notify": "消息"}
 
 OBJECTS = {"household": "户", "person": "人员", "village": "村", "community": "安置社区",
            "entitlement": "事项台账", "handoff": "对接", "handoffs": "对接批次", "demand": "需求",
            "problem": "问题", "action": "实事", "desk_week": "三合署周记录", "project": "项目",
-           "user": "账号", "database": "数据库", "import": "导入"}
+           "user": "账号", "database": "数据库", "import": "导入", "change_request": "成员变动申请",
+           "person_tag": "标签", "person_tags": "标签认定", "channel": "群机器人", "outbox": "消息",
+           "digest": "每日提醒", "escalation": "督办", "ledger": "台账"}
 
 
 def action_label(action: str) -> str:
@@ -157,7 +172,12 @@ LABELS = {
     "approved": "审定金额", "approved_on": "审定日期", "approved_by": "审定单位", "ratio_bp": "区级承担比例",
     "district_share": "区级承担", "township_share": "乡镇承担", "spent": "实际支出", "problems": "引用的三合署问题",
     # 督办
-    "new_due": "新的办理期限", "note": "说明",
+    "new_due": "新的办理期限", "note": "说明", "closed": "办结数",
+    # households that change, tags, messages
+    "event": "变动记录", "persons": "涉及成员", "on": "日期", "from": "分自", "member_count": "在户人数",
+    "separated_count": "人户分离人数", "left_on": "离户日期", "left_kind": "离户原因", "tag": "标签",
+    "valid_from": "有效期起", "valid_to": "有效期止", "granted_by": "认定人", "lines_closed": "关闭事项",
+    "grants": "认定标签", "webhook": "群机器人", "detail": "内容", "requested_by": "申请人", "decided_by": "处理人",
     # an account, a database
     "role": "角色", "carriage": "三驾马车", "password_hash": "密码", "token_hash": "接口令牌",
     "active": "启用", "sessions": "登录会话", "source": "来源", "rows": "行数",
@@ -167,7 +187,8 @@ TYPE_LABELS = {
     ("problem", "title"): "问题标题", ("problem", "description"): "问题说明", ("project", "title"): "项目名称",
     ("project", "description"): "项目说明", ("project", "department"): "核定部门", ("action", "text"): "实事内容",
     ("demand", "text"): "诉求内容", ("community", "name"): "名称", ("village", "name"): "名称",
-    ("user", "name"): "姓名", ("action", "status"): "实事状态",
+    ("user", "name"): "姓名", ("action", "status"): "实事状态", ("channel", "group"): "群",
+    ("change_request", "status"): "申请状态", ("change_request", "kind"): "变动类型",
 }
 # fields a history leaves out: the qualification is shown on its own
 HIDDEN = {"qualification", "version"}
@@ -176,7 +197,8 @@ TOWNSHIPS = {"origin_township", "dest_township", "hukou_township", "responsible_
              "to_township", "from_township"}
 DATES = {"signed_on", "handed_over_on", "allocated_on", "moved_in_on", "withdrawn_on", "hukou_moved_on",
          "closed_on", "received_on", "opened_on", "scheduled_on", "done_on", "happy_on", "due", "decided_on",
-         "completed_on", "meeting_on", "submitted_on", "verified_on", "approved_on"}
+         "completed_on", "meeting_on", "submitted_on", "verified_on", "approved_on", "on", "left_on",
+         "valid_from", "valid_to", "new_due", "renewed_on"}
 STATUSES = {"household": (Status, HOUSEHOLD_LABELS), "project": (ProjectStatus, STATUS_LABELS),
             "problem": (ProblemStatus, PROBLEM_LABELS), "demand": (DemandStatus, DEMAND_LABELS),
             "action": (ActionStatus, ACTION_STATUS_LABELS), "handoff": (HandoffStatus, HANDOFF_LABELS)}
@@ -184,7 +206,8 @@ COUNTS = {"rows_read": "行", "duplicate_rows": "行", "households_added": "户"
           "households_unchanged": "户", "households_skipped": "户", "persons_added": "人", "persons_updated": "人",
           "persons_unchanged": "人", "lines_opened": "条", "error_rows": "行", "warnings": "条", "warning_rows": "行",
           "added": "条", "households": "户", "transfers": "条", "notices": "条", "members": "人", "rows": "行",
-          "sessions": "个"}
+          "sessions": "个", "member_count": "人", "separated_count": "人", "lines_closed": "条", "grants": "个",
+          "closed": "件"}
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
@@ -302,6 +325,12 @@ def value_text(object_type: str, key: str, value: object, *, policy: Policy, nam
         return _named(names.persons, value, "居民")
     if key == "problem_id":
         return f"问题{value} {names.problems[value]}" if value in names.problems else f"问题{value}"
+    if key == "persons" and isinstance(value, list):
+        return "、".join(_named(names.persons, v, "居民") for v in value)
+    if key == "left_kind":
+        return _enum((EventKind, EVENT_LABELS), value)
+    if key == "event":
+        return f"第{value}号变动"
     if key == "problems":
         return "、".join(f"问题{n}" for n in value) if isinstance(value, list) else str(value)
     if key == "resend_of":

@@ -49,8 +49,10 @@ def _ids(events: list[dict], object_type: str, key: str) -> set[int]:
         if e["object_type"] == object_type and str(e["object_id"]).isdigit():
             ids.add(int(e["object_id"]))
         for value in (e["changes"] or {}).get(key, []) if isinstance(e["changes"], dict) else []:
-            if isinstance(value, int) and not isinstance(value, bool):
-                ids.add(value)
+            # a change is [before, after]; a list of ids (the persons an event concerns) counts whole
+            for one in value if isinstance(value, list) else [value]:
+                if isinstance(one, int) and not isinstance(one, bool):
+                    ids.add(one)
     return ids
 
 
@@ -66,7 +68,8 @@ async def names_for(events: list[dict]) -> Names:
     return Names(accounts=await accounts(users),
                  communities=await named(Community, _ids(events, "community", "community_id"), "name"),
                  villages=await named(Village, _ids(events, "village", "village_id"), "name"),
-                 persons=await named(Person, _ids(events, "person", "person_id"), "name"),
+                 persons=await named(Person, _ids(events, "person", "person_id") | _ids(events, "", "persons"),
+                                     "name"),
                  problems=await named(Problem, _ids(events, "problem", "problem_id"), "title"))
 
 

@@ -66,6 +66,21 @@ async def test_a_household_history_reads_in_words(site):
         assert raw not in history, raw
 
 
+async def test_a_household_change_reads_in_words(site):
+    from services import household_changes
+    from services.household_changes_contracts import Change
+
+    await household_changes.record_event(work(ADMIN), IN_SCOPE, Change(
+        kind="birth", on="2024-02-01", name="小宝", id_number=make_id("20240201", 7), relation="孙女"))
+    await log_in(site, "township")
+    page = await (await site.get(HOUSEHOLD)).text()
+    history = page.split("<h2>操作记录</h2>")[1].split("</table>")[0]
+    assert "登记出生" in history and "涉及成员：小宝" in history and "在户人数：" in history
+    assert "日期：2024年2月1日" in history
+    for raw in ("birth", "counts", "member count", "persons", "event", "None"):
+        assert raw not in history, raw
+
+
 async def test_the_audit_page_reads_in_words(site):
     await log_in(site, "township")
     await _record(site, "handed_over", "2024-01-02")

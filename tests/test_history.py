@@ -155,3 +155,35 @@ def test_no_change_shows_a_raw_value(object_type, key, before, after):
                                       "changes": {key: [before, after]}}], policy=POLICY, names=NAMES)[0]["changes"]:
         shown = f"{label}：{text}"
         assert not any(raw in shown for raw in RAW), shown
+
+
+
+def _recorded_actions() -> set[str]:
+    """Every action a service writes to the audit log, the f-string ones spelled out."""
+    import re
+    from pathlib import Path
+
+    from resettle.rules.desk import DemandStatus
+    from resettle.rules.funding import ProjectStatus
+    from resettle.rules.household import Status
+    from resettle.rules.household_changes import REQUEST_STEPS, EventKind
+    from resettle.rules.ledger import HANDOFF_STEPS
+
+    found = set()
+    for source in Path(__file__).parents[1].joinpath("services").glob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        found |= set(re.findall(r'audit\.record(?:_many)?\(\s*work,\s*"([a-z_]+\.[a-z_]+)"', text))
+        found |= set(re.findall(r'action = "([a-z_]+\.[a-z_]+)"', text))
+    spelled = {f"registry.{s.value}" for s in Status if s is not Status.SIGNED} | {
+        f"registry.{k.value}" for k in EventKind} | {f"registry.request_{s}" for s in REQUEST_STEPS} | {
+        f"desk.{s.value}" for s in DemandStatus if s not in (DemandStatus.RECEIVED, DemandStatus.LINKED)} | {
+        f"funding.{s.value}" for s in ProjectStatus if s is not ProjectStatus.DRAFT} | {
+        f"ledger.{s}" for s in HANDOFF_STEPS}
+    return found | spelled
+
+
+def test_every_action_the_services_record_has_words():
+    actions = _recorded_actions()
+    assert {"registry.moved_in", "tags.grant", "notify.escalate", "registry.split"} <= actions  # the scan works
+    raw = sorted(a for a in actions if any("a" <= c <= "z" for c in action_label(a)))
+    assert raw == []
