@@ -269,6 +269,9 @@ async def login(login: str, password: str, address: str, now: dt.datetime) -> Ac
     return actor_of(user)
 
 
+RACE_RETRIES = 5  # a row deleted under us each time would take five successes in a few milliseconds
+
+
 def _dummy_hash() -> str:
     cost = (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism, _hasher.hash_len)
     if cost not in _dummy:
@@ -280,8 +283,15 @@ async def _count(key: str, now: dt.datetime, limit: int | None) -> int | dt.date
     """Count one attempt under `key` in its window, atomically. Returns when the key stays locked
     (an attempt that arrives while locked is refused and not counted), else the failures so far
     counting this one. `limit` None: only counted (an alarm), never locked."""
-    await Throttle.bulk_create([Throttle(key=key, failures=0, window_start=now)], ignore_conflicts=True)
-    throttle = await Throttle.select_for_update().get(key=key)
+    # A success elsewhere may delete the row between our insert and our lock (PostgreSQL, READ
+    # COMMITTED): insert again until we hold it; once locked, nobody deletes it before we commit.
+    for _ in range(RACE_RETRIES):
+        await Throttle.bulk_create([Throttle(key=key, failures=0, window_start=now)], ignore_conflicts=True)
+        throttle = await Throttle.select_for_update().get_or_none(key=key)
+        if throttle is not None:
+            break
+    else:
+        throttle = await Throttle.select_for_update().get(key=key)
     if throttle.locked_until and throttle.locked_until > now:
         return throttle.locked_until
     if now - throttle.window_start > WINDOW or throttle.locked_until:  # a new window

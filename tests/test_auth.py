@@ -90,6 +90,20 @@ async def test_parallel_guesses_do_not_slip_past_the_limit(db, monkeypatch):
     assert answers.count("登录名或密码错误") == accounts.ACCOUNT_LIMIT
 
 
+async def test_colleagues_logging_in_at_once_from_one_office_all_get_in(db, monkeypatch):
+    """A success gives back the place's attempt and may delete its row while another login of the
+    same place is between counting and locking it (PostgreSQL): that login still gets in."""
+    import asyncio
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    names = [f"clerk{n}" for n in range(12)]  # under the per-place limit: a burst counts first
+    for name in names:
+        await accounts.add_user(work(ADMIN), name, name, "office", PASSWORD)
+    for _ in range(5):  # several rounds: the window is a few milliseconds wide
+        signed_in = await asyncio.gather(*(accounts.login(name, PASSWORD, OWNER, NOW) for name in names))
+        assert sorted(a.login for a in signed_in) == sorted(f"web:{name}" for name in names)
+
+
 async def test_made_up_names_cannot_fill_the_throttle_table(db):
     import datetime as dt
 
