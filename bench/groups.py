@@ -79,15 +79,16 @@ async def _seed(conn, persons: int) -> None:
         people.append((i, stamp, stamp, household, _id(born, i), f"人{i}", "户主", "",
                        origin[0], "", db_date(conn, born), 1, household % 60 + 1, not withdrawn[household]))
         roll = rng.random()
-        if roll < 0.05:
-            grants.append((stamp, stamp, i, "残疾", signed, db_date(conn, dt.date(2026, 5, 6)), "bench", "", "", "", 1))
-        elif roll < 0.08:
-            grants.append((stamp, stamp, i, "独居", signed, db_date(conn, dt.date(2024, 5, 6)), "bench", "", "", "", 1))
+        if roll < 0.08:  # with the person's copies, as services.groups.sync_counted keeps them
+            tag, until = ("残疾", dt.date(2026, 5, 6)) if roll < 0.05 else ("独居", dt.date(2024, 5, 6))
+            grants.append((stamp, stamp, i, tag, signed, db_date(conn, until), "bench", "", "", "", 1,
+                           household % 60 + 1, not withdrawn[household]))
     await insert(conn, "person", ("id", "created_at", "updated_at", "household_id", "id_number", "name", "relation",
                                   "phone", "hukou_township", "tags", "birth_date", "version", "community_id",
                                   "counted"), people)
     await insert(conn, "person_tag", ("created_at", "updated_at", "person_id", "tag", "valid_from", "valid_to",
-                                      "granted_by", "renewed_by", "closed_by", "reason", "version"), grants)
+                                      "granted_by", "renewed_by", "closed_by", "reason", "version", "community_id",
+                                      "counted"), grants)
 
 
 async def timed(call) -> float:

@@ -646,11 +646,18 @@ class PersonTag(Timestamped):
     closed_by = fields.CharField(max_length=64, default="")
     reason = fields.CharField(max_length=200, default="")
     version = fields.IntField(default=1)
+    # The person's copies (Person.community_id, Person.counted), so that the 残疾/独居 counts are
+    # index-only on this table; services.groups.sync_counted keeps them true with the person's.
+    community_id = fields.IntField(null=True)
+    counted = fields.BooleanField(default=False)
 
     class Meta:
         table = "person_tag"
         indexes = (
             Index(fields=("person_id", "tag"), name="ix_person_tag_person"),  # a person's tags
-            # the owner's review list (open tags by end date) and the group counts (open by tag)
+            # the owner's review list (open tags by end date)
             Index(fields=("tag", "closed_on", "valid_to"), name="ix_person_tag_review"),
+            # the group counts: per tag and community, in force on a day, distinct persons
+            Index(fields=("tag", "counted", "community_id", "valid_from", "closed_on", "person_id"),
+                  name="ix_person_tag_counted"),
         )

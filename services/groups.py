@@ -9,7 +9,8 @@ before D, not closed by D). 独居 is the tag its owner grants after a visit, no
 household: an agreement (协议编号) of one person says nothing about who that person lives with.
 Ages are index-only range counts of ix_person_counted (counted, community_id, birth_date), the
 person's own copies of what the count filters by (see COUNTED), so a city-sized registry counts
-in SQL without joining its households."""
+in SQL without joining its households; 残疾 and 独居 are index-only too, of ix_person_tag_counted,
+each grant carrying its person's copies (sync_counted keeps both)."""
 
 from __future__ import annotations
 
@@ -54,22 +55,45 @@ COUNTED = "(person.left_on IS NULL AND h.status <> 'withdrawn')"
 
 
 async def sync_counted(conn, household_ids) -> None:
-    """Make `person.community_id` and `person.counted` true for the persons of some households
-    (every write path that changes a household's status or community, or a person's household
-    or presence, calls this with the households it touched, on its own connection)."""
-    ids = sorted({int(i) for i in household_ids})
+    """Make `person.community_id` and `person.counted` true for the persons of some households,
+    and their grants' copies of them (every write path that changes a household's status or
+    community, or a person's household or presence, calls this with the households it touched,
+    on its own connection)."""
+    await _by_ids(conn, "UPDATE person SET community_id = h.community_id, counted = "
+                        f"{COUNTED} FROM household h WHERE h.id = person.household_id AND person.household_id ",
+                  household_ids)
+    await _by_ids(conn, f"{_COPY_TO_GRANTS} IN (SELECT id FROM person WHERE household_id ", household_ids, ")")
+
+
+async def sync_grants(conn, person_ids) -> None:
+    """Give some persons' grants their persons' copies (a grant written in bulk, the import's)."""
+    await _by_ids(conn, f"{_COPY_TO_GRANTS} ", person_ids)
+
+
+def copies(person) -> dict:
+    """What a grant written one at a time copies from its person."""
+    return {"community_id": person.community_id, "counted": person.counted}
+
+
+# the person's copies onto its grants, one row-value assignment (SQLite 3.15+, PostgreSQL)
+_COPY_TO_GRANTS = ("UPDATE person_tag SET (community_id, counted) = (SELECT p.community_id, p.counted "
+                   "FROM person p WHERE p.id = person_tag.person_id) WHERE person_tag.person_id")
+
+
+async def _by_ids(conn, sql: str, ids, tail: str = "") -> None:
+    """Run `sql` + a match of some ids + `tail`: one array on PostgreSQL, chunks of the bind
+    limit on SQLite."""
+    ids = sorted({int(i) for i in ids})
     if not ids:
         return
-    sql = (f"UPDATE person SET community_id = h.community_id, counted = {COUNTED} FROM household h "
-           "WHERE h.id = person.household_id AND person.household_id ")
     if is_postgres(conn):
-        await conn.execute_query(f"{sql}= ANY($1::int[])", [ids])
+        await conn.execute_query(f"{sql}= ANY($1::int[]){tail}", [ids])
         return
     from services.bulk import LOOKUP_CHUNK
 
     for start in range(0, len(ids), LOOKUP_CHUNK):
         chunk = ids[start:start + LOOKUP_CHUNK]
-        await conn.execute_query(f"{sql}IN ({placeholders(conn, len(chunk))})", chunk)
+        await conn.execute_query(f"{sql}IN ({placeholders(conn, len(chunk))}){tail}", chunk)
 
 
 def _left_after(day: dt.date) -> str:
@@ -119,13 +143,16 @@ async def group_counts(work: Work, *, by: str = "township", on: dt.date | None =
         row["aged_60_plus"] += int(r["a60"] or 0)
         row["aged_80_plus"] += int(r["a80"] or 0)
         row["under_18"] += int(r["u18"] or 0)
-    # two disjoint sets of persons, summed: an OR of them would have PostgreSQL plan (and JIT-
-    # compile) a nested loop over every grant
-    for present in ("p.counted = TRUE", _left_after(on)):
+    # two disjoint sets of persons, summed: those counted today, an index-only range of
+    # ix_person_tag_counted per tag; those who left after the day, the few grants not counted
+    # today, each checked against its person (an OR of them would have PostgreSQL plan, and
+    # JIT-compile, a nested loop over every grant)
+    for present in ("t.counted = TRUE", f"t.counted = FALSE AND EXISTS (SELECT 1 FROM person p WHERE "
+                                        f"p.id = t.person_id AND {_left_after(on)})"):
         for r in await conn.execute_query_dict(
-                f"SELECT p.community_id AS k, t.tag AS tag, COUNT(DISTINCT t.person_id) AS n FROM person_tag t "
-                f"JOIN person p ON p.id = t.person_id WHERE t.tag IN ('残疾', '独居') AND {_tag_condition(on)} "
-                f"AND {present} GROUP BY p.community_id, t.tag"):
+                f"SELECT t.community_id AS k, t.tag AS tag, COUNT(DISTINCT t.person_id) AS n FROM person_tag t "
+                f"WHERE t.tag IN ('残疾', '独居') AND {present} AND {_tag_condition(on)} "
+                "GROUP BY t.community_id, t.tag"):
             row = found.setdefault(r["k"], dict.fromkeys(GROUPS, 0))
             row["disabled" if r["tag"] == "残疾" else "living_alone"] += int(r["n"])
     blank = dict.fromkeys(GROUPS, 0)

@@ -38,7 +38,7 @@ from resettle.rules.tags import (
     review_state,
     split_tags,
 )
-from services import audit, ledger
+from services import audit, groups, ledger
 from services.bulk import LOOKUP_CHUNK, db_date, db_stamp, insert
 from services.work import Work
 
@@ -134,7 +134,8 @@ async def grant(work: Work, key: str, tag: str, *, valid_from: dt.date | None = 
         if await PersonTag.filter(person_id=person.id, tag=found.name, closed_on=None).exists():
             raise DomainError(f"{person.name}已有有效的“{found.name}”标签，请续期或先关闭")
         row = await PersonTag.create(person_id=person.id, tag=found.name, valid_from=start, valid_to=end,
-                                     granted_by=actor.login, reason=note.strip()[:REASON_MAX])
+                                     granted_by=actor.login, reason=note.strip()[:REASON_MAX],
+                                     **groups.copies(person))
         await audit.record(work, "tags.grant", "person_tag", row.id, {
             "person_id": [None, person.id], "tag": [None, found.name], "valid_from": [None, start.isoformat()],
             "valid_to": [None, end.isoformat()]})
@@ -299,6 +300,7 @@ async def grant_imported(work: Work, conn: BaseDBAsyncClient, person_ids: Sequen
                 rows.append((stamp, stamp, person_id, tag, *ends[key], by, "", "", "", 1))
     if rows:
         await insert(conn, "person_tag", TAG_COLUMNS, rows)
+        await groups.sync_grants(conn, {row[2] for row in rows})
         await audit.record(work, "tags.import", "person_tags", work.today.isoformat(),
                            {"grants": [None, len(rows)]})
     return len(rows)
@@ -319,7 +321,8 @@ async def sync_imported(work: Work, conn: BaseDBAsyncClient, person_ids: Sequenc
             have = open_rows.get(person.id, {})
             for tag in sorted(want - have.keys()):
                 row = await PersonTag.create(person_id=person.id, tag=tag, valid_from=work.today,
-                                             valid_to=add_months(work.today, months[tag]), granted_by=work.actor.login)
+                                             valid_to=add_months(work.today, months[tag]), granted_by=work.actor.login,
+                                             **groups.copies(person))
                 await audit.record(work, "tags.grant", "person_tag", row.id,
                                    {"person_id": [None, person.id], "tag": [None, tag]})
             for tag in sorted(have.keys() - want):

@@ -130,18 +130,23 @@ async def assert_synced() -> Counter:
         expected = (h.community_id, h.status != Status.WITHDRAWN and p.left_on is None)
         assert (p.community_id, p.counted) == expected, (p.name, h.agreement_no)
         seen[p.counted] += 1
+    # and each grant carries its person's copies (the 残疾/独居 counts read them)
+    for grant in await PersonTag.all().prefetch_related("person"):
+        assert (grant.community_id, grant.counted) == (grant.person.community_id, grant.person.counted), (
+            grant.tag, grant.person.name)
     return seen
 
 
 async def test_every_write_path_keeps_the_counted_copies_true(db, tmp_path):
     """Import, withdrawal, birth, join, death, leave, split and a re-import that moves a signed
-    household to another community: after each, person.community_id and person.counted hold."""
+    household to another community: after each, person.community_id and person.counted hold, and
+    so do the copies on the grants of their basic tags (from the sheet, a form and the owner)."""
     head, wife, father, son = make_id("19600101", 1), make_id("19600101", 2), make_id("19400101", 3), make_id(
         "19900101", 4)
     rows = [person("S-001", "甲", head, "户主"), person("S-001", "乙", wife, "配偶"),
-            person("S-001", "丙", father, "父亲"), person("S-001", "丁", son, "子"),
-            person("S-002", "戊", make_id("19500101", 5), "户主"),
-            person("S-003", "己", make_id("19400101", 6), "户主", dest="长兴镇", community="长兴佳苑"),
+            person("S-001", "丙", father, "父亲", tags="残疾"), person("S-001", "丁", son, "子", tags="残疾"),
+            person("S-002", "戊", make_id("19500101", 5), "户主", tags="独居"),
+            person("S-003", "己", make_id("19400101", 6), "户主", dest="长兴镇", community="长兴佳苑", tags="残疾"),
             person("S-003", "庚", make_id("20100101", 7), "孙子", dest="长兴镇", community="长兴佳苑")]
     assert (await import_sheets(work(OFFICE), [write_csv(tmp_path / "s.csv", rows)])).outcome == "imported"
     assert await assert_synced() == Counter({True: 7})
@@ -159,7 +164,8 @@ async def test_every_write_path_keeps_the_counted_copies_true(db, tmp_path):
     await changes.record_event(work(OFFICE), "S-001", Change(kind="birth", on=day, name="小", id_number=baby,
                                                              relation="孙子"))
     await changes.record_event(work(OFFICE), "S-001", Change(kind="join", on=day, name="辛", id_number=make_id(
-        "19920101", 9), relation="儿媳"))
+        "19920101", 9), relation="儿媳", tags="残疾"))
+    await tags.grant(work(OFFICE), baby, "残疾")
     assert await assert_synced() == Counter({True: 5, False: 4})
     # the son comes back: the same row, present again
     await changes.record_event(work(OFFICE), "S-001", Change(kind="join", on=day, name="丁", id_number=son,
@@ -169,6 +175,7 @@ async def test_every_write_path_keeps_the_counted_copies_true(db, tmp_path):
         kind="split", on=day, persons=[await pid(son), await pid(baby)], head=await pid(son)))
     new = await Household.get(agreement_no=split["new_agreement_no"])
     assert await Person.filter(household_id=new.id, counted=True, community_id=new.community_id).count() == 2
+    assert await PersonTag.filter(person__household_id=new.id, counted=True, community_id=new.community_id).count() == 2
     assert await assert_synced() == Counter({True: 6, False: 3})
     # a re-import moves S-002 (only signed) to another community and adds a member to it
     before = (await Household.get(agreement_no="S-002")).community_id
@@ -182,6 +189,12 @@ async def test_every_write_path_keeps_the_counted_copies_true(db, tmp_path):
     # and the counts read the copies: 瀛东苑 has the two of S-002, the day before the death counts 丙
     counts = {r["community"]: r for r in await groups.group_counts(work(OFFICE), by="community", on=DAY)}
     assert (counts["瀛东苑"]["aged_60_plus"], counts["长兴佳苑"]["aged_80_plus"]) == (2, 0)
+    # 残疾: 丁 and the baby in the split household, 辛; not 丙 (died) nor 己 (withdrawn)
+    disabled = sum(r["disabled"] for name, r in counts.items() if name != "合计")
+    assert (counts["瀛东苑"]["living_alone"], disabled) == (1, 3)
     earlier = {r["community"]: r for r in await groups.group_counts(
         work(OFFICE), by="community", on=dt.date(2026, 1, 1))}
     assert earlier["陈家新苑"]["aged_60_plus"] == counts["陈家新苑"]["aged_60_plus"] + 1
+    # the day before: 丙's 残疾 (a grant not counted today, of one who left after that day) and
+    # 丁's; the baby's and 辛's were granted later
+    assert (earlier["陈家新苑"]["disabled"], counts["陈家新苑"]["disabled"]) == (2, 3)

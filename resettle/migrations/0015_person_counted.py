@@ -6,28 +6,12 @@ from tortoise import fields, migrations
 from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
+from resettle.migrations._ops import AddColumn
+
 # services.groups.COUNTED as it was: a migration does not follow later code
 FILL = ("UPDATE person SET community_id = h.community_id, "
         "counted = (person.left_on IS NULL AND h.status <> 'withdrawn') "
         "FROM household h WHERE h.id = person.household_id")
-
-
-class AddPersonField(ops.AddField):
-    """Reversed with DROP COLUMN (SQLite 3.35+, PostgreSQL): SQLite's default rebuild of the
-    person table would trip the foreign keys that point at it (entitlement, demand)."""
-
-    async def database_backward(self, app_label, old_state, new_state, state_editor=None) -> None:
-        if state_editor:
-            await state_editor._run_sql(f'ALTER TABLE "person" DROP COLUMN "{self.name}"')
-
-
-class AddCountedField(AddPersonField):
-    """Added with its default spelled out: SQLite refuses a NOT NULL column without one on a
-    table that has rows, which is every database this migration upgrades."""
-
-    async def database_forward(self, app_label, old_state, new_state, state_editor=None) -> None:
-        if state_editor:
-            await state_editor._run_sql('ALTER TABLE "person" ADD COLUMN "counted" BOOL NOT NULL DEFAULT FALSE')
 
 
 async def forward(apps, schema_editor) -> None:
@@ -40,15 +24,18 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        AddPersonField(
+        AddColumn(
+            'person',
             model_name='Person',
             name='community_id',
             field=fields.IntField(null=True),
         ),
-        AddCountedField(
+        AddColumn(
+            'person',
             model_name='Person',
             name='counted',
             field=fields.BooleanField(default=False),
+            column_sql='BOOL NOT NULL DEFAULT FALSE',
         ),
         ops.RunPython(forward, ops.RunPython.noop),
         # after the fill: the indexes are built once, not updated per row
