@@ -21,10 +21,11 @@ from tortoise.exceptions import IntegrityError
 
 from resettle.actor import Actor
 from resettle.db import as_date, connection, is_postgres, placeholders
-from resettle.models import Household
+from resettle.models import Household, HouseholdEvent
 from resettle.policy import Policy
 from resettle.rules import idnumber
 from resettle.rules.household import STATUS_LABELS, Dates, Status, order_problem
+from resettle.rules.household_changes import EventKind
 from resettle.rules.permissions import require
 from resettle.rules.scope import household_columns, own_township, sees_household
 from resettle.rules.signing_sheet import ERROR, WARNING, Checked, Issue, check_sheets, unit_note
@@ -244,15 +245,28 @@ async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Act
               'h.status FROM person p JOIN household h ON h.id = p.household_id',
         "p.id_number", ids)
     people = await asyncio.to_thread(lambda: {row["id_number"]: row for row in found})
+    rows = checked.rows
+    owner = await asyncio.to_thread(
+        lambda: rows["id_number"].map(lambda i: people[i]["agreement_no"] if i in people else None))
+    clash = owner.notna() & (owner != rows["agreement_no"])
+    recorded = await _recorded_moves([people[i] for i in rows.loc[clash, "id_number"]])
+    settled: list = []
 
     def judge() -> None:  # in a worker thread, as _stored_households
-        rows = checked.rows
-        owner = rows["id_number"].map(lambda i: people[i]["agreement_no"] if i in people else None)
-        clash = owner.notna() & (owner != rows["agreement_no"])
         for idx in rows.index[clash]:
             row = rows.loc[idx]
             other = people[row["id_number"]]
             where = f"协议编号{owner[idx]}的户" if sees_household(actor, other) else "另一户（不在您的管辖范围内）"
+            event = recorded.get(other["id"])
+            if event is not None:
+                # a 分户 or a join recorded since the sheet was made: the registry's record wins
+                checked.issues.append(Issue(
+                    row["_file"], int(row["_row"]), row["agreement_no"], HEADER_OF["id_number"],
+                    row["id_number"], WARNING, f"{row['name']}已于{event['on']}{EVENT_MOVES[event['kind']]}"
+                    f"{where}，以登记的为准，本行未采用"))
+                checked.note_warned(pd.Series([row["_file"]]), pd.Series([row["_row"]]))
+                settled.append(idx)
+                continue
             checked.issues.append(Issue(
                 row["_file"], int(row["_row"]), row["agreement_no"], HEADER_OF["id_number"],
                 row["id_number"], ERROR, f"此身份证号已登记在{where}中，同一人不能属于两户"))
@@ -279,7 +293,29 @@ async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Act
                 checked.bad_households.add(row["agreement_no"])
     if people:
         await asyncio.to_thread(judge)
+    if settled:
+        checked.rows = rows.drop(index=settled).reset_index(drop=True)
     return people
+
+
+# how a person came to be in another household than the sheet's, as a warning says it
+EVENT_MOVES = {EventKind.SPLIT: "分户至", EventKind.JOIN: "登记加入"}
+
+
+async def _recorded_moves(persons: list[dict]) -> dict[int, dict]:
+    """Of some persons, those a household event (a 分户 or a join) put into the household they
+    are in now: person id -> the latest such event (kind, on)."""
+    wanted = {p["id"]: p["household_id"] for p in persons}
+    found: dict[int, dict] = {}
+    households = sorted(set(wanted.values()))
+    for start in range(0, len(households), LOOKUP_CHUNK):
+        for event in await HouseholdEvent.filter(
+                household_id__in=households[start:start + LOOKUP_CHUNK], kind__in=list(EVENT_MOVES)).order_by(
+                "on", "id").values("household_id", "kind", "on", "persons"):
+            for person_id in event["persons"]:
+                if wanted.get(person_id) == event["household_id"]:
+                    found[person_id] = event
+    return found
 
 
 async def _check_heads(conn: BaseDBAsyncClient, checked: Checked, stored: dict[str, dict]) -> None:

@@ -22,6 +22,7 @@ from resettle.models import (
 from resettle.rules import household_changes as hc
 from resettle.rules.household_changes import REQUEST, LeaveAction, Member, RequestStatus
 from resettle.rules.permissions import Forbidden
+from resettle.rules.signing_sheet import WARNING
 from resettle.rules.workflow import allowed_steps, apply
 from resettle.rules.workflow import given as is_given
 from services import household_changes as changes
@@ -302,6 +303,39 @@ async def test_a_reimport_after_a_death_keeps_the_counts_and_the_death(family, t
     assert report.outcome == "imported", report.issues
     assert (await Person.get(id_number=WIFE)).left_kind == "death"
     assert await counts() == (4, 3, 4)
+
+
+async def test_a_reimport_after_a_split_and_a_join_keeps_what_was_recorded(family, tmp_path):
+    """The signing sheet still lists the members a 分户 or a join moved since: each such row is a
+    warning naming where the person is now, not an error refusing the sheet, and changes nothing."""
+    wife, father = await pid(WIFE), await pid(FATHER)
+    await changes.record_event(work(CHENJIA), "A-001", change("split", persons=[wife], head=wife, unit="2号201室"))
+    await changes.record_event(work(OFFICE), "A-001", change("leave", person=father))
+    await changes.record_event(work(OFFICE), "B-002", change("join", on=D(2026, 3, 1), name="丙", id_number=FATHER,
+                                                             relation="父亲"))
+    before = await counts()
+    sheet = write_csv(tmp_path / "again.csv", [
+        person("A-001", "甲", HEAD, "户主", handed="2024-01-02", tags="党员"),
+        person("A-001", "乙", WIFE, "配偶", handed="2024-01-02", tags="低保"),
+        person("A-001", "丙", FATHER, "父亲", handed="2024-01-02"),
+        person("B-002", "丁", make_id("19700101", 4), "户主", origin="陈家镇", village="瀛东村", dest="陈家镇")])
+    report = await import_sheets(work(OFFICE), [sheet])
+    assert report.outcome == "unchanged", report.issues
+    assert [(i.row, i.level, i.message) for i in report.issues] == [
+        (5, WARNING, "乙已于2026-01-01分户至协议编号A-001-1的户，以登记的为准，本行未采用"),
+        (6, WARNING, "丙已于2026-03-01登记加入协议编号B-002的户，以登记的为准，本行未采用")]
+    homes = {p.id: p.household_id for p in await Person.filter(id__in=[wife, father])}
+    assert homes == {wife: (await Household.get(agreement_no="A-001-1")).id,
+                     father: (await Household.get(agreement_no="B-002")).id}
+    assert await counts() == before
+    # a person in another household with no event that moved them there is still an error
+    ding = make_id("19700101", 4)
+    wrong = write_csv(tmp_path / "wrong.csv", [person("A-001", "甲", HEAD, "户主", handed="2024-01-02"),
+                                               person("A-001", "丁", ding, "子", handed="2024-01-02")])
+    report = await import_sheets(work(OFFICE), [wrong])
+    assert report.outcome == "rejected"
+    assert [(i.row, i.message) for i in report.issues] == [
+        (5, "此身份证号已登记在协议编号B-002的户中，同一人不能属于两户")]
 
 
 async def test_the_head_dies_and_the_household_names_a_new_one(family):
