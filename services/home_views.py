@@ -186,7 +186,7 @@ async def review_home(work: Work) -> ReviewHome:
                             flag=flags.get(p["id"]))
               for p in queue["items"]]
     envelope = None
-    if actor.role == "finance":
+    if allowed(actor.role, "funding.approve"):  # the approver spends the year's envelope
         year = work.today.year
         e = await funding.envelope(work, year)
         envelope = Envelope(**e, href=_at("/funding/summary", year=year))
@@ -263,11 +263,5 @@ Home = TownshipHome | DeskHome | ReviewHome | DistrictHome
 
 async def home(work: Work) -> Home:
     """The home of the actor's role."""
-    role = work.actor.role
-    if role == "township":
-        return await township_home(work)
-    if role == "desk":
-        return await desk_home(work)
-    if role in ("department", "finance"):
-        return await review_home(work)
-    return await district_home(work)
+    return await {"township": township_home, "desk": desk_home, "review": review_home,
+                  "district": district_home}[rule.home_of(work.actor)](work)

@@ -39,6 +39,7 @@ from tortoise.transactions import in_transaction
 from resettle.errors import DomainError, NotFound
 from resettle.models import Action, Channel, Community, Desk, Escalation, Handoff, Notice, OutboxMessage, User
 from resettle.rules import notify as rule
+from resettle.rules import scope as scope_rule
 from resettle.rules.permissions import allowed, require
 from services import audit
 from services.work import Work
@@ -56,13 +57,7 @@ class Group:
     target: str  # township code, community id, department name
 
     def users(self):
-        if self.scope == "township":
-            return User.filter(role="township", township_code=self.target, active=True)
-        if self.scope == "community":
-            return User.filter(role="desk", community_id=int(self.target), active=True)
-        if self.target == "区财政局":
-            return User.filter(role="finance", active=True)
-        return User.filter(role="department", department=self.target, active=True)
+        return User.filter(active=True, **scope_rule.group_members(self.scope, self.target))
 
 
 async def group_name(work: Work, scope: str, target: str) -> str:
@@ -171,7 +166,8 @@ async def project_moved(work: Work, project, status: str) -> None:
         await enqueue(work, Group("department", project.department), "project.waiting",
                       {**payload, "step": "待核定"}, key=key)
     elif status == "verified":
-        await enqueue(work, Group("department", "区财政局"), "project.waiting", {**payload, "step": "待审定"}, key=key)
+        await enqueue(work, Group("department", scope_rule.FINANCE_GROUP), "project.waiting",
+                      {**payload, "step": "待审定"}, key=key)
     elif status == "returned":
         await enqueue(work, Group("township", project.township_code), "project.returned",
                       {**payload, "reason": project.reason}, key=key)
@@ -657,7 +653,7 @@ async def _item(work: Work, object_type: str, object_id: int) -> _Item:
     if p is None:
         raise NotFound(f"找不到项目 {object_id}")
     whose = rule.PROJECT_WAITING.get(p.status)
-    group = {"department": Group("department", p.department), "finance": Group("department", "区财政局"),
+    group = {"department": Group("department", p.department), "finance": Group("department", scope_rule.FINANCE_GROUP),
              "township": Group("township", p.township_code)}.get(whose or "", Group("township", p.township_code))
     return _Item(p.status, p.township_code, group, f"项目“{rule._clip(p.title, 30)}”", whose is not None)
 
@@ -756,17 +752,11 @@ async def action_problem(work: Work, action_id: int) -> int | None:
 async def open_for(work: Work) -> list[dict]:
     """The open 督办 a person's group answers for (the office's: all), for their home page: one
     query for the flags, one for the actions' problems."""
-    a = work.actor
     query = Escalation.filter(closed_on__isnull=True)
-    if a.role == "township":
-        query = query.filter(scope="township", target=a.township or "")
-    elif a.role == "desk":
-        query = query.filter(scope="community", target=str(a.community_id or ""))
-    elif a.role == "finance":
-        query = query.filter(scope="department", target="区财政局")
-    elif a.role == "department":
-        query = query.filter(scope="department", target=a.department or "")
-    elif not allowed(a.role, "notify.manage"):
+    group = scope_rule.message_group(work.actor)
+    if group is not None:
+        query = query.filter(scope=group[0], target=group[1])
+    elif not allowed(work.actor.role, "notify.manage"):
         return []
     rows = await query.order_by("new_due", "id").limit(50)
     actions = [e.object_id for e in rows if e.object_type == "action"]

@@ -159,6 +159,40 @@ def test_no_page_compares_a_role_string():
     assert found == []
 
 
+ROOT = WEB.parent
+# in the use cases: an actor's role judged outside the rule (`work.actor.role == …`); a role given
+# as input (the account services.accounts creates) is not an actor's
+ACTOR_ROLE_TEST = re.compile(r"\w\.role\s*(==|!=|\bin\b|\bnot\s+in\b)")
+
+
+def test_no_use_case_compares_an_actors_role():
+    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+             for folder in ("services", "cli") for path in sorted((ROOT / folder).rglob("*.py"))
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if ACTOR_ROLE_TEST.search(line)]
+    assert found == []
+    assert ACTOR_ROLE_TEST.search('if a.role == "township":') and not ACTOR_ROLE_TEST.search('if role == "desk":')
+
+
+@pytest.mark.parametrize(("who", "group", "home"), [
+    (ADMIN, None, "district"),
+    (OFFICE, None, "district"),
+    (LIAISON, ("township", CJ), "township"),
+    (DESK, ("community", "7"), "desk"),
+    (DEPARTMENT, ("department", "民政局"), "review"),
+    (FINANCE, ("department", "区财政局"), "review"),
+])
+def test_the_group_an_actor_answers_for_and_its_home(who, group, home):
+    assert scope.message_group(who) == group
+    assert scope.home_of(who) == home
+    if group is not None:  # the group's members are the actor's kind, by the actor's own columns
+        members = scope.group_members(*group)
+        assert members["role"] == who.role
+        assert {k: v for k, v in members.items() if k != "role"} == {
+            "township": {"township_code": CJ}, "desk": {"community_id": 7}, "department": {"department": "民政局"},
+            "finance": {}}[who.role]
+
+
 def test_the_scan_would_see_one():
     for line in ('if who.role == "desk":', '{% if actor.role in ("admin", "office") %}',
                  "x = actor(request).role != 'desk'", 'if "finance" == who.role:'):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from resettle.actor import Actor
 from resettle.rules.funding import ProjectStatus
+from resettle.rules.permissions import ROLES
 
 WHOLE_DISTRICT = frozenset({"admin", "office"})
 
@@ -145,3 +146,42 @@ def sees_person_tags(actor: Actor, household: Mapping | object) -> bool:
     """A person's tags: departments work district-wide on the tags of every person; the others
     with the household."""
     return actor.role == "department" or sees_household(actor, household)
+
+
+# Finance's messages go to the department group of its name (the group robots and the bell
+# address groups, not roles).
+FINANCE_GROUP = ROLES["finance"]
+
+
+def message_group(actor: Actor) -> tuple[str, str] | None:
+    """The group an actor answers for, as messages and 督办 address groups: (scope, target) with
+    scope township (its code), community (its id) or department (its name); None for the roles
+    of no group (the office and the administrator, who reach every group)."""
+    if actor.role == "township":
+        return "township", actor.township or ""
+    if actor.role == "desk":
+        return "community", str(actor.community_id or "")
+    if actor.role == "finance":
+        return "department", FINANCE_GROUP
+    if actor.role == "department":
+        return "department", actor.department or ""
+    return None
+
+
+def group_members(scope: str, target: str) -> dict:
+    """The users a group is (message_group's converse), as filters on the user's columns."""
+    if scope == "township":
+        return {"role": "township", "township_code": target}
+    if scope == "community":
+        return {"role": "desk", "community_id": int(target)}
+    if target == FINANCE_GROUP:
+        return {"role": "finance"}
+    return {"role": "department", "department": target}
+
+
+def home_of(actor: Actor) -> str:
+    """Whose work the actor's home page shows first: "township" (the liaison's inbox), "desk"
+    (the week's reception), "review" (a department's or finance's queue) or "district"."""
+    if actor.role in ("township", "desk"):
+        return actor.role
+    return "review" if actor.role in ("department", "finance") else "district"
