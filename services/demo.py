@@ -54,6 +54,10 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
     if not report.written:
         raise DomainError(f"演示表导入失败：{report.issues[0].message if report.issues else report.outcome}")
     rng = random.Random(seed)
+    # letters and digits only: it is read off a terminal and typed into a login form
+    password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
+    # the district's accounts first, so that the liaison's bell holds what the move-ins sent
+    district = await _demo_users(work, password, DISTRICT_USERS)
     counts = {"allocated": 0, "moved_in": 0, "withdrawn": 0}
     handed = await Household.filter(status=Status.HANDED_OVER).order_by("id") \
         .values_list("agreement_no", "handed_over_on", "community_id")
@@ -86,10 +90,9 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
     holiday = await demo_changes.holiday_move_in(work)
     life = await demo_changes.household_life(work, rng, besides=holiday["agreement_no"] if holiday else "")
     counts.update(await _work_some_handoffs(work, rng))
-    # letters and digits only: it is read off a terminal and typed into a login form
-    password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
     communities = await _desk_communities()
-    users = await _demo_users(work, password, communities)
+    desks = await _demo_users(work, password, _desk_users(communities))
+    users = [*district[:3], *desks, *district[3:]]
     desk_counts = await _desk_work(work, communities, rng, progress)
     projects = await funding_work(work, communities)
     return {"households": generated.households, "persons": generated.persons, **counts,
@@ -123,22 +126,25 @@ async def _desk_communities() -> list[Community]:
     return [first, second] if second else [first]
 
 
-async def _demo_users(work: Work, password: str, communities: list[Community]) -> list[dict]:
-    """One account per role, scoped to the demo's busiest township; the desk of the first desk
-    community has one login per carriage, the second one login."""
-    specs = [
-        ("admin", "演示管理员", "admin", {}),
-        ("office", "区集中居住办", "office", {}),
-        ("chenjia", "陈家镇信息员", "township", {"township": "陈家镇"}),
-    ]
-    for community, staff, logins in zip(communities, DESK_STAFF, DESK_LOGINS, strict=False):
-        for login, carriage in logins:
-            specs.append((login, staff[carriage][0], "desk",
-                          {"community": f"{community.township_code}/{community.name}", "carriage": carriage}))
-    specs += [
-        ("minzheng", "区民政局", "department", {"department": "区民政局"}),
-        ("finance", "区财政局", "finance", {}),
-    ]
+# One account per role, scoped to the demo's busiest township (the desk's come from _desk_users).
+DISTRICT_USERS = (
+    ("admin", "演示管理员", "admin", {}),
+    ("office", "区集中居住办", "office", {}),
+    ("chenjia", "陈家镇信息员", "township", {"township": "陈家镇"}),
+    ("minzheng", "区民政局", "department", {"department": "区民政局"}),
+    ("finance", "区财政局", "finance", {}),
+)
+
+
+def _desk_users(communities: list[Community]) -> list[tuple]:
+    """The desk of the first desk community has one login per carriage, the second one login."""
+    return [(login, staff[carriage][0], "desk",
+             {"community": f"{community.township_code}/{community.name}", "carriage": carriage})
+            for community, staff, logins in zip(communities, DESK_STAFF, DESK_LOGINS, strict=False)
+            for login, carriage in logins]
+
+
+async def _demo_users(work: Work, password: str, specs) -> list[dict]:
     users = []
     for login, name, role, extra in specs:
         user = await accounts.add_user(work, login, name, role, password, **extra)

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from resettle.actor import Actor
-from resettle.models import Handoff, Household, HouseholdEvent, Person
+from resettle.models import Handoff, Household, HouseholdEvent, Notice, Person
 from resettle.policy import load_policy
 from services.demo import seed_demo
 from services.demo_changes import last_eve_of_holiday
@@ -43,3 +43,7 @@ async def test_the_demo_changes_its_registry_over_time(db, tmp_path):
     assert new == f"{old}-1" and await Household.filter(agreement_no=new).exists()
     assert len({life["birth"], life["death"], old, holiday["agreement_no"]}) == 4
     assert result["tags"]["expired"] > 0
+    # the liaison's account came before the move-ins: the bell says what arrived for 陈家镇
+    arrived = await Notice.filter(user__login="chenjia", kind="handoff.arrived", read_at=None).first()
+    incoming = await Handoff.filter(to_township="310151110").count()
+    assert arrived is not None and incoming > 0 and arrived.text.startswith("收到 ")
