@@ -46,6 +46,15 @@ class Roster(Query):
     on: day(title="统计日", nullable=True) = None
 
 
+class Refresh(Contract):
+    """按年龄更新动态标签带来的事项（幂等：再运行一次不再变动）。"""
+    on: day(title="日期", description="默认今天", nullable=True) = None
+
+
+class OnDay(Query):
+    on: day(title="日期", description="动态标签按这一天的年龄，默认今天", nullable=True) = None
+
+
 # ---------------------------------------------------------------- results
 
 
@@ -64,7 +73,20 @@ class TagGrant(Result):
 class ReviewPage(Result):
     owner: str
     total: int
+    limit: int
+    offset: int
     items: list[TagGrant]
+
+
+class PersonTags(Result):
+    person_id: int
+    name: str
+    id_number: str
+    household: str
+    on: str
+    dynamic: list[str]
+    basic: list[TagGrant]
+    grantable: list[str]
 
 
 class Refreshed(Result):
@@ -76,6 +98,7 @@ class Refreshed(Result):
 
 class GroupCounts(Result):
     township: str
+    community: str | None = None
     aged_60_plus: int
     aged_80_plus: int
     under_18: int

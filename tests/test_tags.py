@@ -297,6 +297,53 @@ async def test_the_pages(aiohttp_client, db_url, tmp_path):
 HEAD_OF_SITE = make_id("19600101", 1)
 
 
+async def test_the_api(aiohttp_client, db_url, tmp_path):
+    from tests.test_web import make_site
+
+    site = await make_site(aiohttp_client, db_url, tmp_path)
+
+    def auth(role):
+        return {"Authorization": f"Bearer {site.tokens[role]}"}
+
+    counts = await site.get("/api/v1/registry/groups?by=community&on=2026-06-17", headers=auth("department"))
+    rows = await counts.json()
+    assert counts.status == 200 and rows[-1]["community"] == "合计"
+    assert rows[-1]["aged_60_plus"] == sum(r["aged_60_plus"] for r in rows[:-1]) > 0
+    assert (await site.get("/api/v1/registry/groups?by=x", headers=auth("department"))).status == 422
+    assert (await site.get("/api/v1/registry/groups?on=2026-13-01", headers=auth("department"))).status == 400
+    # the owner grants, renews and closes; a liaison may look but not grant
+    made = await site.post("/api/v1/tags/grants", headers=auth("department"), json={
+        "person": HEAD_OF_SITE, "tag": "独居", "valid_from": "2025-06-01", "valid_to": "2026-06-01"})
+    assert made.status == 201, await made.text()
+    grant = await made.json()
+    assert (grant["tag"], grant["state"], grant["version"]) == ("独居", "expired", 1)
+    refused = await site.post("/api/v1/tags/grants", headers=auth("township"), json={
+        "person": HEAD_OF_SITE, "tag": "残疾"})
+    assert refused.status == 403
+    review = await (await site.get("/api/v1/tags/review?state=expired", headers=auth("department"))).json()
+    assert [i["id"] for i in review["items"]] == [grant["id"]] and review["items"][0]["id_number"] != HEAD_OF_SITE
+    stale = await site.post(f"/api/v1/tags/grants/{grant['id']}/renew", headers=auth("department"),
+                            json={"version": 5})
+    assert stale.status == 409
+    renewed = await site.post(f"/api/v1/tags/grants/{grant['id']}/renew", headers=auth("department"),
+                              json={"valid_to": "2027-06-01", "version": 1})
+    assert renewed.status == 200 and (await renewed.json())["valid_to"] == "2027-06-01"
+    assert (await site.post(f"/api/v1/tags/grants/{grant['id']}/close", headers=auth("department"),
+                            json={"version": 2})).status == 422  # a reason is required
+    closed = await site.post(f"/api/v1/tags/grants/{grant['id']}/close", headers=auth("department"),
+                             json={"reason": "已与子女同住", "version": 2})
+    assert closed.status == 200 and (await closed.json())["closed_on"] == "2026-06-17"
+    mine = await (await site.get(f"/api/v1/persons/{HEAD_OF_SITE}/tags", headers=auth("township"))).json()
+    assert [(g["tag"], g["closed_on"]) for g in mine["basic"] if g["id"] == grant["id"]] == [("独居", "2026-06-17")]
+    assert "老年" in mine["dynamic"] and mine["grantable"] == []
+    # the age refresh is the office's; a second run changes nothing
+    assert (await site.post("/api/v1/tags/refresh", headers=auth("township"), json={})).status == 403
+    first = await site.post("/api/v1/tags/refresh", headers=auth("office"), json={"on": "2026-06-17"})
+    assert first.status == 200, await first.text()
+    again = await (await site.post("/api/v1/tags/refresh", headers=auth("office"), json={})).json()
+    assert (again["lines_opened"], again["lines_closed"]) == (0, 0)
+
+
 async def test_the_migration_turns_stored_tags_into_grants_and_fills_birth_dates(family):
     from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 

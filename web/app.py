@@ -32,6 +32,7 @@ from web import (
     registry_api,
     registry_pages,
     security,
+    tags_api,
     tags_pages,
 )
 from web import uploads as web_uploads
@@ -96,6 +97,7 @@ def init_app(db_url: str | None = None, *, secret: bytes | None = None,
     ledger_api.setup_routes(app)
     desk_api.setup_routes(app)
     funding_api.setup_routes(app)
+    tags_api.setup_routes(app)
     app.router.add_static("/static/", HERE / "static", name="static")
     app.router.add_get("/favicon.ico", _favicon)
     return app

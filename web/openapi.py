@@ -17,6 +17,7 @@ from services import funding_contracts as funding
 from services import household_changes_contracts as changes
 from services import ledger_contracts as ledger
 from services import registry_contracts as registry
+from services import tags_contracts as tags
 from services.contracts import Query
 
 REF = "#/components/schemas/{model}"
@@ -94,6 +95,21 @@ OPERATIONS = (
     Operation("POST", "/api/v1/moves", "批量登记分房、入住与户籍迁入（分房入住表；与命令行 registry moves 相同）",
               registry.MovesSummary, body=SheetUpload, media="multipart/form-data",
               refusals=(400, 401, 403, 404, 413, 415, 422)),
+    Operation("GET", "/api/v1/registry/groups",
+              "一老一小一残：各乡镇或各安置社区的老年、高龄、未成年、残疾、独居人数（最后一行为合计）",
+              list[tags.GroupCounts], query=tags.Groups),
+    Operation("GET", "/api/v1/persons/{key}/tags", "一个人的特殊群体标签：基础标签（含历次认定、续期、关闭）与动态标签",
+              tags.PersonTags, query=tags.OnDay),
+    Operation("POST", "/api/v1/tags/grants", "负责部门认定一条基础标签（有效期默认按复核周期），由它带来的事项随之建立",
+              tags.TagGrant, body=tags.Grant, status=201),
+    Operation("POST", "/api/v1/tags/grants/{id}/renew", "复核后续期（须带读到的版本号）", tags.TagGrant,
+              body=tags.Renew, refusals=_STALE),
+    Operation("POST", "/api/v1/tags/grants/{id}/close", "关闭一条基础标签，只由它带来的事项一并关闭（须写原因）",
+              tags.TagGrant, body=tags.Close, refusals=_STALE),
+    Operation("GET", "/api/v1/tags/review", "负责部门的复核清单：已到期与临近复核的基础标签，到期早的在前",
+              tags.ReviewPage, query=tags.Review),
+    Operation("POST", "/api/v1/tags/refresh", "按年龄更新动态标签带来的事项（每日运行，可随时再运行）",
+              tags.Refreshed, body=tags.Refresh),
     Operation("GET", "/api/v1/ledger/handoffs", "双向对接单（逾期在前）；乡镇信息员只看本乡镇的",
               ledger.HandoffPage, query=ledger.Handoffs),
     Operation("GET", "/api/v1/ledger/handoffs/{id}",
