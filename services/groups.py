@@ -18,6 +18,7 @@ import datetime as dt
 
 from resettle.db import connection, is_postgres, placeholders
 from resettle.errors import DomainError
+from resettle.models import Household, Person
 from resettle.rules import idnumber
 from resettle.rules import scope as rule
 from resettle.rules.permissions import require
@@ -70,9 +71,16 @@ async def sync_grants(conn, person_ids) -> None:
     await _by_ids(conn, f"{_COPY_TO_GRANTS} ", person_ids)
 
 
-def copies(person) -> dict:
-    """What a grant written one at a time copies from its person."""
-    return {"community_id": person.community_id, "counted": person.counted}
+async def locked_copies(person_ids) -> dict[int, dict]:
+    """What grants written one at a time copy from their persons, read under a lock of the
+    persons' household rows: every writer of a household's status or members updates that row
+    too, so a withdrawal and a grant beside it wait for each other and the grant copies what the
+    withdrawal committed (PostgreSQL; SQLite's writers queue anyway)."""
+    ids = sorted({int(i) for i in person_ids})
+    households = sorted(set(await Person.filter(id__in=ids).values_list("household_id", flat=True)))
+    await Household.filter(id__in=households).order_by("id").select_for_update()
+    return {r["id"]: {"community_id": r["community_id"], "counted": r["counted"]}
+            for r in await Person.filter(id__in=ids).values("id", "community_id", "counted")}
 
 
 # the person's copies onto its grants, one row-value assignment (SQLite 3.15+, PostgreSQL)

@@ -21,7 +21,7 @@ from tortoise.exceptions import IntegrityError
 
 from resettle.actor import Actor
 from resettle.db import as_date, connection, is_postgres, placeholders
-from resettle.models import Household, HouseholdEvent
+from resettle.models import AuditEvent, Household, HouseholdEvent
 from resettle.policy import Policy
 from resettle.rules import idnumber
 from resettle.rules.household import STATUS_LABELS, Dates, Status, order_problem
@@ -249,7 +249,9 @@ async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Act
     owner = await asyncio.to_thread(
         lambda: rows["id_number"].map(lambda i: people[i]["agreement_no"] if i in people else None))
     clash = owner.notna() & (owner != rows["agreement_no"])
-    recorded = await _recorded_moves([people[i] for i in rows.loc[clash, "id_number"]])
+    recorded = await _recorded_moves([(people[i], key) for i, key in
+                                      zip(rows.loc[clash, "id_number"], rows.loc[clash, "agreement_no"], strict=True)])
+    await _keep_recorded_heads(checked, people, owner.notna() & ~clash)
     settled: list = []
 
     def judge() -> None:  # in a worker thread, as _stored_households
@@ -300,22 +302,66 @@ async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Act
 
 # how a person came to be in another household than the sheet's, as a warning says it
 EVENT_MOVES = {EventKind.SPLIT: "分户至", EventKind.JOIN: "登记加入"}
+EVENT_LEFT = (EventKind.SPLIT, EventKind.LEAVE)
 
 
-async def _recorded_moves(persons: list[dict]) -> dict[int, dict]:
-    """Of some persons, those a household event (a 分户 or a join) put into the household they
-    are in now: person id -> the latest such event (kind, on)."""
-    wanted = {p["id"]: p["household_id"] for p in persons}
-    found: dict[int, dict] = {}
-    households = sorted(set(wanted.values()))
+async def _recorded_moves(clashes: list[tuple[dict, str]]) -> dict[int, dict]:
+    """Of persons a sheet lists under another household than their own, those household events
+    moved out of the sheet's household (a 分户 or a leave recorded on it) and into the one they
+    are in now (a 分户 or a join recorded on it): person id -> the latest event of their arrival.
+    Anyone else is in two households at once, as before."""
+    sheet = await _household_ids({key for _, key in clashes})
+    wanted = {p["id"]: (p["household_id"], sheet.get(key)) for p, key in clashes if key in sheet}
+    households = sorted({h for pair in wanted.values() for h in pair})
+    arrived: dict[int, dict] = {}
+    left: set[int] = set()
     for start in range(0, len(households), LOOKUP_CHUNK):
         for event in await HouseholdEvent.filter(
-                household_id__in=households[start:start + LOOKUP_CHUNK], kind__in=list(EVENT_MOVES)).order_by(
-                "on", "id").values("household_id", "kind", "on", "persons"):
+                household_id__in=households[start:start + LOOKUP_CHUNK],
+                kind__in=sorted({*EVENT_MOVES, *EVENT_LEFT})).order_by("on", "id").values(
+                "household_id", "kind", "on", "persons"):
             for person_id in event["persons"]:
-                if wanted.get(person_id) == event["household_id"]:
-                    found[person_id] = event
+                now, before = wanted.get(person_id, (None, None))
+                if event["household_id"] == now and event["kind"] in EVENT_MOVES:
+                    arrived[person_id] = event
+                elif event["household_id"] == before and event["kind"] in EVENT_LEFT:
+                    left.add(person_id)
+    return {person_id: event for person_id, event in arrived.items() if person_id in left}
+
+
+async def _household_ids(keys: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        found.update(await Household.filter(agreement_no__in=ordered[start:start + LOOKUP_CHUNK]).values_list(
+            "agreement_no", "id"))
     return found
+
+
+async def _keep_recorded_heads(checked: Checked, people: dict[str, dict], mine: pd.Series) -> None:
+    """A member's 与户主关系 that a recorded change of 户主 set (a head event, or a head's death or
+    leave naming a new head) wins over the sheet's: a warning, and the row takes the stored one,
+    so an old sheet neither undoes the change nor leaves the household without its 户主."""
+    rows = checked.rows
+    stored = rows["id_number"].map(lambda i: people[i]["relation"] if i in people else None)
+    differs = rows.index[mine & (stored != rows["relation"])]
+    if differs.empty:
+        return
+    ids = [str(people[i]["id"]) for i in rows.loc[differs, "id_number"]]
+    changed: set[str] = set()
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        changed.update(await AuditEvent.filter(action="registry.head", object_type="person",
+                                               object_id__in=ids[start:start + LOOKUP_CHUNK]).values_list(
+            "object_id", flat=True))
+    for idx in differs:
+        row = rows.loc[idx]
+        if str(people[row["id_number"]]["id"]) not in changed:
+            continue
+        checked.issues.append(Issue(
+            row["_file"], int(row["_row"]), row["agreement_no"], HEADER_OF["relation"], row["relation"], WARNING,
+            f"{row['name']}的与户主关系已按户主变更登记为“{stored[idx]}”，以登记的为准，表中的未采用"))
+        checked.note_warned(pd.Series([row["_file"]]), pd.Series([row["_row"]]))
+        rows.loc[idx, "relation"] = stored[idx]
 
 
 async def _check_heads(conn: BaseDBAsyncClient, checked: Checked, stored: dict[str, dict]) -> None:
@@ -339,6 +385,12 @@ async def _check_heads(conn: BaseDBAsyncClient, checked: Checked, stored: dict[s
             key = keys[head["household_id"]]
             if (head["id_number"], key) not in on_sheet:
                 kept.setdefault(key, []).append(head["name"])
+        # a household whose sheet rows lost their 户主 (a row a household event settled) and
+        # that keeps none of its own: named below as having no 户主
+        stored_here = rows[rows["agreement_no"].isin(set(keys.values()) - kept.keys())]
+        headed = set(stored_here.loc[stored_here["relation"] == "户主", "agreement_no"])
+        for key in set(stored_here["agreement_no"]) - headed:
+            kept[key] = []
         if not kept:
             return
         mine = rows[rows["agreement_no"].isin(kept)]

@@ -135,7 +135,7 @@ async def grant(work: Work, key: str, tag: str, *, valid_from: dt.date | None = 
             raise DomainError(f"{person.name}已有有效的“{found.name}”标签，请续期或先关闭")
         row = await PersonTag.create(person_id=person.id, tag=found.name, valid_from=start, valid_to=end,
                                      granted_by=actor.login, reason=note.strip()[:REASON_MAX],
-                                     **groups.copies(person))
+                                     **(await groups.locked_copies([person.id]))[person.id])
         await audit.record(work, "tags.grant", "person_tag", row.id, {
             "person_id": [None, person.id], "tag": [None, found.name], "valid_from": [None, start.isoformat()],
             "valid_to": [None, end.isoformat()]})
@@ -316,13 +316,14 @@ async def sync_imported(work: Work, conn: BaseDBAsyncClient, person_ids: Sequenc
         open_rows: dict[int, dict[str, PersonTag]] = {}
         for row in await PersonTag.filter(person_id__in=chunk, closed_on=None):
             open_rows.setdefault(row.person_id, {})[row.tag] = row
+        copies = await groups.locked_copies(chunk)
         for person in await Person.filter(id__in=chunk):
             want = {t for t in split_tags(person.tags) if t in months}
             have = open_rows.get(person.id, {})
             for tag in sorted(want - have.keys()):
                 row = await PersonTag.create(person_id=person.id, tag=tag, valid_from=work.today,
                                              valid_to=add_months(work.today, months[tag]), granted_by=work.actor.login,
-                                             **groups.copies(person))
+                                             **copies[person.id])
                 await audit.record(work, "tags.grant", "person_tag", row.id,
                                    {"person_id": [None, person.id], "tag": [None, tag]})
             for tag in sorted(have.keys() - want):

@@ -3,9 +3,11 @@
 roster is masked and scoped."""
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections import Counter
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -20,6 +22,7 @@ from services import groups, registry, tags
 from services import household_changes as changes
 from services.household_changes_contracts import Change
 from services.registry_import import import_sheets
+from tests.conftest import PG_URL
 from tests.sheets import make_id, person, write_csv
 from tests.work import DAY, work
 
@@ -198,3 +201,36 @@ async def test_every_write_path_keeps_the_counted_copies_true(db, tmp_path):
     # the day before: 丙's 残疾 (a grant not counted today, of one who left after that day) and
     # 丁's; the baby's and 辛's were granted later
     assert (earlier["陈家新苑"]["disabled"], counts["陈家新苑"]["disabled"]) == (2, 3)
+
+
+@pytest.mark.skipif(not PG_URL, reason="two writers at once only on PostgreSQL (SQLite's writers queue)")
+async def test_a_grant_beside_a_withdrawal_copies_what_it_committed(db, tmp_path, monkeypatch):
+    """A withdrawal of the household tries to commit while a grant of its person is written but
+    not yet committed: it waits for the grant (the grant holds the household row), so its sync
+    sees the grant and the withdrawn person is not counted as 残疾. Without the lock the
+    withdrawal commits first, its sync misses the uncommitted grant, and the grant stays counted."""
+    who = make_id("19600101", 1)
+    assert (await import_sheets(work(OFFICE), [write_csv(tmp_path / "s.csv", [person("S-001", "甲", who, "户主")])])
+            ).outcome == "imported"
+    written, withdrawn = asyncio.Event(), asyncio.Event()
+
+    async def withdraw():
+        await written.wait()
+        await registry.record_step(work(OFFICE), "S-001", Status.WITHDRAWN, dt.date(2024, 1, 1), reason="放弃安置")
+        withdrawn.set()
+
+    racer = asyncio.create_task(withdraw())  # its own context: not in the grant's transaction
+    real = tags._recache
+
+    async def slow(*args):
+        written.set()  # the grant row is written, in the grant's open transaction
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(withdrawn.wait(), 2)  # it cannot finish while the grant is open
+        assert not withdrawn.is_set()
+        return await real(*args)
+
+    monkeypatch.setattr(tags, "_recache", slow)
+    await tags.grant(work(OFFICE), who, "残疾")
+    await racer
+    assert await assert_synced() == Counter({False: 1})
+    assert (await groups.group_counts(work(OFFICE), on=DAY))[-1]["disabled"] == 0

@@ -22,7 +22,7 @@ from resettle.models import (
 from resettle.rules import household_changes as hc
 from resettle.rules.household_changes import REQUEST, LeaveAction, Member, RequestStatus
 from resettle.rules.permissions import Forbidden
-from resettle.rules.signing_sheet import WARNING
+from resettle.rules.signing_sheet import ERROR, WARNING
 from resettle.rules.workflow import allowed_steps, apply
 from resettle.rules.workflow import given as is_given
 from services import household_changes as changes
@@ -336,6 +336,42 @@ async def test_a_reimport_after_a_split_and_a_join_keeps_what_was_recorded(famil
     assert report.outcome == "rejected"
     assert [(i.row, i.message) for i in report.issues] == [
         (5, "此身份证号已登记在协议编号B-002的户中，同一人不能属于两户")]
+
+
+async def test_a_reimport_after_a_head_change_keeps_the_recorded_head(family, tmp_path):
+    """户主 passed from 甲 to 乙, then 甲 split off: the old sheet (甲 户主, 乙 配偶) neither takes
+    甲 back nor makes 乙 配偶 again; the household keeps its one 户主."""
+    await changes.record_event(work(OFFICE), "A-001", change("head", person=await pid(WIFE), old_relation="配偶"))
+    await changes.record_event(work(CHENJIA), "A-001", change("split", persons=[await pid(HEAD)], head=await pid(
+        HEAD), unit="2号201室"))
+    rows = [person("A-001", "甲", HEAD, "户主", handed="2024-01-02", tags="党员"),
+            person("A-001", "乙", WIFE, "配偶", handed="2024-01-02", tags="低保"),
+            person("A-001", "丙", FATHER, "父亲", handed="2024-01-02")]
+    report = await import_sheets(work(OFFICE), [write_csv(tmp_path / "again.csv", rows)])
+    assert report.outcome == "unchanged", report.issues
+    assert [(i.row, i.message) for i in report.issues] == [
+        (4, "甲已于2026-01-01分户至协议编号A-001-1的户，以登记的为准，本行未采用"),
+        (5, "乙的与户主关系已按户主变更登记为“户主”，以登记的为准，表中的未采用")]
+    assert await Person.filter(household__agreement_no="A-001", relation="户主").values_list(
+        "name", flat=True) == ["乙"]
+
+
+async def test_a_moved_member_in_a_household_they_never_left_is_still_an_error(family, tmp_path):
+    wife = await pid(WIFE)
+    await changes.record_event(work(CHENJIA), "A-001", change("split", persons=[wife], head=wife, unit="2号201室"))
+    # a new household of the sheet: 乙 never left it, she is in A-001-1
+    new = [person("Z-009", "乙", WIFE, "户主"), person("Z-009", "庚", make_id("19900101", 8), "子")]
+    report = await import_sheets(work(OFFICE), [write_csv(tmp_path / "new.csv", new)])
+    assert report.outcome == "rejected"
+    assert [i.message for i in report.issues] == ["此身份证号已登记在协议编号A-001-1的户中，同一人不能属于两户"]
+    # the sheet's 户主 of A-001 split off, and its stored 户主 demoted: no 户主 would be left
+    demoted = [person("A-001", "乙", WIFE, "户主", handed="2024-01-02"),
+               person("A-001", "甲", HEAD, "配偶", handed="2024-01-02")]
+    report = await import_sheets(work(OFFICE), [write_csv(tmp_path / "demoted.csv", demoted)])
+    assert report.outcome == "rejected"
+    assert [(i.row, i.level, i.message) for i in report.issues] == [
+        (4, WARNING, "乙已于2026-01-01分户至协议编号A-001-1的户，以登记的为准，本行未采用"),
+        (5, ERROR, "导入后该户没有户主")]
 
 
 async def test_the_head_dies_and_the_household_names_a_new_one(family):
