@@ -234,6 +234,9 @@ class Handoff(Timestamped):
     resend_of = fields.ForeignKeyField("models.Handoff", related_name="resends", null=True,
                                        on_delete=fields.RESTRICT)
     version = fields.IntField(default=1)
+    # the actor who sent it, as the audit log names actors ("web:chenjia"); "" on the rows sent
+    # before migration 0017, whose page infers the sender from the log
+    sent_by = fields.CharField(max_length=64, default="")
 
     class Meta:
         table = "handoff"

@@ -313,7 +313,8 @@ async def _leave(work: Work, conn, h: Household, change: Change):
                 kind=HandoffKind.TRANSFER.value, status=HandoffStatus.SENT.value, household_id=h.id,
                 entitlement_id=line.id, from_township=line.responsible_township, to_township=to,
                 sent_on=change.on, accept_due=calendar.add_working_days(change.on, matter.accept_days),
-                complete_due=calendar.add_working_days(change.on, matter.complete_days), reason=f"成员迁出：{reason}")
+                complete_due=calendar.add_working_days(change.on, matter.complete_days), reason=f"成员迁出：{reason}",
+                sent_by=work.actor.login)
             await audit.record(work, "ledger.send", "handoff", handoff.id,
                                {"kind": [None, HandoffKind.TRANSFER.value], "to_township": [None, to]})
             await notify.handoffs_arrived(work, [(handoff.from_township, to)])

@@ -44,7 +44,8 @@ if TYPE_CHECKING:  # the import's vectorised paths import them when called
 ENTITLEMENT_COLUMNS = ("created_at", "updated_at", "person_id", "matter_code", "routing",
                        "responsible_township", "opened_on", "close_reason", "version")
 HANDOFF_COLUMNS = ("created_at", "updated_at", "kind", "status", "household_id", "entitlement_id",
-                   "from_township", "to_township", "sent_on", "accept_due", "complete_due", "reason", "version")
+                   "from_township", "to_township", "sent_on", "accept_due", "complete_due", "reason", "version",
+                   "sent_by")
 PAGE = 100
 def matters_for(policy: Policy, tags: Iterable[str], age: int, head: bool) -> list[str]:
     """The catalog's matters that apply to one person, in catalog order. Dynamic tags (高龄…)
@@ -289,12 +290,12 @@ class _Batch:
             self.rows.append((self.stamp, self.stamp, HandoffKind.TRANSFER.value, HandoffStatus.SENT.value, *common,
                               line_id, household.origin_township, household.dest_township, sent_on,
                               self._date_after(matter.accept_days), self._date_after(matter.complete_days),
-                              "", 1))
+                              "", 1, self.work.actor.login))
         if notice:
             accept, complete = self.policy.notice_days
             self.rows.append((self.stamp, self.stamp, HandoffKind.NOTICE.value, HandoffStatus.SENT.value, *common,
                               None, household.origin_township, household.dest_township, sent_on,
-                              self._date_after(accept), self._date_after(complete), "", 1))
+                              self._date_after(accept), self._date_after(complete), "", 1, self.work.actor.login))
         self.transfers += len(transfers)
         self.notices += 1 if notice else 0
 
@@ -383,8 +384,7 @@ async def resend(work: Work, handoff_id: int, note: str = "") -> dict:
                                    to_township=old.to_township, sent_on=today,
                                    accept_due=policy.calendar.add_working_days(today, accept),
                                    complete_due=policy.calendar.add_working_days(today, complete),
-                                   reason=note.strip(),
-                                   resend_of_id=old.id)
+                                   reason=note.strip(), resend_of_id=old.id, sent_by=work.actor.login)
         await audit.record(work, "ledger.resend", "handoff", new.id, {"resend_of": [None, old.id]})
         await notify.handoffs_arrived(work, [(new.from_township, new.to_township)])
     return {"id": new.id, "status": new.status}

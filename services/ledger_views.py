@@ -180,7 +180,7 @@ async def handoff_detail(work: Work, handoff_id: int) -> dict:
     actor, policy, today = work.actor, work.policy, work.today
     require(actor.role, "ledger.handoff")
     row = await Handoff.filter(scope.handoffs(actor), id=handoff_id).values(
-        *INBOX_FIELDS, "accepted_on", "completed_on", "closed_on", "resend_of_id")
+        *INBOX_FIELDS, "accepted_on", "completed_on", "closed_on", "resend_of_id", "sent_by")
     if not row:
         raise NotFound(f"找不到对接单 {handoff_id}")
     h = row[0]
@@ -205,8 +205,8 @@ async def handoff_detail(work: Work, handoff_id: int) -> dict:
     described = _describe(h, today, policy, kept)
     events = await AuditEvent.filter(object_type="handoff", object_id=str(h["id"]),
                                      action__in=list(STEP_WORDS)).order_by("id").values("at", "actor", "action")
-    sender = next((e["actor"] for e in events if e["action"] == "ledger.resend"), None)
-    if sender is None:
+    sender = h["sent_by"] or next((e["actor"] for e in events if e["action"] == "ledger.resend"), None)
+    if sender is None:  # sent before the column: inferred from the log
         sender = await _sent_by(h["sent_on"], household)
     names = await _named({e["actor"] for e in events} | ({sender} if sender else set()), policy)
     steps = [{"step": "发出", "who": names[sender] if sender else described["from_township"],

@@ -246,6 +246,11 @@ async def test_the_api_has_the_handoff_and_the_filters(site):
     headers = {"Authorization": f"Bearer {site.tokens['township']}"}
     one = await (await site.get(f"/api/v1/ledger/handoffs/{site.transfers[0]}", headers=headers)).json()
     assert one["from_township"] == "城桥镇" and one["steps"][0]["step"] == "发出"
+    # the sender is recorded at sending; a row sent before the column has it inferred from the log
+    assert ((await Handoff.get(id=site.transfers[0])).sent_by, one["sender"]) == ("web:admin", "admin用户")
+    await Handoff.filter(id=site.transfers[0]).update(sent_by="")
+    older = await (await site.get(f"/api/v1/ledger/handoffs/{site.transfers[0]}", headers=headers)).json()
+    assert older["sender"] == "admin用户"
     assert one["actions"] == ["accept", "reject"]
     assert one["persons"][0]["id_number"] != HEAD_ID
     listed = await (await site.get("/api/v1/ledger/handoffs?kind=notice&q=A-001", headers=headers)).json()
