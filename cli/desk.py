@@ -107,7 +107,9 @@ def desk_summary(township, community, month, fmt, out, db) -> None:
         write_json(data, out)
     elif fmt == "table":
         click.echo(f"{data['title']} {data['month']} 一月一汇\n"
-                   + render(desk_papers.summary_rows(data), desk_papers.SUMMARY_COLUMNS, "table"))
+                   + render(desk_papers.summary_rows(data), desk_papers.SUMMARY_COLUMNS, "table")
+                   + "\n\n督办（按乡镇）\n"
+                   + render(desk_papers.escalation_rows(data), desk_papers.ESCALATION_COLUMNS, "table"))
     else:
         path = written(lambda: desk_papers.write_summary(data, out))
         click.echo(f"已生成 {path}：{data['title']} {data['month']}，{len(data['rows'])} 个安置社区")

@@ -291,6 +291,10 @@ def test_desk_minutes_notice_and_summary(desk_cli, tmp_path):
     assert ours["solved"] == 1 and data["total"]["demands"] == sum(r["demands"] for r in data["rows"])
     table = desk_cli("desk", "summary", *month).output
     assert "一月一汇" in table and "66.7%" in table and "合计" in table
+    assert data["escalated_total"].keys() == {"opened", "closed", "open"}  # 督办, as on the page and paper
+    escalations = table[table.index("督办（按乡镇）"):].splitlines()
+    assert escalations[1].split() == ["乡镇", "当月督办", "当月办结", "月末仍在督办"]
+    assert escalations[-1].split() == ["合计", *(str(data["escalated_total"][k]) for k in ("opened", "closed", "open"))]
     for fmt in ("xlsx", "pdf"):
         made = desk_cli("desk", "summary", *month, "--format", fmt, "--out", str(tmp_path / f"s.{fmt}"))
         assert made.exit_code == 0 and (tmp_path / f"s.{fmt}").exists()
