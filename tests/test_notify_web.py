@@ -53,8 +53,10 @@ async def test_the_office_sees_the_outbox_and_others_may_not(site):  # noqa: F81
         assert 'href="/notify"' not in await (await site.get("/")).text()
 
 
-async def test_serve_on_sqlite_drains_the_outbox_in_process(db_url, tmp_path, robot):  # noqa: F811
+async def test_serve_on_sqlite_drains_the_outbox_in_process(db_url, tmp_path, robot, caplog):  # noqa: F811
+    """And runs the daily schedule beside it (services.schedule): nothing fails in it."""
     import asyncio
+    import logging
 
     from aiohttp.test_utils import TestServer
 
@@ -69,16 +71,19 @@ async def test_serve_on_sqlite_drains_the_outbox_in_process(db_url, tmp_path, ro
         async with at().transaction():
             await notify.enqueue(at(), notify.Group("department", "区民政局"), "project.returned",
                                  {"title": "健身步道", "reason": "补材料"}, key="p1")
+    caplog.set_level(logging.INFO, logger="resettle.schedule")
     server = TestServer(init_app(db_url, secret=b"k" * 32, uploads=tmp_path / "u", clock=clock_on(DAY), send=True))
     await server.start_server()
     try:
         for _ in range(50):
-            if robot.posted:
+            if robot.posted and any("ages refreshed" in r.getMessage() for r in caplog.records):
                 break
             await asyncio.sleep(0.1)
     finally:
         await server.close()
     assert [p["markdown"]["content"].splitlines()[0] for p in robot.posted] == ["### 项目被退回"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert f"schedule: ages refreshed on {DAY.isoformat()}: 0 persons checked" in caplog.text
 
 
 async def test_the_office_escalates_from_its_page_and_bad_input_is_a_chinese_400(site):  # noqa: F811

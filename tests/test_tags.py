@@ -8,17 +8,19 @@ import pytest
 from resettle.actor import Actor
 from resettle.errors import DomainError, NotFound
 from resettle.models import AuditEvent, Entitlement, Handoff, Person, PersonTag
-from resettle.policy import PolicyError, _validate
+from resettle.policy import PolicyError, _validate, load_policy
 from resettle.rules.household import Status
 from resettle.rules.permissions import Forbidden
 from resettle.rules.tags import add_months, age_on, born_by, dynamic_tags, review_state
-from services import ledger, registry, tags
+from services import ledger, registry, schedule, tags
 from services.registry_import import import_sheets
+from services.work import Work
 from tests.sheets import make_id, person, write_csv
 from tests.work import work
 
 D = dt.date
 OFFICE = Actor("test:office", role="office")
+ADMIN = Actor("system:schedule", role="admin", name="定时任务")
 MINZHENG = Actor("test:mz", role="department", department="区民政局")
 CANLIAN = Actor("test:cl", role="department", department="区残联")
 CHENQIAO = Actor("test:cq", role="township", township="310151101")  # origin
@@ -221,6 +223,23 @@ async def test_refresh_opens_lines_at_an_age_boundary_and_is_idempotent(family):
     assert (await tags.refresh(work(OFFICE), D(2040, 1, 1)))["lines_opened"] == 0
     with pytest.raises(Forbidden):
         await tags.refresh(work(CHENQIAO), D(2040, 1, 1))
+
+
+def at_time(day: dt.date, hour: int, minute: int) -> Work:
+    moment = dt.datetime.combine(day, dt.time(hour, minute)).astimezone()
+    return Work(ADMIN, load_policy(), day, lambda: moment)
+
+
+async def test_the_schedule_refreshes_once_a_day_after_half_past_midnight(family):
+    daily = schedule.Daily()
+    early = await daily.tick(at_time(D(2026, 3, 1), 0, 10))
+    assert "refresh" not in early and "XJQ" not in await open_codes(CHILD)
+    assert early["digest"]["skipped"]  # a Sunday: no digest either
+    ran = await daily.tick(at_time(D(2026, 3, 1), 0, 40))
+    # 18 today: 村委会选举权 (XJQ), and the pension from 16 that no run saw her reach
+    assert ran["refresh"]["lines_opened"] == 2 and {"XJQ", "CXJB"} <= await open_codes(CHILD)
+    assert "refresh" not in await daily.tick(at_time(D(2026, 3, 1), 9, 0))  # once a day
+    assert (await daily.tick(at_time(D(2026, 3, 2), 0, 31)))["refresh"]["lines_opened"] == 0
 
 
 async def test_a_person_whose_lines_are_all_closed_is_left_alone(family):

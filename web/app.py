@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +14,11 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 from tortoise.context import set_global_context
 
+from resettle.actor import Actor
 from resettle.db import connect, resolve_url
 from resettle.policy import load_policy
-from services.work import system_clock
+from services import schedule
+from services.work import begin, system_clock
 from web import (
     api,
     desk_api,
@@ -52,6 +56,21 @@ async def _database(app: web.Application):
         await ctx.close_connections()  # also clears the fallback
 
 
+SCHEDULE = Actor("system:schedule", role="admin", name="定时任务")
+
+
+async def _schedule(app: web.Application):
+    """The daily runs (services.schedule) in this process: `serve` on SQLite, one process."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(schedule.run(lambda: begin(SCHEDULE, app[keys.POLICY], app[keys.CLOCK]), stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, 15)
+
+
 async def _favicon(request: web.Request) -> web.FileResponse:
     """Browsers ask for /favicon.ico whatever the page links: the house glyph the pages link."""
     return web.FileResponse(FAVICON)
@@ -62,7 +81,8 @@ def init_app(db_url: str | None = None, *, secret: bytes | None = None,
              clock: Callable[[], dt.datetime] = system_clock, send: bool = False) -> web.Application:
     """`trusted_proxies`: as RESETTLE_TRUSTED_PROXIES (read here, once, when not given);
     `clock`: what every request's unit of work tells the time by (tests pin the day);
-    `send`: the process also drains the message outbox (`serve` on SQLite)."""
+    `send`: the process also drains the message outbox and runs the daily schedule (`serve` on
+    SQLite, one process; elsewhere `notify run` and cron do)."""
     # Who is asking is settled before any body is read: auth runs before the length check and
     # before CSRF parses a form, so an anonymous body is never read beyond the login form's.
     app = web.Application(
@@ -84,6 +104,7 @@ def init_app(db_url: str | None = None, *, secret: bytes | None = None,
     if send:
         app[notify_pages.SENDER_KEY] = secret or security.secret_key()
         app.cleanup_ctx.append(notify_pages.in_process_sender)
+        app.cleanup_ctx.append(_schedule)
     jobs.setup(app)
     pages.setup_routes(app)
     registry_pages.setup_routes(app)
