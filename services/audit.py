@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
@@ -13,10 +12,9 @@ from resettle.db import connection, placeholders
 from resettle.history import CHANNELS, USER_CHANNELS, Account, Names, actor_name
 from resettle.models import AuditEvent, Community, Person, Problem, User, Village
 from resettle.policy import Policy
+from resettle.rules.dates import SHANGHAI
 from resettle.rules.permissions import require
 from services.work import Work
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")  # timestamps are stored in UTC and shown in Shanghai time
 
 
 async def accounts(logins: Iterable[str]) -> dict[str, Account]:

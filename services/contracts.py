@@ -108,13 +108,23 @@ def whole(low: int, high: int, *, read: Callable[[Any], Any] = _integral, **docu
                      Field(json_schema_extra={"minimum": low, "maximum": high}, **documented)]
 
 
+# The dates a person may type: year 1 or 9999 is a typo, and a day after it or a review period
+# from it overflows (the pages' web.fields.day holds the same range).
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+DAY_PATTERN = r"^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$"  # the range, as the document says it
+
+
 def _iso_day(value: Any) -> Any:
     if isinstance(value, str):
         if _DATE.fullmatch(value):
             try:
-                return dt.date.fromisoformat(value)
+                parsed = dt.date.fromisoformat(value)
             except ValueError:
-                pass
+                parsed = None
+            if parsed is not None:
+                if not FIRST_DAY <= parsed <= LAST_DAY:
+                    refuse("date", f"日期应在{FIRST_DAY:%Y}年到{LAST_DAY:%Y}年之间")
+                return parsed
         refuse("date", "应为日期，写成 2026-11-18")
     return value
 
@@ -122,7 +132,7 @@ def _iso_day(value: Any) -> Any:
 def day(*, nullable: bool = False, **documented: Any) -> Any:
     """A date written 2026-11-18 (ASCII digits); null too when `nullable`."""
     return Annotated[dt.date | None if nullable else dt.date, BeforeValidator(_iso_day),
-                     Field(json_schema_extra={"maxLength": 10}, **documented)]
+                     Field(json_schema_extra={"maxLength": 10, "pattern": DAY_PATTERN}, **documented)]
 
 
 def items(kind: Any, low: int, high: int, **documented: Any) -> Any:

@@ -105,13 +105,13 @@ class Projects(Query):
     status: query_text(*(s.value for s in ProjectStatus), unknown="status", description="只看这一状态") = None
     township: query_text(description="只看这个乡镇") = None
     limit: query_whole(1, 200) = 200
-    offset: query_whole(0, 10**9) = 0
+    offset: query_whole(0, 999_999_999) = 0
 
 
 class Queue(Query):
     year: _YEAR = None
     limit: query_whole(1, 200) = QUEUE_PAGE
-    offset: query_whole(0, 10**9) = 0
+    offset: query_whole(0, 999_999_999) = 0
 
 
 class OfYear(Query):

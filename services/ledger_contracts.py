@@ -30,7 +30,7 @@ class Handoffs(Query):
     counterpart: query_text(max_length=64, description="只看与该乡镇之间的（名称或代码）") = None
     q: query_text(max_length=64, description="协议编号或户内人员姓名（部分即可）") = None
     limit: query_whole(1, 1000) = PAGE
-    offset: query_whole(0, 10**9) = 0
+    offset: query_whole(0, 999_999_999) = 0
 
 
 # ---------------------------------------------------------------- results

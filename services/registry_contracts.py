@@ -39,7 +39,7 @@ class Stats(Query):
 class Search(Query):
     q: query_text() = ""
     limit: query_whole(1, 200) = SEARCH_LIMIT
-    offset: query_whole(0, 10**9) = 0
+    offset: query_whole(0, 999_999_999) = 0
 
 
 # ---------------------------------------------------------------- results

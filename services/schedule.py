@@ -9,43 +9,60 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
+from resettle.rules.dates import SHANGHAI
 from services import notify, tags
 from services.work import Work
 
-REFRESH_AT = dt.time(0, 30)  # after midnight: the day's birthdays have come
+REFRESH_AT = dt.time(0, 30)  # after midnight in Shanghai: the day's birthdays have come
+RETRY_AFTER = dt.timedelta(hours=1)  # a run that failed waits this long, not a minute
 log = logging.getLogger("resettle.schedule")
 
 
 @dataclass
 class Daily:
-    """The day's runs so far, in memory: a restart runs the refresh again, which changes nothing."""
+    """The day's runs so far, in memory: a restart runs the refresh again, which changes nothing.
+    Each job fails on its own: a refresh that raises neither stops the digest nor is retried
+    every minute (the log says so, and it is tried again after RETRY_AFTER)."""
 
     refreshed_on: dt.date | None = None
+    quiet_until: dict[str, dt.datetime] = field(default_factory=dict)
 
     async def tick(self, work: Work) -> dict:
         """One look at the clock: the refresh when it is due and not yet run today, the digest
         (it answers what it skipped when it is not time)."""
         done: dict = {}
-        local = work.now().astimezone()  # the clock work.today is read by (services.work.begin)
+        local = work.now().astimezone(SHANGHAI)  # as work.today is read (services.work.begin)
         if self.refreshed_on != work.today and local.time() >= REFRESH_AT:
-            done["refresh"] = r = await tags.refresh(work)
-            self.refreshed_on = work.today
-            log.info("schedule: ages refreshed on %s: %d persons checked, %d lines opened, %d closed",
-                     r["on"], r["persons_checked"], r["lines_opened"], r["lines_closed"])
-        done["digest"] = await notify.digest(work)
+            r = await self._attempt(work, "refresh", lambda: tags.refresh(work))
+            if r is not None:
+                done["refresh"] = r
+                self.refreshed_on = work.today
+                log.info("schedule: ages refreshed on %s: %d persons checked, %d lines opened, %d closed",
+                         r["on"], r["persons_checked"], r["lines_opened"], r["lines_closed"])
+        digest = await self._attempt(work, "digest", lambda: notify.digest(work))
+        if digest is not None:
+            done["digest"] = digest
         return done
+
+    async def _attempt(self, work: Work, job: str, call: Callable[[], Awaitable[dict]]) -> dict | None:
+        now = work.now()
+        if now < self.quiet_until.get(job, now):
+            return None
+        try:
+            return await call()
+        except Exception:  # noqa: BLE001 — one failed job must not stop the other or the server
+            self.quiet_until[job] = now + RETRY_AFTER
+            log.exception("schedule: %s failed; tried again after %s", job, RETRY_AFTER)
+            return None
 
 
 async def run(work_of: Callable[[], Work], stop: asyncio.Event, *, every: float = 60.0) -> None:
-    """Look every `every` seconds until `stop` is set; a failed run is logged and tried again."""
+    """Look every `every` seconds until `stop` is set."""
     daily = Daily()
     while not stop.is_set():
-        try:
-            await daily.tick(work_of())
-        except Exception:  # noqa: BLE001 — a bad run must not end the schedule; it is logged
-            log.exception("schedule: daily run failed")
+        await daily.tick(work_of())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)

@@ -24,7 +24,7 @@ from resettle.models import AuditEvent, Entitlement, Household, Person, PersonTa
 from resettle.policy import Policy
 from resettle.rules import idnumber
 from resettle.rules import scope as rule
-from resettle.rules.permissions import allowed, require
+from resettle.rules.permissions import Forbidden, allowed, require
 from resettle.rules.tags import (
     AGE_RULES,
     KIND_LABELS,
@@ -60,7 +60,17 @@ def _basic(policy: Policy, name: str) -> TagDef:
 def may_manage(actor: Actor, tag: TagDef) -> None:
     require(actor.role, "tags.manage")
     if not rule.manages_tag(actor, tag.owner):
-        raise DomainError(f"“{tag.name}”标签由{tag.owner}认定和复核，{actor.department or '本账号'}无权办理")
+        raise Forbidden(f"“{tag.name}”标签由{tag.owner}认定和复核，{actor.department or '本账号'}无权办理")
+
+
+def _present(person: Person, household: Household, doing: str) -> None:
+    """A tag is granted or renewed for a member of a household still being settled: one who died,
+    moved away or withdrew has lines closed that a grant would open again (closing stays open)."""
+    if person.left_on is not None:
+        raise DomainError(f"{person.name}已于{person.left_on}{'死亡' if person.left_kind == 'death' else '迁出'}，"
+                          f"不能{doing}标签")
+    if household.status == "withdrawn":
+        raise DomainError(f"{person.name}所在的户已退出集中居住，不能{doing}标签")
 
 
 async def _person(actor: Actor, key: str) -> tuple[Person, Household]:
@@ -124,13 +134,16 @@ async def grant(work: Work, key: str, tag: str, *, valid_from: dt.date | None = 
     found = _basic(policy, tag)
     may_manage(actor, found)
     start = valid_from or work.today
+    if start > work.today:
+        raise DomainError("有效期起不能晚于今天")
     end = valid_to or add_months(start, found.review_months)
     if end < start:
         raise DomainError("有效期止不能早于有效期起")
     if end > add_months(start, 120):
         raise DomainError("有效期最长十年")
     async with work.transaction() as conn:
-        person, _ = await _person(actor, key)
+        person, household = await _person(actor, key)
+        _present(person, household, "认定")
         if await PersonTag.filter(person_id=person.id, tag=found.name, closed_on=None).exists():
             raise DomainError(f"{person.name}已有有效的“{found.name}”标签，请续期或先关闭")
         row = await PersonTag.create(person_id=person.id, tag=found.name, valid_from=start, valid_to=end,
@@ -148,10 +161,12 @@ async def renew(work: Work, grant_id: int, *, valid_to: dt.date | None = None,
     """The owner reviews an open tag and keeps it: a new end, by default a review period from
     today (or from the old end, when that is later)."""
     actor, policy = work.actor, work.policy
+    require(actor.role, "tags.manage")  # before the lookup: no role learns which grants exist
     async with work.transaction():
-        row, _ = await _grant_row(actor, grant_id)
+        row, person = await _grant_row(actor, grant_id)
         found = _basic(policy, row.tag)
         may_manage(actor, found)
+        _present(person, await person.household, "续期")
         if row.closed_on is not None:
             raise DomainError("该标签已关闭，不能续期；如仍符合条件请重新认定")
         if expected_version is not None and expected_version != row.version:
@@ -179,6 +194,7 @@ async def close(work: Work, grant_id: int, reason: str, *, expected_version: int
         raise DomainError("关闭标签须写明原因")
     if len(reason) > REASON_MAX:
         raise DomainError(f"原因不能超过{REASON_MAX}字")
+    require(actor.role, "tags.manage")  # before the lookup: no role learns which grants exist
     async with work.transaction() as conn:
         row, person = await _grant_row(actor, grant_id)
         found = policy.tag(row.tag) or TagDef(row.tag, "", TagKind.BASIC, 12)
@@ -363,6 +379,8 @@ async def refresh(work: Work, on: dt.date | None = None) -> dict:
     whose every line is closed (a death, a move out of the district) is left alone."""
     require(work.actor.role, "tags.refresh")
     policy, on = work.policy, on or work.today
+    if on > work.today:  # lines opened for an age not yet reached would stay open
+        raise DomainError(f"只能按今天或以前的日期更新（今天是{work.today}）")
     found: set[int] = set()
     conn = connection()
     live = ("JOIN household h ON h.id = p.household_id WHERE h.status <> 'withdrawn' AND p.birth_date IS NOT NULL "

@@ -32,7 +32,7 @@ class Review(Query):
     owner: query_text(description="负责部门；业务主管部门只看本部门的") = ""
     state: query_text("expired", "due") = ""
     limit: query_whole(1, 1000) = PAGE
-    offset: query_whole(0, 10**9) = 0
+    offset: query_whole(0, 999_999_999) = 0
 
 
 class Groups(Query):

@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from resettle.actor import Actor
 from resettle.policy import Policy
+from resettle.rules.dates import SHANGHAI
 
 
 def system_clock() -> dt.datetime:
@@ -47,5 +48,5 @@ class Work:
 
 
 def begin(actor: Actor, policy: Policy, clock: Callable[[], dt.datetime] = system_clock) -> Work:
-    """Work starting now: the working day is the local date of the clock."""
-    return Work(actor, policy, clock().astimezone().date(), clock)
+    """Work starting now: the working day is the clock's date in Shanghai, not the host's zone."""
+    return Work(actor, policy, clock().astimezone(SHANGHAI).date(), clock)

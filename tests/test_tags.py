@@ -9,6 +9,7 @@ from resettle.actor import Actor
 from resettle.errors import DomainError, NotFound
 from resettle.models import AuditEvent, Entitlement, Handoff, Person, PersonTag
 from resettle.policy import PolicyError, _validate, load_policy
+from resettle.rules.dates import SHANGHAI
 from resettle.rules.household import Status
 from resettle.rules.permissions import Forbidden
 from resettle.rules.tags import add_months, age_on, born_by, dynamic_tags, review_state
@@ -16,7 +17,7 @@ from services import ledger, registry, schedule, tags
 from services.registry_import import import_sheets
 from services.work import Work
 from tests.sheets import make_id, person, write_csv
-from tests.work import work
+from tests.work import DAY, work
 
 D = dt.date
 OFFICE = Actor("test:office", role="office")
@@ -218,15 +219,18 @@ async def test_refresh_opens_lines_at_an_age_boundary_and_is_idempotent(family):
     assert (again["lines_opened"], again["lines_closed"]) == (0, 0)
     # the head turns 80 in 2040: 高龄津贴 and, by the dynamic 高龄 tag, 居家养老
     assert {"GLJT", "JJYL"} - await open_codes(HEAD) == {"GLJT", "JJYL"}
-    later = await tags.refresh(work(OFFICE), D(2040, 1, 1))
+    # a day to come is refused: the lines of an age not yet reached would stay open
+    with pytest.raises(DomainError, match="只能按今天或以前的日期更新"):
+        await tags.refresh(work(OFFICE), D(2040, 1, 1))
+    later = await tags.refresh(work(OFFICE, D(2040, 1, 1)))
     assert {"GLJT", "JJYL"} <= await open_codes(HEAD) and later["lines_opened"] >= 2
-    assert (await tags.refresh(work(OFFICE), D(2040, 1, 1)))["lines_opened"] == 0
+    assert (await tags.refresh(work(OFFICE, D(2040, 1, 1))))["lines_opened"] == 0
     with pytest.raises(Forbidden):
-        await tags.refresh(work(CHENQIAO), D(2040, 1, 1))
+        await tags.refresh(work(CHENQIAO, D(2040, 1, 1)))
 
 
 def at_time(day: dt.date, hour: int, minute: int) -> Work:
-    moment = dt.datetime.combine(day, dt.time(hour, minute)).astimezone()
+    moment = dt.datetime.combine(day, dt.time(hour, minute), SHANGHAI)
     return Work(ADMIN, load_policy(), day, lambda: moment)
 
 
@@ -240,6 +244,41 @@ async def test_the_schedule_refreshes_once_a_day_after_half_past_midnight(family
     assert ran["refresh"]["lines_opened"] == 2 and {"XJQ", "CXJB"} <= await open_codes(CHILD)
     assert "refresh" not in await daily.tick(at_time(D(2026, 3, 1), 9, 0))  # once a day
     assert (await daily.tick(at_time(D(2026, 3, 2), 0, 31)))["refresh"]["lines_opened"] == 0
+
+
+async def test_a_failed_refresh_neither_stops_the_digest_nor_retries_every_minute(family, monkeypatch, caplog):
+    calls = []
+
+    async def broken(work, on=None):
+        calls.append(work.now())
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(tags, "refresh", broken)
+    daily = schedule.Daily()
+    first = await daily.tick(at_time(DAY, 9, 0))
+    assert "refresh" not in first and "digest" in first and len(calls) == 1
+    assert "schedule: refresh failed" in caplog.text
+    await daily.tick(at_time(DAY, 9, 30))
+    assert len(calls) == 1  # quiet for an hour
+    await daily.tick(at_time(DAY, 10, 1))
+    assert len(calls) == 2
+
+
+async def test_no_tag_is_granted_or_renewed_for_one_who_died_or_a_withdrawn_household(family):
+    from services import household_changes as changes
+    from services.household_changes_contracts import Change
+
+    low = (await grants_of(WIFE))[0]
+    await changes.record_event(work(OFFICE), "A-001", Change(kind="death", on=D(2026, 1, 2),
+                                                             person=(await Person.get(id_number=WIFE)).id))
+    for attempt in (tags.grant(work(OFFICE), WIFE, "残疾"), tags.renew(work(OFFICE), low.id)):
+        with pytest.raises(DomainError, match="已于2026-01-02死亡"):
+            await attempt
+    assert await open_codes(WIFE) == set()  # her lines stay closed
+    await tags.close(work(OFFICE), low.id, "本人已死亡")  # closing stays open
+    await registry.record_step(work(OFFICE), "A-001", Status.WITHDRAWN, D(2026, 2, 1), reason="放弃安置")
+    with pytest.raises(DomainError, match="已退出集中居住"):
+        await tags.grant(work(OFFICE), CHILD, "残疾")
 
 
 async def test_a_person_whose_lines_are_all_closed_is_left_alone(family):
@@ -355,6 +394,22 @@ async def test_the_api(aiohttp_client, db_url, tmp_path):
     mine = await (await site.get(f"/api/v1/persons/{HEAD_OF_SITE}/tags", headers=auth("township"))).json()
     assert [(g["tag"], g["closed_on"]) for g in mine["basic"] if g["id"] == grant["id"]] == [("独居", "2026-06-17")]
     assert "老年" in mine["dynamic"] and mine["grantable"] == []
+    # hostile values: dates no clerk means, a tag another department owns, ids to probe
+    assert (await site.get("/api/v1/registry/groups?on=0001-01-01", headers=auth("department"))).status == 400
+    for body in ({"valid_from": "9999-01-01"}, {"valid_from": "0001-01-01"}, {"valid_to": "9999-12-31"}):
+        answer = await site.post("/api/v1/tags/grants", headers=auth("department"),
+                                 json={"person": HEAD_OF_SITE, "tag": "残疾", **body})
+        assert answer.status == 422 and "1900年到2199年" in (await answer.json())["error"]["message"], body
+    future = await site.post("/api/v1/tags/grants", headers=auth("department"),
+                             json={"person": HEAD_OF_SITE, "tag": "独居", "valid_from": "2026-06-18"})
+    assert future.status == 400 and "不能晚于今天" in await future.text()
+    others = await site.post("/api/v1/tags/grants", headers=auth("department"), json={
+        "person": HEAD_OF_SITE, "tag": "残疾"})  # 残联's tag, not 民政's
+    assert others.status == 403 and "无权办理" in await others.text()
+    for grant_id in (grant["id"], 999_999):  # finance may not manage tags: the same answer either way
+        answer = await site.post(f"/api/v1/tags/grants/{grant_id}/renew", headers=auth("finance"), json={})
+        assert answer.status == 403
+    assert (await site.post("/api/v1/tags/refresh", headers=auth("office"), json={"on": "2026-06-18"})).status == 400
     # the age refresh is the office's; a second run changes nothing
     assert (await site.post("/api/v1/tags/refresh", headers=auth("township"), json={})).status == 403
     first = await site.post("/api/v1/tags/refresh", headers=auth("office"), json={"on": "2026-06-17"})

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from resettle.actor import Actor
+from resettle.rules.dates import SHANGHAI
 from services.work import begin
 from tests.work import DAY, clock_on, work
 
@@ -51,7 +52,7 @@ def test_the_scan_finds_what_it_looks_for():
     assert POLICY.search("policy or load_policy()") and not POLICY.search("def load_policy_path(")
 
 
-def test_work_begins_on_the_local_date_of_its_clock():
+def test_work_begins_on_the_shanghai_date_of_its_clock():
     clock = clock_on(DAY, hour=23)
     started = begin(Actor("t"), work(Actor("t")).policy, clock)
     assert started.today == DAY
@@ -62,7 +63,10 @@ def test_work_begins_on_the_local_date_of_its_clock():
 
 @pytest.mark.parametrize("hour", [0, 12, 23])
 def test_a_pinned_clock_stays_on_its_day(hour):
-    assert clock_on(DAY, hour)().astimezone().date() == DAY
+    assert clock_on(DAY, hour)().astimezone(SHANGHAI).date() == DAY
+    # and the working day is Shanghai's whatever the host's zone: 23:30 in Shanghai is 15:30 UTC
+    late = dt.datetime.combine(DAY, dt.time(hour, 30), SHANGHAI)
+    assert begin(Actor("t"), work(Actor("t")).policy, lambda: late.astimezone(dt.UTC)).today == DAY
 
 
 def test_no_test_computes_today():

@@ -9,15 +9,16 @@ import itertools
 
 from resettle.actor import Actor
 from resettle.policy import load_policy
+from resettle.rules.dates import SHANGHAI
 from services.work import Work
 
 DAY = dt.date(2026, 6, 17)  # a Wednesday of an ordinary working week
 
 
 def clock_on(day: dt.date, hour: int = 10):
-    """A clock starting at `hour` o'clock (local time) of `day`, a millisecond later at each
-    reading, so timestamps keep their order."""
-    start = dt.datetime.combine(day, dt.time(hour)).astimezone().astimezone(dt.UTC)
+    """A clock starting at `hour` o'clock (Shanghai time, the product's) of `day`, a millisecond
+    later at each reading, so timestamps keep their order."""
+    start = dt.datetime.combine(day, dt.time(hour), SHANGHAI).astimezone(dt.UTC)
     ticks = itertools.count()
     return lambda: start + dt.timedelta(milliseconds=next(ticks))
 

@@ -9,11 +9,10 @@ from collections.abc import Mapping
 
 from resettle.errors import DomainError
 from resettle.rules.dates import parse_date
-from services.contracts import CONTROL  # the one rule of what text may hold, as the API's contracts
+from services.contracts import CONTROL, FIRST_DAY, LAST_DAY  # one rule of text and dates, as the API's
 
 ID = "{id:[0-9]{1,9}}"  # a route's id: ids are 32-bit, a longer number names nothing (not a 500)
 MAX_PAGE = 1_000_000
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 
 
 def field(values: Mapping, name: str) -> str:

@@ -1,9 +1,15 @@
-"""Dates as they appear in sheets: Excel cells and serials, and the formats clerks type."""
+"""Dates as they appear in sheets (Excel cells and serials, the formats clerks type) and the
+product's time zone."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
+
+# The product's time zone: the working day is Shanghai's date, timestamps are stored in UTC and
+# shown in Shanghai time, whatever zone the host is set to (a container's is often UTC).
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _TYPED = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
