@@ -555,13 +555,14 @@ def tags_close(grant_id, reason, version, db) -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table")
 @db_option
 def tags_review(owner, state, limit, offset, fmt, db) -> None:
-    """复核清单：已到期或临近到期的基础标签，到期早的在前。"""
+    """复核清单：本人已死亡、迁出或所在户已退出的（待关闭）在前，其余已到期或临近到期的到期早的在前。"""
     from services import tags
 
     result = run(db, lambda: tags.review_list(work(), owner=owner, state=state or "", limit=limit, offset=offset))
-    click.echo(render(result["items"], {"id": "编号", "tag": "标签", "owner": "负责部门", "name": "姓名",
+    items = [{**i, "gone": i["gone"] or ""} for i in result["items"]] if fmt != "json" else result["items"]
+    click.echo(render(items, {"id": "编号", "tag": "标签", "owner": "负责部门", "name": "姓名",
                                         "id_number": "公民身份号码", "community": "安置社区",
-                                        "valid_to": "有效期止", "state_label": "状态"}, fmt))
+                                        "valid_to": "有效期止", "state_label": "状态", "gone": "待关闭"}, fmt))
     if fmt == "table":
         click.echo(f"共 {result['total']} 条", err=True)
 

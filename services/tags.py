@@ -63,14 +63,22 @@ def may_manage(actor: Actor, tag: TagDef) -> None:
         raise Forbidden(f"“{tag.name}”标签由{tag.owner}认定和复核，{actor.department or '本账号'}无权办理")
 
 
+def _absence(person: Person, household: Household) -> str | None:
+    """Why a person is no longer one whose tags are kept, in words; None while they are."""
+    if person.left_on is not None:
+        return f"已于{person.left_on}{'死亡' if person.left_kind == 'death' else '迁出'}"
+    if household.status == "withdrawn":
+        return "所在的户已退出集中居住"
+    return None
+
+
 def _present(person: Person, household: Household, doing: str) -> None:
     """A tag is granted or renewed for a member of a household still being settled: one who died,
-    moved away or withdrew has lines closed that a grant would open again (closing stays open)."""
-    if person.left_on is not None:
-        raise DomainError(f"{person.name}已于{person.left_on}{'死亡' if person.left_kind == 'death' else '迁出'}，"
-                          f"不能{doing}标签")
-    if household.status == "withdrawn":
-        raise DomainError(f"{person.name}所在的户已退出集中居住，不能{doing}标签")
+    moved away or withdrew has lines closed that a grant would open again (closing stays open,
+    and the owner's review list says why such a tag is there)."""
+    gone = _absence(person, household)
+    if gone:
+        raise DomainError(f"{person.name}{gone}，不能{doing}标签")
 
 
 async def _person(actor: Actor, key: str) -> tuple[Person, Household]:
@@ -250,6 +258,7 @@ async def person_tags(work: Work, key: str, on: dt.date | None = None) -> dict:
 
 async def review_list(work: Work, *, owner: str = "", state: str = "", limit: int = PAGE, offset: int = 0) -> dict:
     """The owner's review list: open basic tags expired or due (within the policy's due days),
+    and those of persons who died, moved away or withdrew (first: they are to be closed), then
     oldest end first, paged. A department sees its own tags district-wide; the office any owner
     (or all); a liaison and a desk the tags of the households they reach."""
     actor, policy = work.actor, work.policy
@@ -271,23 +280,25 @@ async def review_list(work: Work, *, owner: str = "", state: str = "", limit: in
         query = query.filter(valid_to__lt=work.today)
     elif state == "due":
         query = query.filter(valid_to__gte=work.today, valid_to__lte=horizon)
-    else:
-        query = query.filter(valid_to__lte=horizon)
+    else:  # and the tags of persons no longer counted (died, moved away, withdrew): to close now
+        query = query.filter(Q(valid_to__lte=horizon) | Q(counted=False))
     columns = rule.household_columns(actor)
     if columns is not None and reached is None:
         query = query.filter(Q(*(Q(**{f"person__household__{c}": v}) for c, v in columns), join_type="OR"))
     total = await query.count()
-    rows = await query.order_by("valid_to", "id").offset(offset).limit(limit)
+    rows = await query.order_by("counted", "valid_to", "id").offset(offset).limit(limit)
     persons = {p.id: p for p in await Person.filter(id__in=[r.person_id for r in rows]).prefetch_related(
         "household", "household__community")}
     items = []
     for r in rows:
         p = persons[r.person_id]
         item = _grant_dict(r, policy, work.today)
+        gone = _absence(p, p.household)
+        may_manage = allowed(actor.role, "tags.manage") and rule.manages_tag(actor, item["owner"])
         item.update(person_id=p.id, name=p.name, id_number=idnumber.mask(p.id_number),
                     household=p.household.agreement_no, community=p.household.community.name,
-                    township=policy.township(p.household.community.township_code).name,
-                    may_manage=allowed(actor.role, "tags.manage") and rule.manages_tag(actor, item["owner"]))
+                    township=policy.township(p.household.community.township_code).name, gone=gone,
+                    may_manage=may_manage, may_renew=may_manage and gone is None)
         items.append(item)
     return {"owner": owner, "owners": owners if reached is None else [reached], "state": state,
             "total": total, "limit": limit, "offset": offset, "items": items}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from services.contracts import VERSION, Contract, Query, Result, day, query_text, query_whole, text
 from services.groups import GROUPS
 from services.tags import PAGE, REASON_MAX
@@ -70,12 +72,21 @@ class TagGrant(Result):
     version: int
 
 
+class ReviewItem(TagGrant):
+    name: str
+    id_number: str = Field(description="遮蔽的身份证号")
+    household: str
+    community: str
+    township: str
+    gone: str | None = Field(description="本人已死亡、迁出或所在户已退出时的说明：该标签待关闭")
+
+
 class ReviewPage(Result):
     owner: str
     total: int
     limit: int
     offset: int
-    items: list[TagGrant]
+    items: list[ReviewItem]
 
 
 class PersonTags(Result):

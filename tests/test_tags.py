@@ -269,12 +269,18 @@ async def test_no_tag_is_granted_or_renewed_for_one_who_died_or_a_withdrawn_hous
     from services.household_changes_contracts import Change
 
     low = (await grants_of(WIFE))[0]
+    fresh = await tags.grant(work(MINZHENG), WIFE, "独居")  # due in a year
     await changes.record_event(work(OFFICE), "A-001", Change(kind="death", on=D(2026, 1, 2),
                                                              person=(await Person.get(id_number=WIFE)).id))
     for attempt in (tags.grant(work(OFFICE), WIFE, "残疾"), tags.renew(work(OFFICE), low.id)):
         with pytest.raises(DomainError, match="已于2026-01-02死亡"):
             await attempt
     assert await open_codes(WIFE) == set()  # her lines stay closed
+    # the owner's review list puts her tag first, says why, and offers only closing
+    listed = (await tags.review_list(work(MINZHENG)))["items"]
+    assert [(i["id"], i["gone"], i["may_renew"], i["may_manage"]) for i in listed[:2]] == [
+        (low.id, "已于2026-01-02死亡", False, True), (fresh["id"], "已于2026-01-02死亡", False, True)]
+    assert fresh["valid_to"] == "2027-06-17"  # not due: listed for the death alone
     await tags.close(work(OFFICE), low.id, "本人已死亡")  # closing stays open
     await registry.record_step(work(OFFICE), "A-001", Status.WITHDRAWN, D(2026, 2, 1), reason="放弃安置")
     with pytest.raises(DomainError, match="已退出集中居住"):
