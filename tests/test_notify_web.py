@@ -105,3 +105,34 @@ async def test_the_office_escalates_from_its_page_and_bad_input_is_a_chinese_400
     text = await answer.text()
     assert answer.status == 200 and "已督办对接单" in text and "&lt;b&gt;请接收&lt;/b&gt;" in text
     assert "<b>请接收</b>" not in text
+
+
+async def test_the_api_has_the_bell_the_outbox_and_escalation(site):  # noqa: F811
+    arrived = await _move_in(site)
+    township = {"Authorization": f"Bearer {site.tokens['township']}"}
+    office = {"Authorization": f"Bearer {site.tokens['office']}"}
+    bell = await (await site.get("/api/v1/notices", headers=township)).json()
+    assert bell["unread"] == 1 and bell["items"][0]["text"].startswith(f"收到 {arrived} 条新的对接单")
+    assert (await site.post("/api/v1/notices/read", headers=township, json={"ids": []})).status == 422
+    other = await site.post("/api/v1/notices/read", headers=office, json={"ids": [bell["items"][0]["id"]]})
+    assert (await other.json())["marked"] == 0  # only one's own notices
+    marked = await site.post("/api/v1/notices/read", headers=township, json={})
+    assert (await marked.json())["marked"] == 1
+    assert (await (await site.get("/api/v1/notices", headers=township)).json())["unread"] == 0
+    # the office's: the outbox per group and 督办; a liaison may not
+    status = await (await site.get("/api/v1/notify/status", headers=office)).json()
+    assert status["total"]["queued"] >= 1 and any(g["name"] == "陈家镇" for g in status["groups"])
+    assert (await site.get("/api/v1/notify/status", headers=township)).status == 403
+    handoff = await Handoff.filter(household__agreement_no=IN_SCOPE).first()
+    press = {"object_type": "handoff", "object_id": handoff.id, "note": "请本周内接收", "new_due": "2026-06-24"}
+    assert (await site.post("/api/v1/escalations", headers=township, json=press)).status == 403
+    assert (await site.post("/api/v1/escalations", headers=office, json={**press, "note": "长" * 201})).status == 422
+    early = await site.post("/api/v1/escalations", headers=office, json={**press, "new_due": "2026-06-16"})
+    assert early.status == 400 and "不能早于今天" in await early.text()
+    made = await site.post("/api/v1/escalations", headers=office, json=press)
+    assert made.status == 201, await made.text()
+    assert (await made.json())["group"] == "陈家镇"
+    again = await site.post("/api/v1/escalations", headers=office, json=press)
+    assert again.status == 400 and "已在督办中" in await again.text()
+    listed = await (await site.get("/api/v1/escalations", headers=office)).json()
+    assert [e["object_id"] for e in listed["open"]] == [handoff.id]

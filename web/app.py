@@ -31,6 +31,7 @@ from web import (
     ledger_pages,
     limits,
     logs,
+    notify_api,
     notify_pages,
     pages,
     registry_api,
@@ -119,6 +120,7 @@ def init_app(db_url: str | None = None, *, secret: bytes | None = None,
     desk_api.setup_routes(app)
     funding_api.setup_routes(app)
     tags_api.setup_routes(app)
+    notify_api.setup_routes(app)
     app.router.add_static("/static/", HERE / "static", name="static")
     app.router.add_get("/favicon.ico", _favicon)
     return app

@@ -16,6 +16,7 @@ from services import desk_contracts as desk
 from services import funding_contracts as funding
 from services import household_changes_contracts as changes
 from services import ledger_contracts as ledger
+from services import notify_contracts as notify
 from services import registry_contracts as registry
 from services import tags_contracts as tags
 from services.contracts import Query
@@ -110,6 +111,14 @@ OPERATIONS = (
               tags.ReviewPage, query=tags.Review),
     Operation("POST", "/api/v1/tags/refresh", "按年龄更新动态标签带来的事项（每日运行，可随时再运行）",
               tags.Refreshed, body=tags.Refresh),
+    Operation("GET", "/api/v1/notices", "自己的通知（铃铛）：未读数与最近 50 条", notify.Notices),
+    Operation("POST", "/api/v1/notices/read", "把自己的通知标为已读（给出编号只标这些）", notify.Marked,
+              body=notify.MarkRead),
+    Operation("GET", "/api/v1/notify/status", "区集中居住办：各群待发、已发、失败的消息与群机器人状态",
+              notify.OutboxStatus),
+    Operation("GET", "/api/v1/escalations", "区集中居住办：督办中的事项与各乡镇的督办、办结数", notify.Escalations),
+    Operation("POST", "/api/v1/escalations", "督办一件逾期（或等待审核）的对接单、实事或项目，责任方立即收到",
+              notify.Escalated, body=notify.Escalate, status=201),
     Operation("GET", "/api/v1/ledger/handoffs", "双向对接单（逾期在前）；乡镇信息员只看本乡镇的",
               ledger.HandoffPage, query=ledger.Handoffs),
     Operation("GET", "/api/v1/ledger/handoffs/{id}",
