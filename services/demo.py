@@ -58,7 +58,6 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
     password = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
     # the district's accounts first, so that the liaison's bell holds what the move-ins sent
     district = await _demo_users(work, password, DISTRICT_USERS)
-    counts = {"allocated": 0, "moved_in": 0, "withdrawn": 0}
     handed = await Household.filter(status=Status.HANDED_OVER).order_by("id") \
         .values_list("agreement_no", "handed_over_on", "community_id")
     taken: set[tuple[int, str]] = set()  # (community, 房号) already allocated: a unit holds one household
@@ -69,7 +68,6 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
         if roll < 0.03:
             await registry.record_step(work, agreement, Status.WITHDRAWN,
                                        handed_on + dt.timedelta(days=5), reason="自愿放弃集中居住（演示）")
-            counts["withdrawn"] += 1
             continue
         if roll > 0.75:
             continue
@@ -77,7 +75,6 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
         allocated_on = min(handed_on + dt.timedelta(days=rng.randrange(15, 60)), today)
         unit = _free_unit(taken, community_id, rng.randrange(1, 40), rng.randrange(1, 7), rng.randrange(1, 5))
         await registry.record_step(work, agreement, Status.ALLOCATED, allocated_on, unit=unit)
-        counts["allocated"] += 1
         if roll < 0.5:
             # most moved in months ago; one in five in the last three weeks, so that the inbox holds
             # hand-offs still in time beside a few overdue ones
@@ -85,11 +82,15 @@ async def seed_demo(work: Work, sheet: Path, households: int, *, seed: int = 202
             if roll > 0.4:
                 moved_on = max(allocated_on, today - dt.timedelta(days=rng.randrange(0, RECENT_DAYS)))
             await registry.record_step(work, agreement, Status.MOVED_IN, moved_on)
-            counts["moved_in"] += 1
     # the registry's later changes come before the townships' work, which answers their hand-offs too
     holiday = await demo_changes.holiday_move_in(work)
     life = await demo_changes.household_life(work, rng, besides=holiday["agreement_no"] if holiday else "")
-    counts.update(await _work_some_handoffs(work, rng))
+    # the registry as it ends (the holiday move-in and a 分户's new household included), so that
+    # the sentence printed agrees with the table under it
+    counts = {"allocated": await Household.filter(status__in=[Status.ALLOCATED, Status.MOVED_IN]).count(),
+              "moved_in": await Household.filter(status=Status.MOVED_IN).count(),
+              "withdrawn": await Household.filter(status=Status.WITHDRAWN).count(),
+              **await _work_some_handoffs(work, rng)}
     communities = await _desk_communities()
     desks = await _demo_users(work, password, _desk_users(communities))
     users = [*district[:3], *desks, *district[3:]]

@@ -43,6 +43,10 @@ async def test_the_demo_changes_its_registry_over_time(db, tmp_path):
     assert new == f"{old}-1" and await Household.filter(agreement_no=new).exists()
     assert len({life["birth"], life["death"], old, holiday["agreement_no"]}) == 4
     assert result["tags"]["expired"] > 0
+    # the printed sentence agrees with the table under it (the 分户's new household, moved in, too)
+    total = result["stats"][-1]
+    assert (result["moved_in"], result["allocated"]) == (total["in_moved_in"],
+                                                         total["in_allocated"] + total["in_moved_in"])
     # the liaison's account came before the move-ins: the bell says what arrived for 陈家镇
     arrived = await Notice.filter(user__login="chenjia", kind="handoff.arrived", read_at=None).first()
     incoming = await Handoff.filter(to_township="310151110").count()
