@@ -21,7 +21,7 @@ from tortoise.exceptions import IntegrityError
 
 from resettle.actor import Actor
 from resettle.db import as_date, connection, is_postgres, placeholders
-from resettle.models import AuditEvent, Household, HouseholdEvent
+from resettle.models import Household, HouseholdEvent
 from resettle.policy import Policy
 from resettle.rules import idnumber
 from resettle.rules.household import STATUS_LABELS, Dates, Status, order_problem
@@ -249,9 +249,9 @@ async def _existing_people(conn: BaseDBAsyncClient, checked: Checked, actor: Act
     owner = await asyncio.to_thread(
         lambda: rows["id_number"].map(lambda i: people[i]["agreement_no"] if i in people else None))
     clash = owner.notna() & (owner != rows["agreement_no"])
-    recorded = await _recorded_moves([(people[i], key) for i, key in
-                                      zip(rows.loc[clash, "id_number"], rows.loc[clash, "agreement_no"], strict=True)])
-    await _keep_recorded_heads(checked, people, owner.notna() & ~clash)
+    recorded = await _recorded_moves(conn, [(people[i], key) for i, key in zip(
+        rows.loc[clash, "id_number"], rows.loc[clash, "agreement_no"], strict=True)])
+    await _keep_recorded_heads(conn, checked, people, owner.notna() & ~clash)
     settled: list = []
 
     def judge() -> None:  # in a worker thread, as _stored_households
@@ -305,12 +305,15 @@ EVENT_MOVES = {EventKind.SPLIT: "分户至", EventKind.JOIN: "登记加入"}
 EVENT_LEFT = (EventKind.SPLIT, EventKind.LEAVE)
 
 
-async def _recorded_moves(clashes: list[tuple[dict, str]]) -> dict[int, dict]:
+async def _recorded_moves(conn: BaseDBAsyncClient, clashes: list[tuple[dict, str]]) -> dict[int, dict]:
     """Of persons a sheet lists under another household than their own, those household events
     moved out of the sheet's household (a 分户 or a leave recorded on it) and into the one they
     are in now (a 分户 or a join recorded on it): person id -> the latest event of their arrival.
     Anyone else is in two households at once, as before."""
-    sheet = await _household_ids({key for _, key in clashes})
+    if not clashes:
+        return {}
+    sheet = {r["agreement_no"]: r["id"] for r in await select_in(
+        conn, "SELECT id, agreement_no FROM household", "agreement_no", sorted({key for _, key in clashes}))}
     wanted = {p["id"]: (p["household_id"], sheet.get(key)) for p, key in clashes if key in sheet}
     households = sorted({h for pair in wanted.values() for h in pair})
     arrived: dict[int, dict] = {}
@@ -329,30 +332,21 @@ async def _recorded_moves(clashes: list[tuple[dict, str]]) -> dict[int, dict]:
     return {person_id: event for person_id, event in arrived.items() if person_id in left}
 
 
-async def _household_ids(keys: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), LOOKUP_CHUNK):
-        found.update(await Household.filter(agreement_no__in=ordered[start:start + LOOKUP_CHUNK]).values_list(
-            "agreement_no", "id"))
-    return found
-
-
-async def _keep_recorded_heads(checked: Checked, people: dict[str, dict], mine: pd.Series) -> None:
+async def _keep_recorded_heads(conn: BaseDBAsyncClient, checked: Checked, people: dict[str, dict],
+                               mine: pd.Series) -> None:
     """A member's 与户主关系 that a recorded change of 户主 set (a head event, or a head's death or
     leave naming a new head) wins over the sheet's: a warning, and the row takes the stored one,
     so an old sheet neither undoes the change nor leaves the household without its 户主."""
     rows = checked.rows
-    stored = rows["id_number"].map(lambda i: people[i]["relation"] if i in people else None)
+    stored = await asyncio.to_thread(  # per row in Python: in a worker thread, as judge()
+        lambda: rows["id_number"].map(lambda i: people[i]["relation"] if i in people else None))
     differs = rows.index[mine & (stored != rows["relation"])]
     if differs.empty:
         return
-    ids = [str(people[i]["id"]) for i in rows.loc[differs, "id_number"]]
-    changed: set[str] = set()
-    for start in range(0, len(ids), LOOKUP_CHUNK):
-        changed.update(await AuditEvent.filter(action="registry.head", object_type="person",
-                                               object_id__in=ids[start:start + LOOKUP_CHUNK]).values_list(
-            "object_id", flat=True))
+    changed = {r["object_id"] for r in await select_in(
+        conn, "SELECT e.object_id FROM (SELECT object_id FROM audit_event WHERE action = 'registry.head' "
+              "AND object_type = 'person') e", "e.object_id",
+        [str(people[i]["id"]) for i in rows.loc[differs, "id_number"]])}
     for idx in differs:
         row = rows.loc[idx]
         if str(people[row["id_number"]]["id"]) not in changed:

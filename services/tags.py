@@ -343,10 +343,12 @@ async def sync_imported(work: Work, conn: BaseDBAsyncClient, person_ids: Sequenc
         open_rows: dict[int, dict[str, PersonTag]] = {}
         for row in await PersonTag.filter(person_id__in=chunk, closed_on=None):
             open_rows.setdefault(row.person_id, {})[row.tag] = row
-        copies = await groups.locked_copies(chunk)
-        for person in await Person.filter(id__in=chunk):
-            want = {t for t in split_tags(person.tags) if t in months}
-            have = open_rows.get(person.id, {})
+        persons = await Person.filter(id__in=chunk)
+        wants = {p.id: {t for t in split_tags(p.tags) if t in months} for p in persons}
+        granted = [p.id for p in persons if wants[p.id] - open_rows.get(p.id, {}).keys()]
+        copies = await groups.locked_copies(granted) if granted else {}
+        for person in persons:
+            want, have = wants[person.id], open_rows.get(person.id, {})
             for tag in sorted(want - have.keys()):
                 row = await PersonTag.create(person_id=person.id, tag=tag, valid_from=work.today,
                                              valid_to=add_months(work.today, months[tag]), granted_by=work.actor.login,

@@ -243,7 +243,11 @@ async def test_the_schedule_refreshes_once_a_day_after_half_past_midnight(family
     # 18 today: 村委会选举权 (XJQ), and the pension from 16 that no run saw her reach
     assert ran["refresh"]["lines_opened"] == 2 and {"XJQ", "CXJB"} <= await open_codes(CHILD)
     assert "refresh" not in await daily.tick(at_time(D(2026, 3, 1), 9, 0))  # once a day
-    assert (await daily.tick(at_time(D(2026, 3, 2), 0, 31)))["refresh"]["lines_opened"] == 0
+    monday = await daily.tick(at_time(D(2026, 3, 2), 0, 31))
+    assert monday["refresh"]["lines_opened"] == 0 and "08:30 之后" in monday["digest"]["skipped"]
+    sent = await daily.tick(at_time(D(2026, 3, 2), 9, 0))  # a working day, past digest_at: it runs
+    assert not sent["digest"]["skipped"] and "refresh" not in sent
+    assert await daily.tick(at_time(D(2026, 3, 2), 9, 1)) == {}  # and not again that day
 
 
 async def test_a_failed_refresh_neither_stops_the_digest_nor_retries_every_minute(family, monkeypatch, caplog):

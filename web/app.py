@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -62,14 +60,9 @@ SCHEDULE = Actor("system:schedule", role="admin", name="定时任务")
 
 async def _schedule(app: web.Application):
     """The daily runs (services.schedule) in this process: `serve` on SQLite, one process."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(schedule.run(lambda: begin(SCHEDULE, app[keys.POLICY], app[keys.CLOCK]), stop))
-    try:
+    async with jobs.running(lambda stop: schedule.run(lambda: begin(SCHEDULE, app[keys.POLICY], app[keys.CLOCK]),
+                                                      stop)):
         yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, 15)
 
 
 async def _favicon(request: web.Request) -> web.FileResponse:

@@ -7,6 +7,7 @@ wait and never show progress."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import logging
@@ -42,6 +43,20 @@ class Job:
 
     def progress(self, stage: str, done: int, total: int) -> None:
         self.stage, self.done, self.total = stage, done, total
+
+
+@contextlib.asynccontextmanager
+async def running(loop: Callable[[asyncio.Event], Awaitable[None]]):
+    """A loop of the process from start-up to shutdown (a cleanup context's `async with`): at
+    shutdown it is told to stop and given 15 s to finish its pass."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, 15)
 
 
 def setup(app: web.Application) -> None:

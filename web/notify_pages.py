@@ -3,8 +3,6 @@ page, and the office's page of what the outbox holds per group (the same as `not
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 
@@ -17,7 +15,7 @@ from resettle.rules.notify import ESCALATE
 from resettle.rules.permissions import Forbidden, allowed
 from services import notify
 from services.work import begin
-from web import keys
+from web import jobs, keys
 from web.fields import day, field, number
 from web.security import ACTOR, is_api, work
 
@@ -100,13 +98,7 @@ async def in_process_sender(app: web.Application):
     """`serve` on SQLite (one server process) drains the outbox itself; with several processes on
     PostgreSQL run `resettle notify run` beside them (running it in each would also be safe: the
     claim lets one sender post a message)."""
-    stop = asyncio.Event()
     sender = notify.Sender(app[SENDER_KEY], os.environ.get("RESETTLE_BASE_URL") or "http://127.0.0.1:8080")
-    task = asyncio.create_task(notify.run(lambda: begin(SYSTEM, app[keys.POLICY], app[keys.CLOCK]), sender,
-                                          stop=stop))
-    try:
+    async with jobs.running(lambda stop: notify.run(lambda: begin(SYSTEM, app[keys.POLICY], app[keys.CLOCK]),
+                                                    sender, stop=stop)):
         yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, 15)
